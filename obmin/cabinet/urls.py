@@ -1,0 +1,14 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from obmin.cabinet import views
+from obmin.cabinet.forms import EmailLoginForm
+
+app_name = "cabinet"
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(
+        template_name="cabinet/login.html", authentication_form=EmailLoginForm,
+        redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="exchange:home"), name="logout"),
+    path("", views.dashboard, name="dashboard"),
+]

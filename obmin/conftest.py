@@ -1,0 +1,76 @@
+"""Personas and fixtures every room's tests share.
+
+alice and bob are partners; bob must never see alice's data. carol is the operator.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from obmin.lib.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """Each test gets a fresh local-memory cache (the suite may run in parallel)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": str(tmp_path)}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def usd(db):  # type: ignore[no-untyped-def]
+    return CurrencyFactory(code="PMUSD", title="Perfect Money USD", decimals=2,
+                           reserve=Decimal("50000"), usd_price=Decimal(1))
+
+
+@pytest.fixture
+def btc(db):  # type: ignore[no-untyped-def]
+    return CurrencyFactory(code="BTC", title="Bitcoin", decimals=8, reserve=Decimal("2"),
+                           usd_price=Decimal("100000"))
+
+
+@pytest.fixture
+def usdt(db):  # type: ignore[no-untyped-def]
+    return CurrencyFactory(code="USDTTRC20", title="Tether TRC20", decimals=2,
+                           reserve=Decimal("100000"), usd_price=Decimal(1))
+
+
+@pytest.fixture
+def pm_btc(usd, btc):  # type: ignore[no-untyped-def]
+    """PMUSD → BTC at 100000:1 (one BTC for 100,000 USD), 10..5000 PMUSD, 2% profit."""
+    return DirectionFactory(currency_give=usd, currency_get=btc, rate_give=Decimal(100000),
+                            rate_get=Decimal(1), min_amount=Decimal(10),
+                            max_amount=Decimal(5000), profit_percent=Decimal(2))
+
+
+@pytest.fixture
+def pm_usdt(usd, usdt):  # type: ignore[no-untyped-def]
+    return DirectionFactory(currency_give=usd, currency_get=usdt, rate_give=Decimal(1),
+                            rate_get=Decimal("0.98"), min_amount=Decimal(10),
+                            max_amount=Decimal(10000), profit_percent=Decimal("1.5"))
+
+
+@pytest.fixture
+def alice(db):  # type: ignore[no-untyped-def]
+    return PartnerFactory(user=UserFactory(email="alice@example.com"), ref_code="alice001")
+
+
+@pytest.fixture
+def bob(db):  # type: ignore[no-untyped-def]
+    return PartnerFactory(user=UserFactory(email="bob@example.com"), ref_code="bob00002")
+
+
+@pytest.fixture
+def carol(db):  # type: ignore[no-untyped-def]
+    """The operator: a superuser in the admin."""
+    user = UserFactory(email="carol@example.com", is_staff=True, is_superuser=True)
+    return user

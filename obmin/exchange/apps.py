@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
+from django.utils.translation import gettext_lazy as _
+
+
+class ExchangeConfig(AppConfig):
+    name = "obmin.exchange"
+    label = "exchange"
+    verbose_name = _("Exchanger")
+
+    def ready(self) -> None:
+        from obmin.exchange.models import Currency, Direction
+        from obmin.exchange.signals import rates_changed
+
+        def announce(sender, **kwargs):  # type: ignore[no-untyped-def]
+            rates_changed.send(sender=sender)
+
+        for model in (Currency, Direction):
+            post_save.connect(announce, sender=model, weak=False,
+                              dispatch_uid=f"rates_changed_{model.__name__}_save")
+            post_delete.connect(announce, sender=model, weak=False,
+                                dispatch_uid=f"rates_changed_{model.__name__}_delete")

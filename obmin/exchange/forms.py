@@ -1,0 +1,60 @@
+"""The customer's exchange form."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from obmin.exchange.models import Direction
+from obmin.exchange.selectors import find_direction
+from obmin.exchange.services import ExchangeError, check_quote, quote
+
+
+class ExchangeForm(forms.Form):
+    cur_from = forms.ChoiceField(label=_("You give"))
+    cur_to = forms.ChoiceField(label=_("You get"))
+    amount_give = forms.DecimalField(label=_("Amount you give"), max_digits=30,
+                                     decimal_places=10, min_value=Decimal("0.0000000001"))
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
+    account_get = forms.CharField(label=_("Your account / wallet to receive"), max_length=200)
+
+    def __init__(self, *args, directions: list[Direction], **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        gives = sorted({(d.currency_give.code, d.currency_give.title) for d in directions})
+        gets = sorted({(d.currency_get.code, d.currency_get.title) for d in directions})
+        self.fields["cur_from"].choices = [(c, f"{t} ({c})") for c, t in gives]
+        self.fields["cur_to"].choices = [(c, f"{t} ({c})") for c, t in gets]
+        self.direction: Direction | None = None
+
+    def _clean_code(self, name: str) -> str:
+        return (self.data.get(name) or "").strip().upper()
+
+    def full_clean(self) -> None:
+        # Codes arrive from monitors in any case; the choices are upper-case.
+        if self.is_bound and hasattr(self.data, "copy"):
+            data = self.data.copy()
+            for name in ("cur_from", "cur_to"):
+                data[name] = self._clean_code(name)
+            self.data = data
+        super().full_clean()
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        cur_from, cur_to = cleaned.get("cur_from"), cleaned.get("cur_to")
+        if not cur_from or not cur_to:
+            return cleaned
+        direction = find_direction(cur_from, cur_to)
+        if direction is None:
+            self.add_error("cur_to", _("We do not exchange %(give)s to %(get)s.")
+                           % {"give": cur_from, "get": cur_to})
+            return cleaned
+        self.direction = direction
+        amount = cleaned.get("amount_give")
+        if amount is not None:
+            try:
+                check_quote(quote(direction, amount))
+            except ExchangeError as error:
+                self.add_error(error.field or None, error.message)
+        return cleaned

@@ -1,0 +1,26 @@
+"""`obmin exchange status <id> <status>`: the same status change as the admin's actions."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from obmin.exchange.models import ExchangeStatus
+from obmin.exchange.services import ExchangeError, exchange_set_status
+
+
+class Command(BaseCommand):
+    help = "Manage exchanges."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        sub = parser.add_subparsers(dest="action", required=True)
+        status = sub.add_parser("status", help="Move an exchange to a new status.")
+        status.add_argument("exchange_id", type=int)
+        status.add_argument("status", choices=ExchangeStatus.values)
+        status.add_argument("--note", default="")
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        try:
+            exchange = exchange_set_status(exchange_id=options["exchange_id"],
+                                           status=options["status"], actor="cli",
+                                           note=options["note"])
+        except ExchangeError as error:
+            raise CommandError(error.message) from None
+        self.stdout.write(f"Exchange #{exchange.pk} is now {exchange.status}")

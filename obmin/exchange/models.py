@@ -1,0 +1,210 @@
+"""Currencies, exchange directions with their rates, and customers' exchanges (orders)."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+AMOUNT = {"max_digits": 30, "decimal_places": 10}
+code_validator = RegexValidator(
+    r"^[A-Z0-9]{2,20}$", _("Upper-case letters and digits, as monitoring sites write codes.")
+)
+
+# Monitoring flags a direction may carry (BestChange `param`).
+DIRECTION_FLAGS = (
+    "manual",
+    "juridical",
+    "verifying",
+    "cardverify",
+    "floating",
+    "otherin",
+    "otherout",
+    "reg",
+    "card2card",
+    "delivery",
+    "hold",
+)
+
+
+def validate_flags(value: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    unknown = [flag for flag in parse_flags(value) if flag not in DIRECTION_FLAGS]
+    if unknown:
+        raise ValidationError(
+            _("Unknown flag(s): %(flags)s. Known: %(known)s."),
+            params={"flags": ", ".join(unknown), "known": ", ".join(DIRECTION_FLAGS)},
+        )
+
+
+def parse_flags(value: str) -> list[str]:
+    return [flag.strip().lower() for flag in value.split(",") if flag.strip()]
+
+
+class Currency(models.Model):
+    code = models.CharField(_("monitoring code"), max_length=20, unique=True,
+                            validators=[code_validator])
+    title = models.CharField(_("title"), max_length=100)
+    decimals = models.PositiveSmallIntegerField(_("decimals"), default=2)
+    reserve = models.DecimalField(_("reserve"), default=Decimal(0), **AMOUNT)
+    # What one unit is worth in the accounting currency (USD), for rewards and statistics.
+    usd_price = models.DecimalField(_("price in USD"), default=Decimal(0),
+                                    validators=[MinValueValidator(Decimal(0))], **AMOUNT)
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("currency")
+        verbose_name_plural = _("currencies")
+
+    def __str__(self) -> str:
+        return self.code
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.code = self.code.upper()
+        super().save(*args, **kwargs)
+
+
+class DirectionQuerySet(models.QuerySet["Direction"]):
+    def active(self) -> DirectionQuerySet:
+        return self.filter(is_active=True, currency_give__is_active=True,
+                           currency_get__is_active=True)
+
+
+class Direction(models.Model):
+    """An exchange direction: give `currency_give`, get `currency_get` at rate_give:rate_get."""
+
+    currency_give = models.ForeignKey(Currency, models.PROTECT, related_name="directions_out",
+                                      verbose_name=_("customer gives"))
+    currency_get = models.ForeignKey(Currency, models.PROTECT, related_name="directions_in",
+                                     verbose_name=_("customer gets"))
+    city = models.CharField(_("city"), max_length=20, blank=True,
+                            help_text=_("Monitoring city code for cash directions, e.g. KIEV."))
+    # The customer gives rate_give units of currency_give and gets rate_get of currency_get.
+    rate_give = models.DecimalField(_("rate: give"), default=Decimal(1),
+                                    validators=[MinValueValidator(Decimal(0))], **AMOUNT)
+    rate_get = models.DecimalField(_("rate: get"), default=Decimal(1),
+                                   validators=[MinValueValidator(Decimal(0))], **AMOUNT)
+    min_amount = models.DecimalField(_("minimum (give)"), default=Decimal(0), **AMOUNT)
+    max_amount = models.DecimalField(_("maximum (give)"), default=Decimal(0), **AMOUNT,
+                                     help_text=_("0 means no maximum."))
+    fee_give_percent = models.DecimalField(_("fee on give, %"), default=Decimal(0),
+                                           max_digits=8, decimal_places=4)
+    fee_get = models.DecimalField(_("fixed fee on get"), default=Decimal(0), **AMOUNT)
+    # The exchanger's margin built into the rate: its profit on an exchange is this share of it.
+    profit_percent = models.DecimalField(_("profit, %"), default=Decimal(0),
+                                         max_digits=8, decimal_places=4)
+    flags = models.CharField(_("monitoring flags"), max_length=200, blank=True,
+                             validators=[validate_flags],
+                             help_text=_("Comma-separated: ") + ", ".join(DIRECTION_FLAGS))
+    is_active = models.BooleanField(_("active"), default=True)
+    rate_updated_at = models.DateTimeField(_("rate updated"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = DirectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["currency_give__code", "currency_get__code", "city"]
+        verbose_name = _("exchange direction")
+        verbose_name_plural = _("exchange directions")
+        constraints = [
+            models.UniqueConstraint(fields=["currency_give", "currency_get", "city"],
+                                    name="direction_unique_pair_city"),
+            models.CheckConstraint(condition=~models.Q(currency_give=models.F("currency_get")),
+                                   name="direction_distinct_currencies"),
+        ]
+
+    def __str__(self) -> str:
+        city = f" ({self.city})" if self.city else ""
+        return f"{self.currency_give_id and self.currency_give.code} → " \
+               f"{self.currency_get_id and self.currency_get.code}{city}"
+
+    @property
+    def flag_list(self) -> list[str]:
+        return parse_flags(self.flags)
+
+
+class ExchangeStatus(models.TextChoices):
+    NEW = "new", _("new")
+    PAID = "paid", _("paid")
+    SUCCESS = "success", _("success")
+    ERROR = "error", _("error")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Exchange(models.Model):
+    """A customer's exchange. Rates, fees and prices are copied at creation and never change."""
+
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    direction = models.ForeignKey(Direction, models.PROTECT, related_name="exchanges")
+    currency_give = models.ForeignKey(Currency, models.PROTECT, related_name="+")
+    currency_get = models.ForeignKey(Currency, models.PROTECT, related_name="+")
+    rate_give = models.DecimalField(**AMOUNT)
+    rate_get = models.DecimalField(**AMOUNT)
+    amount_give = models.DecimalField(**AMOUNT)
+    amount_get = models.DecimalField(**AMOUNT)
+    profit_percent = models.DecimalField(default=Decimal(0), max_digits=8, decimal_places=4)
+    usd_price_give = models.DecimalField(default=Decimal(0), **AMOUNT)
+    usd_price_get = models.DecimalField(default=Decimal(0), **AMOUNT)
+    email = models.EmailField(_("customer e-mail"))
+    account_get = models.CharField(_("customer's account to receive"), max_length=200)
+    user_hash = models.CharField(_("visitor hash"), max_length=32, blank=True, db_index=True)
+    partner = models.ForeignKey("partners.Partner", models.PROTECT, null=True, blank=True,
+                                related_name="exchanges")
+    status = models.CharField(max_length=16, choices=ExchangeStatus.choices,
+                              default=ExchangeStatus.NEW, db_index=True)
+    # Kept by the rewards room inside the status change's transaction; the ledger is the truth.
+    partner_reward = models.DecimalField(default=Decimal(0), **AMOUNT)
+    reward_accrued = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("exchange")
+        verbose_name_plural = _("exchanges")
+        indexes = [models.Index(fields=["partner", "created_at"], name="exchange_partner_time")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.amount_give} {self.currency_give_id} → {self.currency_get_id}"
+
+    @property
+    def is_success(self) -> bool:
+        return self.status == ExchangeStatus.SUCCESS
+
+    @property
+    def amount_give_usd(self) -> Decimal:
+        return self.amount_give * self.usd_price_give
+
+    @property
+    def profit_usd(self) -> Decimal:
+        return self.amount_give_usd * self.profit_percent / Decimal(100)
+
+
+class ExchangeStatusChange(models.Model):
+    """One entry per status change, in order: the exchange's history."""
+
+    exchange = models.ForeignKey(Exchange, models.CASCADE, related_name="status_changes")
+    status = models.CharField(max_length=16, choices=ExchangeStatus.choices)
+    previous_status = models.CharField(max_length=16, choices=ExchangeStatus.choices, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    actor = models.CharField(max_length=100, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+
+    def __str__(self) -> str:
+        return f"{self.previous_status or '∅'} → {self.status}"

@@ -1,0 +1,181 @@
+"""State changes of the exchanger: creating an exchange and moving it through its statuses.
+
+Every status change, from the admin, the customer's "I have paid" button, the command line or
+anything else, goes through `exchange_set_status`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from obmin.exchange.models import (
+    Currency,
+    Direction,
+    Exchange,
+    ExchangeStatus,
+    ExchangeStatusChange,
+)
+from obmin.exchange.signals import exchange_status_changed, rates_changed
+from obmin.lib.money import plain, quantize_down
+
+S = ExchangeStatus
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    S.NEW: {S.PAID, S.SUCCESS, S.ERROR, S.CANCELLED},
+    S.PAID: {S.SUCCESS, S.ERROR, S.CANCELLED},
+    S.SUCCESS: {S.ERROR, S.CANCELLED},
+    S.ERROR: {S.PAID, S.SUCCESS, S.CANCELLED},
+    S.CANCELLED: {S.PAID, S.SUCCESS, S.ERROR},
+}
+
+
+class ExchangeError(Exception):
+    """A refused request; `field` names the form field or parameter at fault, if any."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Quote:
+    direction: Direction
+    amount_give: Decimal
+    amount_get: Decimal
+
+
+def quote(direction: Direction, amount_give: Decimal) -> Quote:
+    """What the customer gets for `amount_give`, after the give-side percent and fixed fees."""
+    after_fee = amount_give * (Decimal(1) - direction.fee_give_percent / Decimal(100))
+    gross = after_fee * direction.rate_get / direction.rate_give
+    amount_get = quantize_down(gross - direction.fee_get, direction.currency_get.decimals)
+    return Quote(direction, amount_give, max(amount_get, Decimal(0)))
+
+
+def check_quote(q: Quote) -> None:
+    """Raises ExchangeError when the amount is outside the limits or beyond the reserve."""
+    d = q.direction
+    give_code, get_code = d.currency_give.code, d.currency_get.code
+    if q.amount_give <= 0:
+        raise ExchangeError(_("Enter an amount greater than zero."), "amount_give")
+    if q.amount_give < d.min_amount:
+        raise ExchangeError(
+            _("The minimum for this direction is %(min)s %(code)s.")
+            % {"min": plain(d.min_amount), "code": give_code}, "amount_give")
+    if d.max_amount and q.amount_give > d.max_amount:
+        raise ExchangeError(
+            _("The maximum for this direction is %(max)s %(code)s.")
+            % {"max": plain(d.max_amount), "code": give_code}, "amount_give")
+    if q.amount_get <= 0:
+        raise ExchangeError(_("The amount does not cover the fees."), "amount_give")
+    if q.amount_get > d.currency_get.reserve:
+        raise ExchangeError(
+            _("We can send at most %(reserve)s %(code)s now (our reserve).")
+            % {"reserve": plain(d.currency_get.reserve), "code": get_code}, "amount_give")
+
+
+def exchange_create(
+    *,
+    direction: Direction,
+    amount_give: Decimal,
+    email: str,
+    account_get: str,
+    user_hash: str = "",
+    partner_id: int | None = None,
+) -> Exchange:
+    """Creates a new exchange at the direction's current rate, with its first status entry."""
+    with transaction.atomic():
+        direction = (Direction.objects.select_related("currency_give", "currency_get")
+                     .get(pk=direction.pk))
+        if not (direction.is_active and direction.currency_give.is_active
+                and direction.currency_get.is_active):
+            raise ExchangeError(_("This exchange direction is not available now."), "cur_to")
+        q = quote(direction, amount_give)
+        check_quote(q)
+        now = timezone.now()
+        exchange = Exchange.objects.create(
+            direction=direction,
+            currency_give=direction.currency_give,
+            currency_get=direction.currency_get,
+            rate_give=direction.rate_give,
+            rate_get=direction.rate_get,
+            amount_give=q.amount_give,
+            amount_get=q.amount_get,
+            profit_percent=direction.profit_percent,
+            usd_price_give=direction.currency_give.usd_price,
+            usd_price_get=direction.currency_get.usd_price,
+            email=email,
+            account_get=account_get,
+            user_hash=user_hash,
+            partner_id=partner_id,
+            created_at=now,
+            status_changed_at=now,
+        )
+        ExchangeStatusChange.objects.create(exchange=exchange, status=S.NEW, created_at=now,
+                                            actor="customer")
+    return exchange
+
+
+def exchange_set_status(
+    *, exchange_id: int, status: str, actor: str = "", note: str = ""
+) -> Exchange:
+    """Moves an exchange to `status`: the one way a status ever changes.
+
+    Locks the exchange row, records the change, moves reserves on entering or leaving success,
+    and tells receivers of `exchange_status_changed` (reward accrual) in the same transaction.
+    """
+    if status not in S.values:
+        raise ExchangeError(
+            _("Unknown status %(status)s; use one of: %(all)s.")
+            % {"status": status, "all": ", ".join(S.values)}, "status")
+    with transaction.atomic():
+        try:
+            exchange = Exchange.objects.select_for_update().get(pk=exchange_id)
+        except Exchange.DoesNotExist:
+            raise ExchangeError(_("No exchange #%(id)s.") % {"id": exchange_id}, "id") from None
+        previous = exchange.status
+        if status == previous:
+            raise ExchangeError(
+                _("Exchange #%(id)s is already %(status)s.")
+                % {"id": exchange_id, "status": status}, "status")
+        if status not in ALLOWED_TRANSITIONS[previous]:
+            raise ExchangeError(
+                _("Exchange #%(id)s cannot go from %(old)s to %(new)s.")
+                % {"id": exchange_id, "old": previous, "new": status}, "status")
+        now = timezone.now()
+        exchange.status = status
+        exchange.status_changed_at = now
+        exchange.save(update_fields=["status", "status_changed_at"])
+        ExchangeStatusChange.objects.create(exchange=exchange, status=status,
+                                            previous_status=previous, created_at=now,
+                                            actor=actor, note=note)
+        reserves_moved = S.SUCCESS in (status, previous)
+        if reserves_moved:
+            # The money really moved: we received amount_give and sent amount_get.
+            sign = 1 if status == S.SUCCESS else -1
+            Currency.objects.filter(pk=exchange.currency_get_id).update(
+                reserve=F("reserve") - sign * exchange.amount_get)
+            Currency.objects.filter(pk=exchange.currency_give_id).update(
+                reserve=F("reserve") + sign * exchange.amount_give)
+        exchange_status_changed.send(sender=Exchange, exchange=exchange,
+                                     previous_status=previous, status=status, actor=actor)
+        if reserves_moved:
+            transaction.on_commit(lambda: rates_changed.send(sender=Currency))
+    return exchange
+
+
+def customer_mark_paid(*, token: str) -> Exchange:
+    """The customer's "I have paid" button."""
+    exchange = Exchange.objects.filter(token=token).only("id", "status").first()
+    if exchange is None:
+        raise ExchangeError(_("No such exchange."))
+    if exchange.status != S.NEW:
+        raise ExchangeError(_("This exchange is already %(status)s.")
+                            % {"status": exchange.get_status_display()})
+    return exchange_set_status(exchange_id=exchange.pk, status=S.PAID, actor="customer")

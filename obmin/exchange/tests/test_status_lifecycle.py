@@ -1,0 +1,109 @@
+"""The single status-change function: transitions, history, reserves, the command line."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from obmin.exchange.models import Currency, Exchange, ExchangeStatus
+from obmin.exchange.services import ExchangeError, exchange_create, exchange_set_status
+from obmin.exchange.signals import exchange_status_changed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def exchange(pm_btc):  # type: ignore[no-untyped-def]
+    return exchange_create(direction=pm_btc, amount_give=Decimal(1000),
+                           email="c@example.org", account_get="bc1q")
+
+
+def statuses(exchange: Exchange) -> list[tuple[str, str]]:
+    return list(exchange.status_changes.values_list("previous_status", "status"))
+
+
+def test_full_lifecycle_is_recorded_in_order(exchange):
+    exchange_set_status(exchange_id=exchange.pk, status="paid", actor="customer")
+    exchange_set_status(exchange_id=exchange.pk, status="success", actor="admin:carol")
+    exchange.refresh_from_db()
+    assert exchange.status == "success"
+    assert statuses(exchange) == [("", "new"), ("new", "paid"), ("paid", "success")]
+    times = list(exchange.status_changes.values_list("created_at", flat=True))
+    assert times == sorted(times)
+
+
+def test_success_moves_reserves_and_leaving_success_puts_them_back(exchange):
+    exchange_set_status(exchange_id=exchange.pk, status="success")
+    assert Currency.objects.get(code="BTC").reserve == Decimal("2") - Decimal("0.01")
+    assert Currency.objects.get(code="PMUSD").reserve == Decimal("51000")
+    exchange_set_status(exchange_id=exchange.pk, status="error")
+    assert Currency.objects.get(code="BTC").reserve == Decimal("2")
+    assert Currency.objects.get(code="PMUSD").reserve == Decimal("50000")
+
+
+@pytest.mark.parametrize(("path", "refused"), [
+    (["paid"], "new"),  # never back to new
+    (["success"], "success"),  # same status
+    (["paid", "success"], "paid"),
+])
+def test_refused_transitions_change_nothing(exchange, path, refused):
+    for status in path:
+        exchange_set_status(exchange_id=exchange.pk, status=status)
+    before = statuses(exchange)
+    with pytest.raises(ExchangeError):
+        exchange_set_status(exchange_id=exchange.pk, status=refused)
+    assert statuses(exchange) == before
+
+
+def test_unknown_status_and_exchange_are_errors(exchange):
+    with pytest.raises(ExchangeError, match="Unknown status"):
+        exchange_set_status(exchange_id=exchange.pk, status="done")
+    with pytest.raises(ExchangeError, match="No exchange"):
+        exchange_set_status(exchange_id=exchange.pk + 1000, status="paid")
+
+
+def test_receivers_hear_every_change_inside_the_transaction(exchange):
+    heard = []
+
+    def receiver(sender, exchange, previous_status, status, **kwargs):  # type: ignore[no-untyped-def]
+        heard.append((previous_status, status))
+
+    exchange_status_changed.connect(receiver)
+    try:
+        exchange_set_status(exchange_id=exchange.pk, status="paid")
+        exchange_set_status(exchange_id=exchange.pk, status="success")
+    finally:
+        exchange_status_changed.disconnect(receiver)
+    assert heard == [("new", "paid"), ("paid", "success")]
+
+
+def test_command_calls_the_same_function(exchange, capsys):
+    call_command("exchange", "status", str(exchange.pk), "paid")
+    assert capsys.readouterr().out.strip().endswith("is now paid")
+    exchange.refresh_from_db()
+    assert exchange.status == ExchangeStatus.PAID
+    assert exchange.status_changes.last().actor == "cli"
+
+
+def test_command_refuses_bad_input(exchange):
+    with pytest.raises(CommandError, match="already paid"):
+        call_command("exchange", "status", str(exchange.pk), "paid")
+        call_command("exchange", "status", str(exchange.pk), "paid")
+    with pytest.raises(CommandError):
+        call_command("exchange", "status", "999999", "paid")
+
+
+def test_admin_action_goes_through_the_function(client, carol, exchange):
+    client.force_login(carol)
+    response = client.post("/admin/exchange/exchange/", {
+        "action": "set_status_paid", "_selected_action": [exchange.pk]}, follow=True)
+    assert response.status_code == 200
+    exchange.refresh_from_db()
+    assert exchange.status == "paid"
+    assert exchange.status_changes.last().actor == "admin:carol@example.com"
+    # A refused change is reported, not raised.
+    response = client.post("/admin/exchange/exchange/", {
+        "action": "set_status_paid", "_selected_action": [exchange.pk]}, follow=True)
+    assert "already paid" in response.content.decode()

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from obmin.exchange import views
+
+app_name = "exchange"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("exchange/", views.exchange_form, name="form"),
+    path("exchange/<str:token>/", views.exchange_detail, name="detail"),
+    path("exchange/<str:token>/paid/", views.exchange_mark_paid, name="mark_paid"),
+]

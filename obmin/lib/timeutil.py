@@ -1,0 +1,18 @@
+"""Unix seconds and UTC date strings, as the wire wants them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def to_unix(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def from_unix(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def utc_date(moment: datetime) -> str:
+    """`YYYY-MM-DD HH:MM:SS` in UTC, the `date` field of every API item."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,171 @@
+"""Demo data: a plausible exchanger with partners, clicks and past exchanges.
+
+Idempotent: every row is looked up by a natural key first, so a second run adds nothing twice.
+Other rooms add their part of the demo through `DEMO_STEPS` (see `load_demo`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from obmin.exchange.models import Currency, Direction, Exchange, ExchangeStatus
+from obmin.exchange.services import exchange_create, exchange_set_status
+from obmin.partners.models import Partner
+
+D = Decimal
+
+# code, title, decimals, reserve, USD price
+CURRENCIES = [
+    ("PMUSD", "Perfect Money USD", 2, "48250.00", "1"),
+    ("ADVCUSD", "AdvCash USD", 2, "31400.00", "1"),
+    ("PRUSD", "Payeer USD", 2, "22750.00", "1"),
+    ("CASHUSD", "Cash USD", 2, "90000.00", "1"),
+    ("BTC", "Bitcoin", 8, "3.85214700", "96500"),
+    ("ETH", "Ethereum", 8, "64.30000000", "3450"),
+    ("LTC", "Litecoin", 8, "820.50000000", "92.40"),
+    ("XMR", "Monero", 8, "410.00000000", "158.70"),
+    ("TON", "Toncoin", 6, "15400.000000", "5.42"),
+    ("USDTTRC20", "Tether TRC20", 2, "185000.00", "1"),
+    ("USDTERC20", "Tether ERC20", 2, "96000.00", "1"),
+    ("P24UAH", "PrivatBank UAH", 2, "2650000.00", "0.0241"),
+    ("MONOBUAH", "Monobank UAH", 2, "1980000.00", "0.0241"),
+    ("CARDUAH", "Visa/MasterCard UAH", 2, "1200000.00", "0.0241"),
+    ("SBERRUB", "Sberbank RUB", 2, "8400000.00", "0.0108"),
+]
+
+# give, get, profit % (margin in the rate), min give, max give, flags, city
+DIRECTIONS = [
+    ("PMUSD", "BTC", "2.5", "10", "5000", "", ""),
+    ("PMUSD", "ETH", "2.5", "10", "5000", "", ""),
+    ("PMUSD", "USDTTRC20", "1.5", "10", "10000", "", ""),
+    ("PMUSD", "P24UAH", "2", "10", "3000", "", ""),
+    ("PMUSD", "MONOBUAH", "2", "10", "3000", "", ""),
+    ("ADVCUSD", "BTC", "2.5", "10", "5000", "", ""),
+    ("ADVCUSD", "USDTTRC20", "1.5", "10", "10000", "", ""),
+    ("PRUSD", "BTC", "3", "10", "3000", "", ""),
+    ("PRUSD", "USDTTRC20", "2", "10", "5000", "", ""),
+    ("BTC", "PMUSD", "2", "0.0002", "1", "", ""),
+    ("BTC", "USDTTRC20", "1", "0.0002", "2", "", ""),
+    ("BTC", "P24UAH", "2", "0.0002", "0.5", "", ""),
+    ("BTC", "MONOBUAH", "2", "0.0002", "0.5", "", ""),
+    ("BTC", "XMR", "1.5", "0.0002", "1", "", ""),
+    ("ETH", "USDTTRC20", "1", "0.005", "30", "", ""),
+    ("ETH", "BTC", "1", "0.005", "30", "", ""),
+    ("ETH", "P24UAH", "2", "0.005", "10", "", ""),
+    ("LTC", "BTC", "1.5", "0.1", "500", "", ""),
+    ("LTC", "USDTTRC20", "1.5", "0.1", "500", "", ""),
+    ("XMR", "BTC", "2", "0.05", "100", "", ""),
+    ("XMR", "USDTTRC20", "2", "0.05", "100", "", ""),
+    ("TON", "USDTTRC20", "1.5", "2", "5000", "", ""),
+    ("USDTTRC20", "BTC", "1", "10", "50000", "", ""),
+    ("USDTTRC20", "ETH", "1", "10", "50000", "", ""),
+    ("USDTTRC20", "PMUSD", "1.5", "10", "20000", "", ""),
+    ("USDTTRC20", "P24UAH", "1.5", "10", "10000", "", ""),
+    ("USDTTRC20", "MONOBUAH", "1.5", "10", "10000", "", ""),
+    ("USDTTRC20", "CARDUAH", "2", "10", "10000", "card2card", ""),
+    ("USDTTRC20", "SBERRUB", "3", "20", "5000", "manual,verifying", ""),
+    ("USDTTRC20", "CASHUSD", "2", "500", "50000", "manual,delivery", "KIEV"),
+    ("USDTTRC20", "TON", "1.5", "10", "10000", "", ""),
+    ("USDTERC20", "USDTTRC20", "0.5", "50", "50000", "", ""),
+    ("P24UAH", "USDTTRC20", "2", "500", "200000", "cardverify", ""),
+    ("MONOBUAH", "USDTTRC20", "2", "500", "200000", "cardverify", ""),
+    ("CARDUAH", "BTC", "3", "500", "100000", "cardverify", ""),
+    ("SBERRUB", "USDTTRC20", "3", "1000", "500000", "manual", ""),
+    ("CASHUSD", "USDTTRC20", "1.5", "500", "50000", "manual", "KIEV"),
+]
+
+DEMO_PASSWORD = "demo-partner-2026"
+DEMO_PARTNERS = [
+    ("alice@example.com", "alice001"),
+    ("bob@example.com", "bob00002"),
+    ("monitor@example.com", "bestmon1"),
+]
+ADMIN = ("admin", "admin@example.com", "admin-demo-2026")
+
+
+def _rate(give: Currency, get: Currency, profit: Decimal) -> tuple[Decimal, Decimal]:
+    """in:out with one side exactly 1 and the exchanger's margin taken from the customer."""
+    value = give.usd_price / get.usd_price * (1 - profit / 100)
+    if value >= 1:
+        return D(1), value.quantize(D("0.0001"))
+    return (1 / value).quantize(D("0.0001")), D(1)
+
+
+def load_currencies_and_directions() -> None:
+    currencies = {}
+    for code, title, decimals, reserve, price in CURRENCIES:
+        currencies[code], _ = Currency.objects.get_or_create(
+            code=code, defaults={"title": title, "decimals": decimals, "reserve": D(reserve),
+                                 "usd_price": D(price)})
+    for give, get, profit, low, high, flags, city in DIRECTIONS:
+        rate_give, rate_get = _rate(currencies[give], currencies[get], D(profit))
+        Direction.objects.get_or_create(
+            currency_give=currencies[give], currency_get=currencies[get], city=city,
+            defaults={"rate_give": rate_give, "rate_get": rate_get, "min_amount": D(low),
+                      "max_amount": D(high), "profit_percent": D(profit), "flags": flags})
+
+
+def load_users() -> None:
+    User = get_user_model()
+    username, email, password = ADMIN
+    if not User.objects.filter(username=username).exists():
+        User.objects.create_superuser(username=username, email=email, password=password)
+    for email, code in DEMO_PARTNERS:
+        user = User.objects.filter(username=email).first()
+        if user is None:
+            user = User.objects.create_user(username=email, email=email, password=DEMO_PASSWORD)
+        Partner.objects.get_or_create(user=user, defaults={"ref_code": code, "export_code": code})
+
+
+def load_exchanges() -> None:
+    """Sixty past exchanges over the last 30 days, a third of them referred by alice or bob."""
+    if Exchange.objects.filter(email__endswith="@customer.example").exists():
+        return
+    rng = random.Random(2026)  # same demo every time
+    directions = list(Direction.objects.active().select_related("currency_give", "currency_get"))
+    partners = list(Partner.objects.filter(ref_code__in=["alice001", "bob00002"]))
+    now = timezone.now()
+    for n in range(60):
+        direction = rng.choice(directions)
+        low, high = direction.min_amount, direction.max_amount or direction.min_amount * 100
+        amount = (low + (high - low) * D(rng.random()) / 20).quantize(
+            D(1).scaleb(-direction.currency_give.decimals))
+        partner = partners[n % 2] if n % 3 == 0 and partners else None
+        created = now - timedelta(days=30) + timedelta(hours=12 * n, minutes=rng.randint(0, 600))
+        exchange = exchange_create(direction=direction, amount_give=amount,
+                                   email=f"customer{n}@customer.example",
+                                   account_get=f"demo-account-{n}",
+                                   user_hash=f"{rng.getrandbits(32):08x}",
+                                   partner_id=partner.pk if partner else None)
+        Exchange.objects.filter(pk=exchange.pk).update(created_at=created,
+                                                       status_changed_at=created)
+        exchange.status_changes.update(created_at=created)
+        final = rng.choice([ExchangeStatus.SUCCESS] * 6 + [ExchangeStatus.PAID,
+                           ExchangeStatus.CANCELLED, ExchangeStatus.ERROR, ExchangeStatus.NEW])
+        if final in (ExchangeStatus.SUCCESS, ExchangeStatus.ERROR):
+            exchange_set_status(exchange_id=exchange.pk, status=ExchangeStatus.PAID, actor="demo")
+        if final != ExchangeStatus.NEW:
+            exchange_set_status(exchange_id=exchange.pk, status=final, actor="demo")
+        # History as it would have happened: each step some minutes after the last.
+        for step, change in enumerate(exchange.status_changes.order_by("id")):
+            moment = created + timedelta(minutes=17 * step)
+            type(change).objects.filter(pk=change.pk).update(created_at=moment)
+            Exchange.objects.filter(pk=exchange.pk).update(status_changed_at=moment)
+
+
+# Each room appends its own loader (clicks, rewards, payouts, API keys...); each is idempotent.
+DEMO_STEPS: list[Callable[[], None]] = [load_currencies_and_directions, load_users,
+                                        load_exchanges]
+
+
+def load_demo() -> None:
+    for step in DEMO_STEPS:
+        with transaction.atomic():
+            step()

@@ -1,0 +1,28 @@
+"""`obmin demo [--no-serve]`: migrate, load the demo data, and serve the site."""
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from obmin.ops.demo import ADMIN, DEMO_PARTNERS, DEMO_PASSWORD, load_demo
+
+
+class Command(BaseCommand):
+    help = "Migrate, load demo data (idempotent) and serve the site on http://127.0.0.1:8000."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--no-serve", action="store_true", help="Only migrate and load.")
+        parser.add_argument("--bind", default="127.0.0.1:8000")
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        call_command("migrate", interactive=False, verbosity=0)
+        load_demo()
+        url = f"http://{options['bind']}"
+        self.stdout.write(f"Demo data loaded. Open {url}/")
+        self.stdout.write(f"  Operator back office: {url}/admin/  login {ADMIN[0]} / {ADMIN[2]}")
+        self.stdout.write(f"  Partner cabinet:      {url}/cabinet/  e.g. {DEMO_PARTNERS[0][0]} / "
+                          f"{DEMO_PASSWORD}")
+        self.stdout.write(f"  Monitoring hand-off:  {url}/ref/{DEMO_PARTNERS[0][1]}/"
+                          "?cur_from=PMUSD&cur_to=BTC")
+        self.stdout.write(f"  Rate export:          {url}/service/export/xml/{DEMO_PARTNERS[2][1]}")
+        if not options["no_serve"]:
+            call_command("serve", bind=options["bind"], workers=1)

@@ -1,0 +1,42 @@
+"""`obmin serve [--bind HOST:PORT] [--workers N]`: the production server (granian, WSGI)."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Serve Obmin with granian (WSGI); DATABASE_URL and REDIS_URL are used as set."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT")
+        parser.add_argument("--workers", type=int, default=0,
+                            help="Worker processes (default: the CPU count).")
+        parser.add_argument("--blocking-threads", type=int, default=1)
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        host, sep, port = options["bind"].rpartition(":")
+        if not sep or not port.isdigit():
+            raise CommandError(f"--bind must be HOST:PORT, got {options['bind']!r}")
+        workers = options["workers"] or os.cpu_count() or 1
+        if workers < 1:
+            raise CommandError("--workers must be at least 1")
+        call_command("collectstatic", interactive=False, verbosity=0)
+        from granian.constants import Interfaces
+        from granian.server import Server
+
+        self.stdout.write(f"Serving on http://{host.strip('[]')}:{port} with {workers} worker(s)")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "obmin.settings")
+        Server(
+            "obmin.wsgi:application",
+            address=host.strip("[]") or "127.0.0.1",
+            port=int(port),
+            interface=Interfaces.WSGI,
+            workers=workers,
+            blocking_threads=options["blocking_threads"],
+            log_access=settings.DEBUG,
+        ).serve()

@@ -1,0 +1,42 @@
+"""`obmin demo --no-serve` loads a realistic exchanger, and a second run adds nothing twice."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from obmin.exchange.codes import monitoring_codes
+from obmin.exchange.models import Currency, Direction, Exchange
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REQUIRED_CODES = {"PMUSD", "BTC", "ETH", "USDTTRC20", "USDTERC20", "P24UAH", "MONOBUAH",
+                  "CARDUAH", "ADVCUSD", "PRUSD", "XMR", "LTC", "TON", "SBERRUB", "CASHUSD"}
+
+
+def counts() -> dict[str, int]:
+    return {m._meta.label: m.objects.count() for m in apps.get_models()
+            if m._meta.app_label not in {"sessions", "admin", "contenttypes", "auth", "axes"}}
+
+
+def test_demo_is_realistic_and_idempotent(capsys):
+    call_command("demo", "--no-serve")
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8000/" in out and "admin" in out
+    assert set(Currency.objects.values_list("code", flat=True)) >= REQUIRED_CODES
+    assert Direction.objects.count() >= 30
+    assert Direction.objects.filter(currency_give__code="PMUSD", currency_get__code="BTC",
+                                    is_active=True).exists()
+    assert Direction.objects.filter(currency_get__code="CASHUSD").exclude(city="").exists()
+    assert Exchange.objects.filter(status="success").count() >= 10
+    first = counts()
+    call_command("demo", "--no-serve")
+    assert counts() == first
+
+
+def test_demo_codes_are_real_monitoring_codes():
+    call_command("demo", "--no-serve")
+    known = monitoring_codes()
+    assert len(known) == 270
+    assert set(Currency.objects.values_list("code", flat=True)) <= set(known)

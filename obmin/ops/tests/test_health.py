@@ -1,0 +1,20 @@
+import pytest
+
+
+def test_live_touches_nothing(client, db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/health/live")
+    assert response.status_code == 200 and response.content == b"ok"
+
+
+@pytest.mark.django_db
+def test_ready_checks_database_and_cache(client):
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_ready_names_the_broken_cache(client, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    response = client.get("/health/ready")
+    assert response.status_code == 503 and b"cache" in response.content

@@ -1,0 +1,3 @@
+
+app_name = "partner_api"
+urlpatterns: list = []

@@ -1,0 +1,23 @@
+"""`obmin partner create <email> --password <p>`: prints the referral code last."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from obmin.partners.services import PartnerError, partner_create
+
+
+class Command(BaseCommand):
+    help = "Manage partners."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="Create a partner; prints its referral code.")
+        create.add_argument("email")
+        create.add_argument("--password", required=True)
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        try:
+            partner = partner_create(email=options["email"], password=options["password"])
+        except PartnerError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(f"Partner {partner.email} created; referral link {partner.referral_link}")
+        self.stdout.write(partner.ref_code)

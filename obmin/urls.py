@@ -1,0 +1,15 @@
+"""Top-level URLs: each room mounts its own."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("obmin.exchange.urls")),
+    path("", include("obmin.partners.urls")),
+    path("", include("obmin.monitoring.urls")),
+    path("", include("obmin.partner_api.urls")),
+    path("cabinet/", include("obmin.cabinet.urls")),
+    path("", include("obmin.ops.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
