@@ -1,7 +1,11 @@
 """Forms of the partner cabinet."""
 
+from __future__ import annotations
+
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,3 +17,29 @@ class EmailLoginForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         return self.cleaned_data["username"].strip().lower()
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
+    password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput,
+                                strip=False, max_length=128)
+    password2 = forms.CharField(label=_("Password again"), widget=forms.PasswordInput,
+                                strip=False, max_length=128)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if get_user_model().objects.filter(username__iexact=email).exists():
+            raise forms.ValidationError(_("An account with this e-mail exists already."))
+        return email
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("The two passwords differ."))
+        elif first:
+            try:
+                validate_password(first)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned

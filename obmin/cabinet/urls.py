@@ -10,5 +10,7 @@ urlpatterns = [
         template_name="cabinet/login.html", authentication_form=EmailLoginForm,
         redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="exchange:home"), name="logout"),
+    path("signup/", views.signup, name="signup"),
     path("", views.dashboard, name="dashboard"),
+    path("exchanges/", views.exchanges, name="exchanges"),
 ]

@@ -1,15 +1,75 @@
-"""The partner's cabinet: partnership link, statistics, API access, payouts."""
+"""The partner's cabinet: partnership link, statistics, exchanges, payouts, API access.
+
+Every view reads through `request.partner` (see decorators.py): a partner sees only its own data.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import login
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django_ratelimit.decorators import ratelimit
 
-from obmin.partners.models import Partner
+from obmin.cabinet.decorators import partner_required
+from obmin.cabinet.forms import SignupForm
+from obmin.exchange.models import Exchange
+from obmin.exchange.selectors import partner_exchange_daily
+from obmin.partners.services import partner_create
+
+STATS_DAYS = 30
 
 
-@login_required
+@ratelimit(key="ip", rate="10/h", method="POST", block=False)
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("cabinet:dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            form.add_error(None, "Too many sign-ups from your address; try again later.")
+        elif form.is_valid():
+            partner = partner_create(email=form.cleaned_data["email"],
+                                     password=form.cleaned_data["password1"],
+                                     check_password=False)
+            login(request, partner.user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("cabinet:dashboard")
+    return render(request, "cabinet/signup.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+@partner_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    partner = Partner.objects.filter(user=request.user).first()
-    return render(request, "cabinet/dashboard.html", {"partner": partner})
+    partner = request.partner  # type: ignore[attr-defined]
+    end = timezone.now()
+    start = (end - timedelta(days=STATS_DAYS - 1)).replace(hour=0, minute=0, second=0,
+                                                           microsecond=0)
+    exchange_days = partner_exchange_daily(partner_id=partner.pk, start=start, end=end)
+    totals = {
+        "exchanges": sum(d["exchanges"] for d in exchange_days),
+        "successful": sum(d["successful"] for d in exchange_days),
+        "turnover_usd": sum((d["turnover_usd"] for d in exchange_days), Decimal(0)),
+        "rewards": sum((d["rewards"] for d in exchange_days), Decimal(0)),
+    }
+    by_day = {d["day"]: d for d in exchange_days}
+    days = [(start + timedelta(days=n)).date() for n in range(STATS_DAYS)]
+    chart = {
+        "labels": [day.isoformat() for day in days],
+        "exchanges": [by_day.get(day, {}).get("successful", 0) for day in days],
+    }
+    return render(request, "cabinet/dashboard.html", {
+        "partner": partner, "totals": totals, "chart": chart, "days": STATS_DAYS,
+    })
+
+
+@partner_required
+def exchanges(request: HttpRequest) -> HttpResponse:
+    partner = request.partner  # type: ignore[attr-defined]
+    queryset = (Exchange.objects.filter(partner=partner)
+                .select_related("currency_give", "currency_get").order_by("-created_at", "-id"))
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    return render(request, "cabinet/exchanges.html", {"partner": partner, "page": page})

@@ -1,0 +1,74 @@
+"""Partners log in with e-mail and password; brute force is locked out; anyone may sign up."""
+
+from __future__ import annotations
+
+import pytest
+
+from obmin.lib.factories import PASSWORD, UserFactory
+from obmin.partners.models import Partner
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, email, password):  # type: ignore[no-untyped-def]
+    return client.post("/cabinet/login/", {"username": email, "password": password})
+
+
+def test_login_with_email_any_case_lands_on_the_partnership_link(client, alice):
+    response = login(client, "Alice@Example.com", PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/cabinet/"
+    page = client.get("/cabinet/").content.decode()
+    assert "/ref/alice001/" in page
+
+
+def test_wrong_password_is_refused(client, alice):
+    response = login(client, "alice@example.com", "wrong-password")
+    assert response.status_code == 200
+    assert "Please enter a correct" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_brute_force_is_locked_out_even_with_the_right_password(client, alice):
+    for _ in range(5):
+        login(client, "alice@example.com", "wrong-password")
+    response = login(client, "alice@example.com", PASSWORD)
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_cabinet_needs_login(client):
+    response = client.get("/cabinet/")
+    assert response.status_code == 302 and "/cabinet/login/" in response["Location"]
+
+
+def test_non_partner_user_is_told_so(client):
+    client.force_login(UserFactory(email="plain@example.com"))
+    assert client.get("/cabinet/").status_code == 403
+
+
+def test_signup_creates_a_partner_and_logs_in(client):
+    response = client.post("/cabinet/signup/", {"email": "New@Example.com",
+                                                 "password1": "a-long-pass-phrase-7",
+                                                 "password2": "a-long-pass-phrase-7"})
+    assert response.status_code == 302
+    partner = Partner.objects.get(user__email="new@example.com")
+    assert partner.export_code == partner.ref_code
+    assert partner.user.password.startswith("argon2")
+    assert partner.ref_code in client.get("/cabinet/").content.decode()
+
+
+@pytest.mark.parametrize(("data", "error"), [
+    ({"email": "alice@example.com", "password1": "a-long-pass-phrase-7",
+      "password2": "a-long-pass-phrase-7"}, "exists already"),
+    ({"email": "x@example.com", "password1": "a-long-pass-phrase-7",
+      "password2": "another-pass-phrase-8"}, "differ"),
+    ({"email": "x@example.com", "password1": "123", "password2": "123"}, "too short"),
+    ({"email": "not-mail", "password1": "a-long-pass-phrase-7",
+      "password2": "a-long-pass-phrase-7"}, "valid email"),
+])
+def test_signup_refuses_bad_input(client, alice, data, error):
+    before = Partner.objects.count()
+    response = client.post("/cabinet/signup/", data)
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert Partner.objects.count() == before
