@@ -1,0 +1,75 @@
+"""Creating and revoking partners' API keys."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from obmin.partner_api.models import LIVE_PREFIX, TEST_PREFIX, ApiKey
+from obmin.partner_api.selectors import hash_key
+from obmin.partners.models import Partner
+
+
+class ApiKeyError(Exception):
+    """A refused request about a key; `field` names the input at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def clean_allowed_ips(entries: list[str] | None) -> list[str]:
+    """Normalises IPs and CIDR networks (`10.0.0.0/8`); raises ApiKeyError on a bad one."""
+    cleaned: list[str] = []
+    for entry in entries or []:
+        entry = str(entry).strip()
+        if not entry:
+            continue
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ApiKeyError(
+                _("%(entry)s is not an IP address or network.") % {"entry": entry},
+                "allowed_ips") from None
+        text = str(network.network_address) if network.num_addresses == 1 else str(network)
+        if text not in cleaned:
+            cleaned.append(text)
+    return cleaned
+
+
+def apikey_create(
+    *,
+    partner: Partner,
+    name: str = "",
+    test: bool = False,
+    allowed_ips: list[str] | None = None,
+) -> tuple[ApiKey, str]:
+    """Creates a key; returns it with the raw key, which is shown this once and never stored."""
+    raw_key = (TEST_PREFIX if test else LIVE_PREFIX) + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            partner=partner,
+            name=name.strip()[:100],
+            is_test=test,
+            key_hash=hash_key(raw_key),
+            key_start=raw_key[: len(LIVE_PREFIX) + 4],
+            allowed_ips=clean_allowed_ips(allowed_ips),
+        )
+    return key, raw_key
+
+
+def apikey_revoke(*, partner: Partner, key_id: int) -> ApiKey:
+    """Revokes one of the partner's keys (another partner's key is "not found")."""
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().filter(partner=partner, pk=key_id).first()
+        if key is None:
+            raise ApiKeyError(_("No such API key."), "key_id")
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+    return key
