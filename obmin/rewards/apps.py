@@ -6,3 +6,7 @@ class RewardsConfig(AppConfig):
     name = "obmin.rewards"
     label = "rewards"
     verbose_name = _("Rewards and payouts")
+
+    def ready(self) -> None:
+        # Connects reward accrual to exchange status changes.
+        from obmin.rewards import services  # noqa: F401

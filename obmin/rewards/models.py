@@ -1,1 +1,288 @@
-"""Models of this room."""
+"""Reward rules, the append-only partner ledger, payout methods and payouts.
+
+The ledger is the truth about money: a partner's balance is the sum of its entries. Entries are
+only ever inserted; `PartnerAccount.balance` is a cached copy kept in the same transaction (and
+the row every money movement of a partner locks), which `obmin ledger check` verifies.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Mod
+from django.db.models.lookups import Exact
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# Ledger amounts are in the accounting currency, to the cent.
+MONEY = {"max_digits": 20, "decimal_places": 2}
+PERCENT = {"max_digits": 8, "decimal_places": 4,
+           "validators": [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]}
+# Exchanges carry prices in USD, so the program keeps its accounts in USD.
+ACCOUNTING_CURRENCY = "USD"
+
+
+class RewardBase(models.TextChoices):
+    PROFIT = "profit", _("the exchanger's profit on the exchange")
+    AMOUNT = "amount", _("the exchange amount")
+
+
+class RewardProgram(models.Model):
+    """The program's settings: one row (pk 1), edited by the operator in the admin."""
+
+    reward_base = models.CharField(_("reward base"), max_length=16, choices=RewardBase.choices,
+                                   default=RewardBase.PROFIT,
+                                   help_text=_("What the level and override percentages "
+                                               "are taken of, in USD at the exchange's prices."))
+    min_payout = models.DecimalField(_("minimum payout, USD"), default=Decimal(10),
+                                     validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("reward program")
+        verbose_name_plural = _("reward program")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="reward_program_singleton")]
+
+    def __str__(self) -> str:
+        return str(_("Reward program settings"))
+
+    @classmethod
+    def load(cls) -> RewardProgram:
+        program, _created = cls.objects.get_or_create(pk=1)
+        return program
+
+
+class RewardLevel(models.Model):
+    """From `min_turnover` USD of referred successful exchanges on, rewards are `percent`."""
+
+    min_turnover = models.DecimalField(_("from turnover, USD"), unique=True,
+                                       validators=[MinValueValidator(Decimal(0))], **MONEY)
+    percent = models.DecimalField(_("reward, %"), **PERCENT)
+
+    class Meta:
+        ordering = ["min_turnover"]
+        verbose_name = _("reward level")
+        verbose_name_plural = _("reward levels")
+
+    def __str__(self) -> str:
+        return f"≥ {self.min_turnover} USD: {self.percent}%"
+
+
+class OverrideKind(models.TextChoices):
+    PERCENT = "percent", _("own percent")
+    FIXED = "fixed", _("fixed sum, USD")
+    NONE = "none", _("no reward")
+
+
+class RewardOverride(models.Model):
+    """A rule that replaces the levels for one partner, one direction, or one partner's direction.
+
+    Precedence, most specific first: partner and direction, partner, direction, then the levels.
+    """
+
+    partner = models.ForeignKey("partners.Partner", models.CASCADE, null=True, blank=True,
+                                related_name="reward_overrides", verbose_name=_("partner"))
+    direction = models.ForeignKey("exchange.Direction", models.CASCADE, null=True, blank=True,
+                                  related_name="reward_overrides", verbose_name=_("direction"))
+    kind = models.CharField(_("rule"), max_length=16, choices=OverrideKind.choices)
+    value = models.DecimalField(_("percent or sum"), default=Decimal(0),
+                                validators=[MinValueValidator(Decimal(0))],
+                                help_text=_("Percent of the base, or a fixed sum in USD; "
+                                            "ignored for “no reward”."), **MONEY)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("reward override")
+        verbose_name_plural = _("reward overrides")
+        constraints = [
+            models.CheckConstraint(condition=Q(partner__isnull=False) | Q(direction__isnull=False),
+                                   name="reward_override_has_target"),
+            models.UniqueConstraint(fields=["partner", "direction"],
+                                    name="reward_override_unique_pair"),
+            models.UniqueConstraint(fields=["partner"], condition=Q(direction__isnull=True),
+                                    name="reward_override_unique_partner"),
+            models.UniqueConstraint(fields=["direction"], condition=Q(partner__isnull=True),
+                                    name="reward_override_unique_direction"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner or '*'} / {self.direction or '*'}: {self.get_kind_display()}"
+
+
+class PartnerAccount(models.Model):
+    """One row per partner: the lock every money movement takes, and the cached balance."""
+
+    partner = models.OneToOneField("partners.Partner", models.PROTECT, primary_key=True,
+                                   related_name="reward_account")
+    balance = models.DecimalField(_("balance, USD"), default=Decimal(0), **MONEY)
+
+    class Meta:
+        verbose_name = _("partner balance")
+        verbose_name_plural = _("partner balances")
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}: {self.balance} {ACCOUNTING_CURRENCY}"
+
+
+class PayoutMethod(models.Model):
+    """A way the operator pays partners: USDT TRC20, Perfect Money, a bank card..."""
+
+    title = models.CharField(_("title"), max_length=100)
+    commission_percent = models.DecimalField(_("commission, %"), default=Decimal(0), **PERCENT)
+    min_amount = models.DecimalField(_("minimum, USD"), default=Decimal(0),
+                                     validators=[MinValueValidator(Decimal(0))],
+                                     help_text=_("Besides the program's minimum payout."),
+                                     **MONEY)
+    currency_code = models.CharField(_("currency"), max_length=20, default="USD",
+                                     help_text=_("What the partner receives, e.g. USD, USDT."))
+    # One unit of the payout currency in USD: 1 for USD and USDT, about 0.024 for UAH.
+    usd_price = models.DecimalField(_("price of one unit in USD"), default=Decimal(1),
+                                    max_digits=30, decimal_places=10,
+                                    validators=[MinValueValidator(Decimal("0.0000000001"))])
+    decimals = models.PositiveSmallIntegerField(_("decimals"), default=2)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("payout method")
+        verbose_name_plural = _("payout methods")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PayoutStatus(models.IntegerChoices):
+    # Numbers are the API's `status` values.
+    PENDING = 0, _("pending")
+    PAID = 1, _("paid")
+    REFUSED = 2, _("refused")
+    CANCELLED = 3, _("cancelled by the partner")
+
+
+class Payout(models.Model):
+    """A partner's request to be paid its whole balance; the balance is held at once."""
+
+    partner = models.ForeignKey("partners.Partner", models.PROTECT, related_name="payouts")
+    created_at = models.DateTimeField(_("requested"), default=timezone.now, db_index=True)
+    method = models.ForeignKey(PayoutMethod, models.PROTECT, related_name="payouts",
+                               verbose_name=_("method"))
+    account = models.CharField(_("account"), max_length=200)
+    # What is paid, after the method's commission, in the method's currency.
+    amount = models.DecimalField(_("amount to pay"), max_digits=30, decimal_places=10)
+    currency_code = models.CharField(_("currency"), max_length=20)
+    # The balance held, in the accounting currency.
+    original_amount = models.DecimalField(_("balance held"), **MONEY)
+    original_currency_code = models.CharField(max_length=8, default=ACCOUNTING_CURRENCY)
+    status = models.IntegerField(_("status"), choices=PayoutStatus.choices,
+                                 default=PayoutStatus.PENDING, db_index=True)
+    status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now)
+    actor = models.CharField(_("last changed by"), max_length=100, blank=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("payout")
+        verbose_name_plural = _("payouts")
+        indexes = [models.Index(fields=["partner", "created_at"], name="payout_partner_time")]
+        constraints = [
+            models.CheckConstraint(condition=Q(original_amount__gt=0),
+                                   name="payout_original_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.amount} {self.currency_code} ({self.get_status_display()})"
+
+
+class EntryKind(models.TextChoices):
+    CREDIT = "credit", _("reward")
+    REVERSAL = "reversal", _("reward taken back")
+    PAYOUT_HOLD = "payout_hold", _("payout requested")
+    PAYOUT_RELEASE = "payout_release", _("payout refused or cancelled")
+
+
+class LedgerImmutable(Exception):
+    """Raised on any attempt to change or remove a ledger entry through the ORM."""
+
+
+class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise LedgerImmutable("Ledger entries are never updated; post a new entry.")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise LedgerImmutable("Ledger entries are never deleted; post a new entry.")
+
+    def bulk_update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise LedgerImmutable("Ledger entries are never updated; post a new entry.")
+
+
+A = EntryKind
+
+
+class LedgerEntry(models.Model):
+    """One movement of a partner's money. Inserted once, never changed or removed.
+
+    A reward's entries for one exchange are numbered 1, 2, 3...: credits odd, reversals even,
+    unique per exchange. So two concurrent accruals of one exchange cannot both insert credit 1,
+    and a second credit can only follow a reversal: at any moment an exchange has one net credit
+    or none, whatever the code above does.
+    """
+
+    partner = models.ForeignKey("partners.Partner", models.PROTECT, related_name="ledger_entries")
+    amount = models.DecimalField(_("amount, USD"), **MONEY)
+    kind = models.CharField(_("kind"), max_length=16, choices=EntryKind.choices)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    exchange = models.ForeignKey("exchange.Exchange", models.PROTECT, null=True, blank=True,
+                                 related_name="ledger_entries")
+    sequence = models.PositiveIntegerField(_("accrual number"), null=True, blank=True)
+    payout = models.ForeignKey(Payout, models.PROTECT, null=True, blank=True,
+                               related_name="ledger_entries")
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        indexes = [models.Index(fields=["partner", "id"], name="ledger_partner_id")]
+        constraints = [
+            models.UniqueConstraint(fields=["exchange", "sequence"],
+                                    name="ledger_one_entry_per_accrual_step"),
+            models.UniqueConstraint(fields=["payout", "kind"], name="ledger_one_hold_one_release"),
+            # Each kind has its source and its sign; accrual steps alternate credit/reversal.
+            models.CheckConstraint(
+                name="ledger_kind_source_sign",
+                condition=(
+                    Q(kind=A.CREDIT, amount__gt=0, exchange__isnull=False, payout__isnull=True,
+                      sequence__isnull=False)
+                    | Q(kind=A.REVERSAL, amount__lt=0, exchange__isnull=False,
+                        payout__isnull=True, sequence__isnull=False)
+                    | Q(kind=A.PAYOUT_HOLD, amount__lt=0, payout__isnull=False,
+                        exchange__isnull=True, sequence__isnull=True)
+                    | Q(kind=A.PAYOUT_RELEASE, amount__gt=0, payout__isnull=False,
+                        exchange__isnull=True, sequence__isnull=True)
+                ),
+            ),
+            models.CheckConstraint(
+                name="ledger_credit_odd_reversal_even",
+                condition=Q(sequence__isnull=True)
+                | Q(Exact(Mod("sequence", 2), 1), kind=A.CREDIT)
+                | Q(Exact(Mod("sequence", 2), 0), kind=A.REVERSAL),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {ACCOUNTING_CURRENCY}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise LedgerImmutable("Ledger entries are never updated; post a new entry.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise LedgerImmutable("Ledger entries are never deleted; post a new entry.")

@@ -1,0 +1,21 @@
+"""`obmin ledger check`: recompute every balance; exit non-zero naming each mismatch."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from obmin.rewards.services import ledger_check
+
+
+class Command(BaseCommand):
+    help = "Partner ledger maintenance."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        sub = parser.add_subparsers(dest="action", required=True)
+        sub.add_parser("check", help="Recompute balances from the ledger, exchanges and payouts.")
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        problems = ledger_check()
+        for problem in problems:
+            self.stderr.write(problem)
+        if problems:
+            raise CommandError(f"{len(problems)} mismatch(es) in the ledger")
+        self.stdout.write("Ledger OK: every balance matches its entries")

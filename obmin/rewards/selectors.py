@@ -1,0 +1,205 @@
+"""Reads about rewards and payouts that the partner API, the cabinet and the admin share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
+
+from obmin.exchange.models import Direction, Exchange, ExchangeStatus
+from obmin.lib.money import CENT, plain, quantize_down
+from obmin.partners.models import Partner
+from obmin.rewards.models import (
+    ACCOUNTING_CURRENCY,
+    OverrideKind,
+    PartnerAccount,
+    Payout,
+    PayoutMethod,
+    PayoutStatus,
+    RewardBase,
+    RewardLevel,
+    RewardOverride,
+    RewardProgram,
+)
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class PayoutMethodOffer:
+    """A payout method as the partner sees it, with what its balance would pay out now."""
+
+    id: int
+    title: str
+    commission_percent: Decimal
+    amount: Decimal
+    currency_code: str
+    min_amount: Decimal
+
+
+def partner_balance(partner: Partner) -> Decimal:
+    """The partner's balance in USD: the sum of its ledger (kept in its account row)."""
+    balance = (PartnerAccount.objects.filter(partner_id=partner.pk)
+               .values_list("balance", flat=True).first())
+    return balance if balance is not None else ZERO
+
+
+def partner_total_paid(partner: Partner) -> Decimal:
+    """What has been paid out to the partner, in USD (the API's `totalReceived`)."""
+    total = (Payout.objects.filter(partner_id=partner.pk, status=PayoutStatus.PAID)
+             .aggregate(total=Sum("original_amount"))["total"])
+    return total or ZERO
+
+
+def partner_min_payout(partner: Partner) -> Decimal:
+    """The smallest balance a payout may be asked for, in USD."""
+    return RewardProgram.load().min_payout
+
+
+def payout_amount(method: PayoutMethod, balance: Decimal) -> Decimal:
+    """What `balance` USD pays out by `method`, after its commission, in its currency."""
+    after_fee = balance * (Decimal(100) - method.commission_percent) / Decimal(100)
+    return max(quantize_down(after_fee / method.usd_price, method.decimals), ZERO)
+
+
+def payout_methods_for(partner: Partner) -> list[PayoutMethodOffer]:
+    balance = partner_balance(partner)
+    return [
+        PayoutMethodOffer(id=m.pk, title=m.title, commission_percent=m.commission_percent,
+                          amount=payout_amount(m, balance), currency_code=m.currency_code,
+                          min_amount=m.min_amount)
+        for m in PayoutMethod.objects.filter(is_active=True).order_by("id")
+    ]
+
+
+def partner_payouts(
+    partner: Partner, start: datetime | None = None, end: datetime | None = None
+) -> QuerySet[Payout]:
+    """The partner's payouts requested within [start, end] (both inclusive), by id."""
+    payouts = Payout.objects.filter(partner_id=partner.pk).select_related("method")
+    if start is not None:
+        payouts = payouts.filter(created_at__gte=start)
+    if end is not None:
+        payouts = payouts.filter(created_at__lte=end)
+    return payouts.order_by("id")
+
+
+def partner_turnover(partner_id: int, *, exclude_exchange_id: int | None = None) -> Decimal:
+    """USD given by customers in the partner's successful referred exchanges."""
+    exchanges = Exchange.objects.filter(partner_id=partner_id, status=ExchangeStatus.SUCCESS)
+    if exclude_exchange_id is not None:
+        exchanges = exchanges.exclude(pk=exclude_exchange_id)
+    total = exchanges.aggregate(total=Sum(ExpressionWrapper(
+        F("amount_give") * F("usd_price_give"),
+        output_field=DecimalField(max_digits=40, decimal_places=20))))["total"]
+    return Decimal(total or 0)
+
+
+def level_percent(turnover: Decimal) -> Decimal:
+    """The percent of the highest level whose threshold `turnover` has reached (0: no level)."""
+    level = (RewardLevel.objects.filter(min_turnover__lte=turnover)
+             .order_by("-min_turnover").first())
+    return level.percent if level else ZERO
+
+
+def override_for(partner_id: int, direction_id: int) -> RewardOverride | None:
+    """The most specific override: partner and direction, then partner, then direction."""
+    candidates = RewardOverride.objects.filter(
+        Q(partner_id=partner_id, direction_id=direction_id)
+        | Q(partner_id=partner_id, direction__isnull=True)
+        | Q(partner__isnull=True, direction_id=direction_id))
+
+    def rank(override: RewardOverride) -> int:
+        return (override.partner_id is not None) * 2 + (override.direction_id is not None)
+
+    return max(candidates, key=rank, default=None)
+
+
+@dataclass(frozen=True)
+class RewardQuote:
+    """What an exchange earns its partner, and which rule said so (for the ledger's note)."""
+
+    amount: Decimal
+    rule: str
+
+
+def reward_quote(exchange: Exchange, *, program: RewardProgram | None = None) -> RewardQuote:
+    """The reward the exchange's partner earns for it, in USD, before eligibility checks.
+
+    Below one cent the reward is 0: such rewards are not credited.
+    """
+    program = program or RewardProgram.load()
+    if exchange.partner_id is None:
+        return RewardQuote(ZERO, "no partner")
+    base = exchange.profit_usd if program.reward_base == RewardBase.PROFIT \
+        else exchange.amount_give_usd
+    override = override_for(exchange.partner_id, exchange.direction_id)
+    if override is not None and override.kind == OverrideKind.NONE:
+        return RewardQuote(ZERO, f"override #{override.pk}: none")
+    if override is not None and override.kind == OverrideKind.FIXED:
+        raw, rule = override.value, f"override #{override.pk}: fixed {plain(override.value)}"
+    else:
+        if override is not None:
+            percent, rule = override.value, f"override #{override.pk}: {plain(override.value)}%"
+        else:
+            turnover = partner_turnover(exchange.partner_id, exclude_exchange_id=exchange.pk)
+            percent = level_percent(turnover)
+            rule = f"level {plain(percent)}% of {program.reward_base} at turnover " \
+                   f"{plain(quantize_down(turnover, 2))}"
+        raw = base * percent / Decimal(100)
+    amount = quantize_down(raw, 2)
+    return RewardQuote(amount if amount >= CENT else ZERO, rule)
+
+
+def describe_reward_rules(partner: Partner) -> list[str]:
+    """The rules that apply to this partner, in plain words, for the cabinet."""
+    program = RewardProgram.load()
+    base = (_("the exchanger's profit on the exchange")
+            if program.reward_base == RewardBase.PROFIT else _("the exchange amount"))
+    lines = [_("You earn a share of %(base)s on every successful exchange of a visitor you "
+               "referred, counted in %(currency)s at the exchange's rates.")
+             % {"base": base, "currency": ACCOUNTING_CURRENCY}]
+    levels = list(RewardLevel.objects.order_by("min_turnover"))
+    for level in levels:
+        if level.min_turnover <= 0:
+            lines.append(_("From the start: %(percent)s%%.") % {"percent": plain(level.percent)})
+        else:
+            lines.append(_("Once your referred turnover reaches %(turnover)s %(currency)s: "
+                           "%(percent)s%%.")
+                         % {"turnover": plain(level.min_turnover), "currency": ACCOUNTING_CURRENCY,
+                            "percent": plain(level.percent)})
+    if not levels:
+        lines.append(_("No reward levels are set at the moment."))
+    turnover = partner_turnover(partner.pk)
+    lines.append(_("Your referred turnover so far: %(turnover)s %(currency)s (the level is chosen "
+                   "by the turnover before each exchange).")
+                 % {"turnover": plain(quantize_down(turnover, 2)), "currency": ACCOUNTING_CURRENCY})
+    overrides = list(RewardOverride.objects.filter(
+        Q(partner_id=partner.pk) | Q(partner__isnull=True)).order_by("id"))
+    directions = {d.pk: str(d) for d in Direction.objects.select_related(
+        "currency_give", "currency_get").filter(
+        pk__in=[o.direction_id for o in overrides if o.direction_id])}
+    for override in overrides:
+        where = (_("For exchanges %(direction)s") % {"direction": directions[override.direction_id]}
+                 if override.direction_id else _("For all your exchanges"))
+        if override.kind == OverrideKind.NONE:
+            what = _("no reward")
+        elif override.kind == OverrideKind.FIXED:
+            what = _("a fixed %(sum)s %(currency)s per exchange") % {
+                "sum": plain(override.value), "currency": ACCOUNTING_CURRENCY}
+        else:
+            what = _("%(percent)s%% instead of your level") % {"percent": plain(override.value)}
+        lines.append(f"{where}: {what}.")
+    if overrides:
+        lines.append(_("A rule for you alone comes before a rule for a direction, which comes "
+                       "before the levels."))
+    lines.append(_("Rewards under 0.01 %(currency)s are not credited. A reward is credited when "
+                   "the exchange succeeds and taken back if the exchange is later cancelled or "
+                   "fails. Your own exchanges earn nothing.") % {"currency": ACCOUNTING_CURRENCY})
+    lines.append(_("You may ask for a payout of your whole balance once it reaches "
+                   "%(min)s %(currency)s.")
+                 % {"min": plain(program.min_payout), "currency": ACCOUNTING_CURRENCY})
+    return lines

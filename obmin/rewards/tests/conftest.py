@@ -1,0 +1,39 @@
+"""Reward fixtures: a program with two levels, and exchanges alice referred."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from obmin.exchange.services import exchange_create
+from obmin.rewards.models import PayoutMethod, RewardLevel, RewardProgram
+
+
+@pytest.fixture
+def program(db):  # type: ignore[no-untyped-def]
+    """Profit-based, 20% from the start, 30% from 10,000 USD, minimum payout 10 USD."""
+    program = RewardProgram.load()
+    program.reward_base = "profit"
+    program.min_payout = Decimal(10)
+    program.save()
+    RewardLevel.objects.create(min_turnover=Decimal(0), percent=Decimal(20))
+    RewardLevel.objects.create(min_turnover=Decimal(10000), percent=Decimal(30))
+    return program
+
+
+@pytest.fixture
+def usdt_method(db):  # type: ignore[no-untyped-def]
+    return PayoutMethod.objects.create(title="USDT TRC20", commission_percent=Decimal(1),
+                                       currency_code="USDT")
+
+
+@pytest.fixture
+def referred(pm_btc, alice, program):  # type: ignore[no-untyped-def]
+    """Makes an exchange of `amount` PMUSD → BTC that alice referred (2% profit)."""
+
+    def make(amount: str = "1000", email: str = "customer@example.org", partner=alice):  # type: ignore[no-untyped-def]
+        return exchange_create(direction=pm_btc, amount_give=Decimal(amount), email=email,
+                               account_get="bc1q", partner_id=partner.pk if partner else None)
+
+    return make
