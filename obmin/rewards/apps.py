@@ -8,5 +8,11 @@ class RewardsConfig(AppConfig):
     verbose_name = _("Rewards and payouts")
 
     def ready(self) -> None:
-        # Connects reward accrual to exchange status changes.
-        from obmin.rewards import services  # noqa: F401
+        from obmin.ops.demo import DEMO_STEPS
+        from obmin.rewards import demo, services
+
+        # Importing services connects reward accrual to exchange status changes.
+        assert services.reward_sync
+        # After the exchanges (and clicks) it builds on: apps are ready in INSTALLED_APPS order.
+        if demo.load_rewards not in DEMO_STEPS:
+            DEMO_STEPS.append(demo.load_rewards)

@@ -10,7 +10,7 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Su
 from django.utils.translation import gettext as _
 
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus
-from obmin.lib.money import CENT, plain, quantize_down
+from obmin.lib.money import CENT, plain, quantize, quantize_down
 from obmin.partners.models import Partner
 from obmin.rewards.models import (
     ACCOUNTING_CURRENCY,
@@ -51,7 +51,8 @@ def partner_total_paid(partner: Partner) -> Decimal:
     """What has been paid out to the partner, in USD (the API's `totalReceived`)."""
     total = (Payout.objects.filter(partner_id=partner.pk, status=PayoutStatus.PAID)
              .aggregate(total=Sum("original_amount"))["total"])
-    return total or ZERO
+    # Quantized: SQLite sums decimals as floats.
+    return quantize(total or ZERO, 2)
 
 
 def partner_min_payout(partner: Partner) -> Decimal:
@@ -157,11 +158,13 @@ def reward_quote(exchange: Exchange, *, program: RewardProgram | None = None) ->
 def describe_reward_rules(partner: Partner) -> list[str]:
     """The rules that apply to this partner, in plain words, for the cabinet."""
     program = RewardProgram.load()
-    base = (_("the exchanger's profit on the exchange")
-            if program.reward_base == RewardBase.PROFIT else _("the exchange amount"))
-    lines = [_("You earn a share of %(base)s on every successful exchange of a visitor you "
-               "referred, counted in %(currency)s at the exchange's rates.")
-             % {"base": base, "currency": ACCOUNTING_CURRENCY}]
+    if program.reward_base == RewardBase.PROFIT:
+        intro = _("You earn a share of the exchanger's profit on every successful exchange made "
+                  "by a visitor you referred, counted in %(currency)s at the exchange's rates.")
+    else:
+        intro = _("You earn a share of the amount of every successful exchange made by a "
+                  "visitor you referred, counted in %(currency)s at the exchange's rates.")
+    lines = [intro % {"currency": ACCOUNTING_CURRENCY}]
     levels = list(RewardLevel.objects.order_by("min_turnover"))
     for level in levels:
         if level.min_turnover <= 0:

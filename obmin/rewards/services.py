@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.exchange.signals import exchange_status_changed
-from obmin.lib.money import plain
+from obmin.lib.money import quantize
 from obmin.partners.models import Partner
 from obmin.rewards.models import (
     ACCOUNTING_CURRENCY,
@@ -116,11 +116,11 @@ def reward_sync(*, exchange: Exchange) -> LedgerEntry | None:
             entry = _post(account, amount=quote.amount, kind=EntryKind.CREDIT, exchange=exchange,
                           sequence=next_sequence, note=quote.rule)
             _notify(exchange.partner_id, _("Reward credited: %(amount)s %(currency)s")
-                    % {"amount": plain(quote.amount), "currency": ACCOUNTING_CURRENCY},
+                    % {"amount": quantize(quote.amount, 2), "currency": ACCOUNTING_CURRENCY},
                     _("Exchange #%(id)s succeeded and earned you %(amount)s %(currency)s. "
                       "Your balance is now %(balance)s %(currency)s.")
-                    % {"id": exchange.pk, "amount": plain(quote.amount),
-                       "currency": ACCOUNTING_CURRENCY, "balance": plain(account.balance)})
+                    % {"id": exchange.pk, "amount": quantize(quote.amount, 2),
+                       "currency": ACCOUNTING_CURRENCY, "balance": quantize(account.balance, 2)})
     elif exchange.status != ExchangeStatus.SUCCESS and credited:
         assert last is not None
         # The reversal goes to whoever was credited, even if the exchange's partner changed.
@@ -167,14 +167,16 @@ def _payout_mail(payout: Payout) -> None:
     status = PayoutStatus(payout.status).label
     subject = _("Payout #%(id)s: %(status)s") % {"id": payout.pk, "status": status}
     body = _("Your payout #%(id)s of %(amount)s %(currency)s to %(account)s (%(method)s) is now "
-             "%(status)s.") % {"id": payout.pk, "amount": plain(payout.amount),
-                               "currency": payout.currency_code, "account": payout.account,
-                               "method": payout.method.title, "status": status}
+             "%(status)s.") % {
+        "id": payout.pk, "amount": quantize(payout.amount, payout.method.decimals),
+        "currency": payout.currency_code, "account": payout.account,
+        "method": payout.method.title, "status": status}
     if payout.reason:
         body += "\n" + _("Reason: %(reason)s") % {"reason": payout.reason}
     if payout.status in (PayoutStatus.REFUSED, PayoutStatus.CANCELLED):
         body += "\n" + _("%(amount)s %(currency)s are back on your balance.") % {
-            "amount": plain(payout.original_amount), "currency": payout.original_currency_code}
+            "amount": quantize(payout.original_amount, 2),
+            "currency": payout.original_currency_code}
     _notify(payout.partner_id, subject, body)
 
 
@@ -199,7 +201,7 @@ def payout_request(*, partner: Partner, method_id: int | str, account: str) -> P
             raise PayoutError(
                 _("Your balance is %(balance)s %(currency)s; a payout needs at least "
                   "%(min)s %(currency)s.")
-                % {"balance": plain(balance), "min": plain(minimum),
+                % {"balance": quantize(balance, 2), "min": quantize(minimum, 2),
                    "currency": ACCOUNTING_CURRENCY}, "balance")
         amount = payout_amount(method, balance)
         if amount <= 0:

@@ -1,0 +1,132 @@
+"""The operator's side of the partner program: rules, payout methods, payouts and the ledger.
+
+The ledger and balances are read-only here; money moves only through the services (the payout
+actions below, and exchange status changes).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from obmin.rewards.models import (
+    LedgerEntry,
+    PartnerAccount,
+    Payout,
+    PayoutMethod,
+    RewardLevel,
+    RewardOverride,
+    RewardProgram,
+)
+from obmin.rewards.services import PayoutError, payout_mark_paid, payout_refuse
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(RewardProgram)
+class RewardProgramAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "reward_base", "min_payout", "updated_at"]
+
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        # One row only: the list is the settings form itself.
+        program = RewardProgram.load()
+        return HttpResponseRedirect(
+            reverse("admin:rewards_rewardprogram_change", args=[program.pk]))
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(RewardLevel)
+class RewardLevelAdmin(admin.ModelAdmin):
+    list_display = ["min_turnover", "percent"]
+    list_editable = ["percent"]
+
+
+@admin.register(RewardOverride)
+class RewardOverrideAdmin(admin.ModelAdmin):
+    list_display = ["id", "partner", "direction", "kind", "value", "note"]
+    list_filter = ["kind"]
+    list_select_related = ["partner__user", "direction__currency_give",
+                           "direction__currency_get"]
+    raw_id_fields = ["partner", "direction"]
+    search_fields = ["partner__user__email", "partner__ref_code"]
+
+
+@admin.register(PayoutMethod)
+class PayoutMethodAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "commission_percent", "min_amount", "currency_code",
+                    "usd_price", "is_active"]
+    list_editable = ["commission_percent", "min_amount", "is_active"]
+    list_filter = ["is_active"]
+
+
+@admin.register(PartnerAccount)
+class PartnerAccountAdmin(ReadOnlyAdmin):
+    list_display = ["partner", "balance"]
+    list_select_related = ["partner__user"]
+    search_fields = ["partner__user__email", "partner__ref_code"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "partner", "kind", "amount", "exchange", "payout", "note"]
+    list_filter = ["kind", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["partner__user"]
+    search_fields = ["=partner__user__email", "=exchange__id", "=payout__id"]
+    show_full_result_count = False
+
+
+def _payout_action(request: HttpRequest, queryset: QuerySet[Payout], change, done_text) -> None:  # type: ignore[no-untyped-def]
+    done = 0
+    actor = f"admin:{request.user.get_username()}"
+    for payout_id in queryset.values_list("pk", flat=True):
+        try:
+            change(payout_id=payout_id, actor=actor)
+            done += 1
+        except PayoutError as error:
+            messages.error(request, error.message)
+    if done:
+        messages.success(request, done_text % {"n": done})
+
+
+@admin.register(Payout)
+class PayoutAdmin(admin.ModelAdmin):
+    list_display = ["id", "created_at", "partner", "method", "account", "amount", "currency_code",
+                    "original_amount", "status", "status_changed_at", "actor"]
+    list_filter = ["status", "method", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["partner__user", "method"]
+    search_fields = ["=id", "partner__user__email", "account"]
+    actions = ["mark_paid", "refuse"]
+    # A payout changes only through the actions, which keep the ledger in step.
+    readonly_fields = [f.name for f in Payout._meta.fields]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    @admin.action(description=_("Mark as paid (the money has been sent)"))
+    def mark_paid(self, request, queryset):  # type: ignore[no-untyped-def]
+        _payout_action(request, queryset, payout_mark_paid, _("%(n)d payout(s) marked paid."))
+
+    @admin.action(description=_("Refuse (return the held balance to the partner)"))
+    def refuse(self, request, queryset):  # type: ignore[no-untyped-def]
+        _payout_action(request, queryset, payout_refuse,
+                       _("%(n)d payout(s) refused; their balance is back with the partner."))
