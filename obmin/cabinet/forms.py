@@ -43,3 +43,16 @@ class SignupForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, required=False,
+                           help_text=_("What the key is for, e.g. “accounting script”."))
+    test = forms.BooleanField(label=_("Test key (sandbox with made-up data)"), required=False)
+    allowed_ips = forms.CharField(
+        label=_("Allowed IPs"), required=False, max_length=2000,
+        help_text=_("Optional: addresses or networks, comma-separated. Empty: any address."))
+
+    def clean_allowed_ips(self) -> list[str]:
+        text = self.cleaned_data.get("allowed_ips") or ""
+        return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]

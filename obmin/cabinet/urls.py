@@ -13,4 +13,6 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("", views.dashboard, name="dashboard"),
     path("exchanges/", views.exchanges, name="exchanges"),
+    path("api/", views.api_access, name="api_access"),
+    path("api/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
 ]

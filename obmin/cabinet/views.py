@@ -8,17 +8,22 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from django.contrib import messages
 from django.contrib.auth import login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from obmin.cabinet.decorators import partner_required
-from obmin.cabinet.forms import SignupForm
+from obmin.cabinet.forms import ApiKeyForm, SignupForm
 from obmin.exchange.models import Exchange
 from obmin.exchange.selectors import partner_exchange_daily
+from obmin.partner_api.selectors import partner_api_keys
+from obmin.partner_api.services import ApiKeyError, apikey_create, apikey_revoke
 from obmin.partners.services import partner_create
 
 STATS_DAYS = 30
@@ -73,3 +78,40 @@ def exchanges(request: HttpRequest) -> HttpResponse:
                 .select_related("currency_give", "currency_get").order_by("-created_at", "-id"))
     page = Paginator(queryset, 50).get_page(request.GET.get("page"))
     return render(request, "cabinet/exchanges.html", {"partner": partner, "page": page})
+
+
+@partner_required
+def api_access(request: HttpRequest) -> HttpResponse:
+    """"Create API Access": the new key is shown on this one answer and never again."""
+    partner = request.partner  # type: ignore[attr-defined]
+    form = ApiKeyForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            key, raw = apikey_create(partner=partner, name=form.cleaned_data["name"],
+                                     test=form.cleaned_data["test"],
+                                     allowed_ips=form.cleaned_data["allowed_ips"])
+        except ApiKeyError as error:
+            form.add_error("allowed_ips" if error.field == "allowed_ips" else None,
+                           error.message)
+        else:
+            new_key = {"key": key, "raw": raw}
+            form = ApiKeyForm()
+    response = render(request, "cabinet/api_access.html", {
+        "partner": partner, "form": form, "new_key": new_key,
+        "keys": partner_api_keys(partner),
+    }, status=400 if form.errors else 200)
+    response["Cache-Control"] = "no-store"  # the page may hold a secret
+    return response
+
+
+@require_POST
+@partner_required
+def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+    try:
+        apikey_revoke(partner=request.partner, key_id=key_id)  # type: ignore[attr-defined]
+    except ApiKeyError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The key is revoked; requests with it are refused now."))
+    return redirect("cabinet:api_access")
