@@ -56,3 +56,13 @@ class ApiKeyForm(forms.Form):
     def clean_allowed_ips(self) -> list[str]:
         text = self.cleaned_data.get("allowed_ips") or ""
         return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+
+
+class PayoutRequestForm(forms.Form):
+    method_id = forms.TypedChoiceField(label=_("Payout method"), coerce=int)
+    account = forms.CharField(label=_("Your account / wallet"), max_length=200)
+
+    def __init__(self, *args, offers, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["method_id"].choices = [  # type: ignore[attr-defined]
+            (o.id, f"{o.title} ({o.commission_percent.normalize()}%)") for o in offers]

@@ -13,6 +13,8 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("", views.dashboard, name="dashboard"),
     path("exchanges/", views.exchanges, name="exchanges"),
+    path("payouts/", views.payouts, name="payouts"),
+    path("payouts/<int:payout_id>/cancel/", views.payout_cancel_view, name="payout_cancel"),
     path("api/", views.api_access, name="api_access"),
     path("api/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
 ]

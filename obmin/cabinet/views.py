@@ -19,12 +19,21 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from obmin.cabinet.decorators import partner_required
-from obmin.cabinet.forms import ApiKeyForm, SignupForm
+from obmin.cabinet.forms import ApiKeyForm, PayoutRequestForm, SignupForm
 from obmin.exchange.models import Exchange
 from obmin.exchange.selectors import partner_exchange_daily
 from obmin.partner_api.selectors import partner_api_keys
 from obmin.partner_api.services import ApiKeyError, apikey_create, apikey_revoke
 from obmin.partners.services import partner_create
+from obmin.rewards.selectors import (
+    describe_reward_rules,
+    partner_balance,
+    partner_min_payout,
+    partner_payouts,
+    partner_total_paid,
+    payout_methods_for,
+)
+from obmin.rewards.services import PayoutError, payout_cancel, payout_request
 
 STATS_DAYS = 30
 
@@ -115,3 +124,42 @@ def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
     else:
         messages.success(request, _("The key is revoked; requests with it are refused now."))
     return redirect("cabinet:api_access")
+
+
+@partner_required
+def payouts(request: HttpRequest) -> HttpResponse:
+    partner = request.partner  # type: ignore[attr-defined]
+    offers = payout_methods_for(partner)
+    form = PayoutRequestForm(request.POST or None, offers=offers)
+    if request.method == "POST" and form.is_valid():
+        try:
+            payout = payout_request(partner=partner, method_id=form.cleaned_data["method_id"],
+                                    account=form.cleaned_data["account"])
+        except PayoutError as error:
+            field = error.param if error.param in form.fields else None
+            form.add_error(field, error.message)
+        else:
+            messages.success(request, _("Payout #%(id)s requested.") % {"id": payout.pk})
+            return redirect("cabinet:payouts")
+    return render(request, "cabinet/payouts.html", {
+        "partner": partner,
+        "form": form,
+        "offers": offers,
+        "balance": partner_balance(partner),
+        "total_paid": partner_total_paid(partner),
+        "min_payout": partner_min_payout(partner),
+        "rules": describe_reward_rules(partner),
+        "payouts": partner_payouts(partner).select_related("method").order_by("-id")[:200],
+    }, status=400 if form.errors else 200)
+
+
+@require_POST
+@partner_required
+def payout_cancel_view(request: HttpRequest, payout_id: int) -> HttpResponse:
+    try:
+        payout_cancel(partner=request.partner, payout_id=payout_id)  # type: ignore[attr-defined]
+    except PayoutError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Payout cancelled; the amount is back on your balance."))
+    return redirect("cabinet:payouts")
