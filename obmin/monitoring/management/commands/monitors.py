@@ -1,0 +1,19 @@
+"""`obmin monitors flush`: copy the cached poll counts of monitors into the database now."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from obmin.monitoring.services import monitor_polls_flush
+
+
+class Command(BaseCommand):
+    help = "Monitoring sites' poll statistics."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        sub = parser.add_subparsers(dest="action", required=True)
+        sub.add_parser("flush", help="Write the cached poll counts to the database.")
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        rows = monitor_polls_flush()
+        self.stdout.write(f"Flushed poll counts: {rows} row(s) written.")

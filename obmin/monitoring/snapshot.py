@@ -1,0 +1,141 @@
+"""The built export: every format's bytes, gzipped once, shared by all processes via the cache.
+
+Monitors poll every few seconds, so an answer must cost no database query while nothing
+changed. A build happens once per change of rates, reserves, directions, partners or the
+exporter's settings (`export_invalidate`, wired to signals in apps.py), or when the list would
+change by time alone (a rate going stale, working hours opening or closing: `expires_at`).
+
+The cache holds a small version token and one snapshot; each process keeps the snapshot it last
+used, so the hot path is one cache read of the token.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils.http import http_date
+
+from obmin.monitoring.formats import CONTENT_TYPES, FORMATS, MAINTENANCE, RENDERERS
+from obmin.monitoring.selectors import export_codes, export_entries, export_settings
+
+VERSION_KEY = "monitoring:export:version"
+SNAPSHOT_KEY = "monitoring:export:snapshot"
+# (content hash, unix time it first appeared): Last-Modified survives a rebuild to equal bytes.
+SINCE_KEY = "monitoring:export:since"
+# Below this size gzip saves nothing worth a header.
+GZIP_MIN_BYTES = 256
+
+
+@dataclass(frozen=True)
+class Body:
+    content: bytes
+    gzipped: bytes | None
+    etag: str
+    etag_gzip: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: str
+    modified_at: int
+    last_modified: str
+    expires_at: float | None
+    # lower-cased export code -> (partner id, may see rates)
+    codes: dict[str, tuple[int, bool]]
+    rates: dict[str, Body]
+    maintenance: dict[str, Body]
+    entry_count: int
+
+    def is_fresh(self, now: float) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
+def make_body(content: bytes, fmt: str) -> Body:
+    digest = hashlib.blake2b(content, digest_size=10).hexdigest()
+    gzipped = gzip.compress(content, mtime=0) if len(content) >= GZIP_MIN_BYTES else None
+    return Body(content, gzipped, f'"{digest}"', f'"{digest}-gz"', CONTENT_TYPES[fmt])
+
+
+_maintenance_bodies = {fmt: make_body(MAINTENANCE[fmt], fmt) for fmt in FORMATS}
+# The snapshot this process served last; replaced when the cached version token moves.
+_memo: Snapshot | None = None
+
+
+def _new_version() -> str:
+    return secrets.token_hex(8)
+
+
+def build_snapshot(version: str, now: float) -> Snapshot:
+    """Reads the database once and renders every format."""
+    moment = datetime.fromtimestamp(now, tz=UTC)
+    settings = export_settings()
+    codes = export_codes()
+    if settings.maintenance:
+        rates, expires_at, count = dict(_maintenance_bodies), None, 0
+    else:
+        listing = export_entries(now=moment, settings=settings)
+        rates = {fmt: make_body(RENDERERS[fmt](listing.entries), fmt) for fmt in FORMATS}
+        expires_at = listing.expires_at.timestamp() if listing.expires_at else None
+        count = len(listing.entries)
+    content_hash = "".join(rates[fmt].etag for fmt in FORMATS)
+    since = cache.get(SINCE_KEY)
+    if since and since[0] == content_hash:
+        modified_at = since[1]
+    else:
+        modified_at = int(now)
+        cache.set(SINCE_KEY, (content_hash, modified_at), None)
+    return Snapshot(version=version, modified_at=modified_at,
+                    last_modified=http_date(modified_at), expires_at=expires_at, codes=codes,
+                    rates=rates, maintenance=_maintenance_bodies, entry_count=count)
+
+
+def current_snapshot(now: float | None = None) -> Snapshot:
+    """The snapshot to serve: this process's copy while the cached token still names it."""
+    global _memo
+    now = time.time() if now is None else now
+    version = cache.get(VERSION_KEY)
+    memo = _memo
+    if version is not None:
+        if memo is not None and memo.version == version and memo.is_fresh(now):
+            return memo
+        stored = cache.get(SNAPSHOT_KEY)
+        if stored is not None and stored.version == version:
+            if stored.is_fresh(now):
+                _memo = stored
+                return stored
+            # Expired by time: a new token tells the other processes to take the rebuilt
+            # snapshot instead of rebuilding too.
+            version = None
+    if version is None:
+        version = _new_version()
+        cache.set(VERSION_KEY, version, None)
+    snapshot = build_snapshot(version, now)
+    cache.set(SNAPSHOT_KEY, snapshot, None)
+    _memo = snapshot
+    return snapshot
+
+
+def export_invalidate() -> None:
+    """Makes the next poll in every process rebuild the export."""
+    global _memo
+    _memo = None
+    cache.set(VERSION_KEY, _new_version(), None)
+
+
+def on_data_changed(**kwargs: object) -> None:
+    """Receiver for every change the export depends on.
+
+    Invalidates at once (this process's next answer is right) and again on commit, since a
+    build in another process may read the old rows before the change is committed.
+    """
+    export_invalidate()
+    if connection.in_atomic_block:
+        transaction.on_commit(export_invalidate, robust=True)
