@@ -1,0 +1,34 @@
+"""`obmin check --deploy` names what a production install still lacks."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.checks import Error as CheckError
+from django.core.checks import Tags, Warning, register
+
+DEMO_KEY_MARK = "obmin-demo-key"
+
+
+@register(Tags.security, deploy=True)
+def check_production_settings(app_configs, **kwargs):  # type: ignore[no-untyped-def]
+    problems = []
+    if DEMO_KEY_MARK in settings.SECRET_KEY:
+        problems.append(CheckError(
+            "SECRET_KEY is the demo key.", hint="Set SECRET_KEY to a long random value.",
+            id="obmin.E001"))
+    if not os.environ.get("DATABASE_URL"):
+        problems.append(Warning(
+            "DATABASE_URL is not set: the site runs on SQLite.",
+            hint="Set DATABASE_URL=postgres://... for production.", id="obmin.W001"))
+    if not settings.REDIS_URL:
+        problems.append(Warning(
+            "REDIS_URL is not set: cache and rate limits are shared only between the "
+            "processes of this host (file cache).",
+            hint="Set REDIS_URL when more than one host serves the site.", id="obmin.W002"))
+    if settings.SITE_URL.startswith("http://127.0.0.1"):
+        problems.append(Warning(
+            "SITE_URL is the local demo address; partners' links would point there.",
+            hint="Set SITE_URL=https://your-exchanger.example", id="obmin.W003"))
+    return problems
