@@ -1,8 +1,16 @@
-"""Operator's view of partners and their clicks."""
+"""Operator's view of partners, their clicks, and the referral program's settings."""
 
-from django.contrib import admin
+from __future__ import annotations
 
-from obmin.partners.models import Click, Partner
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from obmin.partners.models import Click, ClickDay, Partner, ReferralSettings
+from obmin.partners.program import program_settings_row
+from obmin.partners.services import partner_set_blocked
 
 
 @admin.register(Partner)
@@ -12,15 +20,73 @@ class PartnerAdmin(admin.ModelAdmin):
     list_filter = ["is_blocked", "export_enabled"]
     search_fields = ["user__email", "ref_code", "export_code"]
     raw_id_fields = ["user"]
+    actions = ["block", "unblock"]
+
+    def _set_blocked(self, request: HttpRequest, queryset, blocked: bool) -> None:  # type: ignore[no-untyped-def]
+        # One by one through the service, so each partner's cached code is dropped.
+        count = 0
+        for partner in queryset:
+            if partner.is_blocked != blocked:
+                partner_set_blocked(partner=partner, blocked=blocked)
+                count += 1
+        text = (ngettext("%(count)d partner blocked.", "%(count)d partners blocked.", count)
+                if blocked else
+                ngettext("%(count)d partner unblocked.", "%(count)d partners unblocked.", count))
+        self.message_user(request, text % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Block: their links attribute nothing"))
+    def block(self, request, queryset):  # type: ignore[no-untyped-def]
+        self._set_blocked(request, queryset, True)
+
+    @admin.action(description=_("Unblock"))
+    def unblock(self, request, queryset):  # type: ignore[no-untyped-def]
+        self._set_blocked(request, queryset, False)
 
 
-@admin.register(Click)
-class ClickAdmin(admin.ModelAdmin):
-    list_display = ["id", "created_at", "partner", "browser", "ip", "referrer", "is_bot",
-                    "is_unique"]
-    list_filter = ["is_bot", "is_unique"]
-    raw_id_fields = ["partner"]
-    show_full_result_count = False
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Clicks are facts: the operator reads them, nobody edits them by hand."""
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Click)
+class ClickAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "partner", "browser", "ip", "referrer", "user_hash",
+                    "is_bot", "is_unique"]
+    list_filter = [("is_bot", admin.BooleanFieldListFilter), "is_unique", "created_at"]
+    list_select_related = ["partner__user"]
+    search_fields = ["partner__ref_code", "ip", "user_hash", "=browser"]
+    raw_id_fields = ["partner"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(ClickDay)
+class ClickDayAdmin(ReadOnlyAdmin):
+    list_display = ["day", "partner", "clicks", "unique_clicks", "bot_clicks"]
+    list_select_related = ["partner__user"]
+    search_fields = ["partner__ref_code"]
+    date_hierarchy = "day"
+
+
+@admin.register(ReferralSettings)
+class ReferralSettingsAdmin(admin.ModelAdmin):
+    """One row: the list page goes straight to it."""
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        row = program_settings_row()
+        return HttpResponseRedirect(
+            reverse("admin:partners_referralsettings_change", args=[row.pk]))

@@ -6,6 +6,7 @@ import secrets
 import string
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -65,7 +66,10 @@ class Click(models.Model):
     query_string = models.CharField(max_length=2048, blank=True)
     is_bot = models.BooleanField(default=False)
     # First click of this visitor for this partner on this UTC day (unique clicks).
+    # Crawlers' clicks are never unique: they are left out of every partner figure.
     is_unique = models.BooleanField(default=True)
+    # The User-Agent as sent (truncated), so the operator can judge a click flagged as a bot.
+    user_agent = models.CharField(max_length=512, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -73,7 +77,70 @@ class Click(models.Model):
         verbose_name_plural = _("clicks")
         indexes = [
             models.Index(fields=["partner", "created_at"], name="click_partner_time"),
+            # "Has this visitor clicked this partner's link today?" for unique clicks.
+            models.Index(fields=["partner", "user_hash", "created_at"],
+                         name="click_partner_visitor_time"),
         ]
 
     def __str__(self) -> str:
         return f"click #{self.pk} for {self.partner_id}"
+
+
+class ClickDay(models.Model):
+    """One partner's clicks on one UTC day, once the raw clicks are archived (deleted).
+
+    Statistics add these to the live clicks, so archiving never changes a figure.
+    """
+
+    partner = models.ForeignKey(Partner, models.CASCADE, related_name="click_days")
+    day = models.DateField(_("day (UTC)"))
+    clicks = models.PositiveIntegerField(_("clicks"), default=0, help_text=_("Crawlers excluded."))
+    unique_clicks = models.PositiveIntegerField(_("unique clicks"), default=0)
+    bot_clicks = models.PositiveIntegerField(_("crawler clicks"), default=0)
+
+    class Meta:
+        ordering = ["-day", "partner_id"]
+        verbose_name = _("archived clicks of a day")
+        verbose_name_plural = _("archived clicks by day")
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "day"], name="click_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.day}: {self.clicks}"
+
+
+class ReferralSettings(models.Model):
+    """The operator's settings of the referral program: one row (pk 1), edited in the admin.
+
+    Read through `obmin.partners.program.program_settings()`, which caches it.
+    """
+
+    cookie_days = models.PositiveIntegerField(
+        _("referral cookie lifetime, days"), default=365,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text=_("How long after a click the visitor's exchanges are attributed to the "
+                    "partner."))
+    mask_ips = models.BooleanField(
+        _("mask IP addresses"), default=True,
+        help_text=_("Store clicks' IPv4 without the last octet and IPv6 without the last 80 "
+                    "bits."))
+    trust_forwarded_for = models.BooleanField(
+        _("trust X-Forwarded-For"), default=False,
+        help_text=_("Only when the site runs behind a proxy of yours that sets this header; "
+                    "otherwise anyone could choose the IP address stored."))
+    archive_after_days = models.PositiveIntegerField(
+        _("archive clicks older than, days"), default=0,
+        help_text=_("`obmin clicks archive` folds older clicks into daily totals; 0 keeps "
+                    "every click."))
+
+    class Meta:
+        verbose_name = _("referral program settings")
+        verbose_name_plural = _("referral program settings")
+
+    def __str__(self) -> str:
+        return str(_("Referral program settings"))
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.pk = 1  # a singleton: there is one program
+        super().save(*args, **kwargs)

@@ -1,16 +1,22 @@
-"""Partner accounts: creating them and keeping their codes unique across both kinds."""
+"""Partner accounts (creating, blocking, codes unique across both kinds) and their clicks
+(recording one, archiving old ones into daily totals)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, F, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from obmin.partners.models import Partner, new_partner_code
+from obmin.partners.models import Click, ClickDay, Partner, new_partner_code
 
 
 class PartnerError(Exception):
@@ -52,3 +58,109 @@ def partner_create(*, email: str, password: str | None, check_password: bool = T
         user = User.objects.create_user(username=email, email=email, password=password or None)
         code = unused_code()
         return Partner.objects.create(user=user, ref_code=code, export_code=code)
+
+
+def partner_set_blocked(*, partner: Partner, blocked: bool) -> Partner:
+    """Blocks or unblocks a partner; its link stops (or starts again) attributing at once."""
+    partner.is_blocked = blocked
+    partner.save(update_fields=["is_blocked"])  # post_save drops the cached code
+    return partner
+
+
+def click_record(
+    *,
+    partner_id: int,
+    created_at: datetime,
+    user_hash: str,
+    is_bot: bool,
+    browser: str,
+    ip: str,
+    referrer: str,
+    query_string: str,
+    user_agent: str,
+    seen_today: bool | None = None,
+) -> Click:
+    """Stores one click. Values must already be cleaned and cut to their fields' lengths.
+
+    `seen_today`: whether this visitor already clicked this partner's link on this UTC day,
+    when the caller knows it (from the visitor's cookies); None looks it up.
+    """
+    if is_bot:
+        is_unique = False
+    elif not user_hash:
+        is_unique = True
+    else:
+        if seen_today is None:
+            day_start = datetime.combine(created_at.astimezone(UTC).date(), time.min, tzinfo=UTC)
+            seen_today = Click.objects.filter(partner_id=partner_id, user_hash=user_hash,
+                                              created_at__gte=day_start, is_bot=False).exists()
+        is_unique = not seen_today
+    return Click.objects.create(
+        partner_id=partner_id, created_at=created_at, browser=browser, ip=ip,
+        referrer=referrer, user_hash=user_hash, query_string=query_string,
+        user_agent=user_agent, is_bot=is_bot, is_unique=is_unique)
+
+
+@dataclass(frozen=True)
+class ArchiveResult:
+    clicks: int  # raw clicks folded into daily totals (and deleted)
+    days: int  # partner-days touched
+
+
+ARCHIVE_BATCH = 2000
+
+
+class ArchiveRace(Exception):
+    """Another archiver took some of the same clicks first; the batch is rolled back."""
+
+
+def clicks_archive(*, older_than_days: int, now: datetime | None = None) -> ArchiveResult:
+    """Folds clicks of the UTC days before `today - older_than_days` into `ClickDay` rows and
+    deletes them, batch by batch, each batch in one transaction.
+
+    Idempotent: a click is counted in the same transaction that deletes it, and a batch whose
+    delete finds fewer rows than it counted (another archiver ran at the same time) is rolled
+    back and tried again, so nothing is ever counted twice.
+    """
+    if older_than_days < 1:
+        raise ValueError("older_than_days must be at least 1")
+    today = (now or timezone.now()).astimezone(UTC).date()
+    cutoff = datetime.combine(today - timedelta(days=older_than_days), time.min, tzinfo=UTC)
+    total_clicks, days = 0, set()
+    # Partner by partner, so each look-up runs on the (partner, created_at) index.
+    for partner_id in Partner.objects.order_by("pk").values_list("pk", flat=True):
+        while True:
+            try:
+                archived = _archive_batch(partner_id, cutoff)
+            except ArchiveRace:
+                continue
+            if not archived:
+                break
+            total_clicks += sum(row["raw"] + row["bots"] for row in archived)
+            days.update((partner_id, row["day"]) for row in archived)
+    return ArchiveResult(clicks=total_clicks, days=len(days))
+
+
+def _archive_batch(partner_id: int, cutoff: datetime) -> list[dict]:
+    with transaction.atomic():
+        ids = list(Click.objects.filter(partner_id=partner_id, created_at__lt=cutoff)
+                   .order_by("created_at", "id").values_list("pk", flat=True)[:ARCHIVE_BATCH])
+        if not ids:
+            return []
+        rows = list(
+            Click.objects.filter(pk__in=ids)
+            .annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day")
+            .annotate(raw=Count("id", filter=Q(is_bot=False)),
+                      unique=Count("id", filter=Q(is_bot=False, is_unique=True)),
+                      bots=Count("id", filter=Q(is_bot=True)))
+            .order_by())
+        for row in rows:
+            totals, _created = ClickDay.objects.get_or_create(partner_id=partner_id,
+                                                              day=row["day"])
+            ClickDay.objects.filter(pk=totals.pk).update(
+                clicks=F("clicks") + row["raw"], unique_clicks=F("unique_clicks") + row["unique"],
+                bot_clicks=F("bot_clicks") + row["bots"])
+        deleted, _by_model = Click.objects.filter(pk__in=ids).delete()
+        if deleted != len(ids):
+            raise ArchiveRace
+        return rows

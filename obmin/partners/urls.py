@@ -1,3 +1,8 @@
+from django.urls import path
+
+from obmin.partners import views
 
 app_name = "partners"
-urlpatterns: list = []
+urlpatterns = [
+    path("ref/<str:code>/", views.ref, name="ref"),
+]

@@ -1,0 +1,68 @@
+"""Client IP addresses: which one to believe, and masking them before they are stored.
+
+Masking keeps a click's network (enough to spot a farm of clicks) without keeping the person:
+IPv4 loses its last octet, IPv6 its last 80 bits (what stays is the /48 a site is given).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+
+IPV6_KEPT_BITS = 48
+
+
+def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    value = value.strip()
+    if not value or len(value) > 64:
+        return None
+    # "[2001:db8::1]" and "[2001:db8::1]:443" from some proxies; "1.2.3.4:5678" too.
+    if value.startswith("["):
+        value = value[1:].split("]", 1)[0]
+    elif value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    value = value.split("%", 1)[0]  # zone index ("fe80::1%eth0") means nothing off the host
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        # ::ffff:1.2.3.4 is an IPv4 client seen through a dual-stack socket.
+        return address.ipv4_mapped
+    return address
+
+
+def normalize_ip(value: str) -> str:
+    """The address in its canonical text form, or "" when it is not an IP address."""
+    address = _parse(value)
+    return str(address) if address is not None else ""
+
+
+def mask_ip(value: str) -> str:
+    """`203.0.113.57` -> `203.0.113.0`; `2001:db8:85a3:8d3:1319:8a2e:370:7348` -> `2001:db8:85a3::`.
+
+    Anything that is not an IP address becomes "" (never stored as given).
+    """
+    address = _parse(value)
+    if address is None:
+        return ""
+    if isinstance(address, ipaddress.IPv4Address):
+        network = ipaddress.IPv4Network(f"{address}/24", strict=False)
+    else:
+        network = ipaddress.IPv6Network(f"{address}/{IPV6_KEPT_BITS}", strict=False)
+    return str(network.network_address)
+
+
+def client_ip(meta: Mapping[str, str], *, trust_forwarded_for: bool = False) -> str:
+    """The client's address from a WSGI environ (request.META), canonical, or "".
+
+    X-Forwarded-For is only believed when the operator says a proxy of ours is in front: then
+    the last entry is the address our proxy saw (entries left of it are whatever the client
+    chose to send, so they are never trusted).
+    """
+    if trust_forwarded_for:
+        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+        address = normalize_ip(forwarded.rsplit(",", 1)[-1])
+        if address:
+            return address
+    return normalize_ip(meta.get("REMOTE_ADDR", ""))

@@ -1,0 +1,30 @@
+"""`obmin clicks archive [--older-than-days N]`: fold old clicks into daily totals."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from obmin.partners.program import program_settings
+from obmin.partners.services import clicks_archive
+
+
+class Command(BaseCommand):
+    help = "Manage partners' clicks."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        sub = parser.add_subparsers(dest="action", required=True)
+        archive = sub.add_parser(
+            "archive", help="Fold clicks older than N days into daily totals and delete them.")
+        archive.add_argument("--older-than-days", type=int, default=None,
+                             help="Default: the program setting (0 there means never).")
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        days = options["older_than_days"]
+        if days is None:
+            days = program_settings().archive_after_days
+            if days == 0:
+                self.stdout.write("Archiving is off (program setting: 0 days); nothing to do.")
+                return
+        if days < 1:
+            raise CommandError("--older-than-days must be at least 1.")
+        result = clicks_archive(older_than_days=days)
+        self.stdout.write(f"Archived {result.clicks} clicks into {result.days} partner-days "
+                          f"(clicks older than {days} days).")

@@ -1,0 +1,55 @@
+"""The operator's referral-program settings, cached for the /ref/ hot path.
+
+Every worker process reads them from the shared cache, and saving them in the admin drops the
+cached copy, so a change takes effect on the next click everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import transaction
+
+from obmin.partners.models import ReferralSettings
+
+CACHE_KEY = "partners:program:v1"
+CACHE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class ProgramSettings:
+    cookie_days: int = 365
+    mask_ips: bool = True
+    trust_forwarded_for: bool = False
+    archive_after_days: int = 0
+
+    @property
+    def cookie_seconds(self) -> int:
+        return self.cookie_days * 86400
+
+
+def program_settings() -> ProgramSettings:
+    cached = cache.get(CACHE_KEY)
+    if isinstance(cached, ProgramSettings):
+        return cached
+    row = ReferralSettings.objects.filter(pk=1).first()
+    current = ProgramSettings() if row is None else ProgramSettings(
+        cookie_days=row.cookie_days, mask_ips=row.mask_ips,
+        trust_forwarded_for=row.trust_forwarded_for,
+        archive_after_days=row.archive_after_days)
+    cache.set(CACHE_KEY, current, CACHE_SECONDS)
+    return current
+
+
+def program_settings_row() -> ReferralSettings:
+    """The editable row, created with the defaults on first use (the admin's change page)."""
+    row, _created = ReferralSettings.objects.get_or_create(pk=1)
+    return row
+
+
+def forget_program_settings(**kwargs: object) -> None:
+    """Receiver of ReferralSettings' post_save/post_delete."""
+    cache.delete(CACHE_KEY)
+    # Again after commit: a click in between could have cached the row being replaced.
+    transaction.on_commit(lambda: cache.delete(CACHE_KEY))

@@ -1,0 +1,119 @@
+"""Reads about partners that several places share: the code lookup of the /ref/ hot path, and
+click statistics for the cabinet and the partner API (so the two can never disagree).
+
+Crawlers' clicks are kept for the operator but never appear in anything a partner sees.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+
+from obmin.partners.models import Click, ClickDay, Partner
+
+PARTNER_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+CODE_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class CodeOwner:
+    partner_id: int
+    is_blocked: bool
+
+
+def _code_key(code: str) -> str:
+    return f"partners:code:{code.lower()}"
+
+
+def partner_for_code(code: str) -> CodeOwner | None:
+    """The owner of a referral code (any case), from the cache when it can; None if unknown.
+
+    Saving a partner drops its entry (see `forget_partner_code`), so blocking takes effect on
+    the next click. Unknown codes are not cached: anyone can invent them.
+    """
+    if not PARTNER_CODE.fullmatch(code):
+        return None
+    key = _code_key(code)
+    owner = cache.get(key)
+    if isinstance(owner, CodeOwner):
+        return owner
+    # Case-insensitive like every code check (`code_taken`); the partner table is small.
+    row = Partner.objects.filter(ref_code__iexact=code).values_list("pk", "is_blocked").first()
+    if row is None:
+        return None
+    owner = CodeOwner(partner_id=row[0], is_blocked=row[1])
+    cache.set(key, owner, CODE_CACHE_SECONDS)
+    return owner
+
+
+def forget_partner_code(*codes: str) -> None:
+    keys = [_code_key(code) for code in codes if code]
+    cache.delete_many(keys)
+    # Again after commit: a click in between could have cached the row being replaced.
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def partner_links(
+    *, partner: Partner, start: datetime | None = None, end: datetime | None = None,
+    ip: str | None = None,
+) -> QuerySet[Click]:
+    """The partner's clicks as `get_links` lists them: crawlers left out, oldest first.
+
+    `start` and `end` are inclusive. Archived clicks survive only as daily totals.
+    """
+    clicks = Click.objects.filter(partner=partner, is_bot=False)
+    if start is not None:
+        clicks = clicks.filter(created_at__gte=start)
+    if end is not None:
+        clicks = clicks.filter(created_at__lte=end)
+    if ip:
+        clicks = clicks.filter(ip=ip)
+    return clicks.order_by("created_at", "id")
+
+
+def partner_click_stats(*, partner: Partner, start: date, end: date) -> list[dict]:
+    """One entry per UTC day from `start` to `end` inclusive, oldest first:
+    `{"day": date, "clicks": int, "unique_clicks": int}`; crawlers left out.
+
+    Live clicks and archived daily totals are added, so archiving never changes a figure.
+    """
+    if end < start:
+        return []
+    days = {start + timedelta(days=n): {"clicks": 0, "unique_clicks": 0}
+            for n in range((end - start).days + 1)}
+    live = (Click.objects
+            .filter(partner=partner, is_bot=False, created_at__gte=_day_start(start),
+                    created_at__lt=_day_start(end + timedelta(days=1)))
+            .annotate(day=TruncDate("created_at", tzinfo=UTC))
+            .values("day")
+            .annotate(clicks=Count("id"), unique_clicks=Count("id", filter=Q(is_unique=True)))
+            .order_by())
+    archived = (ClickDay.objects.filter(partner=partner, day__gte=start, day__lte=end)
+                .values("day", "clicks", "unique_clicks"))
+    for row in [*live, *archived]:
+        totals = days[row["day"]]
+        totals["clicks"] += row["clicks"]
+        totals["unique_clicks"] += row["unique_clicks"]
+    return [{"day": day, **totals} for day, totals in days.items()]
+
+
+def partner_click_totals(*, partner: Partner, start: date, end: date) -> dict[str, int]:
+    """`{"clicks": int, "unique_clicks": int}` over the UTC days `start`..`end` inclusive."""
+    live = Click.objects.filter(
+        partner=partner, is_bot=False, created_at__gte=_day_start(start),
+        created_at__lt=_day_start(end + timedelta(days=1)),
+    ).aggregate(clicks=Count("id"), unique_clicks=Count("id", filter=Q(is_unique=True)))
+    archived = ClickDay.objects.filter(partner=partner, day__gte=start, day__lte=end).aggregate(
+        clicks=Sum("clicks"), unique_clicks=Sum("unique_clicks"))
+    return {name: (live[name] or 0) + (archived[name] or 0)
+            for name in ("clicks", "unique_clicks")}

@@ -1,0 +1,98 @@
+"""`/ref/<code>/`: the partner link and the monitoring hand-off.
+
+On the path of paid traffic, so it is lean: the partner, the program settings and the active
+directions come from the cache; a click costs one INSERT (two for a returning visitor whose
+cookies cannot tell whether it is their first click of the day). Whatever a client sends, the
+visitor gets a redirect, never an error page.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl
+
+from django.http import HttpRequest, HttpResponseRedirect
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from obmin.lib.ipmask import client_ip, mask_ip
+from obmin.lib.timeutil import to_unix
+from obmin.partners.attribution import (
+    new_visitor_hash,
+    referral,
+    set_referral_cookies,
+    visitor_hash,
+)
+from obmin.partners.models import Click
+from obmin.partners.program import program_settings
+from obmin.partners.routing import ref_target
+from obmin.partners.selectors import partner_for_code
+from obmin.partners.services import click_record
+from obmin.partners.useragent import MAX_PARSED, browser_of, is_crawler
+
+# Only the start of a query string is searched for cur_from / cur_to: it is attacker-sized.
+PARSED_QUERY = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _field_length(name: str) -> int:
+    return int(Click._meta.get_field(name).max_length or 0)
+
+
+LIMITS = {name: _field_length(name) for name in ("referrer", "query_string", "user_agent")}
+
+
+def _text(value: str, limit: int) -> str:
+    """A header or query string as storable text: WSGI hands over raw bytes as latin-1, so
+    decode them as the UTF-8 they usually are, drop control characters (PostgreSQL refuses
+    NUL) and cut to the column's length."""
+    value = value[: limit * 4]
+    try:
+        value = value.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # already decoded text (tests, other servers)
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("", value)[:limit]
+
+
+def _codes(query_string: str) -> tuple[str, str]:
+    params = dict(reversed(parse_qsl(query_string[:PARSED_QUERY], keep_blank_values=True)))
+    return params.get("cur_from", ""), params.get("cur_to", "")
+
+
+@require_safe
+def ref(request: HttpRequest, code: str) -> HttpResponseRedirect:
+    raw_query = request.META.get("QUERY_STRING", "")
+    response = HttpResponseRedirect(ref_target(*_codes(raw_query)))
+    # Each click must reach us: no browser or proxy may answer it from a cache.
+    response["Cache-Control"] = "no-store"
+    owner = partner_for_code(code)
+    if owner is None or owner.is_blocked:
+        return response  # an unknown or blocked code records nothing and sets nothing
+
+    program = program_settings()
+    meta = request.META
+    user_agent = _text(meta.get("HTTP_USER_AGENT", ""), MAX_PARSED)
+    bot = is_crawler(user_agent)
+    now = timezone.now()
+    user_hash = visitor_hash(request)
+    seen_today: bool | None = None
+    if bot:
+        pass  # robots get no cookies; their clicks are never unique
+    elif not user_hash:
+        user_hash, seen_today = new_visitor_hash(), False
+    else:
+        last = referral(request, program)
+        if last is not None and last.partner_id == owner.partner_id \
+                and last.clicked_at // 86400 == to_unix(now) // 86400:
+            seen_today = True  # the cookie says: this partner's link, earlier this UTC day
+    ip = client_ip(meta, trust_forwarded_for=program.trust_forwarded_for)
+    click_record(
+        partner_id=owner.partner_id, created_at=now, user_hash=user_hash, is_bot=bot,
+        browser=browser_of(user_agent), ip=mask_ip(ip) if program.mask_ips else ip,
+        referrer=_text(meta.get("HTTP_REFERER", ""), LIMITS["referrer"]),
+        query_string=_text(raw_query, LIMITS["query_string"]),
+        user_agent=user_agent, seen_today=seen_today)
+    if not bot:
+        set_referral_cookies(response, partner_id=owner.partner_id, clicked_at=to_unix(now),
+                             user_hash=user_hash, program=program)
+    return response
