@@ -169,6 +169,11 @@ SECURE_PROXY_SSL_HEADER = (
 
 RATELIMIT_USE_CACHE = "default"
 
+# Partner API (obmin/partner_api): requests per key, and failed key attempts per client address.
+PARTNER_API_ENABLED = envbool("PARTNER_API_ENABLED", True)
+PARTNER_API_RATE = os.environ.get("PARTNER_API_RATE", "60/m")
+PARTNER_API_BAD_KEY_RATE = os.environ.get("PARTNER_API_BAD_KEY_RATE", "20/m")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

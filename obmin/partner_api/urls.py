@@ -1,3 +1,8 @@
+from django.urls import path
+
+from obmin.partner_api import views
 
 app_name = "partner_api"
-urlpatterns: list = []
+urlpatterns = [
+    path("service/partner/api.php", views.api, name="api"),
+]

@@ -1,0 +1,122 @@
+"""Writing the api.php envelope as JSON: Decimals as exact JSON numbers, long lists streamed.
+
+The standard encoder would turn a Decimal into a float (`0.1 + 0.2` artefacts) or a string; the
+contract wants JSON numbers written exactly, so every number is written from its text here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from decimal import Decimal
+from json.encoder import encode_basestring_ascii
+from typing import Any
+
+from django.http import HttpResponse, StreamingHttpResponse
+
+from obmin.lib.money import plain
+from obmin.lib.timeutil import to_unix, utc_date
+
+CONTENT_TYPE = "application/json; charset=utf-8"
+# Items written per chunk handed to the server: big enough that the per-chunk cost vanishes,
+# small enough that memory stays flat.
+ITEMS_PER_CHUNK = 500
+
+
+class ApiError(Exception):
+    """An answer with the error envelope: `code` is the contract's error number."""
+
+    def __init__(self, code: int, text: str, *, status: int = 200,
+                 retry_after: int | None = None) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+        self.status = status
+        self.retry_after = retry_after
+
+
+def number(value: Decimal | int) -> str:
+    """A JSON number from a Decimal's exact digits (or an int)."""
+    if isinstance(value, Decimal):
+        return plain(value) if value.is_finite() else "0"
+    return str(int(value))
+
+
+def string(value: str) -> str:
+    # ASCII with \u escapes, as PHP's json_encode writes by default; it also keeps any odd
+    # character (a lone surrogate in a parameter echoed in an error) from breaking the answer.
+    return encode_basestring_ascii(value)
+
+
+def encode(value: Any) -> str:
+    """Small JSON writer for envelopes and their data (items use the faster writers below)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal | int):
+        return number(value)
+    if isinstance(value, str):
+        return string(value)
+    if isinstance(value, datetime):
+        return str(to_unix(value))
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        return "{" + ",".join(f"{string(str(k))}:{encode(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(encode(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def envelope(data: Mapping[str, Any] | None = None, *, error: int = 0, text: str = "") -> str:
+    return (
+        '{"status":' + ('"error"' if error else '"success"')
+        + f',"error":{error},"error_text":{string(text)},"data":{encode(data or {})}}}'
+    )
+
+
+def success(data: Mapping[str, Any]) -> HttpResponse:
+    return HttpResponse(envelope(data), content_type=CONTENT_TYPE)
+
+
+def failure(error: ApiError) -> HttpResponse:
+    response = HttpResponse(envelope(error=error.code, text=error.text),
+                            status=error.status, content_type=CONTENT_TYPE)
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def time_fields(moment: datetime) -> str:
+    """`"time":…,"date":"…"` of an item."""
+    return f'"time":{to_unix(moment)},"date":"{utc_date(moment)}"'
+
+
+def stream_items(items: Iterable[str]) -> StreamingHttpResponse:
+    """`data.items` written as items arrive: memory stays flat however many there are.
+
+    Each element of `items` is one `"id":{...}` member. If the database fails half-way, the
+    answer ends as broken JSON, which a client cannot mistake for a complete, shorter list.
+    """
+    return StreamingHttpResponse(_chunks(items), content_type=CONTENT_TYPE)
+
+
+def _chunks(items: Iterable[str]) -> Iterator[bytes]:
+    head = '{"status":"success","error":0,"error_text":"","data":{"items":{'
+    buffer: list[str] = [head]
+    first = True
+    count = 0
+    for item in items:
+        if first:
+            buffer.append(item)
+            first = False
+        else:
+            buffer.append("," + item)
+        count += 1
+        if count == ITEMS_PER_CHUNK:
+            yield "".join(buffer).encode()
+            buffer.clear()
+            count = 0
+    buffer.append("}}}")
+    yield "".join(buffer).encode()
