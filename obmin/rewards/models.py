@@ -91,7 +91,8 @@ class RewardOverride(models.Model):
     value = models.DecimalField(_("percent or sum"), default=Decimal(0),
                                 validators=[MinValueValidator(Decimal(0))],
                                 help_text=_("Percent of the base, or a fixed sum in USD; "
-                                            "ignored for “no reward”."), **MONEY)
+                                            "ignored for “no reward”."),
+                                max_digits=20, decimal_places=4)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:
