@@ -1,35 +1,37 @@
 """Concurrent accruals and payout requests, with real threads and real row locks.
 
-PostgreSQL only: SQLite runs one writer at a time, so nothing there can race (and its
-in-memory test database cannot be shared by threads that write).
+On PostgreSQL the threads share the test database. The test database on SQLite is in memory
+and threads cannot write to it in parallel, so there the same races run in a child process on
+a file database with the production settings (WAL, busy timeout, IMMEDIATE transactions).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import random
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
 from obmin.exchange.models import Exchange
 from obmin.exchange.services import ALLOWED_TRANSITIONS, ExchangeError, exchange_set_status
-from obmin.rewards.models import LedgerEntry, Payout
+from obmin.partners.models import Partner
+from obmin.rewards.models import LedgerEntry, Payout, PayoutMethod
 from obmin.rewards.selectors import partner_balance
 from obmin.rewards.services import PayoutError, ledger_check, payout_request, reward_sync
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.postgres_only,
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="row locks and concurrent writers need PostgreSQL"),
-]
 D = Decimal
 THREADS = 6
+MakeExchange = Callable[..., Exchange]
 
 
 def race(work: Callable[[int], str], threads: int = THREADS) -> Counter[str]:
@@ -42,7 +44,7 @@ def race(work: Callable[[int], str], threads: int = THREADS) -> Counter[str]:
         try:
             barrier.wait()
             outcomes.append(work(n))
-        except BaseException as error:  # reported below, with the thread's traceback
+        except BaseException as error:  # reported below
             errors.append(error)
         finally:
             connections.close_all()
@@ -56,8 +58,10 @@ def race(work: Callable[[int], str], threads: int = THREADS) -> Counter[str]:
     return Counter(outcomes)
 
 
-def test_concurrent_success_credits_once(referred, alice):
-    exchange = referred("1000")
+# Each race returns what it saw; the tests compare that with `EXPECTED`.
+
+def concurrent_success(make: MakeExchange, partner: Partner) -> dict:
+    exchange = make("1000")
     exchange_set_status(exchange_id=exchange.pk, status="paid")
 
     def succeed(_n: int) -> str:
@@ -67,16 +71,17 @@ def test_concurrent_success_credits_once(referred, alice):
         except ExchangeError:
             return "refused"
 
-    assert race(succeed) == {"changed": 1, "refused": THREADS - 1}
-    assert list(LedgerEntry.objects.values_list("kind", "amount")) == [("credit", D("4.00"))]
-    assert partner_balance(alice) == D("4.00")
-    assert ledger_check() == []
+    outcomes = race(succeed)
+    return {"outcomes": dict(outcomes),
+            "entries": [[k, str(a)] for k, a in
+                        LedgerEntry.objects.filter(exchange=exchange).values_list("kind",
+                                                                                  "amount")]}
 
 
-def test_unique_accrual_step_stops_duplicates_even_without_the_exchange_lock(referred, alice):
+def sync_without_the_exchange_lock(make: MakeExchange, partner: Partner) -> dict:
     """A caller that forgets the exchange's row lock still cannot credit twice: the database
-    refuses the second (exchange, step 1)."""
-    exchange = referred("1000")
+    refuses a second (exchange, step 1)."""
+    exchange = make("1000")
     Exchange.objects.filter(pk=exchange.pk).update(status="success")
 
     def sync(_n: int) -> str:
@@ -88,14 +93,12 @@ def test_unique_accrual_step_stops_duplicates_even_without_the_exchange_lock(ref
             return "refused by the database"
 
     outcomes = race(sync)
-    assert outcomes["credited"] == 1
-    assert LedgerEntry.objects.count() == 1
-    assert partner_balance(alice) == D("4.00")
-    assert ledger_check() == []
+    return {"credited": outcomes["credited"],
+            "entries": LedgerEntry.objects.filter(exchange=exchange).count()}
 
 
-def test_status_storm_ends_with_one_net_credit_or_none(referred, alice):
-    exchange = referred("1000")
+def status_storm(make: MakeExchange, partner: Partner) -> dict:
+    exchange = make("1000")
 
     def flip(n: int) -> str:
         rng = random.Random(n)
@@ -109,39 +112,102 @@ def test_status_storm_ends_with_one_net_credit_or_none(referred, alice):
 
     race(flip)
     exchange.refresh_from_db()
+    net = sum(LedgerEntry.objects.filter(exchange=exchange).values_list("amount", flat=True),
+              D(0))
     credited = exchange.status == "success"
-    assert partner_balance(alice) == (D("4.00") if credited else D(0))
-    assert exchange.reward_accrued == credited
-    assert ledger_check() == []
+    return {"net_right": net == (D("4.00") if credited else D(0)),
+            "flag_right": exchange.reward_accrued == credited}
 
 
-def test_concurrent_rewards_of_one_partner_all_land(referred, alice):
-    """Many exchanges of one partner succeeding at once: the first creates the balance row,
-    the rest queue on its lock, and none is lost."""
-    exchanges = [referred("1000") for _n in range(THREADS)]
+def many_rewards_at_once(make: MakeExchange, partner: Partner) -> dict:
+    """The first reward creates the balance row, the rest queue on its lock; none is lost."""
+    before = partner_balance(partner)
+    exchanges = [make("1000") for _n in range(THREADS)]
 
     def succeed(n: int) -> str:
         exchange_set_status(exchange_id=exchanges[n].pk, status="success")
         return "ok"
 
-    assert race(succeed) == {"ok": THREADS}
-    assert partner_balance(alice) == D("4.00") * THREADS
-    assert ledger_check() == []
+    race(succeed)
+    return {"gained": str(partner_balance(partner) - before)}
 
 
-def test_concurrent_payout_requests_hold_the_balance_once(referred, alice, usdt_method):
-    for _n in range(3):
-        exchange_set_status(exchange_id=referred("1000").pk, status="success")  # 4 USD each
+def concurrent_payout_requests(make: MakeExchange, partner: Partner) -> dict:
+    method = PayoutMethod.objects.create(title="Race USDT", commission_percent=D(1),
+                                         currency_code="USDT")
 
     def request(_n: int) -> str:
         try:
-            payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+            payout_request(partner=partner, method_id=method.pk, account="TXabc")
             return "held"
         except PayoutError as error:
             return error.param
 
-    assert race(request) == {"held": 1, "balance": THREADS - 1}
-    [payout] = Payout.objects.all()
-    assert payout.original_amount == D("12.00")
-    assert partner_balance(alice) == D(0)
+    held = partner_balance(partner)
+    outcomes = race(request)
+    return {"outcomes": dict(outcomes),
+            "held_once": list(Payout.objects.filter(method=method)
+                              .values_list("original_amount", flat=True)) == [held],
+            "balance": str(partner_balance(partner)), "ledger_check": ledger_check()}
+
+
+RACES = [concurrent_success, sync_without_the_exchange_lock, status_storm,
+         many_rewards_at_once, concurrent_payout_requests]
+EXPECTED = {
+    "concurrent_success": {"outcomes": {"changed": 1, "refused": THREADS - 1},
+                           "entries": [["credit", "4.00"]]},
+    "sync_without_the_exchange_lock": {"credited": 1, "entries": 1},
+    "status_storm": {"net_right": True, "flag_right": True},
+    "many_rewards_at_once": {"gained": str(D("4.00") * THREADS)},
+    "concurrent_payout_requests": {"outcomes": {"held": 1, "balance": THREADS - 1},
+                                   "held_once": True, "balance": "0.00", "ledger_check": []},
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="threads share the test database")
+@pytest.mark.parametrize("scenario", RACES, ids=lambda f: f.__name__)
+def test_race_on_postgresql(referred, alice, scenario):
+    if scenario is concurrent_payout_requests:
+        many_rewards_at_once(referred, alice)
+    assert scenario(referred, alice) == EXPECTED[scenario.__name__]
     assert ledger_check() == []
+
+
+CHILD = """
+import json
+from decimal import Decimal
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from obmin.exchange.services import exchange_create
+from obmin.lib.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
+from obmin.rewards.models import RewardLevel
+from obmin.rewards.services import ledger_check
+from obmin.rewards.tests import test_concurrency as races
+alice = PartnerFactory(user=UserFactory(email="alice@example.com"), ref_code="alice001")
+RewardLevel.objects.create(min_turnover=Decimal(0), percent=Decimal(20))
+direction = DirectionFactory(currency_give=CurrencyFactory(code="PMUSD"),
+                             currency_get=CurrencyFactory(code="BTC", usd_price=Decimal(100000)),
+                             rate_give=Decimal(100000), profit_percent=Decimal(2))
+def make(amount):
+    return exchange_create(direction=direction, amount_give=Decimal(amount),
+                           email="customer@example.org", account_get="bc1q",
+                           partner_id=alice.pk)
+seen = {scenario.__name__: scenario(make, alice) for scenario in races.RACES}
+seen["ledger_check"] = ledger_check()
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite production setup")
+def test_races_on_file_sqlite(tmp_path):
+    obmin = str(Path(sys.executable).with_name("obmin"))
+    env = {**os.environ, "OBMIN_DATA_DIR": str(tmp_path),
+           "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    child = subprocess.run([obmin, "shell", "-c", CHILD], env=env, capture_output=True,
+                           text=True, timeout=180, check=False)
+    assert child.returncode == 0, child.stderr[-3000:]
+    assert json.loads(child.stdout.strip().splitlines()[-1]) == {**EXPECTED, "ledger_check": []}
