@@ -10,10 +10,13 @@ from django.views.debug import SafeExceptionReporterFilter
 SECRET_PARAMS = ("api_key", "password", "token")
 _QUERY_SECRET = re.compile(r"(?i)\b(" + "|".join(SECRET_PARAMS) + r")=([^&\s\"']+)")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-\.]+")
+# Partner API keys wherever they appear (a dict's repr, a JSON body), not only as `api_key=`.
+_API_KEY = re.compile(r"\b(obm_(?:live|test)_)[A-Za-z0-9_\-]+")
 
 
 def scrub(text: str) -> str:
     text = _QUERY_SECRET.sub(r"\1=********", text)
+    text = _API_KEY.sub(r"\1********", text)
     return _BEARER.sub(r"\1********", text)
 
 

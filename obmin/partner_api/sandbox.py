@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from itertools import islice
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -148,6 +149,8 @@ class SandboxSource:
                 moment += timedelta(seconds=rng.randint(300, 3600))
                 history.append((moment, "error" if fate < 0.18 else "success"))
             history = [(when, status) for when, status in history if when <= self.now]
+            if not history:
+                continue  # not made yet (the draws above are made anyway: later ones stay put)
             status = history[-1][1]
             reward = _quantize(amount_usd * Decimal("0.004"), 2)
             exchanges.append((
@@ -204,7 +207,8 @@ class SandboxSource:
         return Info(
             balance=balance,
             total_paid=paid,
-            link=f"https://sandbox.invalid/ref/{self.seed[:8]}/",
+            # A code no partner has: the link works (redirects) and attributes nothing.
+            link=f"{settings.SITE_URL}/ref/sandbox-{self.seed[:8]}/",
             min_payout=MIN_PAYOUT,
             methods=[PayoutOffer(m[0], m[1], m[2], _pay_amount(m, balance)) for m in METHODS],
         )

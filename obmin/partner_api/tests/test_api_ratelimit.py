@@ -1,0 +1,69 @@
+"""Rate limits: per key, and per address for bad keys; 429 + Retry-After + envelope code 5."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from urllib.parse import urlparse
+
+import pytest
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_answers() -> bool:
+    url = urlparse(REDIS_URL)
+    try:
+        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379),
+                                      timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def assert_limited(response, body) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert body["status"] == "error" and body["error"] == 5 and body["data"] == {}
+    assert body["error_text"]
+
+
+def test_per_key_limit(api, settings, alice_key, bob_key):
+    # An hour's window: a test never straddles two windows.
+    settings.PARTNER_API_RATE = "3/h"
+    for _ in range(3):
+        assert api(alice_key, "get_info")[1]["error"] == 0
+    assert_limited(*api(alice_key, "get_links"))
+    # Another key, even from the same address, has its own budget.
+    assert api(bob_key, "get_info")[1]["error"] == 0
+
+
+def test_bad_keys_are_limited_per_address(api, client, settings, alice_key):
+    settings.PARTNER_API_BAD_KEY_RATE = "2/h"
+    for _ in range(2):
+        assert api("obm_live_guess", "get_info")[1]["error"] == 1
+    assert_limited(*api("obm_live_guess2", "get_info"))
+    # A good key from that address is still served: only failures count against it.
+    assert api(alice_key, "get_info")[1]["error"] == 0
+
+
+@pytest.mark.skipif(not redis_answers(), reason=f"no Redis at {REDIS_URL}")
+def test_limit_is_shared_through_redis(api, settings, alice_key):
+    """With REDIS_URL every process counts in the same place: a second client sees the count."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": REDIS_URL,
+                                   "KEY_PREFIX": f"obmin-test-{uuid.uuid4().hex}"}}
+    settings.PARTNER_API_RATE = "2/h"
+    from django.test import Client
+
+    from obmin.partner_api.tests.conftest import Api
+
+    other = Api(Client())
+    assert api(alice_key, "get_info")[1]["error"] == 0
+    assert other(alice_key, "get_info")[1]["error"] == 0
+    assert_limited(*other(alice_key, "get_info"))
+    from django.core.cache import caches
+
+    assert caches["default"].__class__.__name__ == "RedisCache"

@@ -1,0 +1,45 @@
+"""Large histories are streamed whole: every item, parsed as one JSON document."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from obmin.lib.timeutil import from_unix
+from obmin.partner_api.tests.conftest import T0, make_exchange
+from obmin.partners.models import Click
+
+
+def test_thousands_of_clicks_all_arrive(api, alice, alice_key):
+    start = from_unix(T0)
+    Click.objects.bulk_create(
+        Click(partner=alice, created_at=start + timedelta(seconds=n), user_hash=f"h{n}",
+              ip="192.0.2.0")
+        for n in range(5000))
+    response, body = api(alice_key, "get_links")
+    assert response.streaming
+    items = body["data"]["items"]
+    assert len(items) == 5000
+    assert [item["user_hash"] for item in items.values()] == [f"h{n}" for n in range(5000)]
+    # A page from the middle.
+    _r, body = api(alice_key, "get_links", offset=4990, limit=20)
+    assert [i["user_hash"] for i in body["data"]["items"].values()] == [
+        f"h{n}" for n in range(4990, 5000)]
+
+
+def test_exchange_histories_are_read_per_chunk(api, alice, alice_key, pm_btc, program,
+                                               django_assert_num_queries):
+    from obmin.partner_api import sources
+
+    for n in range(7):
+        make_exchange(pm_btc, alice, T0 + n, "100", status="success" if n % 2 else None)
+    api(alice_key, "get_info")  # the first request records last_used_at; this one reads only
+    chunk, sources.CHUNK = sources.CHUNK, 3
+    try:
+        # key + currencies + exchanges + 3 chunks of status history; never one per exchange.
+        with django_assert_num_queries(6):
+            _r, body = api(alice_key, "get_exchanges")
+    finally:
+        sources.CHUNK = chunk
+    items = list(body["data"]["items"].values())
+    assert len(items) == 7
+    assert [len(i["statuses"]) for i in items] == [1, 2, 1, 2, 1, 2, 1]
