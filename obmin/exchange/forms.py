@@ -24,8 +24,10 @@ class ExchangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         gives = sorted({(d.currency_give.code, d.currency_give.title) for d in directions})
         gets = sorted({(d.currency_get.code, d.currency_get.title) for d in directions})
-        self.fields["cur_from"].choices = [(c, f"{t} ({c})") for c, t in gives]
-        self.fields["cur_to"].choices = [(c, f"{t} ({c})") for c, t in gets]
+        self.fields["cur_from"].choices = [  # type: ignore[attr-defined]
+            (c, f"{t} ({c})") for c, t in gives]
+        self.fields["cur_to"].choices = [  # type: ignore[attr-defined]
+            (c, f"{t} ({c})") for c, t in gets]
         self.direction: Direction | None = None
 
     def _clean_code(self, name: str) -> str:

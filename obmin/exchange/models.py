@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import secrets
 from decimal import Decimal
+from typing import Any
 
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-AMOUNT = {"max_digits": 30, "decimal_places": 10}
+# Typed as Any so field keyword unpacking type-checks.
+AMOUNT: dict[str, Any] = {"max_digits": 30, "decimal_places": 10}
 code_validator = RegexValidator(
     r"^[A-Z0-9]{2,20}$", _("Upper-case letters and digits, as monitoring sites write codes.")
 )

@@ -59,12 +59,12 @@ def exchange_form(request: HttpRequest) -> HttpResponse:
                    for name in ("cur_from", "cur_to")}
         codes_give = {d.currency_give.code for d in directions}
         codes_get = {d.currency_get.code for d in directions}
-        initial = {
-            "cur_from": initial["cur_from"] if initial["cur_from"] in codes_give else None,
-            "cur_to": initial["cur_to"] if initial["cur_to"] in codes_get else None,
-        }
-        form = ExchangeForm(initial={k: v for k, v in initial.items() if v},
-                            directions=directions)
+        preselected = {}
+        if initial["cur_from"] in codes_give:
+            preselected["cur_from"] = initial["cur_from"]
+        if initial["cur_to"] in codes_get:
+            preselected["cur_to"] = initial["cur_to"]
+        form = ExchangeForm(initial=preselected, directions=directions)
         status = 200
     return render(request, "exchange/form.html",
                   {"form": form, "directions_data": _directions_data(directions)},
