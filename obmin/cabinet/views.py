@@ -24,6 +24,7 @@ from obmin.exchange.models import Exchange
 from obmin.exchange.selectors import partner_exchange_daily
 from obmin.partner_api.selectors import partner_api_keys
 from obmin.partner_api.services import ApiKeyError, apikey_create, apikey_revoke
+from obmin.partners.selectors import partner_click_stats
 from obmin.partners.services import partner_create
 from obmin.rewards.selectors import (
     describe_reward_rules,
@@ -63,17 +64,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     start = (end - timedelta(days=STATS_DAYS - 1)).replace(hour=0, minute=0, second=0,
                                                            microsecond=0)
     exchange_days = partner_exchange_daily(partner_id=partner.pk, start=start, end=end)
+    click_days = partner_click_stats(partner=partner, start=start.date(), end=end.date())
     totals = {
+        "clicks": sum(d["clicks"] for d in click_days),
+        "unique_clicks": sum(d["unique_clicks"] for d in click_days),
         "exchanges": sum(d["exchanges"] for d in exchange_days),
         "successful": sum(d["successful"] for d in exchange_days),
         "turnover_usd": sum((d["turnover_usd"] for d in exchange_days), Decimal(0)),
         "rewards": sum((d["rewards"] for d in exchange_days), Decimal(0)),
     }
     by_day = {d["day"]: d for d in exchange_days}
-    days = [(start + timedelta(days=n)).date() for n in range(STATS_DAYS)]
     chart = {
-        "labels": [day.isoformat() for day in days],
-        "exchanges": [by_day.get(day, {}).get("successful", 0) for day in days],
+        "labels": [d["day"].isoformat() for d in click_days],
+        "clicks": [d["unique_clicks"] for d in click_days],
+        "exchanges": [by_day.get(d["day"], {}).get("successful", 0) for d in click_days],
     }
     return render(request, "cabinet/dashboard.html", {
         "partner": partner, "totals": totals, "chart": chart, "days": STATS_DAYS,

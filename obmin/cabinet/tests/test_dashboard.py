@@ -37,3 +37,17 @@ def test_exchange_list_never_shows_another_partners_exchange(client, alice, bob,
     html = client.get("/cabinet/exchanges/").content.decode()
     assert f"<td>{mine.pk}</td>" in html
     assert f"<td>{theirs.pk}</td>" not in html and "456" not in html
+
+
+def test_dashboard_counts_own_human_clicks(client, alice, bob):
+    from obmin.partners.models import Click
+
+    Click.objects.create(partner=alice, user_hash="v1", is_unique=True)
+    Click.objects.create(partner=alice, user_hash="v1", is_unique=False)
+    Click.objects.create(partner=alice, user_hash="bot", is_bot=True)
+    Click.objects.create(partner=bob, user_hash="v2")
+    client.force_login(alice.user)
+    response = client.get("/cabinet/")
+    html = response.content.decode()
+    assert 'id="stat-clicks">2<' in html and 'id="stat-unique">1<' in html
+    assert response.context["chart"]["clicks"][-1] == 1
