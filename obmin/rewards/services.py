@@ -274,7 +274,8 @@ def ledger_check() -> list[str]:
             LedgerEntry.objects.values("partner_id").annotate(total=Sum("amount"))}
     cached = dict(PartnerAccount.objects.values_list("partner_id", "balance"))
     for partner_id in sorted(set(sums) | set(cached)):
-        ledger_sum = sums.get(partner_id) or ZERO
+        # Quantized: SQLite sums decimals as floats.
+        ledger_sum = quantize(sums.get(partner_id) or ZERO, 2)
         balance = cached.get(partner_id)
         if balance is None:
             problems.append(f"partner {partner_id}: ledger sums to {ledger_sum} but there is "
