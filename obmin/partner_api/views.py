@@ -2,52 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
-from obmin.partner_api import answers, params
+from obmin.partner_api import docs, schema
 from obmin.partner_api.decorators import api_key_required
+from obmin.partner_api.methods import METHODS
 from obmin.partner_api.sandbox import SandboxSource
 from obmin.partner_api.sources import LiveSource, Source
-from obmin.partner_api.wire import ApiError, failure, stream_items, success
-
-
-def get_info(source: Source, options: dict[str, str]) -> HttpResponse:
-    return success(answers.info_data(source.info()))
-
-
-def get_exchanges(source: Source, options: dict[str, str]) -> HttpResponse:
-    window = params.window(options)
-    return stream_items(map(answers.exchange_item, source.exchanges(window)))
-
-
-def get_links(source: Source, options: dict[str, str]) -> HttpResponse:
-    window, ip = params.window(options), params.ip_filter(options)
-    return stream_items(map(answers.click_item, source.links(window, ip)))
-
-
-def get_payouts(source: Source, options: dict[str, str]) -> HttpResponse:
-    window = params.window(options)
-    return stream_items(map(answers.payout_item, source.payouts(window)))
-
-
-def add_payout(source: Source, options: dict[str, str]) -> HttpResponse:
-    payout_id = source.add_payout(options.get("method_id", "").strip(),
-                                  options.get("account", ""))
-    return success(answers.add_payout_data(payout_id))
-
-
-METHODS: dict[str, Callable[[Source, dict[str, str]], HttpResponse]] = {
-    "get_info": get_info,
-    "get_exchanges": get_exchanges,
-    "get_links": get_links,
-    "get_payouts": get_payouts,
-    "add_payout": add_payout,
-}
+from obmin.partner_api.wire import ApiError, failure
 
 
 @csrf_exempt
@@ -68,3 +36,25 @@ def api(request: HttpRequest) -> HttpResponse:
         return method(source, options)
     except ApiError as error:
         return failure(error)
+
+
+@require_GET
+def documentation(request: HttpRequest) -> HttpResponse:
+    examples = docs.examples()
+    methods = [
+        {"method": m, "curl": docs.curl(m), "curl_query": docs.curl_query(m),
+         "example": json.dumps(examples[m.name], indent=2, ensure_ascii=False)}
+        for m in schema.METHODS
+    ]
+    return render(request, "partner_api/docs.html", {
+        "url": schema.api_url(), "common": schema.COMMON_PARAMS, "methods": methods,
+        "errors": schema.ERRORS,
+        "error_example": json.dumps(docs.error_example(), indent=2, ensure_ascii=False),
+    })
+
+
+@require_GET
+def openapi(request: HttpRequest) -> HttpResponse:
+    response = JsonResponse(docs.openapi(), json_dumps_params={"indent": 2})
+    response["Access-Control-Allow-Origin"] = "*"  # for API explorers on other sites
+    return response
