@@ -14,6 +14,8 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 # Counters live in the cache this long: the database flush runs far more often.
 COUNTER_TTL = 2 * 86400
@@ -37,12 +39,22 @@ def hour_of(moment: float) -> int:
     return int(moment // 3600 * 3600)
 
 
-def push_seconds() -> float:
-    return float(getattr(settings, "MONITORING_POLL_PUSH_SECONDS", 5))
+def _interval(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
 
 
-def flush_seconds() -> float:
-    return float(getattr(settings, "MONITORING_POLL_FLUSH_SECONDS", 60))
+# Read once, not per request (a missing setting is a slow attribute miss on every read);
+# `setting_changed` keeps tests that change them honest.
+_push_every = _interval("MONITORING_POLL_PUSH_SECONDS", 5)
+_flush_every = _interval("MONITORING_POLL_FLUSH_SECONDS", 60)
+
+
+@receiver(setting_changed)
+def _reread_intervals(*, setting: str, **kwargs: object) -> None:
+    global _push_every, _flush_every
+    if setting.startswith("MONITORING_POLL_"):
+        _push_every = _interval("MONITORING_POLL_PUSH_SECONDS", 5)
+        _flush_every = _interval("MONITORING_POLL_FLUSH_SECONDS", 60)
 
 
 def poll_record(partner_id: int, now: float) -> bool:
@@ -52,12 +64,12 @@ def poll_record(partner_id: int, now: float) -> bool:
     _counts[key] = _counts.get(key, 0) + 1
     first, _last = _seen.get(partner_id, (now, now))
     _seen[partner_id] = (first, now)
-    if now - _last_push >= push_seconds():
+    if now - _last_push >= _push_every:
         polls_push(now)
-    if now - _last_flush >= flush_seconds():
+    if now - _last_flush >= _flush_every:
         _last_flush = now
         # One process in the whole site flushes per interval.
-        return bool(cache.add(FLUSH_LOCK_KEY, 1, max(int(flush_seconds()) - 1, 1)))
+        return bool(cache.add(FLUSH_LOCK_KEY, 1, max(int(_flush_every) - 1, 1)))
     return False
 
 
