@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
 
 from obmin.lib.money import plain
-from obmin.lib.timeutil import to_unix, utc_date
+from obmin.lib.timeutil import from_unix, to_unix, utc_date
 
 CONTENT_TYPE = "application/json; charset=utf-8"
 # Items written per chunk handed to the server: big enough that the per-chunk cost vanishes,
@@ -88,9 +89,27 @@ def failure(error: ApiError) -> HttpResponse:
     return response
 
 
+# Streaming a million items, strftime per item is the single biggest cost; these tables give
+# the same text as lib.timeutil.utc_date from unix seconds at a fraction of it.
+_HH_MM = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
+_SS = [f"{s:02d}" for s in range(60)]
+
+
+@lru_cache(maxsize=1024)
+def _day(day: int) -> str:
+    return utc_date(from_unix(day * 86_400))[:11]
+
+
+def unix_date(seconds: int) -> str:
+    """`YYYY-MM-DD HH:MM:SS` in UTC of unix `seconds` (equal to utc_date(from_unix(seconds)))."""
+    day, second = divmod(seconds, 86_400)
+    return _day(day) + _HH_MM[second // 60] + _SS[second % 60]
+
+
 def time_fields(moment: datetime) -> str:
     """`"time":…,"date":"…"` of an item."""
-    return f'"time":{to_unix(moment)},"date":"{utc_date(moment)}"'
+    seconds = to_unix(moment)
+    return f'"time":{seconds},"date":"{unix_date(seconds)}"'
 
 
 def stream_items(items: Iterable[str]) -> StreamingHttpResponse:
