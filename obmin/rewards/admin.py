@@ -6,7 +6,9 @@ actions below, and exchange status changes).
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
@@ -92,17 +94,23 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-def _payout_action(request: HttpRequest, queryset: QuerySet[Payout], change, done_text) -> None:  # type: ignore[no-untyped-def]
+def _payout_action(request: HttpRequest, queryset: QuerySet[Payout], change, done_text,  # type: ignore[no-untyped-def]
+                   **extra) -> None:
     done = 0
     actor = f"admin:{request.user.get_username()}"
     for payout_id in queryset.values_list("pk", flat=True):
         try:
-            change(payout_id=payout_id, actor=actor)
+            change(payout_id=payout_id, actor=actor, **extra)
             done += 1
         except PayoutError as error:
             messages.error(request, error.message)
     if done:
         messages.success(request, done_text % {"n": done})
+
+
+class PayoutActionForm(ActionForm):
+    reason = forms.CharField(label=_("Reason (told to the partner on refusal)"), required=False,
+                             max_length=255)
 
 
 @admin.register(Payout)
@@ -113,6 +121,7 @@ class PayoutAdmin(admin.ModelAdmin):
     list_select_related = ["partner__user", "method"]
     search_fields = ["=id", "partner__user__email", "account"]
     actions = ["mark_paid", "refuse"]
+    action_form = PayoutActionForm
     # A payout changes only through the actions, which keep the ledger in step.
     readonly_fields = [f.name for f in Payout._meta.fields]
 
@@ -129,4 +138,5 @@ class PayoutAdmin(admin.ModelAdmin):
     @admin.action(description=_("Refuse (return the held balance to the partner)"))
     def refuse(self, request, queryset):  # type: ignore[no-untyped-def]
         _payout_action(request, queryset, payout_refuse,
-                       _("%(n)d payout(s) refused; their balance is back with the partner."))
+                       _("%(n)d payout(s) refused; their balance is back with the partner."),
+                       reason=request.POST.get("reason", "").strip()[:255])

@@ -8,6 +8,7 @@ the row every money movement of a partner locks), which `obmin ledger check` ver
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -18,8 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # Ledger amounts are in the accounting currency, to the cent.
-MONEY = {"max_digits": 20, "decimal_places": 2}
-PERCENT = {"max_digits": 8, "decimal_places": 4,
+MONEY: dict[str, Any] = {"max_digits": 20, "decimal_places": 2}
+PERCENT: dict[str, Any] = {"max_digits": 8, "decimal_places": 4,
            "validators": [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]}
 # Exchanges carry prices in USD, so the program keeps its accounts in USD.
 ACCOUNTING_CURRENCY = "USD"

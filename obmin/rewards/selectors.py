@@ -185,7 +185,7 @@ def describe_reward_rules(partner: Partner) -> list[str]:
     paired = {o.direction_id for o in pairs}
     general = [] if own else [o for o in overrides
                               if not o.partner_id and o.direction_id not in paired]
-    names = {d.pk: str(d) for d in Direction.objects.select_related(
+    names: dict[int | None, str] = {d.pk: str(d) for d in Direction.objects.select_related(
         "currency_give", "currency_get").filter(pk__in=[o.direction_id for o in pairs + general])}
     for override in pairs + general:
         lines.append(_("For exchanges %(direction)s: %(rule)s.")

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -90,6 +90,8 @@ def _notify(partner_id: int, subject: str, body: str) -> None:
 
 def _earns(exchange: Exchange) -> bool:
     """Blocked partners and self-referrals earn nothing."""
+    if exchange.partner_id is None:
+        return False
     partner = Partner.objects.select_related("user").filter(pk=exchange.partner_id).first()
     if partner is None or partner.is_blocked:
         return False
@@ -286,14 +288,14 @@ def ledger_check() -> list[str]:
             problems.append(f"partner {partner_id}: negative balance {ledger_sum}")
 
     accruals: dict[int, list[LedgerEntry]] = defaultdict(list)
-    for entry in LedgerEntry.objects.filter(exchange__isnull=False).order_by("exchange_id",
-                                                                             "sequence"):
+    for entry in (LedgerEntry.objects.filter(exchange__isnull=False)
+                  .order_by("exchange_id", "sequence").iterator(chunk_size=2000)):
         accruals[entry.exchange_id].append(entry)  # type: ignore[index]
-    exchanges = Exchange.objects.filter(pk__in=list(accruals)) \
-        | Exchange.objects.filter(reward_accrued=True) \
-        | Exchange.objects.exclude(partner_reward=0)
+    exchanges = Exchange.objects.filter(
+        Exists(LedgerEntry.objects.filter(exchange_id=OuterRef("pk")))
+        | Q(reward_accrued=True) | ~Q(partner_reward=0))
     for exchange in exchanges.only("id", "status", "partner_id", "partner_reward",
-                                   "reward_accrued"):
+                                   "reward_accrued").iterator(chunk_size=2000):
         entries = accruals.get(exchange.pk, [])
         net = sum((e.amount for e in entries), ZERO)
         open_credit = bool(entries) and entries[-1].kind == EntryKind.CREDIT
@@ -317,12 +319,13 @@ def ledger_check() -> list[str]:
                             f"{net}")
 
     holds: dict[int, dict[str, LedgerEntry]] = defaultdict(dict)
-    for entry in LedgerEntry.objects.filter(payout__isnull=False):
+    for entry in LedgerEntry.objects.filter(payout__isnull=False).iterator(chunk_size=2000):
         holds[entry.payout_id][entry.kind] = entry  # type: ignore[index]
-    for payout in Payout.objects.only("id", "partner_id", "status", "original_amount"):
-        entries = holds.get(payout.pk, {})
-        hold = entries.get(EntryKind.PAYOUT_HOLD)
-        release = entries.get(EntryKind.PAYOUT_RELEASE)
+    for payout in Payout.objects.only("id", "partner_id", "status", "original_amount").iterator(
+            chunk_size=2000):
+        by_kind = holds.get(payout.pk, {})
+        hold = by_kind.get(EntryKind.PAYOUT_HOLD)
+        release = by_kind.get(EntryKind.PAYOUT_RELEASE)
         where = f"payout {payout.pk}"
         if hold is None or hold.amount != -payout.original_amount \
                 or hold.partner_id != payout.partner_id:

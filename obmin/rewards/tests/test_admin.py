@@ -25,9 +25,10 @@ def payouts(referred, alice, usdt_method, program):  # type: ignore[no-untyped-d
     return made
 
 
-def act(client, action: str, payouts) -> None:  # type: ignore[no-untyped-def]
+def act(client, action: str, payouts, reason: str = "") -> None:  # type: ignore[no-untyped-def]
     response = client.post("/admin/rewards/payout/", {
-        "action": action, "_selected_action": [p.pk for p in payouts]}, follow=True)
+        "action": action, "_selected_action": [p.pk for p in payouts], "reason": reason},
+        follow=True)
     assert response.status_code == 200
 
 
@@ -42,8 +43,8 @@ def test_operator_marks_a_payout_paid(client, carol, alice, payouts):
 
 def test_operator_refuses_and_the_hold_comes_back(client, carol, alice, payouts):
     client.force_login(carol)
-    act(client, "refuse", payouts)
-    assert set(Payout.objects.values_list("status", flat=True)) == {2}
+    act(client, "refuse", payouts, reason="Account does not exist")
+    assert set(Payout.objects.values_list("status", "reason")) == {(2, "Account does not exist")}
     assert partner_balance(alice) == Decimal("8.00")
     assert ledger_check() == []
 
