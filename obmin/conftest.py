@@ -8,8 +8,22 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher
 
 from obmin.lib.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
+
+
+class FastArgon2PasswordHasher(Argon2PasswordHasher):
+    """Argon2 as in production, with test-sized memory and time costs."""
+
+    time_cost = 1
+    memory_cost = 256
+    parallelism = 1
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["obmin.conftest.FastArgon2PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

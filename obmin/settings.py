@@ -78,12 +78,16 @@ def _database() -> dict:
     url = os.environ.get("DATABASE_URL")
     if url:
         return dj_database_url.parse(url, conn_max_age=envint("DB_CONN_MAX_AGE", 60))
+    DATA_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no ./data yet
     # SQLite for the demo and small sites: WAL lets readers run beside the writer, the busy
     # timeout and IMMEDIATE transactions make parallel writers queue instead of failing with
     # "database is locked".
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "obmin.sqlite3",
+        # Kept open between requests: a new SQLite connection re-reads the whole schema and
+        # runs the PRAGMAs below, which costs more than a click's INSERT.
+        "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 60),
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,

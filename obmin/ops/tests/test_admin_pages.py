@@ -30,7 +30,7 @@ def test_every_changelist_and_first_change_page_opens(client, carol, demo):
             assert client.get(url).status_code == 200, url
 
 
-def test_editing_a_rate_in_the_list_stamps_its_time(client, carol, demo):
+def test_editing_a_rate_in_the_list_stamps_its_time(client, carol, pm_btc, pm_usdt):
     client.force_login(carol)
     direction = Direction.objects.order_by("pk").first()
     before = direction.rate_updated_at
