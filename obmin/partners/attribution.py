@@ -14,6 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from obmin.partners.program import ProgramSettings, program_settings
@@ -62,12 +63,20 @@ def referral(request: HttpRequest, program: ProgramSettings | None = None) -> Re
 def set_referral_cookies(response: HttpResponse, *, partner_id: int, clicked_at: int,
                          user_hash: str, program: ProgramSettings) -> None:
     """Both cookies of a followed link; first-party, so `SameSite=Lax` keeps them on the
-    visitor's own navigation to the exchange page."""
-    from django.conf import settings
+    visitor's own navigation to the exchange page.
 
+    Written as morsels rather than with `set_cookie`, which adds an `Expires` date computed on
+    every click; `Max-Age` alone is what browsers use.
+    """
     for name, value in ((REF_COOKIE, f"{partner_id}.{clicked_at}"), (VISITOR_COOKIE, user_hash)):
-        response.set_cookie(name, value, max_age=program.cookie_seconds, httponly=True,
-                            samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
+        response.cookies[name] = value
+        morsel = response.cookies[name]
+        morsel["max-age"] = program.cookie_seconds
+        morsel["path"] = "/"
+        morsel["httponly"] = True
+        morsel["samesite"] = "Lax"
+        if settings.SESSION_COOKIE_SECURE:
+            morsel["secure"] = True
 
 
 def partner_id_for_exchange(request: HttpRequest, email: str) -> int | None:

@@ -1,7 +1,8 @@
 """The operator's referral-program settings, cached for the /ref/ hot path.
 
-Every worker process reads them from the shared cache, and saving them in the admin drops the
-cached copy, so a change takes effect on the next click everywhere.
+Every worker process reads them from the shared cache (and keeps them a few seconds in its own
+memo); saving them in the admin drops both, so a change applies at once in the process that
+saved and within `MEMO_SECONDS` in the others.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db import transaction
 
+from obmin.partners.memo import Memo
 from obmin.partners.models import ReferralSettings
 
 CACHE_KEY = "partners:program:v1"
 CACHE_SECONDS = 3600
+MEMO_SECONDS = 5
+_memo = Memo(MEMO_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -30,8 +34,12 @@ class ProgramSettings:
 
 
 def program_settings() -> ProgramSettings:
+    current = _memo.get(CACHE_KEY)
+    if current is not None:
+        return current
     cached = cache.get(CACHE_KEY)
     if isinstance(cached, ProgramSettings):
+        _memo.set(CACHE_KEY, cached)
         return cached
     row = ReferralSettings.objects.filter(pk=1).first()
     current = ProgramSettings() if row is None else ProgramSettings(
@@ -39,6 +47,7 @@ def program_settings() -> ProgramSettings:
         trust_forwarded_for=row.trust_forwarded_for,
         archive_after_days=row.archive_after_days)
     cache.set(CACHE_KEY, current, CACHE_SECONDS)
+    _memo.set(CACHE_KEY, current)
     return current
 
 
@@ -50,6 +59,10 @@ def program_settings_row() -> ReferralSettings:
 
 def forget_program_settings(**kwargs: object) -> None:
     """Receiver of ReferralSettings' post_save/post_delete."""
-    cache.delete(CACHE_KEY)
+    def forget() -> None:
+        cache.delete(CACHE_KEY)
+        _memo.clear()
+
+    forget()
     # Again after commit: a click in between could have cached the row being replaced.
-    transaction.on_commit(lambda: cache.delete(CACHE_KEY))
+    transaction.on_commit(forget)

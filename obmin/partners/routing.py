@@ -1,7 +1,8 @@
 """Where /ref/ sends a visitor: the exchange page of the direction a monitor linked to.
 
-The active directions are read once into a small table kept in the shared cache, dropped
-whenever rates or directions change (`rates_changed`), so a click costs no query for it.
+The active directions are read once into a small table kept in the shared cache (and for a few
+seconds in each process), dropped whenever rates or directions change (`rates_changed`), so a
+click costs no query for it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from obmin.exchange.selectors import active_directions
+from obmin.partners.memo import Memo
 
 CACHE_KEY = "partners:routes:v1"
 # A safety net only: saves and status changes drop the table at once.
 CACHE_SECONDS = 60
+_memo = Memo(5)
+# The answer per (cur_from, cur_to) as well: building it costs more than the rest of a click.
+_targets = Memo(5, max_entries=4096)
 CODE = re.compile(r"[A-Z0-9]{2,20}")
 
 
@@ -29,8 +34,12 @@ class Routes:
 
 
 def routes() -> Routes:
+    table = _memo.get(CACHE_KEY)
+    if table is not None:
+        return table
     cached = cache.get(CACHE_KEY)
     if isinstance(cached, Routes):
+        _memo.set(CACHE_KEY, cached)
         return cached
     directions = active_directions()
     table = Routes(
@@ -39,12 +48,15 @@ def routes() -> Routes:
         gets=frozenset(d.currency_get.code for d in directions),
     )
     cache.set(CACHE_KEY, table, CACHE_SECONDS)
+    _memo.set(CACHE_KEY, table)
     return table
 
 
 def forget_routes(**kwargs: object) -> None:
     """Receiver of `rates_changed`."""
     cache.delete(CACHE_KEY)
+    _memo.clear()
+    _targets.clear()
 
 
 def currency_code(value: str | None) -> str:
@@ -58,6 +70,15 @@ def ref_target(cur_from: str, cur_to: str) -> str:
     side known, the exchange page with that side preselected (the give side first); else home.
     """
     cur_from, cur_to = currency_code(cur_from), currency_code(cur_to)
+    key = (cur_from, cur_to)
+    target = _targets.get(key)
+    if target is None:
+        target = _target(cur_from, cur_to)
+        _targets.set(key, target)
+    return target
+
+
+def _target(cur_from: str, cur_to: str) -> str:
     if not cur_from and not cur_to:
         return reverse("exchange:home")
     table = routes()

@@ -15,10 +15,14 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
+from obmin.partners.memo import Memo
 from obmin.partners.models import Click, ClickDay, Partner
 
 PARTNER_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 CODE_CACHE_SECONDS = 300
+# Other worker processes see a block within this many seconds; the saving one at once.
+CODE_MEMO_SECONDS = 2
+_memo = Memo(CODE_MEMO_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -35,28 +39,41 @@ def partner_for_code(code: str) -> CodeOwner | None:
     """The owner of a referral code (any case), from the cache when it can; None if unknown.
 
     Saving a partner drops its entry (see `forget_partner_code`), so blocking takes effect on
-    the next click. Unknown codes are not cached: anyone can invent them.
+    the next click in this process and within `CODE_MEMO_SECONDS` in the other workers.
+    Unknown codes are only remembered for a moment, in this process's bounded memo, never in
+    the shared cache: anyone can invent them.
     """
     if not PARTNER_CODE.fullmatch(code):
         return None
     key = _code_key(code)
+    owner = _memo.get(key)
+    if owner is not None:
+        return owner or None  # False: known to be unknown, for a moment
     owner = cache.get(key)
     if isinstance(owner, CodeOwner):
+        _memo.set(key, owner)
         return owner
     # Case-insensitive like every code check (`code_taken`); the partner table is small.
     row = Partner.objects.filter(ref_code__iexact=code).values_list("pk", "is_blocked").first()
     if row is None:
+        _memo.set(key, False)  # a mistyped link repeated by a monitor costs no query each time
         return None
     owner = CodeOwner(partner_id=row[0], is_blocked=row[1])
     cache.set(key, owner, CODE_CACHE_SECONDS)
+    _memo.set(key, owner)
     return owner
 
 
 def forget_partner_code(*codes: str) -> None:
     keys = [_code_key(code) for code in codes if code]
-    cache.delete_many(keys)
+
+    def forget() -> None:
+        cache.delete_many(keys)
+        _memo.forget(*keys)
+
+    forget()
     # Again after commit: a click in between could have cached the row being replaced.
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    transaction.on_commit(forget)
 
 
 def _day_start(day: date) -> datetime:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import cache
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -67,6 +68,19 @@ def partner_set_blocked(*, partner: Partner, blocked: bool) -> Partner:
     return partner
 
 
+CLICK_COLUMNS = ("partner", "created_at", "browser", "ip", "referrer", "user_hash",
+                 "query_string", "user_agent", "is_bot", "is_unique")
+
+
+@cache
+def _click_insert_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(Click._meta.get_field(name).column) for name in CLICK_COLUMNS)
+    marks = ", ".join(["%s"] * len(CLICK_COLUMNS))
+    # Names come from the model, values go as parameters.
+    return f"INSERT INTO {quote(Click._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+
+
 def click_record(
     *,
     partner_id: int,
@@ -79,11 +93,15 @@ def click_record(
     query_string: str,
     user_agent: str,
     seen_today: bool | None = None,
-) -> Click:
+) -> None:
     """Stores one click. Values must already be cleaned and cut to their fields' lengths.
 
     `seen_today`: whether this visitor already clicked this partner's link on this UTC day,
     when the caller knows it (from the visitor's cookies); None looks it up.
+
+    One plain INSERT rather than `Click.objects.create`: this runs on every click of paid
+    traffic, and the ORM's per-object work (signals, field preparation, RETURNING the id
+    nobody reads) cost several times the INSERT itself. The columns come from the model.
     """
     if is_bot:
         is_unique = False
@@ -95,10 +113,10 @@ def click_record(
             seen_today = Click.objects.filter(partner_id=partner_id, user_hash=user_hash,
                                               created_at__gte=day_start, is_bot=False).exists()
         is_unique = not seen_today
-    return Click.objects.create(
-        partner_id=partner_id, created_at=created_at, browser=browser, ip=ip,
-        referrer=referrer, user_hash=user_hash, query_string=query_string,
-        user_agent=user_agent, is_bot=is_bot, is_unique=is_unique)
+    with connection.cursor() as cursor:
+        cursor.execute(_click_insert_sql(connection.vendor), [
+            partner_id, connection.ops.adapt_datetimefield_value(created_at), browser, ip,
+            referrer, user_hash, query_string, user_agent, is_bot, is_unique])
 
 
 @dataclass(frozen=True)

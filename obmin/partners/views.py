@@ -1,9 +1,9 @@
 """`/ref/<code>/`: the partner link and the monitoring hand-off.
 
 On the path of paid traffic, so it is lean: the partner, the program settings and the active
-directions come from the cache; a click costs one INSERT (two for a returning visitor whose
-cookies cannot tell whether it is their first click of the day). Whatever a client sends, the
-visitor gets a redirect, never an error page.
+directions come from the cache; a click costs one INSERT (and a look-up first for a returning
+visitor whose cookies cannot tell whether it is their first click of the day). Whatever a
+client sends, the visitor gets a redirect, never an error page.
 """
 
 from __future__ import annotations
@@ -81,10 +81,12 @@ def ref(request: HttpRequest, code: str) -> HttpResponseRedirect:
     elif not user_hash:
         user_hash, seen_today = new_visitor_hash(), False
     else:
+        # The referral cookie names the last partner link followed and when: the same partner
+        # today means seen today; the same partner on an earlier day means not (a click today
+        # would have renewed the cookie). Another partner's name leaves it to the database.
         last = referral(request, program)
-        if last is not None and last.partner_id == owner.partner_id \
-                and last.clicked_at // 86400 == to_unix(now) // 86400:
-            seen_today = True  # the cookie says: this partner's link, earlier this UTC day
+        if last is not None and last.partner_id == owner.partner_id:
+            seen_today = last.clicked_at // 86400 == to_unix(now) // 86400
     ip = client_ip(meta, trust_forwarded_for=program.trust_forwarded_for)
     click_record(
         partner_id=owner.partner_id, created_at=now, user_hash=user_hash, is_bot=bot,
