@@ -129,3 +129,12 @@ def test_any_walk_ends_with_one_net_credit_or_none(referred, alice, moves):
     assert net == (D("4.00") if exchange.status == "success" else D(0))
     assert exchange.reward_accrued == (exchange.status == "success")
     assert ledger_check() == []
+
+
+def test_blocking_a_partner_does_not_stop_a_reversal(referred, alice):
+    exchange = walk(referred("1000"), "success")
+    alice.is_blocked = True
+    alice.save()
+    walk(exchange, "cancelled")
+    assert partner_balance(alice) == D(0)
+    assert ledger_check() == []

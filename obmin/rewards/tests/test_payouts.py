@@ -200,3 +200,13 @@ def test_payouts_list_is_the_partners_own_within_the_period(alice, bob, earned, 
     assert list(partner_payouts(alice, start=week_ago + timedelta(seconds=1))) == [second]
     assert list(partner_payouts(alice, start=week_ago, end=week_ago)) == [first]
     assert list(partner_payouts(bob)) == []
+
+
+def test_get_info_reads_are_cheap(alice, earned, usdt_method, django_assert_num_queries):
+    earned("50.00")
+    with django_assert_num_queries(1):
+        assert partner_balance(alice) == D("50.00")
+    with django_assert_num_queries(1):
+        assert partner_total_paid(alice) == D(0)
+    with django_assert_num_queries(1):
+        assert partner_min_payout(alice) == D(10)
