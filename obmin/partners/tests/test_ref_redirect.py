@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from urllib.parse import quote
+
+import hypothesis
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from obmin.partners.attribution import REF_COOKIE, VISITOR_COOKIE
 from obmin.partners.models import Click, ReferralSettings
+from obmin.partners.selectors import partner_click_stats, partner_for_code, partner_links
 from obmin.partners.tests.conftest import CHROME, FIREFOX, GOOGLEBOT
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +60,7 @@ def test_an_inactive_direction_is_not_offered(client, alice, pm_btc, pm_usdt):
 
 
 def test_click_is_logged_with_what_the_contract_names(client, alice, pm_btc):
-    before = __import__("time").time()
+    before = time.time()
     response = click(client, query="cur_from=PMUSD&cur_to=BTC&utm_source=monitor",
                      HTTP_REFERER="https://www.bestchange.ru/perfect-money-to-bitcoin.html",
                      REMOTE_ADDR="203.0.113.57")
@@ -235,3 +243,45 @@ def test_cold_cache_still_answers(client, alice, pm_btc, django_assert_num_queri
     cache.clear()
     with django_assert_num_queries(4):  # partner, settings, directions, INSERT
         assert click(client).status_code == 302
+
+
+def test_cookie_from_an_earlier_day_makes_todays_first_click_unique(
+        client, alice, bob, pm_btc, django_assert_num_queries):
+    click(client, code="bob00002")  # warms the caches, gives a visitor id
+    partner_for_code("alice001")
+    client.cookies[REF_COOKIE] = f"{alice.pk}.{int(time.time()) - 86400}"
+    with django_assert_num_queries(1):  # the cookie decides: no look-up
+        click(client, code="alice001")
+    assert Click.objects.filter(partner=alice).get().is_unique
+    with django_assert_num_queries(2):  # the cookie now names alice; bob needs the look-up
+        click(client, code="bob00002")
+    assert not Click.objects.filter(partner=bob).order_by("-id").first().is_unique
+
+
+def test_bot_clicks_stay_out_of_the_partners_statistics(client, alice, pm_btc):
+    click(client)
+    click(client, HTTP_USER_AGENT=GOOGLEBOT)
+    click(client, HTTP_USER_AGENT="Mozilla/5.0 (compatible; bingbot/2.0)")
+    today = timezone.now().date()
+    assert partner_click_stats(partner=alice, start=today, end=today) == [
+        {"day": today, "clicks": 1, "unique_clicks": 1}]
+    assert partner_links(partner=alice).count() == 1
+    assert Click.objects.filter(is_bot=True).count() == 2
+
+
+headers_text = st.text(st.characters(codec="latin-1"), max_size=3000)
+
+
+@hypothesis.settings(max_examples=60, deadline=None,
+                     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
+@given(query=headers_text, agent=headers_text, referer=headers_text, cookie=headers_text,
+       forwarded=headers_text, code=st.text(max_size=40).filter(lambda c: "/" not in c))
+def test_any_input_gets_a_redirect(client, alice, pm_btc, query, agent, referer, cookie,
+                                   forwarded, code):
+    ReferralSettings.objects.update_or_create(pk=1, defaults={"trust_forwarded_for": True})
+    before = Click.objects.count()
+    response = client.get(f"/ref/{quote(code) or 'alice001'}/", QUERY_STRING=query,
+                          HTTP_USER_AGENT=agent, HTTP_REFERER=referer, HTTP_COOKIE=cookie,
+                          HTTP_X_FORWARDED_FOR=forwarded)
+    assert response.status_code in (301, 302)
+    assert Click.objects.count() - before in (0, 1)
