@@ -18,7 +18,10 @@ def quantize_down(amount: Decimal, decimals: int) -> Decimal:
 
 def plain(amount: Decimal) -> str:
     """A Decimal as plain digits, no exponent, no trailing zeros: `0.0000101`, `5000`."""
-    text = format(amount.normalize(), "f")
+    # Not normalize(): it rounds to the context's 28 digits, and amounts have up to 30.
+    text = format(amount, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text
 
 
