@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from itertools import islice
 
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from obmin.lib.timeutil import from_unix, to_unix
+from obmin.lib.timeutil import to_unix
 from obmin.partner_api.models import ApiKey
 from obmin.partner_api.sources import (
     ClickRow,
@@ -83,9 +83,10 @@ class SandboxSource:
         return range((to_unix(start) - to_unix(EPOCH)) // DAY,
                      (to_unix(end) - to_unix(EPOCH)) // DAY + 1)
 
-    def _within(self, window: Window, moment: datetime) -> bool:
-        return ((window.start is None or moment >= window.start)
-                and (window.end is None or moment <= window.end) and moment <= self.now)
+    def _within(self, window: Window, seconds: int) -> bool:
+        return ((window.start is None or seconds >= to_unix(window.start))
+                and (window.end is None or seconds <= to_unix(window.end))
+                and seconds <= to_unix(self.now))
 
     def _page(self, window: Window, items: Iterator) -> Iterator:
         stop = None if window.limit is None else window.offset + window.limit
@@ -102,7 +103,7 @@ class SandboxSource:
             source = rng.random()
             clicks.append((
                 1_000_000 + day * 1000 + number,
-                from_unix(day_start + second),
+                day_start + second,
                 rng.choice(BROWSERS),
                 f"{rng.randint(5, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.0",
                 rng.choice(REFERRERS),
@@ -128,7 +129,7 @@ class SandboxSource:
         exchanges = []
         for number in range(rng.choice((0, 1, 1, 2, 2, 3, 4))):
             click = rng.choice(visitors)
-            created = click[1] + timedelta(seconds=rng.randint(30, 3600))
+            created = click[1] + rng.randint(30, 3600)
             give, get, rate_give, rate_get, decimals, usd_price = rng.choice(DIRECTIONS)
             # Rates move a little from day to day; the side that is 1 stays 1.
             jitter = 1 + Decimal(rng.randint(-200, 200)) / 10_000
@@ -141,14 +142,14 @@ class SandboxSource:
             amount_get = _quantize(amount_give * rate_get / rate_give, decimals)
             history = [(created, "new")]
             fate = rng.random()
-            moment = created + timedelta(seconds=rng.randint(60, 900))
+            moment = created + rng.randint(60, 900)
             if fate < 0.1:
                 history.append((moment, "cancelled"))
             else:
                 history.append((moment, "paid"))
-                moment += timedelta(seconds=rng.randint(300, 3600))
+                moment += rng.randint(300, 3600)
                 history.append((moment, "error" if fate < 0.18 else "success"))
-            history = [(when, status) for when, status in history if when <= self.now]
+            history = [(when, status) for when, status in history if when <= to_unix(self.now)]
             if not history:
                 continue  # not made yet (the draws above are made anyway: later ones stay put)
             status = history[-1][1]
@@ -173,12 +174,11 @@ class SandboxSource:
 
     def _payout(self, number: int) -> PayoutRow:
         rng = self._rng("payouts", number)
-        created = EPOCH + timedelta(days=PAYOUT_EVERY_DAYS * (number + 1),
-                                    seconds=rng.randrange(DAY))
+        created = to_unix(EPOCH) + PAYOUT_EVERY_DAYS * (number + 1) * DAY + rng.randrange(DAY)
         method = rng.choice(METHODS)
         original = Decimal(rng.randint(2_000, 15_000)) / 100
         refused = rng.random() < 0.12
-        status = 0 if self.now - created < timedelta(days=3) else 2 if refused else 1
+        status = 0 if to_unix(self.now) - created < 3 * DAY else 2 if refused else 1
         account = {"USDT": "TQ" + f"{rng.getrandbits(128):032x}",
                    "USD": f"U{rng.randint(10_000_000, 99_999_999)}",
                    "UAH": f"4149 **** **** {rng.randint(1000, 9999)}"}[method[3]]

@@ -6,6 +6,7 @@ contract wants JSON numbers written exactly, so every number is written from its
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -36,8 +37,16 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
 
-def number(value: Decimal | int) -> str:
-    """A JSON number from a Decimal's exact digits (or an int)."""
+def number(value: Decimal | int | float) -> str:
+    """A JSON number from a Decimal's exact digits, an int, or a float as SQLite stores an
+    amount (its shortest repr is the decimal that was saved)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):  # never stored in an amount column; no JSON for it
+            return "0"
+        text = repr(value)
+        if "e" in text:  # 1e-05, 1e+16
+            return plain(Decimal(text))
+        return text[:-2] if text.endswith(".0") else text
     if isinstance(value, Decimal):
         return plain(value) if value.is_finite() else "0"
     return str(int(value))
@@ -106,9 +115,8 @@ def unix_date(seconds: int) -> str:
     return _day(day) + _HH_MM[second // 60] + _SS[second % 60]
 
 
-def time_fields(moment: datetime) -> str:
-    """`"time":…,"date":"…"` of an item."""
-    seconds = to_unix(moment)
+def time_fields(seconds: int) -> str:
+    """`"time":…,"date":"…"` of an item, from unix seconds."""
     return f'"time":{seconds},"date":"{unix_date(seconds)}"'
 
 

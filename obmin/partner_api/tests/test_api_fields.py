@@ -188,3 +188,18 @@ def test_add_payout(api, alice, alice_key, history, pm_btc, usdt_method):
     payout = Payout.objects.get(pk=data["payout_id"])
     assert (payout.partner, payout.account, payout.original_amount) == (alice, "TQalice2", 20)
     assert partner_balance(alice) == 0
+
+
+def test_tiny_and_large_amounts_have_no_exponent(api, history, alice_key):
+    from obmin.exchange.models import Exchange
+
+    exchange = history["exchanges"][2]
+    Exchange.objects.filter(pk=exchange.pk).update(
+        amount_get=Decimal("0.00001"), rate_give=Decimal("10000000000000000"),
+        partner_reward=Decimal("1234567890.12"))
+    response, body = api(alice_key, "get_exchanges")
+    item = body["data"]["items"][str(exchange.pk)]
+    raw = response.body.decode()
+    assert '"amount_get":0.00001,' in raw and '"course_give":10000000000000000,' in raw
+    assert '"partner_reward":1234567890.12,' in raw
+    assert item["amount_get"] == 0.00001
