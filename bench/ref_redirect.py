@@ -1,25 +1,26 @@
 """The referral redirect under load: `/ref/<code>/?cur_from=PMUSD&cur_to=BTC` against
 `obmin serve`, beside `/health/live` on the same server in the same run.
 
-    .venv/bin/python -m bench.ref_redirect [--seconds 10] [--connections 32] [--workers 2]
+    .venv/bin/python -m bench.ref_redirect [--seconds 5] [--rounds 3] [--connections 32]
 
 Reports clicks per second and p99 for new visitors (no cookies: every click an INSERT, the
 monitors' hand-off traffic) and returning ones (cookies of the same partner today), their
 ratios to the trivial view, and whether every answered redirect left exactly one click:
 first counted around the wrk runs (wrk drops its in-flight requests when time is up, so there
-stored may exceed answered by at most the number of connections), then exactly, with a
-client that waits for every answer. Exits non-zero if a click was lost or an error answered.
+stored may exceed answered by at most the number of connections per run), then exactly, with
+a client that waits for every answer. Exits non-zero if a click was lost or an error answered.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from bench.harness import Server, load, obmin, temp_data_dir
+from bench.harness import LoadResult, Server, load, obmin, temp_data_dir
 
 CODE = "alice001"
 PATH = f"/ref/{CODE}/?cur_from=PMUSD&cur_to=BTC"
@@ -31,8 +32,8 @@ PARTNER_ID = "from obmin.partners.models import Partner; " \
              "print(Partner.objects.get(ref_code='alice001').pk)"
 
 
-def stored(data_dir) -> int:  # type: ignore[no-untyped-def]
-    return int(obmin("shell", "-c", COUNT, data_dir=data_dir).strip().splitlines()[-1])
+def stored(data_dir, env: dict[str, str]) -> int:  # type: ignore[no-untyped-def]
+    return int(obmin("shell", "-c", COUNT, data_dir=data_dir, env=env).strip().splitlines()[-1])
 
 
 def exact_round(url: str, *, clients: int, each: int) -> tuple[int, int]:
@@ -48,59 +49,77 @@ def exact_round(url: str, *, clients: int, each: int) -> tuple[int, int]:
     return codes.count(302), len(codes) - codes.count(302)
 
 
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5, help="per run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved rounds of the three runs (medians are reported)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database-url", default="",
+                        help="an EMPTY database to use instead of SQLite (it gets the demo)")
     args = parser.parse_args()
 
     data_dir = temp_data_dir("ref")
-    obmin("demo", "--no-serve", data_dir=data_dir)
-    partner_id = obmin("shell", "-c", PARTNER_ID, data_dir=data_dir).strip().splitlines()[-1]
+    env = {"DATABASE_URL": args.database_url} if args.database_url else {}
+    if not args.database_url:
+        os.environ.pop("DATABASE_URL", None)
+    obmin("demo", "--no-serve", data_dir=data_dir, env=env)
+    partner_id = obmin("shell", "-c", PARTNER_ID, data_dir=data_dir,
+                       env=env).strip().splitlines()[-1]
     returning = {"User-Agent": CHROME,
                  "Cookie": f"obmin_vid=0123456789abcdef; obmin_ref={partner_id}.{int(time.time())}"}
-    ok = True
-    with Server(data_dir=data_dir, workers=args.workers) as srv:
+    runs: dict[str, list[LoadResult]] = {"live": [], "new": [], "back": []}
+    answered = stored_clicks = 0
+    with Server(data_dir=data_dir, workers=args.workers, env=env) as srv:
         # Warm both paths (imports, parsers, the cached partner, settings and directions).
         load(srv.url + "/health/live", connections=4, seconds=2)
         load(srv.url + PATH, connections=4, seconds=2, headers={"User-Agent": CHROME})
-
-        live = load(srv.url + "/health/live", connections=args.connections,
-                    seconds=args.seconds)
-        before = stored(data_dir)
-        new = load(srv.url + PATH, connections=args.connections, seconds=args.seconds,
-                   headers={"User-Agent": CHROME})
-        time.sleep(1)  # let the requests wrk abandoned finish
-        between = stored(data_dir)
-        back = load(srv.url + PATH, connections=args.connections, seconds=args.seconds,
-                    headers=returning)
-        time.sleep(1)
-        after = stored(data_dir)
+        # Interleaved, so that other load on the machine hits every kind of run alike.
+        for _round in range(args.rounds):
+            runs["live"].append(load(srv.url + "/health/live", connections=args.connections,
+                                     seconds=args.seconds))
+            for kind, headers in (("new", {"User-Agent": CHROME}), ("back", returning)):
+                before = stored(data_dir, env)
+                result = load(srv.url + PATH, connections=args.connections,
+                              seconds=args.seconds, headers=headers)
+                time.sleep(1)  # let the requests wrk abandoned at the end finish
+                runs[kind].append(result)
+                answered += result.requests - result.non_2xx_3xx
+                stored_clicks += stored(data_dir, env) - before
+        before = stored(data_dir, env)
         redirects, others = exact_round(srv.url + PATH, clients=16, each=100)
-        exact = stored(data_dir) - after
+        exact = stored(data_dir, env) - before
 
-    print(f"obmin serve, {args.workers} workers, SQLite, {args.connections} connections, "
-          f"{args.seconds} s per run")
-    print(live.line("/health/live"))
-    print(new.line("/ref/ new visitor"))
-    print(back.line("/ref/ returning visitor"))
-    for label, result in (("new visitor", new), ("returning visitor", back)):
-        print(f"ratio {label:<18} cost x{live.rps / result.rps:.2f} of /health/live "
-              f"(p99 x{result.p99_ms / live.p99_ms:.2f})")
-    for label, result, count in (("new visitor", new, between - before),
-                                 ("returning visitor", back, after - between)):
-        answered = result.requests - result.non_2xx_3xx
-        lost = count < answered or result.errors or result.non_2xx_3xx
-        ok = ok and not lost
-        print(f"wrk {label:<18} redirects answered {answered}, clicks stored {count} "
-              f"(+{count - answered} in flight when wrk stopped; at most "
-              f"{args.connections}){'  LOST' if lost else ''}")
+    database = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"obmin serve, {args.workers} workers, {database}, {args.connections} connections, "
+          f"{args.rounds} interleaved rounds of {args.seconds} s; medians")
+    live_rps = median([r.rps for r in runs["live"]])
+    live_p99 = median([r.p99_ms for r in runs["live"]])
+    labels = {"live": "/health/live", "new": "/ref/ new visitor",
+              "back": "/ref/ returning visitor"}
+    for kind, label in labels.items():
+        rps, p99 = median([r.rps for r in runs[kind]]), median([r.p99_ms for r in runs[kind]])
+        line = f"{label:<26} {rps:>7.0f} req/s  p99 {p99:7.2f} ms"
+        if kind != "live":
+            line += (f"   cost x{live_rps / rps:.2f} of /health/live (p99 x{p99 / live_p99:.2f});"
+                     f" per round x" + ", x".join(f"{live.rps / r.rps:.2f}" for live, r
+                                                  in zip(runs["live"], runs[kind], strict=True)))
+        print(line)
+    errors = sum(r.errors + r.non_2xx_3xx for rs in runs.values() for r in rs)
+    in_flight = stored_clicks - answered
+    wrk_ok = 0 <= in_flight <= args.connections * 2 * args.rounds and not errors
+    print(f"wrk runs: redirects answered {answered}, clicks stored {stored_clicks} "
+          f"(+{in_flight} in flight when wrk stopped), errors {errors}"
+          f"{'' if wrk_ok else '  LOST OR FAILED'}")
     equal = exact == redirects and not others
     print(f"exact round: redirects answered {redirects}, clicks stored {exact}, "
           f"other answers {others}: {'equal' if equal else 'NOT EQUAL'}")
-    ok = ok and equal
-    return 0 if ok else 1
+    return 0 if wrk_ok and equal else 1
 
 
 if __name__ == "__main__":

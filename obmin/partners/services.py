@@ -73,12 +73,21 @@ CLICK_COLUMNS = ("partner", "created_at", "browser", "ip", "referrer", "user_has
 
 
 @cache
-def _click_insert_sql(vendor: str) -> str:
+def _click_insert_sql(vendor: str, own_transaction: bool) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(Click._meta.get_field(name).column) for name in CLICK_COLUMNS)
     marks = ", ".join(["%s"] * len(CLICK_COLUMNS))
     # Names come from the model, values go as parameters.
-    return f"INSERT INTO {quote(Click._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+    sql = f"INSERT INTO {quote(Click._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+    if vendor == "postgresql" and own_transaction:
+        # Without waiting for the WAL flush. The one query string is one transaction, so SET
+        # LOCAL applies to this INSERT only (several statements with parameters in one string
+        # need psycopg's client-side binding, Django's default). The same promise as SQLite's
+        # WAL with synchronous=NORMAL: a click answered is committed and survives any crash
+        # of the app; only a crash of the database server itself may lose the last fraction
+        # of a second of clicks. Waiting for the flush made a click cost ten times a page view.
+        sql = "SET LOCAL synchronous_commit TO OFF; " + sql
+    return sql
 
 
 def click_record(
@@ -114,7 +123,11 @@ def click_record(
                                               created_at__gte=day_start, is_bot=False).exists()
         is_unique = not seen_today
     with connection.cursor() as cursor:
-        cursor.execute(_click_insert_sql(connection.vendor), [
+        sql = _click_insert_sql(
+            connection.vendor,
+            not connection.in_atomic_block
+            and not connection.settings_dict["OPTIONS"].get("server_side_binding", False))
+        cursor.execute(sql, [
             partner_id, connection.ops.adapt_datetimefield_value(created_at), browser, ip,
             referrer, user_hash, query_string, user_agent, is_bot, is_unique])
 
