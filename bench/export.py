@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -139,11 +141,45 @@ def best(results: list[LoadResult]) -> LoadResult:
     return max(results, key=lambda r: r.rps)
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the server's processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / TICKS
+
+
+def client_cpu_seconds() -> float:
+    """CPU time used by finished child processes (wrk) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measured(pids: list[int], url: str, **kw: object) -> tuple[LoadResult, float, float]:
+    """A load run, and the server's and wrk's CPU time per request (microseconds).
+
+    CPU per request hardly moves when other work shares the machine; requests/s does. wrk runs
+    on the same two cores, so what it spends reading a large body is lost to the server.
+    """
+    server, client = cpu_seconds(pids), client_cpu_seconds()
+    result = load(url, **kw)  # type: ignore[arg-type]
+    per = 1e6 / max(result.requests, 1)
+    return (result, (cpu_seconds(pids) - server) * per,
+            (client_cpu_seconds() - client) * per)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--redis", action="store_true",
                         help="serve with REDIS_URL=redis://127.0.0.1:6379/15 (else: file cache)")
     args = parser.parse_args()
@@ -162,10 +198,18 @@ def main() -> None:
             kw = {"connections": args.connections, "seconds": args.seconds}
             load(f"{srv.url}/health/live", connections=args.connections, seconds=2)  # warm-up
             load(export_url, connections=args.connections, seconds=2)
+            pids = srv.worker_pids()
             live, export = [], []
+            live_cpu: list[tuple[float, float]] = []
+            export_cpu: list[tuple[float, float]] = []
+            # Interleaved, so that load from others hits both alike.
             for _ in range(args.rounds):
-                live.append(load(f"{srv.url}/health/live", **kw))
-                export.append(load(export_url, **kw))
+                result, server, client = measured(pids, f"{srv.url}/health/live", **kw)
+                live.append(result)
+                live_cpu.append((server, client))
+                result, server, client = measured(pids, export_url, **kw)
+                export.append(result)
+                export_cpu.append((server, client))
             gzipped = load(export_url, headers={"Accept-Encoding": "gzip"}, **kw)
             conditional = load(export_url, headers={
                 "If-None-Match": httpx.get(export_url).headers["ETag"]}, **kw)
@@ -192,6 +236,15 @@ def main() -> None:
     ratio = export_best.rps / live_best.rps
     print(f"export / live throughput:   {ratio:.2f} (target >= 0.90)")
     print(f"export / live p99:          {export_best.p99_ms / live_best.p99_ms:.2f}")
+    print(f"export / live, median of rounds: throughput "
+          f"{statistics.median(e.rps / li.rps for e, li in zip(export, live, strict=True)):.2f}")
+    live_server = statistics.median(c[0] for c in live_cpu)
+    export_server = statistics.median(c[0] for c in export_cpu)
+    live_client = statistics.median(c[1] for c in live_cpu)
+    export_client = statistics.median(c[1] for c in export_cpu)
+    print(f"server CPU per request:     live {live_server:.0f} us, export {export_server:.0f} us "
+          f"(live / export {live_server / export_server:.2f})")
+    print(f"wrk CPU per request:        live {live_client:.0f} us, export {export_client:.0f} us")
     if static:
         print(f"export / nginx throughput:  {export_best.rps / static.rps:.2f}")
         print(f"export / nginx p99:         {export_best.p99_ms / static.p99_ms:.2f}")

@@ -84,14 +84,32 @@ def test_maintenance_from_the_admin(client, carol, monitor, directions):
     assert export(client, "json", "bestmon1").content == b'["error","Maintenance"]'
 
 
-def test_another_process_invalidating_is_seen(client, monitor, directions):
+def test_another_process_invalidating_is_seen(client, monitor, directions, settings):
     """Each process keeps its own copy; a new token in the shared cache replaces it."""
+    settings.MONITORING_EXPORT_RECHECK_SECONDS = 0
     export(client, "xml", "bestmon1")
     Direction.objects.filter(pk=directions["pm_btc"].pk).update(rate_give=Decimal(97000))
     # No signal: this process still serves its copy, as a process that missed the change would.
     assert xml_items(export(client, "xml", "bestmon1").content)[PM_BTC]["in"] == "100000"
     cache.set(snapshot.VERSION_KEY, "from-another-process", None)
     assert xml_items(export(client, "xml", "bestmon1").content)[PM_BTC]["in"] == "97000"
+
+
+def test_a_busy_process_reads_the_token_at_most_every_interval(monitor, directions, settings,
+                                                              django_assert_num_queries):
+    settings.MONITORING_EXPORT_RECHECK_SECONDS = 5
+    start = time.time()
+    first = snapshot.current_snapshot(start)
+    Direction.objects.filter(pk=directions["pm_btc"].pk).update(rate_give=Decimal(97000))
+    cache.set(snapshot.VERSION_KEY, "from-another-process", None)
+    with django_assert_num_queries(0):
+        assert snapshot.current_snapshot(start + 4) is first
+    later = snapshot.current_snapshot(start + 6)
+    assert later.version == "from-another-process"
+    assert b"PMUSD;BTC;97000;1;" in later.rates["txt"].content
+    # A change made in this process is seen at once, interval or not.
+    directions["pm_btc"].save()
+    assert snapshot.current_snapshot(start + 6.5).version != later.version
 
 
 def test_a_process_takes_the_snapshot_another_built(client, monitor, directions,
