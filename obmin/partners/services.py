@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
 from django.contrib.auth import get_user_model
@@ -75,7 +75,8 @@ CLICK_COLUMNS = ("partner", "created_at", "browser", "ip", "referrer", "user_has
 @cache
 def _click_insert_sql(vendor: str, own_transaction: bool) -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(Click._meta.get_field(name).column) for name in CLICK_COLUMNS)
+    fields = {field.name: field for field in Click._meta.concrete_fields}
+    columns = ", ".join(quote(fields[name].column) for name in CLICK_COLUMNS)
     marks = ", ".join(["%s"] * len(CLICK_COLUMNS))
     # Names come from the model, values go as parameters.
     sql = f"INSERT INTO {quote(Click._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
@@ -157,7 +158,7 @@ def clicks_archive(*, older_than_days: int, now: datetime | None = None) -> Arch
         raise ValueError("older_than_days must be at least 1")
     today = (now or timezone.now()).astimezone(UTC).date()
     cutoff = datetime.combine(today - timedelta(days=older_than_days), time.min, tzinfo=UTC)
-    total_clicks, days = 0, set()
+    total_clicks, days = 0, set[tuple[int, date]]()
     # Partner by partner, so each look-up runs on the (partner, created_at) index.
     for partner_id in Partner.objects.order_by("pk").values_list("pk", flat=True):
         while True:

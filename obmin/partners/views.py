@@ -35,11 +35,8 @@ PARSED_QUERY = 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _field_length(name: str) -> int:
-    return int(Click._meta.get_field(name).max_length or 0)
-
-
-LIMITS = {name: _field_length(name) for name in ("referrer", "query_string", "user_agent")}
+LIMITS = {field.name: int(field.max_length or 0) for field in Click._meta.concrete_fields
+          if field.name in ("referrer", "query_string", "user_agent")}
 
 
 def _text(value: str, limit: int) -> str:
