@@ -33,8 +33,6 @@ from obmin.partners.useragent import MAX_PARSED, browser_of, is_crawler
 # Only the start of a query string is searched for cur_from / cur_to: it is attacker-sized.
 PARSED_QUERY = 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
 LIMITS = {field.name: int(field.max_length or 0) for field in Click._meta.concrete_fields
           if field.name in ("referrer", "query_string", "user_agent")}
 
@@ -62,6 +60,8 @@ def ref(request: HttpRequest, code: str) -> HttpResponseRedirect:
     response = HttpResponseRedirect(ref_target(*_codes(raw_query)))
     # Each click must reach us: no browser or proxy may answer it from a cache.
     response["Cache-Control"] = "no-store"
+    if request.method == "HEAD":
+        return response  # a link checker's probe, not a visit
     owner = partner_for_code(code)
     if owner is None or owner.is_blocked:
         return response  # an unknown or blocked code records nothing and sets nothing

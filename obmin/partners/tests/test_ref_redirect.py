@@ -212,9 +212,14 @@ def test_bad_cookie_values_are_replaced(client, alice, pm_btc):
     assert Click.objects.get().user_hash == response.cookies[VISITOR_COOKIE].value
 
 
-def test_post_is_refused_without_recording(client, alice, pm_btc):
+def test_post_is_refused_and_head_answered_without_recording(client, alice, pm_btc):
     response = client.post("/ref/alice001/", HTTP_USER_AGENT=CHROME)
     assert response.status_code == 405
+    response = client.head("/ref/alice001/", {"cur_from": "PMUSD", "cur_to": "BTC"},
+                           HTTP_USER_AGENT=CHROME)
+    assert response.status_code == 302
+    assert response["Location"] == "/exchange/?cur_from=PMUSD&cur_to=BTC"
+    assert not response.cookies
     assert not Click.objects.exists()
 
 
