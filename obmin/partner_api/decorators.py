@@ -74,6 +74,8 @@ def authenticate(request: HttpRequest, params: dict[str, str]) -> ApiKey:
             raise ApiError(1, _("Unknown or revoked API key."))
         raise ApiError(1, _("API access is disabled for this account."))
     if not key.ip_allowed(request.client_ip):  # type: ignore[attr-defined]
+        # Counted like a bad key: a leaked key tried from elsewhere costs its user too.
+        _limit(request, "partner_api:bad_key", _client_ip, _bad_key_rate)
         raise ApiError(2, _("This API key may not be used from %(ip)s.")
                        % {"ip": request.client_ip or "?"})  # type: ignore[attr-defined]
     request.api_key = key  # type: ignore[attr-defined]

@@ -80,7 +80,11 @@ def raw_rows(queryset: QuerySet) -> Iterator[tuple]:
     A server-side cursor on PostgreSQL, so memory stays flat however many rows there are.
     """
     sql, params = queryset.query.sql_with_params()
-    with connections[queryset.db].chunked_cursor() as cursor:
+    connection = connections[queryset.db]
+    # As QuerySet.iterator does: behind a transaction-pooling proxy (pgbouncer) server-side
+    # cursors are switched off, and the driver then holds the result client-side.
+    server_side = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+    with (connection.chunked_cursor() if server_side else connection.cursor()) as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK):
             yield from rows

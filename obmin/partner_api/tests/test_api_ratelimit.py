@@ -67,3 +67,13 @@ def test_limit_is_shared_through_redis(api, settings, alice_key):
     from django.core.cache import caches
 
     assert caches["default"].__class__.__name__ == "RedisCache"
+
+
+def test_refused_addresses_count_as_bad_keys(api, settings, alice):
+    from obmin.partner_api.services import apikey_create
+
+    settings.PARTNER_API_BAD_KEY_RATE = "2/h"
+    _key, raw = apikey_create(partner=alice, allowed_ips=["192.0.2.0/24"])
+    for _ in range(2):
+        assert api(raw, "get_info")[1]["error"] == 2
+    assert_limited(*api(raw, "get_info"))

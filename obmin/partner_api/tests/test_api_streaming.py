@@ -43,3 +43,19 @@ def test_exchange_histories_are_read_per_chunk(api, alice, alice_key, pm_btc, pr
     items = list(body["data"]["items"].values())
     assert len(items) == 7
     assert [len(i["statuses"]) for i in items] == [1, 2, 1, 2, 1, 2, 1]
+
+
+def test_streams_without_server_side_cursors_too(api, alice, alice_key):
+    """Behind pgbouncer's transaction pooling server-side cursors are off; answers are whole."""
+    from django.db import connection
+
+    Click.objects.bulk_create(Click(partner=alice, created_at=from_unix(T0 + n), user_hash="x")
+                              for n in range(2500))
+    before = dict(connection.settings_dict)
+    connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"] = True
+    try:
+        _r, body = api(alice_key, "get_links")
+    finally:
+        connection.settings_dict.clear()
+        connection.settings_dict.update(before)
+    assert len(body["data"]["items"]) == 2500
