@@ -68,8 +68,8 @@ def percent(value: Decimal) -> str:
     return f"{plain(value)} %"
 
 
-# Order of the optional XML elements after the required ones, as BestChange lists them.
-_OPTIONAL = (("fromfee", "fromfee"), ("tofee", "tofee"), ("city", "city"), ("param", "param"))
+# The optional XML elements, after the required ones, in BestChange's order.
+OPTIONAL = ("fromfee", "tofee", "city", "param")
 
 
 def render_xml(entries: list[ExportEntry]) -> bytes:
@@ -80,8 +80,8 @@ def render_xml(entries: list[ExportEntry]) -> bytes:
             f"<in>{e.rate_in}</in><out>{e.rate_out}</out><amount>{e.amount}</amount>"
             f"<minamount>{escape(e.minamount)}</minamount>"
             f"<maxamount>{escape(e.maxamount)}</maxamount>")
-        for attr, tag in _OPTIONAL:
-            value = getattr(e, attr)
+        for tag in OPTIONAL:
+            value = getattr(e, tag)
             if value:
                 parts.append(f"<{tag}>{escape(value)}</{tag}>")
         parts.append("</item>\n")

@@ -113,7 +113,9 @@ def build_snapshot(version: str, now: float) -> Snapshot:
     if since and since[0] == content_hash:
         modified_at = since[1]
     else:
-        modified_at = int(now)
+        # Strictly later than the previous content's, even within one second, so that an
+        # If-Modified-Since of the old content never earns a 304 for the new one.
+        modified_at = max(int(now), since[1] + 1) if since else int(now)
         cache.set(SINCE_KEY, (content_hash, modified_at), None)
     return Snapshot(version=version, modified_at=modified_at,
                     last_modified=http_date(modified_at), expires_at=expires_at, codes=codes,

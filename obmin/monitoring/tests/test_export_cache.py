@@ -200,3 +200,14 @@ def test_shared_cache_backends(client, monitor, directions, settings, tmp_path, 
         assert cache.get(f"monitoring:polls:{monitor.pk}:{hour}") == 3
     finally:
         cache.delete_many([snapshot.VERSION_KEY, snapshot.SNAPSHOT_KEY, snapshot.SINCE_KEY])
+
+
+def test_if_modified_since_never_hides_a_change_within_the_same_second(client, monitor,
+                                                                        directions):
+    first = export(client, "xml", "bestmon1")
+    pm_btc = directions["pm_btc"]
+    pm_btc.rate_give = Decimal(99500)
+    pm_btc.save()
+    again = export(client, "xml", "bestmon1", HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    assert again.status_code == 200
+    assert xml_items(again.content)[PM_BTC]["in"] == "99500"
