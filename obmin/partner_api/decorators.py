@@ -11,7 +11,8 @@ from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
@@ -87,9 +88,9 @@ def authenticate(request: HttpRequest, params: dict[str, str]) -> ApiKey:
     return key
 
 
-def api_key_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def api_key_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:  # type: ignore[no-untyped-def]
         params = request_params(request)
         try:
             key = authenticate(request, params)

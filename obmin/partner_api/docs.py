@@ -29,7 +29,8 @@ def _answer(method: Method) -> dict[str, Any]:
     key = ApiKey(key_hash=hashlib.sha256(b"obmin documentation").hexdigest(), is_test=True)
     response = HANDLERS[method.name](SandboxSource(key, now=EXAMPLE_NOW),
                                      dict(method.example_options))
-    body = b"".join(response.streaming_content) if response.streaming else response.content
+    body = (b"".join(response.streaming_content)  # type: ignore[attr-defined]
+            if response.streaming else response.content)  # type: ignore[attr-defined]
     answer = json.loads(body)
     items = answer["data"].get("items")
     if isinstance(items, dict):

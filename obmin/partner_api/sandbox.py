@@ -126,7 +126,7 @@ class SandboxSource:
     def _day_exchanges(self, day: int) -> list[ExchangeRow]:
         rng = self._rng("exchanges", day)
         visitors = self._day_clicks(day)
-        exchanges = []
+        exchanges: list[ExchangeRow] = []
         for number in range(rng.choice((0, 1, 1, 2, 2, 3, 4))):
             click = rng.choice(visitors)
             created = click[1] + rng.randint(30, 3600)
@@ -202,7 +202,7 @@ class SandboxSource:
 
     def info(self) -> Info:
         balance = self._balance()
-        paid = sum((p[6] for p in map(self._payout, range(self._payouts_so_far()))
+        paid = sum((Decimal(p[6]) for p in map(self._payout, range(self._payouts_so_far()))
                     if p[8] == 1), Decimal(0))
         return Info(
             balance=balance,

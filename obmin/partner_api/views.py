@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -21,7 +22,7 @@ from obmin.partner_api.wire import ApiError, failure
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 @api_key_required
-def api(request: HttpRequest) -> HttpResponse:
+def api(request: HttpRequest) -> HttpResponseBase:
     options: dict[str, str] = request.api_params  # type: ignore[attr-defined]
     try:
         if options.get("api_action", "") != "pp":
