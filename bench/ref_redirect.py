@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from bench.export import measured
 from bench.harness import LoadResult, Server, load, obmin, temp_data_dir
 
 CODE = "alice001"
@@ -74,21 +75,28 @@ def main() -> int:
     returning = {"User-Agent": CHROME,
                  "Cookie": f"obmin_vid=0123456789abcdef; obmin_ref={partner_id}.{int(time.time())}"}
     runs: dict[str, list[LoadResult]] = {"live": [], "new": [], "back": []}
+    cpu: dict[str, list[float]] = {"live": [], "new": [], "back": []}
     answered = stored_clicks = 0
     with Server(data_dir=data_dir, workers=args.workers, env=env) as srv:
+        pids = srv.worker_pids()
         # Warm both paths (imports, parsers, the cached partner, settings and directions).
         load(srv.url + "/health/live", connections=4, seconds=2)
         load(srv.url + PATH, connections=4, seconds=2, headers={"User-Agent": CHROME})
         # Interleaved, so that other load on the machine hits every kind of run alike.
         for _round in range(args.rounds):
-            runs["live"].append(load(srv.url + "/health/live", connections=args.connections,
-                                     seconds=args.seconds))
+            result, server_us, _client = measured(pids, srv.url + "/health/live",
+                                                  connections=args.connections,
+                                                  seconds=args.seconds)
+            runs["live"].append(result)
+            cpu["live"].append(server_us)
             for kind, headers in (("new", {"User-Agent": CHROME}), ("back", returning)):
                 before = stored(data_dir, env)
-                result = load(srv.url + PATH, connections=args.connections,
-                              seconds=args.seconds, headers=headers)
+                result, server_us, _client = measured(pids, srv.url + PATH,
+                                                      connections=args.connections,
+                                                      seconds=args.seconds, headers=headers)
                 time.sleep(1)  # let the requests wrk abandoned at the end finish
                 runs[kind].append(result)
+                cpu[kind].append(server_us)
                 answered += result.requests - result.non_2xx_3xx
                 stored_clicks += stored(data_dir, env) - before
         before = stored(data_dir, env)
@@ -100,16 +108,22 @@ def main() -> int:
           f"{args.rounds} interleaved rounds of {args.seconds} s; medians")
     live_rps = median([r.rps for r in runs["live"]])
     live_p99 = median([r.p99_ms for r in runs["live"]])
+    live_cpu = median(cpu["live"])
     labels = {"live": "/health/live", "new": "/ref/ new visitor",
               "back": "/ref/ returning visitor"}
     for kind, label in labels.items():
         rps, p99 = median([r.rps for r in runs[kind]]), median([r.p99_ms for r in runs[kind]])
-        line = f"{label:<26} {rps:>7.0f} req/s  p99 {p99:7.2f} ms"
+        line = (f"{label:<26} {rps:>7.0f} req/s  p99 {p99:7.2f} ms  "
+                f"server CPU {median(cpu[kind]):5.0f} us/request")
         if kind != "live":
-            line += (f"   cost x{live_rps / rps:.2f} of /health/live (p99 x{p99 / live_p99:.2f});"
-                     f" per round x" + ", x".join(f"{live.rps / r.rps:.2f}" for live, r
-                                                  in zip(runs["live"], runs[kind], strict=True)))
+            line += (f"\n{'':<26} cost x{live_rps / rps:.2f} of /health/live in req/s "
+                     f"(per round x" + ", x".join(f"{live.rps / r.rps:.2f}" for live, r
+                                                  in zip(runs["live"], runs[kind], strict=True))
+                     + f"), x{median(cpu[kind]) / live_cpu:.2f} in server CPU, "
+                     f"p99 x{p99 / live_p99:.2f}")
         print(line)
+    if args.database_url:
+        print("(server CPU leaves out PostgreSQL's own work; SQLite's is inside the server)")
     errors = sum(r.errors + r.non_2xx_3xx for rs in runs.values() for r in rs)
     in_flight = stored_clicks - answered
     wrk_ok = 0 <= in_flight <= args.connections * 2 * args.rounds and not errors
