@@ -175,7 +175,11 @@ class Exchange(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("exchange")
         verbose_name_plural = _("exchanges")
-        indexes = [models.Index(fields=["partner", "created_at"], name="exchange_partner_time")]
+        indexes = [
+            models.Index(fields=["partner", "created_at"], name="exchange_partner_time"),
+            # Which partner a returning customer is bound to (see partners.attribution).
+            models.Index(fields=["email", "created_at"], name="exchange_email_time"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.amount_give} {self.currency_give_id} → {self.currency_get_id}"

@@ -110,7 +110,8 @@ def exchange_create(
             profit_percent=direction.profit_percent,
             usd_price_give=direction.currency_give.usd_price,
             usd_price_get=direction.currency_get.usd_price,
-            email=email,
+            # Lower-cased once here, so the binding look-up is an indexed equality.
+            email=email.strip().lower(),
             account_get=account_get,
             user_hash=user_hash,
             partner_id=partner_id,

@@ -84,7 +84,7 @@ def partner_id_for_exchange(request: HttpRequest, email: str) -> int | None:
     from obmin.exchange.models import Exchange
     from obmin.partners.models import Partner
 
-    email = email.strip()
+    email = email.strip().lower()  # as exchange_create stores it
     user = getattr(request, "user", None)
     logged_in_user_id = user.pk if user is not None and user.is_authenticated else None
 
@@ -98,13 +98,13 @@ def partner_id_for_exchange(request: HttpRequest, email: str) -> int | None:
         is_blocked, user_id, partner_email = row
         if is_blocked or user_id == logged_in_user_id:
             return None
-        if partner_email and partner_email.strip().lower() == email.lower():
+        if partner_email and partner_email.strip().lower() == email:
             return None  # the partner exchanging for itself
         return partner_id
 
     # The first attributed exchange binds the customer to its partner for good.
     if email:
-        bound = (Exchange.objects.filter(email__iexact=email, partner__isnull=False)
+        bound = (Exchange.objects.filter(email=email, partner__isnull=False)
                  .order_by("created_at", "id").values_list("partner_id", flat=True).first())
         if bound is not None:
             return allowed(bound)

@@ -144,3 +144,8 @@ def test_sequential_ids_do_not_open_exchange_pages(client, pm_btc):
     post(client)
     exchange = Exchange.objects.get()
     assert client.get(f"/exchange/{exchange.pk}/").status_code == 404
+
+
+def test_customer_email_is_stored_lower_case(client, pm_btc):
+    post(client, email="Customer@Example.ORG")
+    assert Exchange.objects.get().email == "customer@example.org"
