@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -74,10 +75,10 @@ TEMPLATES = [
 ]
 
 
-def _database() -> dict:
+def _database() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL")
     if url:
-        return dj_database_url.parse(url, conn_max_age=envint("DB_CONN_MAX_AGE", 60))
+        return dict(dj_database_url.parse(url, conn_max_age=envint("DB_CONN_MAX_AGE", 60)))
     DATA_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no ./data yet
     # SQLite for the demo and small sites: WAL lets readers run beside the writer, the busy
     # timeout and IMMEDIATE transactions make parallel writers queue instead of failing with
@@ -102,6 +103,7 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
