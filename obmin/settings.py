@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.utils.translation import gettext_lazy as _
 
 from obmin.lib.env import envbool, envint, envlist
 
@@ -146,6 +147,8 @@ AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# django-axes' own text, marked here so it is in Obmin's catalog (axes ships no Ukrainian).
+AXES_COOLOFF_MESSAGE = _("Account locked: too many login attempts. Please try again later.")
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("uk", "Українська")]

@@ -46,7 +46,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST":
         if getattr(request, "limited", False):
-            form.add_error(None, "Too many sign-ups from your address; try again later.")
+            form.add_error(None, _("Too many sign-ups from your address; try again later."))
         elif form.is_valid():
             partner = partner_create(email=form.cleaned_data["email"],
                                      password=form.cleaned_data["password1"],

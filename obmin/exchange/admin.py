@@ -14,6 +14,7 @@ from obmin.exchange.models import (
     ExchangeStatusChange,
 )
 from obmin.exchange.services import ExchangeError, exchange_set_status
+from obmin.lib.i18n import lazy_format
 
 
 @admin.register(Currency)
@@ -63,12 +64,15 @@ def _status_action(status: str):  # type: ignore[no-untyped-def]
                 refused.append(error.message)
         if done:
             modeladmin.message_user(request, _("%(n)d exchange(s) set to %(status)s.")
-                                    % {"n": done, "status": status}, messages.SUCCESS)
+                                    % {"n": done, "status": ExchangeStatus(status).label},
+                                    messages.SUCCESS)
         for message in refused:
             modeladmin.message_user(request, message, messages.ERROR)
 
     action.__name__ = f"set_status_{status}"
-    action.short_description = _("Set status: %(status)s") % {"status": status}  # type: ignore[attr-defined]
+    # Lazy: built at import, shown in each operator's language.
+    action.short_description = lazy_format(  # type: ignore[attr-defined]
+        _("Set status: %(status)s"), status=ExchangeStatus(status).label)
     return action
 
 

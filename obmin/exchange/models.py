@@ -9,6 +9,7 @@ from typing import Any
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 # Typed as Any so field keyword unpacking type-checks.
@@ -104,7 +105,8 @@ class Direction(models.Model):
                                          max_digits=8, decimal_places=4)
     flags = models.CharField(_("monitoring flags"), max_length=200, blank=True,
                              validators=[validate_flags],
-                             help_text=_("Comma-separated: ") + ", ".join(DIRECTION_FLAGS))
+                             help_text=format_lazy("{}{}", _("Comma-separated: "),
+                                                   ", ".join(DIRECTION_FLAGS)))
     is_active = models.BooleanField(_("active"), default=True)
     rate_updated_at = models.DateTimeField(_("rate updated"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -144,11 +144,12 @@ def exchange_set_status(
         if status == previous:
             raise ExchangeError(
                 _("Exchange #%(id)s is already %(status)s.")
-                % {"id": exchange_id, "status": status}, "status")
+                % {"id": exchange_id, "status": S(status).label}, "status")
         if status not in ALLOWED_TRANSITIONS[previous]:
             raise ExchangeError(
                 _("Exchange #%(id)s cannot go from %(old)s to %(new)s.")
-                % {"id": exchange_id, "old": previous, "new": status}, "status")
+                % {"id": exchange_id, "old": S(previous).label, "new": S(status).label},
+                "status")
         now = timezone.now()
         exchange.status = status
         exchange.status_changed_at = now

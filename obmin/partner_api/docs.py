@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from django.utils.translation import get_language
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 
 from obmin.partner_api.methods import METHODS as HANDLERS
@@ -27,8 +27,9 @@ EXAMPLE_ITEMS = 2
 
 def _answer(method: Method) -> dict[str, Any]:
     key = ApiKey(key_hash=hashlib.sha256(b"obmin documentation").hexdigest(), is_test=True)
-    response = HANDLERS[method.name](SandboxSource(key, now=EXAMPLE_NOW),
-                                     dict(method.example_options))
+    with override("en"):  # the endpoint answers in English (views.in_english)
+        response = HANDLERS[method.name](SandboxSource(key, now=EXAMPLE_NOW),
+                                         dict(method.example_options))
     body = (b"".join(response.streaming_content)  # type: ignore[attr-defined]
             if response.streaming else response.content)  # type: ignore[attr-defined]
     answer = json.loads(body)
@@ -49,8 +50,10 @@ def examples() -> dict[str, dict[str, Any]]:
 
 
 def error_example() -> dict[str, Any]:
-    error = ApiError(4, "start_time: " + _("a whole number from %(min)s to %(max)s is expected.")
-                     % {"min": 0, "max": 253402300799})
+    with override("en"):  # error_text is English whatever the page's language
+        error = ApiError(4, "start_time: "
+                         + _("a whole number from %(min)s to %(max)s is expected.")
+                         % {"min": 0, "max": 253402300799})
     return json.loads(envelope(error=error.code, text=error.text))
 
 

@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from obmin.lib.i18n import lazy_format
+
 
 @dataclass(frozen=True)
 class Field:
@@ -44,7 +46,7 @@ class Method:
 
 
 def _time(what: Any) -> tuple[Field, Field]:
-    return (Field("time", "integer", _("%(what)s, unix seconds") % {"what": what}),
+    return (Field("time", "integer", lazy_format(_("%(what)s, unix seconds"), what=what)),
             Field("date", "string", _("the same moment in UTC, YYYY-MM-DD HH:MM:SS")))
 
 
@@ -126,8 +128,9 @@ PAYOUT_METHOD_FIELDS = (
 
 
 def _items(what: Any, fields: tuple[Field, ...]) -> Field:
-    return Field("items", "object", _("%(what)s keyed by id ({} when there are none)")
-                 % {"what": what}, fields)
+    return Field("items", "object",
+                 lazy_format(_("%(what)s keyed by id ({} when there are none)"), what=what),
+                 fields)
 
 
 METHODS = (

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import wraps
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,7 +22,19 @@ from obmin.partner_api.sources import LiveSource, Source
 from obmin.partner_api.wire import ApiError, failure
 
 
+def in_english(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Answers in English whatever the visitor's language: error_text is part of the wire,
+    and partners' scripts may match it (the docs page and the cabinet are translated)."""
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:  # type: ignore[no-untyped-def]
+        with translation.override("en"):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @csrf_exempt
+@in_english
 @require_http_methods(["GET", "POST"])
 @api_key_required
 def api(request: HttpRequest) -> HttpResponseBase:

@@ -17,6 +17,7 @@ from django.db.models.functions import Mod
 from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Ledger amounts are in the accounting currency, to the cent.
 MONEY: dict[str, Any] = {"max_digits": 20, "decimal_places": 2}
@@ -160,7 +161,7 @@ class PayoutMethod(models.Model):
 class PayoutStatus(models.IntegerChoices):
     # Numbers are the API's `status` values.
     PENDING = 0, _("pending")
-    PAID = 1, _("paid")
+    PAID = 1, pgettext_lazy("payout", "paid")  # not an exchange's "paid": Ukrainian differs
     REFUSED = 2, _("refused")
     CANCELLED = 3, _("cancelled by the partner")
 
@@ -204,6 +205,8 @@ class EntryKind(models.TextChoices):
     REVERSAL = "reversal", _("reward taken back")
     PAYOUT_HOLD = "payout_hold", _("payout requested")
     PAYOUT_RELEASE = "payout_release", _("payout refused or cancelled")
+    # Zero amount: the hold already took the money; this entry records that it left for good.
+    PAYOUT_PAID = "payout_paid", _("payout paid")
 
 
 class LedgerImmutable(Exception):
@@ -266,6 +269,8 @@ class LedgerEntry(models.Model):
                     | Q(kind=A.PAYOUT_HOLD, amount__lt=0, payout__isnull=False,
                         exchange__isnull=True, sequence__isnull=True)
                     | Q(kind=A.PAYOUT_RELEASE, amount__gt=0, payout__isnull=False,
+                        exchange__isnull=True, sequence__isnull=True)
+                    | Q(kind=A.PAYOUT_PAID, amount=0, payout__isnull=False,
                         exchange__isnull=True, sequence__isnull=True)
                 ),
             ),
