@@ -240,10 +240,13 @@ def _change_payout(payout_id: int, status: PayoutStatus, *, actor: str, reason: 
         payout.actor = actor[:100]
         payout.reason = reason[:255]
         payout.save(update_fields=["status", "status_changed_at", "actor", "reason"])
+        note = _("payout #%(id)s %(status)s") % {"id": payout.pk, "status": status.label}
         if status in (PayoutStatus.REFUSED, PayoutStatus.CANCELLED):
             _post(ledger, amount=payout.original_amount, kind=EntryKind.PAYOUT_RELEASE,
-                  payout=payout, note=_("payout #%(id)s %(status)s")
-                  % {"id": payout.pk, "status": status.label})
+                  payout=payout, note=note)
+        elif status == PayoutStatus.PAID:
+            _post(ledger, amount=Decimal(0), kind=EntryKind.PAYOUT_PAID, payout=payout,
+                  note=note)
         _payout_mail(payout)
     return payout
 
@@ -337,4 +340,8 @@ def ledger_check() -> list[str]:
         if not returned and release is not None:
             problems.append(f"{where}: {PayoutStatus(payout.status).name.lower()} but the hold "
                             "was returned")
+        paid_entry = EntryKind.PAYOUT_PAID in by_kind
+        if (payout.status == PayoutStatus.PAID) != paid_entry:
+            problems.append(f"{where}: {PayoutStatus(payout.status).name.lower()} but the ledger "
+                            f"{'has' if paid_entry else 'has no'} payout-paid entry")
     return problems

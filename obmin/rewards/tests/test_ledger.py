@@ -112,3 +112,25 @@ def test_check_catches_a_payout_whose_hold_vanished(books):
     ok, out = check()
     assert not ok
     assert f"payout {hold.payout_id}: refused but the hold was not returned" in out
+
+
+def test_a_paid_payout_is_an_entry_of_its_own_and_the_balance_stays(books, alice):
+    from obmin.rewards.selectors import partner_balance
+    from obmin.rewards.services import payout_mark_paid
+
+    hold = books.get(kind="payout_hold")
+    before = partner_balance(alice)
+    payout_mark_paid(payout_id=hold.payout_id, actor="carol")
+    paid = LedgerEntry.objects.get(kind="payout_paid")
+    assert (paid.payout_id, paid.partner_id, paid.amount) == (hold.payout_id, alice.pk, D(0))
+    assert partner_balance(alice) == before  # the hold already took the money
+    assert check()[0]
+
+
+def test_check_catches_a_paid_status_the_ledger_never_saw(books):
+    hold = books.get(kind="payout_hold")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE rewards_payout SET status = 1 WHERE id = %s", [hold.payout_id])
+    ok, out = check()
+    assert not ok
+    assert f"payout {hold.payout_id}: paid but the ledger has no payout-paid entry" in out
