@@ -10,7 +10,7 @@ import contextlib
 import ipaddress
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.http import HttpRequest, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
@@ -60,9 +60,12 @@ def optional_time(params: Mapping[str, str], name: str) -> datetime | None:
 
 def window(params: Mapping[str, str]) -> Window:
     """`start_time`, `end_time` (inclusive unix seconds), `offset`, `limit`."""
+    end = optional_time(params, "end_time")
     return Window(
         start=optional_time(params, "start_time"),
-        end=optional_time(params, "end_time"),
+        # Stored times keep microseconds but `time` is reported in whole seconds: an item
+        # reported at `end_time` may have happened up to a second later, and belongs in.
+        end=None if end is None else end + timedelta(seconds=1, microseconds=-1),
         offset=optional_int(params, "offset", minimum=0, maximum=MAX_PAGE) or 0,
         limit=optional_int(params, "limit", minimum=1, maximum=MAX_PAGE),
     )

@@ -203,3 +203,22 @@ def test_tiny_and_large_amounts_have_no_exponent(api, history, alice_key):
     assert '"amount_get":0.00001,' in raw and '"course_give":10000000000000000,' in raw
     assert '"partner_reward":1234567890.12,' in raw
     assert item["amount_get"] == 0.00001
+
+
+@pytest.mark.parametrize("method", ["get_links", "get_exchanges", "get_payouts"])
+def test_end_time_includes_its_whole_second(api, history, alice_key, method):
+    """Stored times keep microseconds; an item reported at `time` T is in `end_time=T`."""
+    from datetime import timedelta
+
+    from obmin.exchange.models import Exchange
+    from obmin.lib.timeutil import from_unix
+    from obmin.partners.models import Click
+    from obmin.rewards.models import Payout
+
+    moment = from_unix(T0 + 50_000) + timedelta(microseconds=999_000)
+    model = {"get_links": Click, "get_exchanges": Exchange, "get_payouts": Payout}[method]
+    row = model.objects.filter(partner__ref_code="alice001").first()
+    model.objects.filter(pk=row.pk).update(created_at=moment)
+    _r, body = api(alice_key, method, start_time=T0 + 50_000, end_time=T0 + 50_000)
+    assert list(body["data"]["items"]) == [str(row.pk)]
+    assert body["data"]["items"][str(row.pk)]["time"] == T0 + 50_000
