@@ -189,9 +189,14 @@ def payout_request(*, partner: Partner, method_id: int | str, account: str) -> P
     except (PayoutMethod.DoesNotExist, ValueError, TypeError):
         raise PayoutError(_("Unknown payout method: %(id)s.") % {"id": method_id},
                           "method_id") from None
+    if partner.is_blocked:
+        raise PayoutError(_("Payouts are suspended for this account; contact the exchanger."),
+                          "balance")
     account = (account or "").strip()
     if not account:
         raise PayoutError(_("Enter the account to pay to."), "account")
+    if any(ord(char) < 32 or ord(char) == 127 for char in account):
+        raise PayoutError(_("The account contains control characters."), "account")
     if len(account) > Payout._meta.get_field("account").max_length:  # type: ignore[operator]
         raise PayoutError(_("The account is too long."), "account")
     with transaction.atomic():

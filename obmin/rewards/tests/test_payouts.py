@@ -211,3 +211,22 @@ def test_get_info_reads_are_cheap(alice, earned, usdt_method, django_assert_num_
         assert partner_total_paid(alice) == D(0)
     with django_assert_num_queries(1):
         assert partner_min_payout(alice) == D(10)
+
+
+@pytest.mark.parametrize("account", ["TX\x00abc", "TX\nabc", "\x7f"])
+def test_control_characters_in_the_account_are_refused(alice, earned, usdt_method, account):
+    earned("50.00")
+    with pytest.raises(PayoutError) as caught:
+        payout_request(partner=alice, method_id=usdt_method.pk, account=account)
+    assert caught.value.param == "account"
+    assert not Payout.objects.exists()
+
+
+def test_a_blocked_partner_cannot_ask_for_a_payout(alice, earned, usdt_method):
+    earned("50.00")
+    alice.is_blocked = True
+    alice.save()
+    with pytest.raises(PayoutError) as caught:
+        payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+    assert caught.value.param == "balance"
+    assert not Payout.objects.exists()
