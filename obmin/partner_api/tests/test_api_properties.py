@@ -24,7 +24,9 @@ params = st.fixed_dictionaries(
                                                                         text)},
     optional={name: values for name in NAMES if name not in ("api_action", "method")}
     | {"junk": text, "start_time": numbers, "end_time": numbers, "limit": numbers,
-       "offset": numbers, "ip": ips},
+       "offset": numbers, "ip": st.one_of(ips, text),
+       # Real method ids too, so add_payout reaches the database write.
+       "method_id": st.one_of(values, st.sampled_from(["1", "2", "3"]))},
 )
 
 
@@ -34,16 +36,25 @@ def unlimited(settings):  # type: ignore[no-untyped-def]
     settings.PARTNER_API_BAD_KEY_RATE = "100000/h"
 
 
+@pytest.fixture
+def funded(history):  # type: ignore[no-untyped-def]
+    """Alice's pending payout cancelled: her balance is back, so add_payout can write."""
+    from obmin.rewards.models import Payout
+    from obmin.rewards.services import payout_cancel
+
+    for payout in Payout.objects.filter(partner__ref_code="alice001", status=0):
+        payout_cancel(partner=payout.partner, payout_id=payout.pk)
+
+
 keys = st.sampled_from(["good", "test", "bad", "none"])
 
 
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(options=params, which=keys, via=st.sampled_from(["get", "post", "header"]))
-def test_any_parameters_get_the_envelope(client, history, alice_key, alice_test_key,
+def test_any_parameters_get_the_envelope(client, history, funded, alice_key, alice_test_key,
                                          unlimited, options, which, via):
     key = {"good": alice_key, "test": alice_test_key, "bad": "obm_live_nope", "none": ""}[which]
-    options = {k: v.replace("\x00", "") for k, v in options.items()}
     headers = {}
     if via == "header":
         headers["Authorization"] = f"Bearer {key}"
@@ -62,3 +73,15 @@ def test_any_parameters_get_the_envelope(client, history, alice_key, alice_test_
     assert isinstance(answer["data"], dict)
     if answer["error"]:
         assert answer["error_text"] and answer["data"] == {}
+
+
+def test_nul_in_the_account_is_error_4_naming_it(client, history, funded, alice_key, unlimited):
+    from obmin.rewards.models import Payout
+
+    before = Payout.objects.count()
+    response = client.post(URL, {"api_action": "pp", "api_key": alice_key, "method": "add_payout",
+                                 "method_id": str(history["payout"].method_id),
+                                 "account": "TQ\x00alice"})
+    answer = json.loads(response.content)
+    assert (answer["error"], answer["error_text"].split(":")[0]) == (4, "account")
+    assert Payout.objects.count() == before
