@@ -153,6 +153,7 @@ AXES_COOLOFF_MESSAGE = _("Account locked: too many login attempts. Please try ag
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("uk", "Українська")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = "obmin.locale"  # uk: amounts keep the decimal point (locale/uk/formats.py)
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -149,29 +149,35 @@ def new_token() -> str:
 class Exchange(models.Model):
     """A customer's exchange. Rates, fees and prices are copied at creation and never change."""
 
-    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
-    direction = models.ForeignKey(Direction, models.PROTECT, related_name="exchanges")
-    currency_give = models.ForeignKey(Currency, models.PROTECT, related_name="+")
-    currency_get = models.ForeignKey(Currency, models.PROTECT, related_name="+")
-    rate_give = models.DecimalField(**AMOUNT)
-    rate_get = models.DecimalField(**AMOUNT)
-    amount_give = models.DecimalField(**AMOUNT)
-    amount_get = models.DecimalField(**AMOUNT)
-    profit_percent = models.DecimalField(default=Decimal(0), max_digits=8, decimal_places=4)
-    usd_price_give = models.DecimalField(default=Decimal(0), **AMOUNT)
-    usd_price_get = models.DecimalField(default=Decimal(0), **AMOUNT)
+    # Verbose names read as Django's defaults did in English; they exist to be translated.
+    token = models.CharField(_("token"), max_length=64, unique=True, default=new_token,
+                             editable=False)
+    direction = models.ForeignKey(Direction, models.PROTECT, related_name="exchanges",
+                                  verbose_name=_("direction"))
+    currency_give = models.ForeignKey(Currency, models.PROTECT, related_name="+",
+                                      verbose_name=_("currency give"))
+    currency_get = models.ForeignKey(Currency, models.PROTECT, related_name="+",
+                                     verbose_name=_("currency get"))
+    rate_give = models.DecimalField(_("rate give"), **AMOUNT)
+    rate_get = models.DecimalField(_("rate get"), **AMOUNT)
+    amount_give = models.DecimalField(_("amount give"), **AMOUNT)
+    amount_get = models.DecimalField(_("amount get"), **AMOUNT)
+    profit_percent = models.DecimalField(_("profit percent"), default=Decimal(0), max_digits=8,
+                                         decimal_places=4)
+    usd_price_give = models.DecimalField(_("usd price give"), default=Decimal(0), **AMOUNT)
+    usd_price_get = models.DecimalField(_("usd price get"), default=Decimal(0), **AMOUNT)
     email = models.EmailField(_("customer e-mail"))
     account_get = models.CharField(_("customer's account to receive"), max_length=200)
     user_hash = models.CharField(_("visitor hash"), max_length=32, blank=True, db_index=True)
     partner = models.ForeignKey("partners.Partner", models.PROTECT, null=True, blank=True,
-                                related_name="exchanges")
-    status = models.CharField(max_length=16, choices=ExchangeStatus.choices,
+                                related_name="exchanges", verbose_name=_("partner"))
+    status = models.CharField(_("status"), max_length=16, choices=ExchangeStatus.choices,
                               default=ExchangeStatus.NEW, db_index=True)
     # Kept by the rewards room inside the status change's transaction; the ledger is the truth.
-    partner_reward = models.DecimalField(default=Decimal(0), **AMOUNT)
-    reward_accrued = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    status_changed_at = models.DateTimeField(default=timezone.now)
+    partner_reward = models.DecimalField(_("partner reward"), default=Decimal(0), **AMOUNT)
+    reward_accrued = models.BooleanField(_("reward accrued"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -202,12 +208,14 @@ class Exchange(models.Model):
 class ExchangeStatusChange(models.Model):
     """One entry per status change, in order: the exchange's history."""
 
-    exchange = models.ForeignKey(Exchange, models.CASCADE, related_name="status_changes")
-    status = models.CharField(max_length=16, choices=ExchangeStatus.choices)
-    previous_status = models.CharField(max_length=16, choices=ExchangeStatus.choices, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    actor = models.CharField(max_length=100, blank=True)
-    note = models.CharField(max_length=255, blank=True)
+    exchange = models.ForeignKey(Exchange, models.CASCADE, related_name="status_changes",
+                                 verbose_name=_("exchange"))
+    status = models.CharField(_("status"), max_length=16, choices=ExchangeStatus.choices)
+    previous_status = models.CharField(_("previous status"), max_length=16,
+                                       choices=ExchangeStatus.choices, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    actor = models.CharField(_("actor"), max_length=100, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

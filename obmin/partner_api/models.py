@@ -28,7 +28,8 @@ def validate_allowed_ips(value: object) -> None:
 class ApiKey(models.Model):
     """One key of a partner's API access; a test key answers from the sandbox."""
 
-    partner = models.ForeignKey("partners.Partner", models.CASCADE, related_name="api_keys")
+    partner = models.ForeignKey("partners.Partner", models.CASCADE, related_name="api_keys",
+                                verbose_name=_("partner"))
     name = models.CharField(_("name"), max_length=100, blank=True)
     is_test = models.BooleanField(_("test key (sandbox)"), default=False)
     # SHA-256 of the key, hex. The key is 256 random bits, so a plain fast hash is safe: there

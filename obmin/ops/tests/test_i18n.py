@@ -127,7 +127,7 @@ def test_english_is_the_default(client, pm_btc):
 
 
 @pytest.mark.django_db
-def test_language_switcher_turns_the_site_ukrainian(client, pm_btc):
+def test_language_switcher_turns_the_site_ukrainian(client, pm_btc, pm_usdt):
     response = client.post("/i18n/setlang/", {"language": "uk", "next": "/exchange/"})
     assert response.status_code == 302 and response["Location"] == "/exchange/"
     assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "uk"
@@ -143,6 +143,10 @@ def test_language_switcher_turns_the_site_ukrainian(client, pm_btc):
     html = client.get("/").content.decode()
     for text in ("Напрямки обміну", "Курс", "Резерв", "Партнерам"):
         assert text in html, text
+    # Each language is offered in its own name.
+    assert ">English</option>" in html and ">Українська</option>" in html
+    # Rates and amounts keep the decimal point customers copy into wallets (locale/uk/formats.py).
+    assert "1 : 0.98" in html and "0,98" not in html
 
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert "Exchange directions" in client.get("/").content.decode()
@@ -236,6 +240,7 @@ def test_admin_action_names_follow_the_operator_language(client, carol, pm_btc):
     client.force_login(carol)
     html = client.get("/admin/exchange/exchange/", **UK).content.decode()
     assert "Встановити статус: успішний" in html
+    assert "Сума (віддає)" in html and "Винагорода партнера" in html  # column headers
     html = client.get("/admin/exchange/exchange/").content.decode()
     assert "Set status: success" in html
 
