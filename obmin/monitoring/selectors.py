@@ -85,8 +85,10 @@ def export_entries(*, now: datetime, settings: ExportSettings) -> ExportList:
 def direction_entry(d: Direction, flags: list[str]) -> ExportEntry:
     give, get = d.currency_give, d.currency_get
     rate_in, rate_out = normalize_rate(d.rate_give, d.rate_get)
-    # No maximum set: what the reserve can pay, in the currency the customer gives.
-    maximum = d.max_amount or significant(get.reserve * d.rate_give / d.rate_get)
+    # Never more than the reserve can pay (the exchange form refuses more), in the currency
+    # the customer gives; the direction's own maximum when it is lower.
+    payable = significant(get.reserve * d.rate_give / d.rate_get)
+    maximum = min(d.max_amount, payable) if d.max_amount else payable
     return ExportEntry(
         from_code=give.code,
         to_code=get.code,

@@ -28,8 +28,11 @@ EXPECTED = {
     BTC_USD: {"in": "1", "out": "95000.5", "amount": "50000", "minamount": "0.001 BTC",
               "maxamount": "0.52631302 BTC", "fromfee": "1 %", "tofee": "2.5 PMUSD",
               "param": "manual,verifying"},
+    # Its own maximum is 20000 USDTTRC20, but the 250000 CASHUAH reserve pays only
+    # 250000 / 41.2 = 6067.9612 of it (8 significant digits): monitors must not promise
+    # more than the form accepts.
     CASH: {"in": "1", "out": "41.2", "amount": "250000", "minamount": "100 USDTTRC20",
-           "maxamount": "20000 USDTTRC20", "city": "KIEV", "param": "delivery"},
+           "maxamount": "6067.9612 USDTTRC20", "city": "KIEV", "param": "delivery"},
 }
 
 
