@@ -120,7 +120,7 @@ class PartnerAccount(models.Model):
     """One row per partner: the lock every money movement takes, and the cached balance."""
 
     partner = models.OneToOneField("partners.Partner", models.PROTECT, primary_key=True,
-                                   related_name="reward_account")
+                                   related_name="reward_account", verbose_name=_("partner"))
     balance = models.DecimalField(_("balance, USD"), default=Decimal(0), **MONEY)
 
     class Meta:
@@ -169,7 +169,8 @@ class PayoutStatus(models.IntegerChoices):
 class Payout(models.Model):
     """A partner's request to be paid its whole balance; the balance is held at once."""
 
-    partner = models.ForeignKey("partners.Partner", models.PROTECT, related_name="payouts")
+    partner = models.ForeignKey("partners.Partner", models.PROTECT, related_name="payouts",
+                                verbose_name=_("partner"))
     created_at = models.DateTimeField(_("requested"), default=timezone.now, db_index=True)
     method = models.ForeignKey(PayoutMethod, models.PROTECT, related_name="payouts",
                                verbose_name=_("method"))
@@ -179,7 +180,8 @@ class Payout(models.Model):
     currency_code = models.CharField(_("currency"), max_length=20)
     # The balance held, in the accounting currency.
     original_amount = models.DecimalField(_("balance held"), **MONEY)
-    original_currency_code = models.CharField(max_length=8, default=ACCOUNTING_CURRENCY)
+    original_currency_code = models.CharField(_("original currency code"), max_length=8,
+                                              default=ACCOUNTING_CURRENCY)
     status = models.IntegerField(_("status"), choices=PayoutStatus.choices,
                                  default=PayoutStatus.PENDING, db_index=True)
     status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now)
@@ -236,15 +238,16 @@ class LedgerEntry(models.Model):
     or none, whatever the code above does.
     """
 
-    partner = models.ForeignKey("partners.Partner", models.PROTECT, related_name="ledger_entries")
+    partner = models.ForeignKey("partners.Partner", models.PROTECT, related_name="ledger_entries",
+                                verbose_name=_("partner"))
     amount = models.DecimalField(_("amount, USD"), **MONEY)
     kind = models.CharField(_("kind"), max_length=16, choices=EntryKind.choices)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     exchange = models.ForeignKey("exchange.Exchange", models.PROTECT, null=True, blank=True,
-                                 related_name="ledger_entries")
+                                 related_name="ledger_entries", verbose_name=_("exchange"))
     sequence = models.PositiveIntegerField(_("accrual number"), null=True, blank=True)
     payout = models.ForeignKey(Payout, models.PROTECT, null=True, blank=True,
-                               related_name="ledger_entries")
+                               related_name="ledger_entries", verbose_name=_("payout"))
     note = models.CharField(_("note"), max_length=255, blank=True)
 
     objects = LedgerQuerySet.as_manager()
