@@ -227,3 +227,9 @@ def test_zero_queries_on_a_cached_answer(client, monitor, directions, django_ass
             b"<error>Maintenance</error>\n")
         etag = export(client, "txt", "bestmon1")["ETag"]
         assert export(client, "txt", "bestmon1", HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_writing_methods_are_not_allowed(client, monitor, directions):
+    response = client.post("/service/export/xml/bestmon1")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
