@@ -39,24 +39,30 @@ def unused_code() -> str:
             return code
 
 
-def partner_create(*, email: str, password: str | None, check_password: bool = True) -> Partner:
-    """Creates the user (username = e-mail, lower-cased) and its partner account."""
+def partner_create(*, email: str, password: str, check_password: bool = True) -> Partner:
+    """Creates the user (username = e-mail, lower-cased) and its partner account.
+
+    A blank password is refused whatever `check_password` says: it would make an account
+    nobody can ever log in to, created without a word.
+    """
     email = email.strip().lower()
     try:
         validate_email(email)
     except ValidationError:
         raise PartnerError(_("%(email)s is not a valid e-mail address.") % {"email": email}) \
             from None
+    if not password or not password.strip():
+        raise PartnerError(_("The password must not be empty."))
     User = get_user_model()
     if User.objects.filter(username__iexact=email).exists():
         raise PartnerError(_("A user with e-mail %(email)s exists already.") % {"email": email})
-    if password and check_password:
+    if check_password:
         try:
             validate_password(password)
         except ValidationError as error:
             raise PartnerError(" ".join(error.messages)) from None
     with transaction.atomic():
-        user = User.objects.create_user(username=email, email=email, password=password or None)
+        user = User.objects.create_user(username=email, email=email, password=password)
         code = unused_code()
         return Partner.objects.create(user=user, ref_code=code, export_code=code)
 

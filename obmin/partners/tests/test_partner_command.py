@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -42,3 +43,20 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path):
                                              "PATH": "/usr/bin:/bin"}, check=False)
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0 and "not-an-email" in result.stderr
+
+
+@pytest.mark.parametrize("password", ["", "   ", "\t"])
+def test_a_blank_password_creates_nothing(password):
+    with pytest.raises(CommandError, match="The password must not be empty."):
+        call_command("partner", "create", "dave@example.com", "--password", password)
+    assert not get_user_model().objects.exists() and not Partner.objects.exists()
+
+
+def test_a_blank_password_exits_non_zero_with_one_line(tmp_path):
+    obmin = Path(sys.executable).with_name("obmin")
+    result = subprocess.run(
+        [str(obmin), "partner", "create", "dave@example.com", "--password", ""],
+        capture_output=True, text=True, env={"OBMIN_DATA_DIR": str(tmp_path),
+                                             "PATH": "/usr/bin:/bin"}, check=False)
+    assert result.returncode != 0
+    assert result.stderr.strip() == "CommandError: The password must not be empty."
