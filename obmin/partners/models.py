@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 CODE_ALPHABET = string.ascii_lowercase + string.digits
+# What the /ref/ view accepts as a code (`obmin.partners.selectors.PARTNER_CODE`): a code
+# outside it could be saved but its link would never record a click.
+CODE_PATTERN = r"[A-Za-z0-9_-]{1,32}"
+code_validator = RegexValidator(
+    rf"\A{CODE_PATTERN}\Z",
+    _("Use 1 to 32 Latin letters, digits, “-” or “_”."), code="invalid_code")
 
 
 def new_partner_code() -> str:
@@ -23,9 +32,11 @@ class Partner(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="partner")
     ref_code = models.CharField(_("referral code"), max_length=32, unique=True,
-                                default=new_partner_code)
-    # A new partner's export code is its referral code; codes are unique across both kinds.
-    export_code = models.CharField(_("export code"), max_length=32, unique=True)
+                                default=new_partner_code, validators=[code_validator])
+    # A new partner's export code is its referral code; codes are unique across both kinds,
+    # ignoring case (`clean`; the database holds each kind unique ignoring case).
+    export_code = models.CharField(_("export code"), max_length=32, unique=True,
+                                   validators=[code_validator])
     export_enabled = models.BooleanField(_("export enabled"), default=True)
     is_blocked = models.BooleanField(
         _("blocked"), default=False,
@@ -36,6 +47,11 @@ class Partner(models.Model):
         ordering = ["id"]
         verbose_name = _("partner")
         verbose_name_plural = _("partners")
+        constraints = [
+            # Codes are looked up ignoring case: two that differ in case only would be one link.
+            models.UniqueConstraint(Lower("ref_code"), name="partner_ref_code_ci_unique"),
+            models.UniqueConstraint(Lower("export_code"), name="partner_export_code_ci_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user.email or self.user.get_username()} ({self.ref_code})"
@@ -44,6 +60,27 @@ class Partner(models.Model):
         if not self.export_code:
             self.export_code = self.ref_code
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """Refuses a code another partner has as either kind, in any case.
+
+        The partner's own referral and export codes may be equal (a new partner's are).
+        """
+        super().clean()
+        # Imported here: the services module imports this one.
+        from obmin.partners.services import code_taken
+
+        errors = {}
+        for field in ("ref_code", "export_code"):
+            code = getattr(self, field)
+            # A malformed code has its own error from the field's validator.
+            if code and re.fullmatch(CODE_PATTERN, code) and code_taken(
+                    code, exclude_partner_id=self.pk):
+                errors[field] = ValidationError(
+                    _("The code %(code)s belongs to another partner (codes are compared "
+                      "ignoring case)."), code="code_taken", params={"code": code})
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def email(self) -> str:
