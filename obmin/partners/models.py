@@ -30,7 +30,8 @@ def new_partner_code() -> str:
 class Partner(models.Model):
     """A partner: an affiliate, or a monitoring site (monitors are partners too)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="partner")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="partner",
+                                verbose_name=_("user"))
     ref_code = models.CharField(_("referral code"), max_length=32, unique=True,
                                 default=new_partner_code, validators=[code_validator])
     # A new partner's export code is its referral code; codes are unique across both kinds,
@@ -94,19 +95,21 @@ class Partner(models.Model):
 class Click(models.Model):
     """One visit through a partner's referral link, as the API's `get_links` reports it."""
 
-    partner = models.ForeignKey(Partner, models.CASCADE, related_name="clicks")
-    created_at = models.DateTimeField(default=timezone.now)
-    browser = models.CharField(max_length=64, default="Unknown")
-    ip = models.CharField(max_length=45, blank=True)
-    referrer = models.CharField(max_length=1024, blank=True)
-    user_hash = models.CharField(max_length=32, blank=True)
-    query_string = models.CharField(max_length=2048, blank=True)
-    is_bot = models.BooleanField(default=False)
+    # Verbose names read as Django's defaults did in English; they exist to be translated.
+    partner = models.ForeignKey(Partner, models.CASCADE, related_name="clicks",
+                                verbose_name=_("partner"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    browser = models.CharField(_("browser"), max_length=64, default="Unknown")
+    ip = models.CharField(_("ip"), max_length=45, blank=True)
+    referrer = models.CharField(_("referrer"), max_length=1024, blank=True)
+    user_hash = models.CharField(_("user hash"), max_length=32, blank=True)
+    query_string = models.CharField(_("query string"), max_length=2048, blank=True)
+    is_bot = models.BooleanField(_("is bot"), default=False)
     # First click of this visitor for this partner on this UTC day (unique clicks).
     # Crawlers' clicks are never unique: they are left out of every partner figure.
-    is_unique = models.BooleanField(default=True)
+    is_unique = models.BooleanField(_("is unique"), default=True)
     # The User-Agent as sent (truncated), so the operator can judge a click flagged as a bot.
-    user_agent = models.CharField(max_length=512, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -128,7 +131,8 @@ class ClickDay(models.Model):
     Statistics add these to the live clicks, so archiving never changes a figure.
     """
 
-    partner = models.ForeignKey(Partner, models.CASCADE, related_name="click_days")
+    partner = models.ForeignKey(Partner, models.CASCADE, related_name="click_days",
+                                verbose_name=_("partner"))
     day = models.DateField(_("day (UTC)"))
     clicks = models.PositiveIntegerField(_("clicks"), default=0, help_text=_("Crawlers excluded."))
     unique_clicks = models.PositiveIntegerField(_("unique clicks"), default=0)
