@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from obmin.lib.admin import ReadOnlyAdmin
 from obmin.partners.models import Click, ClickDay, Partner, ReferralSettings
 from obmin.partners.program import program_settings_row
 from obmin.partners.services import partner_set_blocked
@@ -42,18 +43,6 @@ class PartnerAdmin(admin.ModelAdmin):
     def unblock(self, request, queryset):  # type: ignore[no-untyped-def]
         self._set_blocked(request, queryset, False)
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Clicks are facts: the operator reads them, nobody edits them by hand."""
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(Click)

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from obmin.lib.admin import ReadOnlyAdmin
 from obmin.rewards.models import (
     LedgerEntry,
     PartnerAccount,
@@ -24,17 +25,6 @@ from obmin.rewards.models import (
     RewardProgram,
 )
 from obmin.rewards.services import PayoutError, payout_mark_paid, payout_refuse
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(RewardProgram)
