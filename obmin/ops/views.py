@@ -20,6 +20,8 @@ def ready(request: HttpRequest) -> HttpResponse:
     except Exception:  # noqa: BLE001 - any failure means not ready
         failed.append("database")
     try:
+        # A round trip, not just "no exception": the Redis backend (obmin.lib.cache) turns
+        # an outage into silent misses so customers see no error; only here does it show.
         cache.set("obmin:ready", "1", 5)
         if cache.get("obmin:ready") != "1":
             failed.append("cache")

@@ -18,3 +18,12 @@ def test_ready_names_the_broken_cache(client, settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     response = client.get("/health/ready")
     assert response.status_code == 503 and b"cache" in response.content
+
+
+@pytest.mark.django_db
+def test_ready_names_redis_when_it_is_down(client, settings):
+    # The resilient backend turns Redis errors into misses; the round trip still notices.
+    settings.CACHES = {"default": {"BACKEND": "obmin.lib.cache.ResilientRedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0"}}
+    response = client.get("/health/ready")
+    assert response.status_code == 503 and response.content == b"not ready: cache"
