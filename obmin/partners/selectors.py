@@ -16,9 +16,9 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from obmin.partners.memo import Memo
-from obmin.partners.models import Click, ClickDay, Partner
+from obmin.partners.models import CODE_PATTERN, Click, ClickDay, Partner
 
-PARTNER_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+PARTNER_CODE = re.compile(CODE_PATTERN)  # the codes the admin lets an operator set
 CODE_CACHE_SECONDS = 300
 # Other worker processes see a block within this many seconds; the saving one at once.
 CODE_MEMO_SECONDS = 2
