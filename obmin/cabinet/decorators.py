@@ -16,7 +16,8 @@ def partner_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
-        partner = Partner.objects.filter(user_id=request.user.pk or 0).select_related("user").first()
+        partner = (Partner.objects.filter(user_id=request.user.pk or 0)
+                   .select_related("user").first())
         if partner is None:
             return render(request, "cabinet/not_partner.html", status=403)
         request.partner = partner  # type: ignore[attr-defined]
