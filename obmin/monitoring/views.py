@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import parse_http_date_safe
@@ -38,22 +40,31 @@ def accepts_gzip(header: str) -> bool:
     return qualities.get("gzip", qualities.get("*", 0.0)) > 0
 
 
-def not_modified(request: HttpRequest, body: Body, snapshot: Snapshot) -> bool:
-    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
+def not_modified(meta: Mapping[str, str], body: Body, snapshot: Snapshot) -> bool:
+    if_none_match = meta.get("HTTP_IF_NONE_MATCH")
     if if_none_match is not None:
         # The precedence RFC 9110 gives: If-Modified-Since is ignored beside If-None-Match.
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
         return "*" in tags or body.etag in tags or body.etag_gzip in tags
-    since = request.META.get("HTTP_IF_MODIFIED_SINCE")
+    since = meta.get("HTTP_IF_MODIFIED_SINCE")
     if since is not None:
         moment = parse_http_date_safe(since)
         return moment is not None and snapshot.modified_at <= moment
     return False
 
 
-@csrf_exempt  # read-only; without this a POST got CSRF's 403 instead of 405
-@require_safe
-def export(request: HttpRequest, fmt: str, code: str) -> HttpResponse:
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    content: bytes
+
+
+def export_answer(fmt: str, code: str, meta: Mapping[str, str]) -> Answer:
+    """The whole answer to a poll, from the request's WSGI/META headers.
+
+    Shared by the Django view and the WSGI fast path in `obmin.wsgi`, so both answer alike.
+    """
     now = time.time()
     snapshot = current_snapshot(now)
     known = snapshot.codes.get(code.lower())
@@ -64,23 +75,39 @@ def export(request: HttpRequest, fmt: str, code: str) -> HttpResponse:
         partner_id, allowed = known
         flush_due = polls.poll_record(partner_id, now)
         body = snapshot.rates[fmt] if allowed else snapshot.maintenance[fmt]
-    gzipped = body.gzipped is not None and accepts_gzip(
-        request.META.get("HTTP_ACCEPT_ENCODING", ""))
-    if not_modified(request, body, snapshot):
-        response = HttpResponse(status=304)
+    gzipped = body.gzipped is not None and accepts_gzip(meta.get("HTTP_ACCEPT_ENCODING", ""))
+    headers = [("Content-Type", body.content_type)]
+    if not_modified(meta, body, snapshot):
+        status, content = 304, b""
     else:
-        response = HttpResponse(body.gzipped if gzipped else body.content,
-                                content_type=body.content_type)
+        status = 200
+        content = body.gzipped if gzipped and body.gzipped is not None else body.content
         if gzipped:
-            response.headers["Content-Encoding"] = "gzip"
-    response.headers["ETag"] = body.etag_gzip if gzipped else body.etag
-    response.headers["Last-Modified"] = snapshot.last_modified
-    response.headers["Cache-Control"] = "no-cache"
+            headers.append(("Content-Encoding", "gzip"))
+    headers += [
+        ("ETag", body.etag_gzip if gzipped else body.etag),
+        ("Last-Modified", snapshot.last_modified),
+        ("Cache-Control", "no-cache"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
     if body.gzipped is not None:
-        response.headers["Vary"] = "Accept-Encoding"
+        headers.append(("Vary", "Accept-Encoding"))
     if flush_due:
         try:
             monitor_polls_flush(now=now)
         except Exception:  # a statistics hiccup must never cost the monitor its answer
             log.exception("flushing poll counts failed")
+    return Answer(status, headers, content)
+
+
+@csrf_exempt  # read-only; without this a POST got CSRF's 403 instead of 405
+@require_safe
+def export(request: HttpRequest, fmt: str, code: str) -> HttpResponse:
+    answer = export_answer(fmt, code, request.META)
+    response = HttpResponse(answer.content, status=answer.status)
+    if answer.status == 304:
+        del response.headers["Content-Type"]
+    for name, value in answer.headers:
+        if not (answer.status == 304 and name == "Content-Type"):
+            response.headers[name] = value
     return response

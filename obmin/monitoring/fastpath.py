@@ -1,0 +1,44 @@
+"""The export's WSGI fast path: polls answered before Django's middleware stack.
+
+Monitors poll every few seconds, and the answer is prepared bytes; the middleware (sessions,
+locale, CSRF, auth, messages...) would cost several times the answer itself. `obmin.wsgi` sends
+GET and HEAD requests for `/service/export/...` here; anything else, and any failure, goes to
+Django, whose view (`views.export`) gives the same answer through the same `export_answer`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+from django.db import close_old_connections
+
+from obmin.monitoring.views import export_answer
+
+EXPORT_PATH = re.compile(r"^/service/export/(xml|json|txt)/([^/]+)/?$")
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def with_export_fast_path(django_app: WSGIApp) -> WSGIApp:
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        match = EXPORT_PATH.match(environ.get("PATH_INFO", ""))
+        method = environ.get("REQUEST_METHOD")
+        if match is None or method not in ("GET", "HEAD"):
+            return django_app(environ, start_response)
+        try:
+            answer = export_answer(match.group(1), match.group(2), environ)
+        except Exception:  # Django's own handling logs it and answers properly
+            return django_app(environ, start_response)
+        finally:
+            # What Django's request_finished would do: drop a connection that broke or aged.
+            close_old_connections()
+        status = f"{answer.status} {HTTPStatus(answer.status).phrase}"
+        headers = [(name, value) for name, value in answer.headers
+                   if not (answer.status == 304 and name == "Content-Type")]
+        headers.append(("Content-Length", str(len(answer.content))))
+        start_response(status, headers)
+        return [b"" if method == "HEAD" else answer.content]
+
+    return application
