@@ -172,14 +172,16 @@ def _file_cache(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def _redis_cache(tmp_path):  # type: ignore[no-untyped-def]
-    if not _redis_up():
-        pytest.skip("no Redis at 127.0.0.1:6379 (the Redis cache runs only where one answers)")
     return {"BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/0", "KEY_PREFIX": f"obmin-test-{uuid.uuid4()}",
             "TIMEOUT": 300}
 
 
-@pytest.mark.parametrize("backend", [_file_cache, _redis_cache], ids=["file", "redis"])
+@pytest.mark.parametrize("backend", [
+    _file_cache,
+    pytest.param(_redis_cache, marks=pytest.mark.skipif(
+        not _redis_up(), reason="no Redis at 127.0.0.1:6379 (the Redis cache runs only there)")),
+], ids=["file", "redis"])
 def test_shared_cache_backends(client, monitor, directions, settings, tmp_path, backend,
                                django_assert_num_queries):
     """The production caches: the snapshot pickles, the token moves, counters count."""
