@@ -1,12 +1,13 @@
 """`obmin exchange status <id> <status>`: the same status change as the admin's actions."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from obmin.exchange.models import ExchangeStatus
 from obmin.exchange.services import ExchangeError, exchange_set_status
+from obmin.lib.commands import ObminCommand
 
 
-class Command(BaseCommand):
+class Command(ObminCommand):
     help = "Manage exchanges."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
-
+from obmin.lib.commands import ObminCommand
 from obmin.monitoring.services import monitor_polls_flush
 
 
-class Command(BaseCommand):
+class Command(ObminCommand):
     help = "Monitoring sites' poll statistics."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]

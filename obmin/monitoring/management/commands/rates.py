@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from obmin.lib.commands import ObminCommand
 from obmin.monitoring.services import RatesImportError, parse_rates_file, rates_import
 
 
-class Command(BaseCommand):
+class Command(ObminCommand):
     help = "Update rates, limits and reserves from a CSV or JSON file."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]

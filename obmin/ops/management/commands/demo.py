@@ -1,12 +1,12 @@
 """`obmin demo [--no-serve]`: migrate, load the demo data, and serve the site."""
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
 
+from obmin.lib.commands import ObminCommand
 from obmin.ops.demo import ADMIN, DEMO_PARTNERS, DEMO_PASSWORD, load_demo
 
 
-class Command(BaseCommand):
+class Command(ObminCommand):
     help = "Migrate, load demo data (idempotent) and serve the site on http://127.0.0.1:8000."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]

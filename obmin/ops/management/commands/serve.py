@@ -6,10 +6,12 @@ import os
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+
+from obmin.lib.commands import ObminCommand
 
 
-class Command(BaseCommand):
+class Command(ObminCommand):
     help = "Serve Obmin with granian (WSGI); DATABASE_URL and REDIS_URL are used as set."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]

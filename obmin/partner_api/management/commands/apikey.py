@@ -1,12 +1,13 @@
 """`obmin apikey create <email> [--test]`: prints the new key (shown this once) last."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from obmin.lib.commands import ObminCommand
 from obmin.partner_api.services import ApiKeyError, apikey_create
 from obmin.partners.models import Partner
 
 
-class Command(BaseCommand):
+class Command(ObminCommand):
     help = "Manage partners' API keys."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]

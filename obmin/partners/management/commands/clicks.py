@@ -1,12 +1,13 @@
 """`obmin clicks archive [--older-than-days N]`: fold old clicks into daily totals."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from obmin.lib.commands import ObminCommand
 from obmin.partners.program import program_settings
 from obmin.partners.services import clicks_archive
 
 
-class Command(BaseCommand):
+class Command(ObminCommand):
     help = "Manage partners' clicks."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]

@@ -1,11 +1,12 @@
 """`obmin partner create <email> --password <p>`: prints the referral code last."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from obmin.lib.commands import ObminCommand
 from obmin.partners.services import PartnerError, partner_create
 
 
-class Command(BaseCommand):
+class Command(ObminCommand):
     help = "Manage partners."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]

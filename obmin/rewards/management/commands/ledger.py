@@ -1,11 +1,12 @@
 """`obmin ledger check`: recompute every balance; exit non-zero naming each mismatch."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from obmin.lib.commands import ObminCommand
 from obmin.rewards.services import ledger_check
 
 
-class Command(BaseCommand):
+class Command(ObminCommand):
     help = "Partner ledger maintenance."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
