@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from django.core.cache import cache
 from django.core.signals import setting_changed
+
+T = TypeVar("T")
 
 _ALL: list[Memo] = []
 _MISSING = object()
@@ -38,6 +42,22 @@ class Memo:
             if len(self._data) >= self.max_entries:
                 self._data.clear()  # crude but bounded: codes come from the outside world
             self._data[key] = (time.monotonic() + self.ttl, value)
+
+    def through_cache(self, key: str, build: Callable[[], T], *, cache_seconds: int,
+                      kind: type[T]) -> T:
+        """This memo, then the shared cache, then `build()`: each layer filled on the way back.
+
+        `kind` guards against another version's value left in the shared cache.
+        """
+        value = self.get(key)
+        if value is not None:
+            return value  # type: ignore[no-any-return]
+        value = cache.get(key)
+        if not isinstance(value, kind):
+            value = build()
+            cache.set(key, value, cache_seconds)
+        self.set(key, value)
+        return value
 
     def forget(self, *keys: Any) -> None:
         with self._lock:

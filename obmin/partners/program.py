@@ -34,21 +34,17 @@ class ProgramSettings:
 
 
 def program_settings() -> ProgramSettings:
-    current = _memo.get(CACHE_KEY)
-    if current is not None:
-        return current
-    cached = cache.get(CACHE_KEY)
-    if isinstance(cached, ProgramSettings):
-        _memo.set(CACHE_KEY, cached)
-        return cached
+    return _memo.through_cache(CACHE_KEY, _read_settings, cache_seconds=CACHE_SECONDS,
+                               kind=ProgramSettings)
+
+
+def _read_settings() -> ProgramSettings:
     row = ReferralSettings.objects.filter(pk=1).first()
-    current = ProgramSettings() if row is None else ProgramSettings(
-        cookie_days=row.cookie_days, mask_ips=row.mask_ips,
-        trust_forwarded_for=row.trust_forwarded_for,
-        archive_after_days=row.archive_after_days)
-    cache.set(CACHE_KEY, current, CACHE_SECONDS)
-    _memo.set(CACHE_KEY, current)
-    return current
+    if row is None:
+        return ProgramSettings()
+    return ProgramSettings(cookie_days=row.cookie_days, mask_ips=row.mask_ips,
+                           trust_forwarded_for=row.trust_forwarded_for,
+                           archive_after_days=row.archive_after_days)
 
 
 def program_settings_row() -> ReferralSettings:

@@ -34,22 +34,17 @@ class Routes:
 
 
 def routes() -> Routes:
-    table = _memo.get(CACHE_KEY)
-    if table is not None:
-        return table
-    cached = cache.get(CACHE_KEY)
-    if isinstance(cached, Routes):
-        _memo.set(CACHE_KEY, cached)
-        return cached
+    return _memo.through_cache(CACHE_KEY, _read_routes, cache_seconds=CACHE_SECONDS,
+                               kind=Routes)
+
+
+def _read_routes() -> Routes:
     directions = active_directions()
-    table = Routes(
+    return Routes(
         pairs=frozenset((d.currency_give.code, d.currency_get.code) for d in directions),
         gives=frozenset(d.currency_give.code for d in directions),
         gets=frozenset(d.currency_get.code for d in directions),
     )
-    cache.set(CACHE_KEY, table, CACHE_SECONDS)
-    _memo.set(CACHE_KEY, table)
-    return table
 
 
 def forget_routes(**kwargs: object) -> None:
