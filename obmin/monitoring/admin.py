@@ -10,11 +10,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from obmin.lib.admin import SingletonAdmin
 from obmin.monitoring.models import ExportSettings, MonitorPollHour, MonitorStatus
 from obmin.monitoring.services import (
     RatesImportError,
@@ -33,7 +34,7 @@ class RatesFileForm(forms.Form):
 
 
 @admin.register(ExportSettings)
-class ExportSettingsAdmin(admin.ModelAdmin):
+class ExportSettingsAdmin(SingletonAdmin):
     change_form_template = "admin/monitoring/exportsettings/change_form.html"
     fieldsets = [
         (None, {"fields": ["maintenance", "max_rate_age_minutes", "current_export"]}),
@@ -47,17 +48,6 @@ class ExportSettingsAdmin(admin.ModelAdmin):
         snapshot = current_snapshot()
         return _("%(count)d direction(s), changed %(modified)s") % {
             "count": snapshot.entry_count, "modified": snapshot.last_modified}
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # type: ignore[no-untyped-def]
-        # A single row: the list would only ever show it, so go straight to it.
-        ExportSettings.objects.get_or_create(pk=1)
-        return HttpResponseRedirect(reverse("admin:monitoring_exportsettings_change", args=[1]))
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         return [

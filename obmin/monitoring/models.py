@@ -7,8 +7,10 @@ from datetime import time
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from obmin.lib.models import SingletonModel
 
-class ExportSettings(models.Model):
+
+class ExportSettings(SingletonModel):
     """One row (pk 1): how the rate export behaves. Read through `selectors.export_settings`."""
 
     maintenance = models.BooleanField(
@@ -32,10 +34,6 @@ class ExportSettings(models.Model):
 
     def __str__(self) -> str:
         return str(_("Export settings"))
-
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self.pk = 1
-        super().save(*args, **kwargs)
 
 
 class MonitorStatus(models.Model):

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from obmin.lib.admin import ReadOnlyAdmin
+from obmin.lib.admin import ReadOnlyAdmin, SingletonAdmin
 from obmin.partners.models import Click, ClickDay, Partner, ReferralSettings
-from obmin.partners.program import program_settings_row
 from obmin.partners.services import partner_set_blocked
 
 
@@ -66,16 +64,5 @@ class ClickDayAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReferralSettings)
-class ReferralSettingsAdmin(admin.ModelAdmin):
-    """One row: the list page goes straight to it."""
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
-        row = program_settings_row()
-        return HttpResponseRedirect(
-            reverse("admin:partners_referralsettings_change", args=[row.pk]))
+class ReferralSettingsAdmin(SingletonAdmin):
+    """The referral program's settings; saving them applies at once (see partners.program)."""

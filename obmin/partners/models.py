@@ -14,6 +14,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from obmin.lib.models import SingletonModel
+
 CODE_ALPHABET = string.ascii_lowercase + string.digits
 # What the /ref/ view accepts as a code (`obmin.partners.selectors.PARTNER_CODE`): a code
 # outside it could be saved but its link would never record a click.
@@ -150,7 +152,7 @@ class ClickDay(models.Model):
         return f"{self.partner_id} {self.day}: {self.clicks}"
 
 
-class ReferralSettings(models.Model):
+class ReferralSettings(SingletonModel):
     """The operator's settings of the referral program: one row (pk 1), edited in the admin.
 
     Read through `obmin.partners.program.program_settings()`, which caches it.
@@ -180,7 +182,3 @@ class ReferralSettings(models.Model):
 
     def __str__(self) -> str:
         return str(_("Referral program settings"))
-
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self.pk = 1  # a singleton: there is one program
-        super().save(*args, **kwargs)

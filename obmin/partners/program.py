@@ -47,12 +47,6 @@ def _read_settings() -> ProgramSettings:
                            archive_after_days=row.archive_after_days)
 
 
-def program_settings_row() -> ReferralSettings:
-    """The editable row, created with the defaults on first use (the admin's change page)."""
-    row, _created = ReferralSettings.objects.get_or_create(pk=1)
-    return row
-
-
 def forget_program_settings(**kwargs: object) -> None:
     """Receiver of ReferralSettings' post_save/post_delete."""
     def forget() -> None:

@@ -10,11 +10,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from obmin.lib.admin import ReadOnlyAdmin
+from obmin.lib.admin import ReadOnlyAdmin, SingletonAdmin
 from obmin.rewards.models import (
     LedgerEntry,
     PartnerAccount,
@@ -28,20 +27,8 @@ from obmin.rewards.services import PayoutError, payout_mark_paid, payout_refuse
 
 
 @admin.register(RewardProgram)
-class RewardProgramAdmin(admin.ModelAdmin):
+class RewardProgramAdmin(SingletonAdmin):
     list_display = ["__str__", "reward_base", "min_payout", "updated_at"]
-
-    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
-        # One row only: the list is the settings form itself.
-        program = RewardProgram.load()
-        return HttpResponseRedirect(
-            reverse("admin:rewards_rewardprogram_change", args=[program.pk]))
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(RewardLevel)

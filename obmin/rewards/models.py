@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from obmin.lib.models import SingletonModel
+
 # Ledger amounts are in the accounting currency, to the cent.
 MONEY: dict[str, Any] = {"max_digits": 20, "decimal_places": 2}
 PERCENT: dict[str, Any] = {"max_digits": 8, "decimal_places": 4,
@@ -32,7 +34,7 @@ class RewardBase(models.TextChoices):
     AMOUNT = "amount", _("the exchange amount")
 
 
-class RewardProgram(models.Model):
+class RewardProgram(SingletonModel):
     """The program's settings: one row (pk 1), edited by the operator in the admin."""
 
     reward_base = models.CharField(_("reward base"), max_length=16, choices=RewardBase.choices,
@@ -51,10 +53,6 @@ class RewardProgram(models.Model):
     def __str__(self) -> str:
         return str(_("Reward program settings"))
 
-    @classmethod
-    def load(cls) -> RewardProgram:
-        program, _created = cls.objects.get_or_create(pk=1)
-        return program
 
 
 class RewardLevel(models.Model):
