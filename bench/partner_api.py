@@ -47,7 +47,7 @@ def build(data_dir: Path, clicks: int, exchanges: int) -> str:
     from django.db import connection, transaction
 
     from obmin.exchange.models import Exchange, ExchangeStatusChange
-    from obmin.lib.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
+    from obmin.testing.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
     from obmin.partner_api.services import apikey_create
     from obmin.partners.models import Click, Partner
 

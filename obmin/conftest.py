@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
 
-from obmin.lib.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
+from obmin.rewards.models import RewardLevel, RewardProgram
+from obmin.testing.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
 
 
 class FastArgon2PasswordHasher(Argon2PasswordHasher):
@@ -94,6 +95,18 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync",
                  "--disable-quic"]
+
+
+@pytest.fixture
+def program(db):  # type: ignore[no-untyped-def]
+    """Profit-based, 20% from the start, 30% from 10,000 USD, minimum payout 10 USD."""
+    program = RewardProgram.load()
+    program.reward_base = "profit"
+    program.min_payout = Decimal(10)
+    program.save()
+    RewardLevel.objects.create(min_turnover=Decimal(0), percent=Decimal(20))
+    RewardLevel.objects.create(min_turnover=Decimal(10000), percent=Decimal(30))
+    return program
 
 
 @pytest.fixture(scope="session")

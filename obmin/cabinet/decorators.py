@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Concatenate, ParamSpec, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -11,16 +12,27 @@ from django.shortcuts import render
 
 from obmin.partners.models import Partner
 
+P = ParamSpec("P")
 
-def partner_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+
+class PartnerRequest(HttpRequest):
+    """A cabinet request after `partner_required`: `partner` is the logged-in partner."""
+
+    partner: Partner
+
+
+def partner_required(
+    view: Callable[Concatenate[PartnerRequest, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
         partner = (Partner.objects.filter(user_id=request.user.pk or 0)
                    .select_related("user").first())
         if partner is None:
             return render(request, "cabinet/not_partner.html", status=403)
-        request.partner = partner  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
+        partner_request = cast(PartnerRequest, request)
+        partner_request.partner = partner
+        return view(partner_request, *args, **kwargs)
 
     return wrapper

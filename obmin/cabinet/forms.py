@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django import forms
-from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
+
+from obmin.lib.text import normalize_email
+from obmin.rewards.selectors import PayoutMethodOffer
 
 
 class EmailLoginForm(AuthenticationForm):
@@ -16,7 +20,7 @@ class EmailLoginForm(AuthenticationForm):
                                 widget=forms.EmailInput(attrs={"autofocus": True}))
 
     def clean_username(self) -> str:
-        return self.cleaned_data["username"].strip().lower()
+        return normalize_email(self.cleaned_data["username"])
 
 
 class SignupForm(forms.Form):
@@ -26,22 +30,13 @@ class SignupForm(forms.Form):
     password2 = forms.CharField(label=_("Password again"), widget=forms.PasswordInput,
                                 strip=False, max_length=128)
 
-    def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if get_user_model().objects.filter(username__iexact=email).exists():
-            raise forms.ValidationError(_("An account with this e-mail exists already."))
-        return email
-
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
+        # The e-mail and the password's strength are checked by `partner_create`, the one way
+        # an account is made; the form only checks what a person typed twice.
         cleaned = super().clean() or {}
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
             self.add_error("password2", _("The two passwords differ."))
-        elif first:
-            try:
-                validate_password(first)
-            except forms.ValidationError as error:
-                self.add_error("password1", error)
         return cleaned
 
 
@@ -62,7 +57,7 @@ class PayoutRequestForm(forms.Form):
     method_id = forms.TypedChoiceField(label=_("Payout method"), coerce=int)
     account = forms.CharField(label=_("Your account / wallet"), max_length=200)
 
-    def __init__(self, *args, offers, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, offers: Sequence[PayoutMethodOffer], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["method_id"].choices = [  # type: ignore[attr-defined]
             (o.id, f"{o.title} ({o.commission_percent.normalize()}%)") for o in offers]

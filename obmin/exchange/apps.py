@@ -9,8 +9,8 @@ class ExchangeConfig(AppConfig):
     verbose_name = _("Exchanger")
 
     def ready(self) -> None:
+        from obmin.exchange.hooks import rates_changed
         from obmin.exchange.models import Currency, Direction
-        from obmin.exchange.signals import rates_changed
 
         def announce(sender, **kwargs):  # type: ignore[no-untyped-def]
             rates_changed.send(sender=sender)

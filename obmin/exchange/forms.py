@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from obmin.exchange.models import Direction
+from obmin.exchange.models import Direction, normalize_currency_code
 from obmin.exchange.selectors import find_direction
 from obmin.exchange.services import ExchangeError, check_quote, quote
+from obmin.lib.errors import add_refusal
 
 
 class ExchangeForm(forms.Form):
@@ -20,7 +22,7 @@ class ExchangeForm(forms.Form):
     email = forms.EmailField(label=_("E-mail"), max_length=254)
     account_get = forms.CharField(label=_("Your account / wallet to receive"), max_length=200)
 
-    def __init__(self, *args, directions: list[Direction], **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, directions: list[Direction], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         gives = sorted({(d.currency_give.code, d.currency_give.title) for d in directions})
         gets = sorted({(d.currency_get.code, d.currency_get.title) for d in directions})
@@ -30,19 +32,16 @@ class ExchangeForm(forms.Form):
             (c, f"{t} ({c})") for c, t in gets]
         self.direction: Direction | None = None
 
-    def _clean_code(self, name: str) -> str:
-        return (self.data.get(name) or "").strip().upper()
-
     def full_clean(self) -> None:
         # Codes arrive from monitors in any case; the choices are upper-case.
         if self.is_bound and hasattr(self.data, "copy"):
             data = self.data.copy()
             for name in ("cur_from", "cur_to"):
-                data[name] = self._clean_code(name)
+                data[name] = normalize_currency_code(self.data.get(name))
             self.data = data
         super().full_clean()
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         cur_from, cur_to = cleaned.get("cur_from"), cleaned.get("cur_to")
         if not cur_from or not cur_to:
@@ -58,5 +57,5 @@ class ExchangeForm(forms.Form):
             try:
                 check_quote(quote(direction, amount))
             except ExchangeError as error:
-                self.add_error(error.field or None, error.message)
+                add_refusal(self, error)
         return cleaned

@@ -6,6 +6,7 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -14,9 +15,16 @@ from django.utils.translation import gettext_lazy as _
 
 # Typed as Any so field keyword unpacking type-checks.
 AMOUNT: dict[str, Any] = {"max_digits": 30, "decimal_places": 10}
+# A monitoring currency code (BestChange's `PMUSD`, `USDTTRC20`).
+CURRENCY_CODE_PATTERN = r"[A-Z0-9]{2,20}"
 code_validator = RegexValidator(
-    r"^[A-Z0-9]{2,20}$", _("Upper-case letters and digits, as monitoring sites write codes.")
-)
+    rf"\A{CURRENCY_CODE_PATTERN}\Z",
+    _("Upper-case letters and digits, as monitoring sites write codes."))
+
+
+def normalize_currency_code(value: str | None) -> str:
+    """A currency code as it arrives (URL, form, rate file) in the case monitors write it."""
+    return (value or "").strip().upper()
 
 # Monitoring flags a direction may carry (BestChange `param`).
 DIRECTION_FLAGS = (
@@ -35,8 +43,6 @@ DIRECTION_FLAGS = (
 
 
 def validate_flags(value: str) -> None:
-    from django.core.exceptions import ValidationError
-
     unknown = [flag for flag in parse_flags(value) if flag not in DIRECTION_FLAGS]
     if unknown:
         raise ValidationError(
@@ -69,8 +75,8 @@ class Currency(models.Model):
     def __str__(self) -> str:
         return self.code
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self.code = self.code.upper()
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.code = normalize_currency_code(self.code)
         super().save(*args, **kwargs)
 
 
@@ -168,7 +174,7 @@ class Exchange(models.Model):
     usd_price_get = models.DecimalField(_("usd price get"), default=Decimal(0), **AMOUNT)
     email = models.EmailField(_("customer e-mail"))
     account_get = models.CharField(_("customer's account to receive"), max_length=200)
-    user_hash = models.CharField(_("visitor hash"), max_length=32, blank=True, db_index=True)
+    user_hash = models.CharField(_("user hash"), max_length=32, blank=True, db_index=True)
     partner = models.ForeignKey("partners.Partner", models.PROTECT, null=True, blank=True,
                                 related_name="exchanges", verbose_name=_("partner"))
     status = models.CharField(_("status"), max_length=16, choices=ExchangeStatus.choices,

@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from obmin.exchange.hooks import exchange_status_changed, rates_changed
 from obmin.exchange.models import (
     Currency,
     Direction,
@@ -21,8 +22,9 @@ from obmin.exchange.models import (
     ExchangeStatus,
     ExchangeStatusChange,
 )
-from obmin.exchange.signals import exchange_status_changed, rates_changed
+from obmin.lib.errors import Refused
 from obmin.lib.money import plain, quantize_down
+from obmin.lib.text import normalize_email
 
 S = ExchangeStatus
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
@@ -34,13 +36,8 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-class ExchangeError(Exception):
-    """A refused request; `field` names the form field or parameter at fault, if any."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class ExchangeError(Refused):
+    """A refused exchange request; `field` names the form field or parameter at fault."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +107,8 @@ def exchange_create(
             profit_percent=direction.profit_percent,
             usd_price_give=direction.currency_give.usd_price,
             usd_price_get=direction.currency_get.usd_price,
-            # Lower-cased once here, so the binding look-up is an indexed equality.
-            email=email.strip().lower(),
+            # Normalised once here, so the binding look-up is an indexed equality.
+            email=normalize_email(email),
             account_get=account_get,
             user_hash=user_hash,
             partner_id=partner_id,
@@ -129,7 +126,8 @@ def exchange_set_status(
     """Moves an exchange to `status`: the one way a status ever changes.
 
     Locks the exchange row, records the change, moves reserves on entering or leaving success,
-    and tells receivers of `exchange_status_changed` (reward accrual) in the same transaction.
+    and tells receivers of `exchange_status_changed` (rewards, connected in RewardsConfig.ready)
+    in the same transaction.
     """
     if status not in S.values:
         raise ExchangeError(
@@ -170,6 +168,17 @@ def exchange_set_status(
         if reserves_moved:
             transaction.on_commit(lambda: rates_changed.send(sender=Currency))
     return exchange
+
+
+def exchange_record_reward(*, exchange: Exchange, amount: Decimal, accrued: bool) -> None:
+    """Copies the partner's reward onto the exchange (`partner_reward`, `reward_accrued`).
+
+    Called by the rewards room inside `exchange_set_status`'s transaction, with the row locked;
+    the ledger stays the truth, these columns let lists show it without a join.
+    """
+    exchange.partner_reward = amount
+    exchange.reward_accrued = accrued
+    Exchange.objects.filter(pk=exchange.pk).update(partner_reward=amount, reward_accrued=accrued)
 
 
 def customer_mark_paid(*, token: str) -> Exchange:

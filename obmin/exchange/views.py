@@ -8,18 +8,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from obmin.exchange.forms import ExchangeForm
-from obmin.exchange.models import Exchange
-from obmin.exchange.selectors import active_directions
+from obmin.exchange.hooks import referrer_of
+from obmin.exchange.models import Direction, Exchange, normalize_currency_code
+from obmin.exchange.selectors import DirectionTable, active_directions
 from obmin.exchange.services import ExchangeError, customer_mark_paid, exchange_create
+from obmin.lib.errors import add_refusal
 from obmin.lib.money import plain
-from obmin.partners.attribution import partner_id_for_exchange, visitor_hash
+from obmin.lib.visitor import user_hash_of
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "exchange/home.html", {"directions": active_directions()})
 
 
-def _directions_data(directions) -> list[dict]:  # type: ignore[no-untyped-def]
+def _directions_data(directions: list[Direction]) -> list[dict[str, object]]:
     """What the page's script needs to compute the other amount as the customer types."""
     return [
         {
@@ -45,25 +47,18 @@ def exchange_form(request: HttpRequest) -> HttpResponse:
                     amount_give=data["amount_give"],
                     email=data["email"],
                     account_get=data["account_get"],
-                    user_hash=visitor_hash(request),
-                    partner_id=partner_id_for_exchange(request, data["email"]),
+                    user_hash=user_hash_of(request),
+                    partner_id=referrer_of(request, data["email"]),
                 )
             except ExchangeError as error:
-                form.add_error(error.field if error.field in form.fields else None,
-                               error.message)
+                add_refusal(form, error)
             else:
                 return redirect("exchange:detail", token=exchange.token)
         status = 400 if form.errors else 200
     else:
-        initial = {name: request.GET.get(name, "").strip().upper()
-                   for name in ("cur_from", "cur_to")}
-        codes_give = {d.currency_give.code for d in directions}
-        codes_get = {d.currency_get.code for d in directions}
-        preselected = {}
-        if initial["cur_from"] in codes_give:
-            preselected["cur_from"] = initial["cur_from"]
-        if initial["cur_to"] in codes_get:
-            preselected["cur_to"] = initial["cur_to"]
+        preselected = DirectionTable.of(directions).preselect(
+            normalize_currency_code(request.GET.get("cur_from")),
+            normalize_currency_code(request.GET.get("cur_to")))
         form = ExchangeForm(initial=preselected, directions=directions)
         status = 200
     return render(request, "exchange/form.html",

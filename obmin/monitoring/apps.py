@@ -9,7 +9,7 @@ class MonitoringConfig(AppConfig):
     verbose_name = _("Monitoring export")
 
     def ready(self) -> None:
-        from obmin.exchange.signals import rates_changed
+        from obmin.exchange.hooks import rates_changed
         from obmin.monitoring.models import ExportSettings
         from obmin.monitoring.snapshot import on_data_changed
         from obmin.partners.models import Partner

@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from obmin.exchange.hooks import rates_changed
 from obmin.exchange.models import AMOUNT, Currency, Direction
-from obmin.exchange.signals import rates_changed
 from obmin.lib.money import plain, quantize
 from obmin.monitoring import polls
 from obmin.monitoring.models import MonitorPollHour, MonitorStatus

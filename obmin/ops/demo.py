@@ -1,7 +1,7 @@
 """Demo data: a plausible exchanger with partners, clicks and past exchanges.
 
 Idempotent: every row is looked up by a natural key first, so a second run adds nothing twice.
-Other rooms add their part of the demo through `DEMO_STEPS` (see `load_demo`).
+`DEMO_STEPS` lists every room's loader in the order they build on each other.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from obmin.exchange.models import Currency, Direction, Exchange, ExchangeStatus
 from obmin.exchange.services import exchange_create, exchange_set_status
+from obmin.partners.demo import load_clicks
 from obmin.partners.models import Partner
+from obmin.rewards.demo import load_rewards
 
 D = Decimal
 
@@ -161,9 +163,15 @@ def load_exchanges() -> None:
             Exchange.objects.filter(pk=exchange.pk).update(status_changed_at=moment)
 
 
-# Each room appends its own loader (clicks, rewards, payouts, API keys...); each is idempotent.
-DEMO_STEPS: list[Callable[[], None]] = [load_currencies_and_directions, load_users,
-                                        load_exchanges]
+# Each step is idempotent and builds on the ones before it: rewards credit the exchanges, which
+# reference the partners and directions.
+DEMO_STEPS: list[Callable[[], None]] = [
+    load_currencies_and_directions,  # exchange: currencies and directions
+    load_users,  # the operator and the demo partners
+    load_exchanges,  # exchange: past exchanges, a third referred
+    load_clicks,  # partners: a month of clicks
+    load_rewards,  # rewards: rules, payout methods, credited rewards and payouts
+]
 
 
 def load_demo() -> None:

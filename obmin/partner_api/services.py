@@ -9,18 +9,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from obmin.lib.errors import Refused
 from obmin.partner_api.models import LIVE_PREFIX, TEST_PREFIX, ApiKey
 from obmin.partner_api.selectors import hash_key
 from obmin.partners.models import Partner
 
 
-class ApiKeyError(Exception):
+class ApiKeyError(Refused):
     """A refused request about a key; `field` names the input at fault."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def clean_allowed_ips(entries: list[str] | None) -> list[str]:

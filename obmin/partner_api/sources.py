@@ -219,5 +219,5 @@ class LiveSource:
         try:
             payout = payout_request(partner=self.partner, method_id=method_id, account=account)
         except PayoutError as error:
-            raise ApiError(4, f"{error.param or 'method_id'}: {error.message}") from None
+            raise ApiError(4, f"{error.field or 'method_id'}: {error.message}") from None
         return payout.pk

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from obmin.lib.admin import ReadOnlyAdmin, SingletonAdmin
 from obmin.partners.models import Click, ClickDay, Partner, ReferralSettings
-from obmin.partners.services import partner_set_blocked
+from obmin.partners.services import partner_delete, partner_save, partner_set_blocked
 
 
 @admin.register(Partner)
@@ -21,7 +24,18 @@ class PartnerAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     actions = ["block", "unblock"]
 
-    def _set_blocked(self, request: HttpRequest, queryset, blocked: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
+        partner_save(partner=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Partner) -> None:
+        partner_delete(partner=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        for partner in queryset:
+            partner_delete(partner=partner)
+
+    def _set_blocked(self, request: HttpRequest, queryset: QuerySet[Partner],
+                     blocked: bool) -> None:
         # One by one through the service, so each partner's cached code is dropped.
         count = 0
         for partner in queryset:
@@ -34,11 +48,11 @@ class PartnerAdmin(admin.ModelAdmin):
         self.message_user(request, text % {"count": count}, messages.SUCCESS)
 
     @admin.action(description=_("Block: their links attribute nothing"))
-    def block(self, request, queryset):  # type: ignore[no-untyped-def]
+    def block(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         self._set_blocked(request, queryset, True)
 
     @admin.action(description=_("Unblock"))
-    def unblock(self, request, queryset):  # type: ignore[no-untyped-def]
+    def unblock(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         self._set_blocked(request, queryset, False)
 
 

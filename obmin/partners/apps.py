@@ -1,5 +1,7 @@
+"""The partners room: partner accounts, /ref/ links and clicks, attribution."""
+
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,35 +11,18 @@ class PartnersConfig(AppConfig):
     verbose_name = _("Partners")
 
     def ready(self) -> None:
-        from obmin.exchange.signals import rates_changed
-        from obmin.ops.demo import DEMO_STEPS
-        from obmin.partners import demo
-        from obmin.partners.models import Partner, ReferralSettings
+        from obmin.exchange.hooks import rates_changed, set_referrer_lookup
+        from obmin.partners.attribution import partner_for_exchange
+        from obmin.partners.landing import forget_direction_table
+        from obmin.partners.models import ReferralSettings
         from obmin.partners.program import forget_program_settings
-        from obmin.partners.routing import forget_routes
-        from obmin.partners.selectors import forget_partner_code
 
-        # The /ref/ hot path caches these; a change must reach the next click.
-        rates_changed.connect(forget_routes, dispatch_uid="partners_forget_routes")
+        # The exchange page asks who referred a new exchange.
+        set_referrer_lookup(partner_for_exchange)
+        # The /ref/ hot path caches the direction table and the program settings; a change
+        # must reach the next click. (Partners' codes are dropped by the services that change
+        # them: partners.services.)
+        rates_changed.connect(forget_direction_table, dispatch_uid="partners_forget_directions")
         for signal in (post_save, post_delete):
             signal.connect(forget_program_settings, sender=ReferralSettings,
                            dispatch_uid=f"partners_forget_program_{id(signal)}")
-
-        def remember_old_code(sender, instance, **kwargs):  # type: ignore[no-untyped-def]
-            # A changed referral code must stop resolving from the cache too.
-            instance._old_ref_code = (
-                Partner.objects.filter(pk=instance.pk).values_list("ref_code", flat=True).first()
-                if instance.pk else None)
-
-        def forget_code(sender, instance, **kwargs):  # type: ignore[no-untyped-def]
-            forget_partner_code(instance.ref_code, getattr(instance, "_old_ref_code", None) or "")
-
-        pre_save.connect(remember_old_code, sender=Partner, weak=False,
-                         dispatch_uid="partners_remember_old_code")
-        post_save.connect(forget_code, sender=Partner, weak=False,
-                          dispatch_uid="partners_forget_code_save")
-        post_delete.connect(forget_code, sender=Partner, weak=False,
-                            dispatch_uid="partners_forget_code_delete")
-
-        if demo.load_clicks not in DEMO_STEPS:
-            DEMO_STEPS.append(demo.load_clicks)

@@ -1,28 +1,29 @@
-"""Which partner a customer's exchange belongs to, and the visitor's stable hash.
+"""Which partner a customer's exchange belongs to, and the referral cookie that says so.
 
 The rule (README, "Referral links and attribution"): the last partner link the visitor
 followed wins, unless the customer's e-mail is already bound to a partner by an earlier
-attributed exchange, which then wins. A partner's own exchanges are never attributed to it,
-and a blocked partner is attributed nothing. Cookie names are shared with the /ref/ redirect
-that sets them.
+attributed exchange, which then wins. Who may earn at all is `partner_may_earn`'s rule, shared
+with reward accrual. The exchange room asks `partner_for_exchange` through its referrer hook
+(`obmin.exchange.hooks`, registered in `PartnersConfig.ready`).
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from obmin.exchange.models import Exchange
+from obmin.lib.text import normalize_email
+from obmin.lib.visitor import USER_HASH_COOKIE
 from obmin.partners.program import ProgramSettings, program_settings
+from obmin.partners.selectors import partner_may_earn
 
 REF_COOKIE = "obmin_ref"
-VISITOR_COOKIE = "obmin_vid"
 
-_VISITOR = re.compile(r"[A-Za-z0-9_-]{8,32}")
 _REF = re.compile(r"([0-9]{1,18})\.([0-9]{1,12})")
 
 
@@ -32,16 +33,6 @@ class Referral:
 
     partner_id: int
     clicked_at: int  # unix seconds
-
-
-def new_visitor_hash() -> str:
-    return secrets.token_hex(8)
-
-
-def visitor_hash(request: HttpRequest) -> str:
-    """The visitor's id from its first-party cookie, or "" (a cookie we did not write)."""
-    value = request.COOKIES.get(VISITOR_COOKIE) or ""
-    return value if _VISITOR.fullmatch(value) else ""
 
 
 def referral(request: HttpRequest, program: ProgramSettings | None = None) -> Referral | None:
@@ -68,7 +59,7 @@ def set_referral_cookies(response: HttpResponse, *, partner_id: int, clicked_at:
     Written as morsels rather than with `set_cookie`, which adds an `Expires` date computed on
     every click; `Max-Age` alone is what browsers use.
     """
-    for name, value in ((REF_COOKIE, f"{partner_id}.{clicked_at}"), (VISITOR_COOKIE, user_hash)):
+    for name, value in ((REF_COOKIE, f"{partner_id}.{clicked_at}"), (USER_HASH_COOKIE, user_hash)):
         response.cookies[name] = value
         morsel = response.cookies[name]
         morsel["max-age"] = program.cookie_seconds
@@ -79,34 +70,20 @@ def set_referral_cookies(response: HttpResponse, *, partner_id: int, clicked_at:
             morsel["secure"] = True
 
 
-def partner_id_for_exchange(request: HttpRequest, email: str) -> int | None:
+def partner_for_exchange(request: HttpRequest, email: str) -> int | None:
     """The referring partner of an exchange about to be created, or None."""
-    from obmin.exchange.models import Exchange
-    from obmin.partners.models import Partner
-
-    email = email.strip().lower()  # as exchange_create stores it
+    email = normalize_email(email)  # as exchange_create stores it
     user = getattr(request, "user", None)
     logged_in_user_id = user.pk if user is not None and user.is_authenticated else None
-
-    def allowed(partner_id: int | None) -> int | None:
-        if partner_id is None:
-            return None
-        row = (Partner.objects.filter(pk=partner_id)
-               .values_list("is_blocked", "user_id", "user__email").first())
-        if row is None:
-            return None
-        is_blocked, user_id, partner_email = row
-        if is_blocked or user_id == logged_in_user_id:
-            return None
-        if partner_email and partner_email.strip().lower() == email:
-            return None  # the partner exchanging for itself
-        return partner_id
-
     # The first attributed exchange binds the customer to its partner for good.
+    partner_id = None
     if email:
-        bound = (Exchange.objects.filter(email=email, partner__isnull=False)
-                 .order_by("created_at", "id").values_list("partner_id", flat=True).first())
-        if bound is not None:
-            return allowed(bound)
-    found = referral(request)
-    return allowed(found.partner_id if found else None)
+        partner_id = (Exchange.objects.filter(email=email, partner__isnull=False)
+                      .order_by("created_at", "id").values_list("partner_id", flat=True).first())
+    if partner_id is None:
+        found = referral(request)
+        partner_id = found.partner_id if found else None
+    if partner_id is None or not partner_may_earn(partner_id=partner_id, customer_email=email,
+                                                  logged_in_user_id=logged_in_user_id):
+        return None
+    return partner_id

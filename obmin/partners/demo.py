@@ -1,6 +1,6 @@
 """Demo clicks for the demo partners: a month of plausible traffic, some of it robots.
 
-Appended to `obmin.ops.demo.DEMO_STEPS` by the app's `ready()`. Idempotent: the clicks are
+A step of `obmin.ops.demo.DEMO_STEPS`. Idempotent: the clicks are
 made from a fixed seed, and a partner that already has clicks is left alone.
 """
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,8 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from obmin.lib.models import SingletonModel
 
 CODE_ALPHABET = string.ascii_lowercase + string.digits
-# What the /ref/ view accepts as a code (`obmin.partners.selectors.PARTNER_CODE`): a code
-# outside it could be saved but its link would never record a click.
+# What the /ref/ view accepts as a code: a code outside it could be saved but its link would
+# never record a click.
 CODE_PATTERN = r"[A-Za-z0-9_-]{1,32}"
 code_validator = RegexValidator(
     rf"\A{CODE_PATTERN}\Z",
@@ -59,7 +61,7 @@ class Partner(models.Model):
     def __str__(self) -> str:
         return f"{self.user.email or self.user.get_username()} ({self.ref_code})"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.export_code:
             self.export_code = self.ref_code
         super().save(*args, **kwargs)
@@ -70,9 +72,6 @@ class Partner(models.Model):
         The partner's own referral and export codes may be equal (a new partner's are).
         """
         super().clean()
-        # Imported here: the services module imports this one.
-        from obmin.partners.services import code_taken
-
         errors = {}
         for field in ("ref_code", "export_code"):
             code = getattr(self, field)
@@ -92,6 +91,14 @@ class Partner(models.Model):
     @property
     def referral_link(self) -> str:
         return f"{settings.SITE_URL}/ref/{self.ref_code}/"
+
+
+def code_taken(code: str, *, exclude_partner_id: int | None = None) -> bool:
+    """Referral and export codes share one namespace: a code names one partner only."""
+    others = Partner.objects.filter(Q(ref_code__iexact=code) | Q(export_code__iexact=code))
+    if exclude_partner_id is not None:
+        others = others.exclude(pk=exclude_partner_id)
+    return others.exists()
 
 
 class Click(models.Model):
@@ -155,7 +162,8 @@ class ClickDay(models.Model):
 class ReferralSettings(SingletonModel):
     """The operator's settings of the referral program: one row (pk 1), edited in the admin.
 
-    Read through `obmin.partners.program.program_settings()`, which caches it.
+    Read through `obmin.partners.program.program_settings()`, which caches it (a save drops
+    the cache: `PartnersConfig.ready`).
     """
 
     cookie_days = models.PositiveIntegerField(

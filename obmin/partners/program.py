@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db import transaction
 
-from obmin.partners.memo import Memo
+from obmin.lib.memo import Memo
 from obmin.partners.models import ReferralSettings
 
 CACHE_KEY = "partners:program:v1"

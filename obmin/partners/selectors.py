@@ -1,5 +1,6 @@
-"""Reads about partners that several places share: the code lookup of the /ref/ hot path, and
-click statistics for the cabinet and the partner API (so the two can never disagree).
+"""Reads about partners that several places share: the code lookup of the /ref/ hot path, who
+may earn, and the statistics of clicks and referred exchanges for the cabinet and the partner
+API (so the two can never disagree).
 
 Crawlers' clicks are kept for the operator but never appear in anything a partner sees.
 """
@@ -9,13 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
-from obmin.partners.memo import Memo
+from obmin.exchange.models import Exchange, ExchangeStatus
+from obmin.lib.memo import Memo
+from obmin.lib.text import normalize_email
 from obmin.partners.models import CODE_PATTERN, Click, ClickDay, Partner
 
 PARTNER_CODE = re.compile(CODE_PATTERN)  # the codes the admin lets an operator set
@@ -76,6 +81,23 @@ def forget_partner_code(*codes: str) -> None:
     transaction.on_commit(forget)
 
 
+def partner_may_earn(*, partner_id: int, customer_email: str,
+                     logged_in_user_id: int | None = None) -> bool:
+    """Whether an exchange of `customer_email` may be attributed to the partner and earn it a
+    reward: never for a blocked or unknown partner, and never for the partner's own exchanges
+    (its own e-mail, or made while logged in as the partner). Attribution and reward accrual
+    both ask this.
+    """
+    row = (Partner.objects.filter(pk=partner_id)
+           .values_list("is_blocked", "user_id", "user__email").first())
+    if row is None:
+        return False
+    is_blocked, user_id, partner_email = row
+    if is_blocked or (logged_in_user_id is not None and user_id == logged_in_user_id):
+        return False
+    return not partner_email or normalize_email(partner_email) != normalize_email(customer_email)
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
@@ -98,7 +120,7 @@ def partner_links(
     return clicks.order_by("created_at", "id")
 
 
-def partner_click_stats(*, partner: Partner, start: date, end: date) -> list[dict]:
+def partner_click_stats(*, partner: Partner, start: date, end: date) -> list[dict[str, Any]]:
     """One entry per UTC day from `start` to `end` inclusive, oldest first:
     `{"day": date, "clicks": int, "unique_clicks": int}`; crawlers left out.
 
@@ -134,3 +156,62 @@ def partner_click_totals(*, partner: Partner, start: date, end: date) -> dict[st
         clicks=Sum("clicks"), unique_clicks=Sum("unique_clicks"))
     return {name: (live[name] or 0) + (archived[name] or 0)
             for name in ("clicks", "unique_clicks")}
+
+
+def partner_exchange_daily(*, partner_id: int, start: datetime,
+                           end: datetime) -> list[dict[str, Any]]:
+    """Per UTC day: referred exchanges, successful ones, their turnover in USD, rewards."""
+    rows = (
+        Exchange.objects.filter(partner_id=partner_id, created_at__gte=start, created_at__lte=end)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day")
+        .annotate(
+            exchanges=Count("id"),
+            successful=Count("id", filter=Q(status=ExchangeStatus.SUCCESS)),
+            turnover_usd=Sum(F("amount_give") * F("usd_price_give"),
+                             filter=Q(status=ExchangeStatus.SUCCESS)),
+            rewards=Sum("partner_reward", filter=Q(reward_accrued=True)),
+        )
+        .order_by("day")
+    )
+    zero = Decimal(0)
+    return [{**row, "turnover_usd": row["turnover_usd"] or zero, "rewards": row["rewards"] or zero}
+            for row in rows]
+
+
+def partner_exchanges(partner: Partner) -> QuerySet[Exchange]:
+    """The partner's referred exchanges, newest first, with their currencies."""
+    return (Exchange.objects.filter(partner=partner)
+            .select_related("currency_give", "currency_get").order_by("-created_at", "-id"))
+
+
+@dataclass(frozen=True)
+class PartnerSummary:
+    """A partner's figures over whole UTC days: totals, and per-day series for a chart."""
+
+    totals: dict[str, int | Decimal]
+    chart: dict[str, list[str] | list[int]]
+
+
+def partner_summary(*, partner: Partner, days: int, now: datetime) -> PartnerSummary:
+    """The last `days` UTC days up to `now`: clicks, unique clicks, referred and successful
+    exchanges, their turnover in USD and the rewards credited for them."""
+    end = now
+    start = (end - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    exchange_days = partner_exchange_daily(partner_id=partner.pk, start=start, end=end)
+    click_days = partner_click_stats(partner=partner, start=start.date(), end=end.date())
+    totals: dict[str, int | Decimal] = {
+        "clicks": sum(d["clicks"] for d in click_days),
+        "unique_clicks": sum(d["unique_clicks"] for d in click_days),
+        "exchanges": sum(d["exchanges"] for d in exchange_days),
+        "successful": sum(d["successful"] for d in exchange_days),
+        "turnover_usd": sum((d["turnover_usd"] for d in exchange_days), Decimal(0)),
+        "rewards": sum((d["rewards"] for d in exchange_days), Decimal(0)),
+    }
+    successful_by_day = {d["day"]: d["successful"] for d in exchange_days}
+    chart: dict[str, list[str] | list[int]] = {
+        "labels": [d["day"].isoformat() for d in click_days],
+        "clicks": [d["unique_clicks"] for d in click_days],
+        "exchanges": [successful_by_day.get(d["day"], 0) for d in click_days],
+    }
+    return PartnerSummary(totals=totals, chart=chart)

@@ -17,19 +17,14 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from obmin.partners.models import Click, ClickDay, Partner, new_partner_code
+from obmin.lib.errors import Refused
+from obmin.lib.text import normalize_email
+from obmin.partners.models import Click, ClickDay, Partner, code_taken, new_partner_code
+from obmin.partners.selectors import forget_partner_code
 
 
-class PartnerError(Exception):
-    pass
-
-
-def code_taken(code: str, *, exclude_partner_id: int | None = None) -> bool:
-    """Referral and export codes share one namespace: a code names one partner only."""
-    others = Partner.objects.filter(Q(ref_code__iexact=code) | Q(export_code__iexact=code))
-    if exclude_partner_id is not None:
-        others = others.exclude(pk=exclude_partner_id)
-    return others.exists()
+class PartnerError(Refused):
+    """A refused partner request; `field` names the input at fault (email, password)."""
 
 
 def unused_code() -> str:
@@ -39,38 +34,59 @@ def unused_code() -> str:
             return code
 
 
-def partner_create(*, email: str, password: str, check_password: bool = True) -> Partner:
-    """Creates the user (username = e-mail, lower-cased) and its partner account.
+def partner_create(*, email: str, password: str) -> Partner:
+    """Creates the user (username = the normalised e-mail) and its partner account.
 
-    A blank password is refused whatever `check_password` says: it would make an account
-    nobody can ever log in to, created without a word.
+    The one way a partner account is made (sign-up, `obmin partner create`): the e-mail must be
+    valid and unused, the password must pass the site's password validators.
     """
-    email = email.strip().lower()
+    email = normalize_email(email)
     try:
         validate_email(email)
     except ValidationError:
-        raise PartnerError(_("%(email)s is not a valid e-mail address.") % {"email": email}) \
-            from None
+        raise PartnerError(_("%(email)s is not a valid e-mail address.") % {"email": email},
+                           "email") from None
     if not password or not password.strip():
-        raise PartnerError(_("The password must not be empty."))
+        raise PartnerError(_("The password must not be empty."), "password")
     User = get_user_model()
     if User.objects.filter(username__iexact=email).exists():
-        raise PartnerError(_("A user with e-mail %(email)s exists already.") % {"email": email})
-    if check_password:
-        try:
-            validate_password(password)
-        except ValidationError as error:
-            raise PartnerError(" ".join(error.messages)) from None
+        raise PartnerError(_("A user with e-mail %(email)s exists already.") % {"email": email},
+                           "email")
+    try:
+        validate_password(password)
+    except ValidationError as error:
+        raise PartnerError(" ".join(error.messages), "password") from None
     with transaction.atomic():
         user = User.objects.create_user(username=email, email=email, password=password)
         code = unused_code()
         return Partner.objects.create(user=user, ref_code=code, export_code=code)
 
 
+def partner_save(*, partner: Partner) -> Partner:
+    """Saves an operator's change of a partner (codes, block, export switch).
+
+    The /ref/ redirect caches partners by referral code: the old and the new code are dropped,
+    so a block or a changed code applies on the next click.
+    """
+    old_code = (Partner.objects.filter(pk=partner.pk).values_list("ref_code", flat=True).first()
+                if partner.pk else None)
+    partner.save()
+    forget_partner_code(partner.ref_code, old_code or "")
+    return partner
+
+
+def partner_delete(*, partner: Partner) -> None:
+    """Deletes a partner (the operator's admin action); its code stops resolving at once."""
+    code = partner.ref_code
+    partner.delete()
+    forget_partner_code(code)
+
+
 def partner_set_blocked(*, partner: Partner, blocked: bool) -> Partner:
     """Blocks or unblocks a partner; its link stops (or starts again) attributing at once."""
     partner.is_blocked = blocked
-    partner.save(update_fields=["is_blocked"])  # post_save drops the cached code
+    partner.save(update_fields=["is_blocked"])
+    forget_partner_code(partner.ref_code)
     return partner
 
 

@@ -17,15 +17,11 @@ from django.views.decorators.http import require_safe
 
 from obmin.lib.ipmask import client_ip, mask_ip
 from obmin.lib.timeutil import to_unix
-from obmin.partners.attribution import (
-    new_visitor_hash,
-    referral,
-    set_referral_cookies,
-    visitor_hash,
-)
+from obmin.lib.visitor import new_user_hash, user_hash_of
+from obmin.partners.attribution import referral, set_referral_cookies
+from obmin.partners.landing import landing_url
 from obmin.partners.models import Click
 from obmin.partners.program import program_settings
-from obmin.partners.routing import ref_target
 from obmin.partners.selectors import partner_for_code
 from obmin.partners.services import click_record
 from obmin.partners.useragent import MAX_PARSED, browser_of, is_crawler
@@ -57,7 +53,7 @@ def _codes(query_string: str) -> tuple[str, str]:
 @require_safe
 def ref(request: HttpRequest, code: str) -> HttpResponseRedirect:
     raw_query = request.META.get("QUERY_STRING", "")
-    response = HttpResponseRedirect(ref_target(*_codes(raw_query)))
+    response = HttpResponseRedirect(landing_url(*_codes(raw_query)))
     # Each click must reach us: no browser or proxy may answer it from a cache.
     response["Cache-Control"] = "no-store"
     if request.method == "HEAD":
@@ -71,12 +67,12 @@ def ref(request: HttpRequest, code: str) -> HttpResponseRedirect:
     user_agent = _text(meta.get("HTTP_USER_AGENT", ""), MAX_PARSED)
     bot = is_crawler(user_agent)
     now = timezone.now()
-    user_hash = visitor_hash(request)
+    user_hash = user_hash_of(request)
     seen_today: bool | None = None
     if bot:
         pass  # robots get no cookies; their clicks are never unique
     elif not user_hash:
-        user_hash, seen_today = new_visitor_hash(), False
+        user_hash, seen_today = new_user_hash(), False
     else:
         # The referral cookie names the last partner link followed and when: the same partner
         # today means seen today; the same partner on an earlier day means not (a click today

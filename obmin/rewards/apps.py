@@ -10,11 +10,10 @@ class RewardsConfig(AppConfig):
     verbose_name = _("Rewards and payouts")
 
     def ready(self) -> None:
-        from obmin.ops.demo import DEMO_STEPS
+        from obmin.exchange.hooks import exchange_status_changed
+        from obmin.rewards.services import reward_sync_on_status_change
 
-        # Importing services connects reward accrual to exchange status changes.
-        from obmin.rewards import demo, services  # noqa: F401
-
-        # After the exchanges (and clicks) it builds on: apps are ready in INSTALLED_APPS order.
-        if demo.load_rewards not in DEMO_STEPS:
-            DEMO_STEPS.append(demo.load_rewards)
+        # The one path from a status change to the ledger: exchange_set_status sends this
+        # inside its transaction, with the exchange row locked (docs/architecture.md).
+        exchange_status_changed.connect(reward_sync_on_status_change,
+                                        dispatch_uid="rewards.reward_sync")

@@ -7,13 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
-from django.utils.translation import gettext as _
 
-from obmin.exchange.models import Direction, Exchange, ExchangeStatus
+from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.lib.money import CENT, plain, quantize, quantize_down
 from obmin.partners.models import Partner
 from obmin.rewards.models import (
-    ACCOUNTING_CURRENCY,
     OverrideKind,
     PartnerAccount,
     Payout,
@@ -153,71 +151,3 @@ def reward_quote(exchange: Exchange, *, program: RewardProgram | None = None) ->
         raw = base * percent / Decimal(100)
     amount = quantize_down(raw, 2)
     return RewardQuote(amount if amount >= CENT else ZERO, rule)
-
-
-def _describe_override(override: RewardOverride) -> str:
-    if override.kind == OverrideKind.NONE:
-        return _("no reward")
-    if override.kind == OverrideKind.FIXED:
-        return _("a fixed %(sum)s %(currency)s per exchange") % {
-            "sum": plain(override.value), "currency": ACCOUNTING_CURRENCY}
-    return _("%(percent)s%%, whatever your level") % {"percent": plain(override.value)}
-
-
-def describe_reward_rules(partner: Partner) -> list[str]:
-    """The rules that apply to this partner, in plain words, for the cabinet.
-
-    Only rules that can apply are told: a rule for the partner alone hides the levels and the
-    directions' rules it replaces (the precedence of `override_for`).
-    """
-    program = RewardProgram.load()
-    if program.reward_base == RewardBase.PROFIT:
-        intro = _("You earn a share of the exchanger's profit on every successful exchange made "
-                  "by a visitor you referred, counted in %(currency)s at the exchange's rates.")
-    else:
-        intro = _("You earn a share of the amount of every successful exchange made by a "
-                  "visitor you referred, counted in %(currency)s at the exchange's rates.")
-    lines = [intro % {"currency": ACCOUNTING_CURRENCY}]
-    overrides = list(RewardOverride.objects.filter(
-        Q(partner_id=partner.pk) | Q(partner__isnull=True)).order_by("id"))
-    own = next((o for o in overrides if o.partner_id and not o.direction_id), None)
-    pairs = [o for o in overrides if o.partner_id and o.direction_id]
-    paired = {o.direction_id for o in pairs}
-    general = [] if own else [o for o in overrides
-                              if not o.partner_id and o.direction_id not in paired]
-    names: dict[int | None, str] = {d.pk: str(d) for d in Direction.objects.select_related(
-        "currency_give", "currency_get").filter(pk__in=[o.direction_id for o in pairs + general])}
-    for override in pairs + general:
-        lines.append(_("For exchanges %(direction)s: %(rule)s.")
-                     % {"direction": names[override.direction_id],
-                        "rule": _describe_override(override)})
-    if own is not None:
-        lines.append((_("For all your other exchanges: %(rule)s.") if pairs
-                      else _("For all your exchanges: %(rule)s."))
-                     % {"rule": _describe_override(own)})
-    else:
-        if pairs or general:
-            lines.append(_("For all other exchanges, by your referred turnover:"))
-        levels = list(RewardLevel.objects.order_by("min_turnover"))
-        for level in levels:
-            if level.min_turnover <= 0:
-                lines.append(_("From the start: %(percent)s%%.")
-                             % {"percent": plain(level.percent)})
-            else:
-                lines.append(_("Once your referred turnover reaches %(turnover)s %(currency)s: "
-                               "%(percent)s%%.")
-                             % {"turnover": plain(level.min_turnover),
-                                "currency": ACCOUNTING_CURRENCY, "percent": plain(level.percent)})
-        if not levels:
-            lines.append(_("No reward levels are set at the moment."))
-        lines.append(_("Your referred turnover so far: %(turnover)s %(currency)s (each exchange "
-                       "earns at the level of the turnover before it).")
-                     % {"turnover": plain(quantize_down(partner_turnover(partner.pk), 2)),
-                        "currency": ACCOUNTING_CURRENCY})
-    lines.append(_("Rewards under 0.01 %(currency)s are not credited. A reward is credited when "
-                   "the exchange succeeds and taken back if the exchange is later cancelled or "
-                   "fails. Your own exchanges earn nothing.") % {"currency": ACCOUNTING_CURRENCY})
-    lines.append(_("You may ask for a payout of your whole balance once it reaches "
-                   "%(min)s %(currency)s.")
-                 % {"min": plain(program.min_payout), "currency": ACCOUNTING_CURRENCY})
-    return lines

@@ -15,14 +15,15 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
-from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from obmin.exchange.models import Exchange, ExchangeStatus
-from obmin.exchange.signals import exchange_status_changed
+from obmin.exchange.services import exchange_record_reward
+from obmin.lib.errors import Refused
 from obmin.lib.money import quantize
 from obmin.partners.models import Partner
+from obmin.partners.selectors import partner_may_earn
 from obmin.rewards.models import (
     ACCOUNTING_CURRENCY,
     EntryKind,
@@ -39,13 +40,8 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
 
 
-class PayoutError(Exception):
-    """A refused payout request or change; `param` names the API parameter at fault."""
-
-    def __init__(self, message: str, param: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
+class PayoutError(Refused):
+    """A refused payout request or change; `field` names the API parameter at fault."""
 
 
 # --- the ledger ---------------------------------------------------------------------------
@@ -88,16 +84,6 @@ def _notify(partner_id: int, subject: str, body: str) -> None:
 # --- rewards ------------------------------------------------------------------------------
 
 
-def _earns(exchange: Exchange) -> bool:
-    """Blocked partners and self-referrals earn nothing."""
-    if exchange.partner_id is None:
-        return False
-    partner = Partner.objects.select_related("user").filter(pk=exchange.partner_id).first()
-    if partner is None or partner.is_blocked:
-        return False
-    return exchange.email.strip().lower() != (partner.user.email or "").strip().lower()
-
-
 def reward_sync(*, exchange: Exchange) -> LedgerEntry | None:
     """Brings the exchange's reward in line with its status: the one way rewards move.
 
@@ -113,7 +99,8 @@ def reward_sync(*, exchange: Exchange) -> LedgerEntry | None:
     entry = None
     if exchange.status == ExchangeStatus.SUCCESS and not credited and exchange.partner_id:
         quote = reward_quote(exchange)
-        if quote.amount > 0 and _earns(exchange):
+        if quote.amount > 0 and partner_may_earn(partner_id=exchange.partner_id,
+                                                    customer_email=exchange.email):
             account = _locked_account(exchange.partner_id)
             entry = _post(account, amount=quote.amount, kind=EntryKind.CREDIT, exchange=exchange,
                           sequence=next_sequence, note=quote.rule)
@@ -132,15 +119,13 @@ def reward_sync(*, exchange: Exchange) -> LedgerEntry | None:
                       note=_("exchange left success: %(status)s") % {"status": exchange.status})
     if entry is not None:
         accrued = entry.kind == EntryKind.CREDIT
-        exchange.partner_reward = entry.amount if accrued else ZERO
-        exchange.reward_accrued = accrued
-        Exchange.objects.filter(pk=exchange.pk).update(partner_reward=exchange.partner_reward,
-                                                       reward_accrued=accrued)
+        exchange_record_reward(exchange=exchange, amount=entry.amount if accrued else ZERO,
+                               accrued=accrued)
     return entry
 
 
-@receiver(exchange_status_changed, dispatch_uid="rewards.accrue_on_status_change")
-def _on_exchange_status_changed(sender, exchange: Exchange, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def reward_sync_on_status_change(sender: object, *, exchange: Exchange, **kwargs: object) -> None:
+    """Receiver of `exchange_status_changed`, connected in `RewardsConfig.ready`."""
     reward_sync(exchange=exchange)
 
 
@@ -201,8 +186,8 @@ def payout_request(*, partner: Partner, method_id: int | str, account: str) -> P
         raise PayoutError(_("The account is too long."), "account")
     with transaction.atomic():
         # The lock makes a second request wait, then see the balance this one held.
-        ledger = _locked_account(partner.pk)
-        balance = ledger.balance
+        partner_account = _locked_account(partner.pk)
+        balance = partner_account.balance
         minimum = max(RewardProgram.load().min_payout, method.min_amount)
         if balance < minimum:
             raise PayoutError(
@@ -220,7 +205,7 @@ def payout_request(*, partner: Partner, method_id: int | str, account: str) -> P
             currency_code=method.currency_code, original_amount=balance,
             original_currency_code=ACCOUNTING_CURRENCY, status=PayoutStatus.PENDING,
             status_changed_at=now, actor="partner")
-        _post(ledger, amount=-balance, kind=EntryKind.PAYOUT_HOLD, payout=payout,
+        _post(partner_account, amount=-balance, kind=EntryKind.PAYOUT_HOLD, payout=payout,
               note=_("payout #%(id)s requested") % {"id": payout.pk})
         _payout_mail(payout)
     return payout
@@ -234,7 +219,7 @@ def _change_payout(payout_id: int, status: PayoutStatus, *, actor: str, reason: 
     if partner_id is None or (partner is not None and partner_id != partner.pk):
         raise PayoutError(_("No payout #%(id)s.") % {"id": payout_id}, "payout_id")
     with transaction.atomic():
-        ledger = _locked_account(partner_id)
+        account = _locked_account(partner_id)
         payout = Payout.objects.select_for_update().select_related("method").get(pk=payout_id)
         if payout.status != PayoutStatus.PENDING:
             raise PayoutError(_("Payout #%(id)s is already %(status)s.")
@@ -247,10 +232,10 @@ def _change_payout(payout_id: int, status: PayoutStatus, *, actor: str, reason: 
         payout.save(update_fields=["status", "status_changed_at", "actor", "reason"])
         note = _("payout #%(id)s %(status)s") % {"id": payout.pk, "status": status.label}
         if status in (PayoutStatus.REFUSED, PayoutStatus.CANCELLED):
-            _post(ledger, amount=payout.original_amount, kind=EntryKind.PAYOUT_RELEASE,
+            _post(account, amount=payout.original_amount, kind=EntryKind.PAYOUT_RELEASE,
                   payout=payout, note=note)
         elif status == PayoutStatus.PAID:
-            _post(ledger, amount=Decimal(0), kind=EntryKind.PAYOUT_PAID, payout=payout,
+            _post(account, amount=Decimal(0), kind=EntryKind.PAYOUT_PAID, payout=payout,
                   note=note)
         _payout_mail(payout)
     return payout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from obmin.lib.factories import PASSWORD
+from obmin.testing.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

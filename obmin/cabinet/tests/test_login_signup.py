@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from obmin.lib.factories import PASSWORD, UserFactory
 from obmin.partners.models import Partner
+from obmin.testing.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from obmin.exchange.hooks import exchange_status_changed
 from obmin.exchange.models import Currency, Exchange, ExchangeStatus
 from obmin.exchange.services import ExchangeError, exchange_create, exchange_set_status
-from obmin.exchange.signals import exchange_status_changed
 
 pytestmark = pytest.mark.django_db
 

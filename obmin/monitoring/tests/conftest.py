@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from obmin.lib.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
 from obmin.monitoring import polls, snapshot
+from obmin.testing.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)

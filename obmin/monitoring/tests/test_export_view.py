@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from obmin.lib.factories import CurrencyFactory, DirectionFactory
 from obmin.monitoring.models import ExportSettings
 from obmin.monitoring.tests.parse import export, json_items, txt_items, xml_items
+from obmin.testing.factories import CurrencyFactory, DirectionFactory
 
 PM_BTC = ("PMUSD", "BTC", "")
 PM_USDT = ("PMUSD", "USDTTRC20", "")

@@ -8,11 +8,11 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
-from obmin.lib.factories import PartnerFactory
 from obmin.monitoring import polls
 from obmin.monitoring.models import MonitorPollHour, MonitorStatus
 from obmin.monitoring.services import monitor_polls_flush
 from obmin.monitoring.tests.parse import export
+from obmin.testing.factories import PartnerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from obmin.exchange.models import Exchange
-from obmin.partners.attribution import REF_COOKIE, VISITOR_COOKIE
+from obmin.lib.visitor import USER_HASH_COOKIE
+from obmin.partners.attribution import REF_COOKIE
 from obmin.partners.models import Click, ReferralSettings
 from obmin.partners.services import partner_set_blocked
 from obmin.partners.tests.conftest import CHROME, GOOGLEBOT
@@ -94,7 +95,7 @@ def test_expired_or_forged_referral_cookie_attributes_nothing(client, alice, pm_
     client.cookies[REF_COOKIE] = f"99999.{int(time.time())}"
     assert exchange(client).partner is None
     client.cookies[REF_COOKIE] = "nonsense"
-    client.cookies[VISITOR_COOKIE] = "\x00" * 40
+    client.cookies[USER_HASH_COOKIE] = "\x00" * 40
     made = exchange(client)
     assert made.partner is None and made.user_hash == ""
 

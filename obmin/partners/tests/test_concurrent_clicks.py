@@ -53,7 +53,7 @@ import json
 from decimal import Decimal
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-from obmin.lib.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
+from obmin.testing.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
 from obmin.partners.tests.test_concurrent_clicks import burst
 for email, code in [("alice@example.com", "alice001"), ("bob@example.com", "bob00002")]:
     PartnerFactory(user=UserFactory(email=email), ref_code=code)

@@ -10,8 +10,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from obmin.lib.factories import PartnerFactory
 from obmin.partners.models import Partner
+from obmin.testing.factories import PartnerFactory
 
 pytestmark = pytest.mark.django_db
 

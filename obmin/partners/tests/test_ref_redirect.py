@@ -13,9 +13,11 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from obmin.partners.attribution import REF_COOKIE, VISITOR_COOKIE
+from obmin.lib.visitor import USER_HASH_COOKIE
+from obmin.partners.attribution import REF_COOKIE
 from obmin.partners.models import Click, ReferralSettings
 from obmin.partners.selectors import partner_click_stats, partner_for_code, partner_links
+from obmin.partners.services import partner_set_blocked
 from obmin.partners.tests.conftest import CHROME, FIREFOX, GOOGLEBOT
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +75,7 @@ def test_click_is_logged_with_what_the_contract_names(client, alice, pm_btc):
     assert stored.query_string == "cur_from=PMUSD&cur_to=BTC&utm_source=monitor"
     assert stored.user_agent == CHROME
     assert not stored.is_bot and stored.is_unique
-    assert stored.user_hash == response.cookies[VISITOR_COOKIE].value
+    assert stored.user_hash == response.cookies[USER_HASH_COOKIE].value
     assert 8 <= len(stored.user_hash) <= 32
 
 
@@ -86,7 +88,7 @@ def test_unknown_browser_and_missing_referrer(client, alice, pm_btc):
 
 def test_cookies_are_first_party_and_last_the_operators_lifetime(client, alice, pm_btc):
     response = click(client)
-    ref, visitor = response.cookies[REF_COOKIE], response.cookies[VISITOR_COOKIE]
+    ref, visitor = response.cookies[REF_COOKIE], response.cookies[USER_HASH_COOKIE]
     assert ref.value.startswith(f"{alice.pk}.")
     assert ref["max-age"] == 365 * 86400 and visitor["max-age"] == 365 * 86400
     assert ref["httponly"] and ref["samesite"] == "Lax" and ref["path"] == "/"
@@ -98,10 +100,10 @@ def test_cookies_are_first_party_and_last_the_operators_lifetime(client, alice, 
 
 def test_returning_visitor_keeps_its_hash_and_the_last_click_wins(client, alice, bob, pm_btc):
     first = click(client, code="alice001")
-    visitor = first.cookies[VISITOR_COOKIE].value
+    visitor = first.cookies[USER_HASH_COOKIE].value
     second = click(client, code="bob00002")
-    assert VISITOR_COOKIE not in second.cookies or \
-        second.cookies[VISITOR_COOKIE].value == visitor
+    assert USER_HASH_COOKIE not in second.cookies or \
+        second.cookies[USER_HASH_COOKIE].value == visitor
     assert second.cookies[REF_COOKIE].value.startswith(f"{bob.pk}.")
     assert set(Click.objects.values_list("user_hash", flat=True)) == {visitor}
 
@@ -124,7 +126,7 @@ def test_crawler_click_is_kept_flagged_and_gets_no_cookie(client, alice, pm_btc)
         response = click(client, HTTP_USER_AGENT=agent)
         assert response.status_code == 302
         assert response["Location"] == "/exchange/?cur_from=PMUSD&cur_to=BTC"
-        assert REF_COOKIE not in response.cookies and VISITOR_COOKIE not in response.cookies
+        assert REF_COOKIE not in response.cookies and USER_HASH_COOKIE not in response.cookies
     assert Click.objects.filter(is_bot=True, is_unique=False).count() == 3
     assert Click.objects.get(user_agent=GOOGLEBOT).browser == "Googlebot 2"
 
@@ -145,8 +147,7 @@ def test_code_is_matched_in_any_case(client, alice, pm_btc):
 
 def test_blocked_partner_redirects_and_records_nothing(client, alice, pm_btc):
     click(client)  # cached as an active partner
-    alice.is_blocked = True
-    alice.save()
+    partner_set_blocked(partner=alice, blocked=True)
     client.cookies.clear()
     response = click(client)
     assert response.status_code == 302
@@ -196,20 +197,20 @@ def test_binary_bytes_as_wsgi_delivers_them(client, alice, pm_btc):
     # A WSGI server hands raw header bytes over as latin-1: here invalid UTF-8 and a NUL.
     raw = b"https://ex.example/\xff\xfe\x00\xc3\xa9".decode("latin-1")
     response = click(client, query="cur_from=PMUSD&cur_to=%FF%00BTC&q=\xff", HTTP_REFERER=raw,
-                     HTTP_COOKIE=f"{VISITOR_COOKIE}=\xff\x00bad; {REF_COOKIE}=1.\xff")
+                     HTTP_COOKIE=f"{USER_HASH_COOKIE}=\xff\x00bad; {REF_COOKIE}=1.\xff")
     assert response.status_code == 302
     assert response["Location"] == "/exchange/?cur_from=PMUSD"
     stored = Click.objects.get()
     assert stored.referrer == "https://ex.example/\ufffd\ufffdé"
-    assert stored.user_hash == response.cookies[VISITOR_COOKIE].value  # a fresh, valid one
+    assert stored.user_hash == response.cookies[USER_HASH_COOKIE].value  # a fresh, valid one
 
 
 def test_bad_cookie_values_are_replaced(client, alice, pm_btc):
-    client.cookies[VISITOR_COOKIE] = "<script>alert(1)</script>"
+    client.cookies[USER_HASH_COOKIE] = "<script>alert(1)</script>"
     client.cookies[REF_COOKIE] = "999999999999999999999999.1"
     response = click(client)
-    assert response.cookies[VISITOR_COOKIE].value != "<script>alert(1)</script>"
-    assert Click.objects.get().user_hash == response.cookies[VISITOR_COOKIE].value
+    assert response.cookies[USER_HASH_COOKIE].value != "<script>alert(1)</script>"
+    assert Click.objects.get().user_hash == response.cookies[USER_HASH_COOKIE].value
 
 
 def test_post_is_refused_and_head_answered_without_recording(client, alice, pm_btc):

@@ -1,4 +1,5 @@
-"""Reward fixtures: a program with two levels, and exchanges alice referred."""
+"""Reward fixtures: a payout method, and exchanges alice referred (the program is shared:
+`obmin/conftest.py`)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,7 @@ from decimal import Decimal
 import pytest
 
 from obmin.exchange.services import exchange_create
-from obmin.rewards.models import PayoutMethod, RewardLevel, RewardProgram
-
-
-@pytest.fixture
-def program(db):  # type: ignore[no-untyped-def]
-    """Profit-based, 20% from the start, 30% from 10,000 USD, minimum payout 10 USD."""
-    program = RewardProgram.load()
-    program.reward_base = "profit"
-    program.min_payout = Decimal(10)
-    program.save()
-    RewardLevel.objects.create(min_turnover=Decimal(0), percent=Decimal(20))
-    RewardLevel.objects.create(min_turnover=Decimal(10000), percent=Decimal(30))
-    return program
+from obmin.rewards.models import PayoutMethod
 
 
 @pytest.fixture

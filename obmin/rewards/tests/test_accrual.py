@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from obmin.exchange.models import Exchange
 from obmin.exchange.services import ALLOWED_TRANSITIONS, exchange_set_status
-from obmin.lib.factories import PartnerFactory
 from obmin.rewards.models import LedgerEntry, RewardOverride
 from obmin.rewards.selectors import partner_balance
 from obmin.rewards.services import ledger_check, reward_backfill, reward_sync
+from obmin.testing.factories import PartnerFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal

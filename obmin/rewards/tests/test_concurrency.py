@@ -141,7 +141,7 @@ def concurrent_payout_requests(make: MakeExchange, partner: Partner) -> dict:
             payout_request(partner=partner, method_id=method.pk, account="TXabc")
             return "held"
         except PayoutError as error:
-            return error.param
+            return error.field
 
     held = partner_balance(partner)
     outcomes = race(request)
@@ -181,7 +181,7 @@ from decimal import Decimal
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from obmin.exchange.services import exchange_create
-from obmin.lib.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
+from obmin.testing.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
 from obmin.rewards.models import RewardLevel
 from obmin.rewards.services import ledger_check
 from obmin.rewards.tests import test_concurrency as races

@@ -71,7 +71,7 @@ def test_below_min_payout_is_refused_naming_balance(alice, earned, usdt_method):
     assert partner_min_payout(alice) == D(10)
     with pytest.raises(PayoutError) as caught:
         payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
-    assert caught.value.param == "balance"
+    assert caught.value.field == "balance"
     assert "10.00" in caught.value.message
     assert not Payout.objects.exists()
     assert partner_balance(alice) == D("9.99")
@@ -83,7 +83,7 @@ def test_methods_own_minimum_applies_too(alice, earned, usdt_method):
     earned("50.00")
     with pytest.raises(PayoutError) as caught:
         payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
-    assert caught.value.param == "balance"
+    assert caught.value.field == "balance"
 
 
 @pytest.mark.parametrize("method_id", ["999", "abc", "", None])
@@ -91,7 +91,7 @@ def test_unknown_method_is_refused_naming_method_id(alice, earned, method_id):
     earned()
     with pytest.raises(PayoutError) as caught:
         payout_request(partner=alice, method_id=method_id, account="TXabc")
-    assert caught.value.param == "method_id"
+    assert caught.value.field == "method_id"
 
 
 def test_inactive_method_is_refused_naming_method_id(alice, earned, usdt_method):
@@ -100,7 +100,7 @@ def test_inactive_method_is_refused_naming_method_id(alice, earned, usdt_method)
     earned()
     with pytest.raises(PayoutError) as caught:
         payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
-    assert caught.value.param == "method_id"
+    assert caught.value.field == "method_id"
     assert payout_methods_for(alice) == []
 
 
@@ -110,7 +110,7 @@ def test_empty_or_overlong_account_is_refused_naming_account(alice, earned, usdt
     earned()
     with pytest.raises(PayoutError) as caught:
         payout_request(partner=alice, method_id=usdt_method.pk, account=account)
-    assert caught.value.param == "account"
+    assert caught.value.field == "account"
 
 
 def test_second_request_finds_the_balance_held(alice, earned, usdt_method):
@@ -118,7 +118,7 @@ def test_second_request_finds_the_balance_held(alice, earned, usdt_method):
     payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
     with pytest.raises(PayoutError) as caught:
         payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
-    assert caught.value.param == "balance"
+    assert caught.value.field == "balance"
     assert Payout.objects.count() == 1
 
 
@@ -218,7 +218,7 @@ def test_control_characters_in_the_account_are_refused(alice, earned, usdt_metho
     earned("50.00")
     with pytest.raises(PayoutError) as caught:
         payout_request(partner=alice, method_id=usdt_method.pk, account=account)
-    assert caught.value.param == "account"
+    assert caught.value.field == "account"
     assert not Payout.objects.exists()
 
 
@@ -228,5 +228,5 @@ def test_a_blocked_partner_cannot_ask_for_a_payout(alice, earned, usdt_method):
     alice.save()
     with pytest.raises(PayoutError) as caught:
         payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
-    assert caught.value.param == "balance"
+    assert caught.value.field == "balance"
     assert not Payout.objects.exists()

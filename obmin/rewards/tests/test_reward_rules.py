@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from obmin.exchange.services import exchange_set_status
 from obmin.rewards.models import RewardLevel, RewardOverride
-from obmin.rewards.selectors import describe_reward_rules, reward_quote
+from obmin.rewards.selectors import reward_quote
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -147,32 +147,3 @@ def test_quote_is_percent_of_profit_floored_to_the_cent(referred, alice, amount,
     quote = reward_quote(exchange)
     assert quote.amount == (raw.quantize(D("0.01"), rounding="ROUND_DOWN")
                             if raw >= D("0.01") else 0)
-
-
-def test_rules_are_described_in_plain_words(alice, pm_btc, program):
-    lines = describe_reward_rules(alice)
-    text = "\n".join(lines)
-    assert lines[0].startswith("You earn a share of the exchanger's profit")
-    assert "From the start: 20%." in lines
-    assert "Once your referred turnover reaches 10000 USD: 30%." in lines
-    assert "Your referred turnover so far: 0 USD" in text
-    assert "under 0.01 USD are not credited" in text
-    assert "Your own exchanges earn nothing." in text
-    assert lines[-1] == "You may ask for a payout of your whole balance once it reaches 10 USD."
-
-
-def test_described_rules_follow_the_precedence(alice, bob, pm_btc, pm_usdt, program):
-    RewardOverride.objects.create(direction=pm_btc, kind="none")
-    RewardOverride.objects.create(direction=pm_usdt, kind="percent", value=D(25))
-    RewardOverride.objects.create(partner=alice, direction=pm_btc, kind="fixed", value=D(2))
-    lines = describe_reward_rules(alice)
-    assert "For exchanges PMUSD → BTC: a fixed 2 USD per exchange." in lines
-    assert "For exchanges PMUSD → BTC: no reward." not in lines  # alice's own rule wins
-    assert "For exchanges PMUSD → USDTTRC20: 25%, whatever your level." in lines
-    assert "For all other exchanges, by your referred turnover:" in lines
-    assert "For exchanges PMUSD → BTC: no reward." in describe_reward_rules(bob)
-
-    RewardOverride.objects.create(partner=alice, kind="percent", value=D(40))
-    lines = describe_reward_rules(alice)
-    assert "For all your other exchanges: 40%, whatever your level." in lines
-    assert not any("USDTTRC20" in line or "From the start" in line for line in lines)

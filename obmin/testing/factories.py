@@ -1,4 +1,4 @@
-"""factory-boy factories shared by every room's tests (and the benchmarks' data builders)."""
+"""factory-boy factories shared by every room's tests and the benchmarks' data builders."""
 
 from __future__ import annotations
 

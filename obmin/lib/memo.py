@@ -74,4 +74,4 @@ def clear_all(**kwargs: object) -> None:
         memo.clear()
 
 
-setting_changed.connect(clear_all, dispatch_uid="partners_memo_clear_all")
+setting_changed.connect(clear_all, dispatch_uid="lib_memo_clear_all")

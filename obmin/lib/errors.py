@@ -1,0 +1,32 @@
+"""The one error type for refused requests, and the one way it reaches a form.
+
+A service refuses bad input by raising `Refused` (or a room's subclass of it): a message a
+person can read and, when one input is at fault, the name of that field or API parameter.
+Views put it on their form with `add_refusal`; the API writes it into its error envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django import forms
+
+
+class Refused(Exception):
+    """A request refused with a reason; `field` names the input at fault, "" if none."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def add_refusal(form: forms.Form, error: Refused, *,
+                fields: Mapping[str, str] | None = None) -> None:
+    """Shows `error` on `form`: beside its field when the form has it, else above the form.
+
+    `fields` maps a service's field names to the form's where they differ
+    (`{"password": "password1"}`).
+    """
+    name = (fields or {}).get(error.field, error.field)
+    form.add_error(name if name in form.fields else None, error.message)
