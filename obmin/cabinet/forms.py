@@ -59,5 +59,7 @@ class PayoutRequestForm(forms.Form):
 
     def __init__(self, *args: Any, offers: Sequence[PayoutMethodOffer], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["method_id"].choices = [  # type: ignore[attr-defined]
-            (o.id, f"{o.title} ({o.commission_percent.normalize()}%)") for o in offers]
+        method = self.fields["method_id"]
+        assert isinstance(method, forms.ChoiceField)
+        method.choices = [(o.id, f"{o.title} ({o.commission_percent.normalize()}%)")
+                          for o in offers]

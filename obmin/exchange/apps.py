@@ -12,7 +12,7 @@ class ExchangeConfig(AppConfig):
         from obmin.exchange.hooks import rates_changed
         from obmin.exchange.models import Currency, Direction
 
-        def announce(sender, **kwargs):  # type: ignore[no-untyped-def]
+        def announce(sender: object, **kwargs: object) -> None:
             rates_changed.send(sender=sender)
 
         for model in (Currency, Direction):

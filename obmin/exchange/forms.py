@@ -26,10 +26,10 @@ class ExchangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         gives = sorted({(d.currency_give.code, d.currency_give.title) for d in directions})
         gets = sorted({(d.currency_get.code, d.currency_get.title) for d in directions})
-        self.fields["cur_from"].choices = [  # type: ignore[attr-defined]
-            (c, f"{t} ({c})") for c, t in gives]
-        self.fields["cur_to"].choices = [  # type: ignore[attr-defined]
-            (c, f"{t} ({c})") for c, t in gets]
+        for name, currencies in (("cur_from", gives), ("cur_to", gets)):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [(code, f"{title} ({code})") for code, title in currencies]
         self.direction: Direction | None = None
 
     def full_clean(self) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import ItemsView
+from typing import Any
 
+from django.http import HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
 SECRET_PARAMS = ("api_key", "password", "token")
@@ -39,7 +42,7 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
         "API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|HTTP_AUTHORIZATION", flags=re.I
     )
 
-    def get_post_parameters(self, request):  # type: ignore[no-untyped-def]
+    def get_post_parameters(self, request: HttpRequest | None) -> Any:
         params = super().get_post_parameters(request)
         if request is not None and hasattr(params, "copy"):
             params = params.copy()
@@ -48,8 +51,9 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
                     params[name] = self.cleansed_substitute
         return params
 
-    def get_traceback_frame_variables(self, request, tb_frame):  # type: ignore[no-untyped-def]
-        return [
-            (name, self.cleansed_substitute if name in SECRET_PARAMS else value)
+    def get_traceback_frame_variables(self, request: HttpRequest | None,
+                                      tb_frame: Any) -> ItemsView[str, Any]:
+        return {
+            name: self.cleansed_substitute if name in SECRET_PARAMS else value
             for name, value in super().get_traceback_frame_variables(request, tb_frame)
-        ]
+        }.items()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.core.cache import cache
 from django.core.signals import setting_changed
@@ -49,9 +49,9 @@ class Memo:
 
         `kind` guards against another version's value left in the shared cache.
         """
-        value = self.get(key)
+        value: Any = self.get(key)
         if value is not None:
-            return value  # type: ignore[no-any-return]
+            return cast(T, value)
         value = cache.get(key)
         if not isinstance(value, kind):
             value = build()

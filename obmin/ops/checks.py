@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 
 from django.conf import settings
+from django.core.checks import CheckMessage, Tags, Warning, register
 from django.core.checks import Error as CheckError
-from django.core.checks import Tags, Warning, register
 
 DEMO_KEY_MARK = "obmin-demo-key"
 
 
 @register(Tags.security, deploy=True)
-def check_production_settings(app_configs, **kwargs):  # type: ignore[no-untyped-def]
-    problems = []
+def check_production_settings(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    problems: list[CheckMessage] = []
     if DEMO_KEY_MARK in settings.SECRET_KEY:
         problems.append(CheckError(
             "SECRET_KEY is the demo key.", hint="Set SECRET_KEY to a long random value.",

@@ -6,6 +6,9 @@ actions below, and exchange status changes).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
@@ -24,6 +27,9 @@ from obmin.rewards.models import (
     RewardProgram,
 )
 from obmin.rewards.services import PayoutError, payout_mark_paid, payout_refuse
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @admin.register(RewardProgram)
@@ -71,8 +77,8 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-def _payout_action(request: HttpRequest, queryset: QuerySet[Payout], change, done_text,  # type: ignore[no-untyped-def]
-                   **extra) -> None:
+def _payout_action(request: HttpRequest, queryset: QuerySet[Payout],
+                   change: Callable[..., Payout], done_text: StrOrPromise, **extra: str) -> None:
     done = 0
     actor = f"admin:{request.user.get_username()}"
     for payout_id in queryset.values_list("pk", flat=True):
@@ -102,18 +108,18 @@ class PayoutAdmin(admin.ModelAdmin):
     # A payout changes only through the actions, which keep the ledger in step.
     readonly_fields = [f.name for f in Payout._meta.fields]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Payout | None = None) -> bool:
         return False
 
     @admin.action(description=_("Mark as paid (the money has been sent)"))
-    def mark_paid(self, request, queryset):  # type: ignore[no-untyped-def]
+    def mark_paid(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
         _payout_action(request, queryset, payout_mark_paid, _("%(n)d payout(s) marked paid."))
 
     @admin.action(description=_("Refuse (return the held balance to the partner)"))
-    def refuse(self, request, queryset):  # type: ignore[no-untyped-def]
+    def refuse(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
         _payout_action(request, queryset, payout_refuse,
                        _("%(n)d payout(s) refused; their balance is back with the partner."),
                        reason=request.POST.get("reason", "").strip()[:255])

@@ -8,7 +8,7 @@ the row every money movement of a partner locks), which `obmin ledger check` ver
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -25,6 +25,7 @@ from obmin.lib.models import SingletonModel
 MONEY: dict[str, Any] = {"max_digits": 20, "decimal_places": 2}
 PERCENT: dict[str, Any] = {"max_digits": 8, "decimal_places": 4,
            "validators": [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]}
+PAYOUT_ACCOUNT_LENGTH = 200
 # Exchanges carry prices in USD, so the program keeps its accounts in USD.
 ACCOUNTING_CURRENCY = "USD"
 
@@ -172,7 +173,7 @@ class Payout(models.Model):
     created_at = models.DateTimeField(_("requested"), default=timezone.now, db_index=True)
     method = models.ForeignKey(PayoutMethod, models.PROTECT, related_name="payouts",
                                verbose_name=_("method"))
-    account = models.CharField(_("account"), max_length=200)
+    account = models.CharField(_("account"), max_length=PAYOUT_ACCOUNT_LENGTH)
     # What is paid, after the method's commission, in the method's currency.
     amount = models.DecimalField(_("amount to pay"), max_digits=30, decimal_places=10)
     currency_code = models.CharField(_("currency"), max_length=20)
@@ -214,13 +215,13 @@ class LedgerImmutable(Exception):
 
 
 class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs: Any) -> NoReturn:
         raise LedgerImmutable("Ledger entries are never updated; post a new entry.")
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> NoReturn:
         raise LedgerImmutable("Ledger entries are never deleted; post a new entry.")
 
-    def bulk_update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise LedgerImmutable("Ledger entries are never updated; post a new entry.")
 
 
@@ -286,11 +287,11 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} {ACCOUNTING_CURRENCY}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise LedgerImmutable("Ledger entries are never updated; post a new entry.")
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise LedgerImmutable("Ledger entries are never deleted; post a new entry.")

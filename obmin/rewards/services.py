@@ -26,6 +26,7 @@ from obmin.partners.models import Partner
 from obmin.partners.selectors import partner_may_earn
 from obmin.rewards.models import (
     ACCOUNTING_CURRENCY,
+    PAYOUT_ACCOUNT_LENGTH,
     EntryKind,
     LedgerEntry,
     PartnerAccount,
@@ -182,7 +183,7 @@ def payout_request(*, partner: Partner, method_id: int | str, account: str) -> P
         raise PayoutError(_("Enter the account to pay to."), "account")
     if any(ord(char) < 32 or ord(char) == 127 for char in account):
         raise PayoutError(_("The account contains control characters."), "account")
-    if len(account) > Payout._meta.get_field("account").max_length:  # type: ignore[operator]
+    if len(account) > PAYOUT_ACCOUNT_LENGTH:
         raise PayoutError(_("The account is too long."), "account")
     with transaction.atomic():
         # The lock makes a second request wait, then see the balance this one held.
@@ -283,7 +284,8 @@ def ledger_check() -> list[str]:
     accruals: dict[int, list[LedgerEntry]] = defaultdict(list)
     for entry in (LedgerEntry.objects.filter(exchange__isnull=False)
                   .order_by("exchange_id", "sequence").iterator(chunk_size=2000)):
-        accruals[entry.exchange_id].append(entry)  # type: ignore[index]
+        assert entry.exchange_id is not None
+        accruals[entry.exchange_id].append(entry)
     exchanges = Exchange.objects.filter(
         Exists(LedgerEntry.objects.filter(exchange_id=OuterRef("pk")))
         | Q(reward_accrued=True) | ~Q(partner_reward=0))
@@ -313,7 +315,8 @@ def ledger_check() -> list[str]:
 
     holds: dict[int, dict[str, LedgerEntry]] = defaultdict(dict)
     for entry in LedgerEntry.objects.filter(payout__isnull=False).iterator(chunk_size=2000):
-        holds[entry.payout_id][entry.kind] = entry  # type: ignore[index]
+        assert entry.payout_id is not None
+        holds[entry.payout_id][entry.kind] = entry
     for payout in Payout.objects.only("id", "partner_id", "status", "original_amount").iterator(
             chunk_size=2000):
         by_kind = holds.get(payout.pk, {})

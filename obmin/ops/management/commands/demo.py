@@ -1,6 +1,9 @@
 """`obmin demo [--no-serve]`: migrate, load the demo data, and serve the site."""
 
+from typing import Any
+
 from django.core.management import call_command
+from django.core.management.base import CommandParser
 
 from obmin.lib.commands import ObminCommand
 from obmin.ops.demo import ADMIN, DEMO_PARTNERS, DEMO_PASSWORD, load_demo
@@ -9,11 +12,11 @@ from obmin.ops.demo import ADMIN, DEMO_PARTNERS, DEMO_PASSWORD, load_demo
 class Command(ObminCommand):
     help = "Migrate, load demo data (idempotent) and serve the site on http://127.0.0.1:8000."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="Only migrate and load.")
         parser.add_argument("--bind", default="127.0.0.1:8000")
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         load_demo()
         url = f"http://{options['bind']}"

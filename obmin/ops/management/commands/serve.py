@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 from obmin.lib.commands import ObminCommand
 
@@ -14,13 +15,13 @@ from obmin.lib.commands import ObminCommand
 class Command(ObminCommand):
     help = "Serve Obmin with granian (WSGI); DATABASE_URL and REDIS_URL are used as set."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT")
         parser.add_argument("--workers", type=int, default=0,
                             help="Worker processes (default: the CPU count).")
         parser.add_argument("--blocking-threads", type=int, default=1)
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         host, sep, port = options["bind"].rpartition(":")
         if not sep or not port.isdigit():
             raise CommandError(f"--bind must be HOST:PORT, got {options['bind']!r}")

@@ -1,6 +1,8 @@
 """`obmin clicks archive [--older-than-days N]`: fold old clicks into daily totals."""
 
-from django.core.management.base import CommandError
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
 
 from obmin.lib.commands import ObminCommand
 from obmin.partners.program import program_settings
@@ -10,14 +12,14 @@ from obmin.partners.services import clicks_archive
 class Command(ObminCommand):
     help = "Manage partners' clicks."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         archive = sub.add_parser(
             "archive", help="Fold clicks older than N days into daily totals and delete them.")
         archive.add_argument("--older-than-days", type=int, default=None,
                              help="Default: the program setting (0 there means never).")
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         days = options["older_than_days"]
         if days is None:
             days = program_settings().archive_after_days

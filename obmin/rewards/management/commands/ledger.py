@@ -1,6 +1,8 @@
 """`obmin ledger check`: recompute every balance; exit non-zero naming each mismatch."""
 
-from django.core.management.base import CommandError
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
 
 from obmin.lib.commands import ObminCommand
 from obmin.rewards.services import ledger_check
@@ -9,11 +11,11 @@ from obmin.rewards.services import ledger_check
 class Command(ObminCommand):
     help = "Partner ledger maintenance."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         sub.add_parser("check", help="Recompute balances from the ledger, exchanges and payouts.")
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         problems = ledger_check()
         for problem in problems:
             self.stderr.write(problem)
