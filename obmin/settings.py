@@ -186,6 +186,15 @@ PARTNER_API_ENABLED = envbool("PARTNER_API_ENABLED", True)
 PARTNER_API_RATE = os.environ.get("PARTNER_API_RATE", "60/m")
 PARTNER_API_BAD_KEY_RATE = os.environ.get("PARTNER_API_BAD_KEY_RATE", "20/m")
 
+# Monitoring export (obmin/monitoring), seconds. Each process reads the shared export's version
+# token at most this often (a change made elsewhere shows within it; 0: on every poll).
+MONITORING_EXPORT_RECHECK_SECONDS = float(
+    os.environ.get("MONITORING_EXPORT_RECHECK_SECONDS", "").strip() or "0.1")
+# Each process pushes its in-memory poll counts to the shared cache this often.
+MONITORING_POLL_PUSH_SECONDS = envint("MONITORING_POLL_PUSH_SECONDS", 5)
+# The cache's poll counts are copied into the database this often (by whichever process polls).
+MONITORING_POLL_FLUSH_SECONDS = envint("MONITORING_POLL_FLUSH_SECONDS", 60)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

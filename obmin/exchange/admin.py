@@ -1,8 +1,17 @@
-"""The operator's back office for currencies, directions and exchanges."""
+"""The operator's back office for currencies, directions and exchanges, and the rate-feed upload."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -13,8 +22,11 @@ from obmin.exchange.models import (
     ExchangeStatus,
     ExchangeStatusChange,
 )
+from obmin.exchange.rate_feed import RatesImportError, parse_rates_file, rates_import
 from obmin.exchange.services import ExchangeError, exchange_set_status
 from obmin.lib.i18n import lazy_format
+
+StatusAction = Callable[["admin.ModelAdmin[Exchange]", HttpRequest, "QuerySet[Exchange]"], None]
 
 
 @admin.register(Currency)
@@ -25,8 +37,14 @@ class CurrencyAdmin(admin.ModelAdmin):
     search_fields = ["code", "title"]
 
 
+class RatesFileForm(forms.Form):
+    file = forms.FileField(label=_("Rate file (.csv or .json)"))
+
+
 @admin.register(Direction)
 class DirectionAdmin(admin.ModelAdmin):
+    # The list's object tools link to the rate-feed upload (import_rates_view).
+    change_list_template = "admin/exchange/direction/change_list.html"
     list_display = ["__str__", "rate_give", "rate_get", "min_amount", "max_amount",
                     "profit_percent", "is_active", "rate_updated_at"]
     list_editable = ["rate_give", "rate_get", "min_amount", "max_amount", "is_active"]
@@ -36,10 +54,38 @@ class DirectionAdmin(admin.ModelAdmin):
     readonly_fields = ["rate_updated_at", "updated_at"]
     list_per_page = 200
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: Direction, form: Any, change: bool) -> None:
         if {"rate_give", "rate_get"} & set(form.changed_data):
             obj.rate_updated_at = timezone.now()
         super().save_model(request, obj, form, change)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path("import-rates/", self.admin_site.admin_view(self.import_rates_view),
+                 name="exchange_rates_import"),
+            *super().get_urls(),
+        ]
+
+    def import_rates_view(self, request: HttpRequest) -> HttpResponse:
+        """`obmin rates import` in the browser: the feed writes directions and reserves."""
+        if not (self.has_change_permission(request)
+                and request.user.has_perm("exchange.change_currency")):
+            raise PermissionDenied
+        form = RatesFileForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                rows = parse_rates_file(name=upload.name, content=upload.read())
+                result = rates_import(rows=rows)
+            except RatesImportError as error:
+                # Every refusal is about the uploaded file, whichever column it names.
+                form.add_error("file", error.message)
+            else:
+                self.message_user(request, result.summary, messages.SUCCESS)
+                return HttpResponseRedirect(request.path)
+        context = {**self.admin_site.each_context(request), "form": form,
+                   "opts": self.opts, "title": _("Import rates and reserves")}
+        return TemplateResponse(request, "admin/exchange/direction/rates_import.html", context)
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -48,12 +94,13 @@ class StatusChangeInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["created_at", "previous_status", "status", "actor", "note"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Exchange | None = None) -> bool:
         return False
 
 
-def _status_action(status: str):  # type: ignore[no-untyped-def]
-    def action(modeladmin, request, queryset):  # type: ignore[no-untyped-def]
+def _status_action(status: str) -> StatusAction:
+    def action(modeladmin: admin.ModelAdmin[Exchange], request: HttpRequest,
+               queryset: QuerySet[Exchange]) -> None:
         done, refused = 0, []
         for exchange_id in queryset.values_list("pk", flat=True):
             try:
@@ -71,9 +118,8 @@ def _status_action(status: str):  # type: ignore[no-untyped-def]
 
     action.__name__ = f"set_status_{status}"
     # Lazy: built at import, shown in each operator's language.
-    action.short_description = lazy_format(  # type: ignore[attr-defined]
-        _("Set status: %(status)s"), status=ExchangeStatus(status).label)
-    return action
+    return admin.action(action, description=lazy_format(
+        _("Set status: %(status)s"), status=ExchangeStatus(status).label))
 
 
 @admin.register(Exchange)
@@ -91,8 +137,8 @@ class ExchangeAdmin(admin.ModelAdmin):
     # Amounts, rates and status are history: the status moves only through the actions.
     readonly_fields = [f.name for f in Exchange._meta.fields]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Exchange | None = None) -> bool:
         return False

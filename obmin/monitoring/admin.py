@@ -1,40 +1,43 @@
-"""The operator's side of the export: its settings, the rate-feed upload, and who polls."""
+"""The operator's side of the export: its settings and who polls.
+
+The rate feed that fills the export is the exchange room's (admin → Directions → Import rates
+and reserves); the export settings page links to it.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, TypedDict
 
-from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import Q, Sum
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path
+from django.contrib import admin
+from django.db.models import Q, QuerySet, Sum
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from obmin.lib.admin import SingletonAdmin
 from obmin.monitoring.models import ExportSettings, MonitorPollHour, MonitorStatus
-from obmin.monitoring.services import (
-    RatesImportError,
-    monitor_export_switch,
-    parse_rates_file,
-    rates_import,
-)
+from obmin.monitoring.services import monitor_export_switch
 from obmin.monitoring.snapshot import current_snapshot
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise, WithAnnotations
 
 # A monitor that has not polled for this long is shown as stopped.
 STOPPED_AFTER = timedelta(minutes=15)
 
 
-class RatesFileForm(forms.Form):
-    file = forms.FileField(label=_("Rate file (.csv or .json)"))
+class PollCounts(TypedDict):
+    """What MonitorStatusAdmin.get_queryset annotates; None when no poll in the period."""
+
+    polls_hour: int | None
+    polls_day: int | None
 
 
 @admin.register(ExportSettings)
 class ExportSettingsAdmin(SingletonAdmin):
+    # Its object tools link to the rate-feed upload on the directions' admin.
     change_form_template = "admin/monitoring/exportsettings/change_form.html"
     fieldsets = [
         (None, {"fields": ["maintenance", "max_rate_age_minutes", "current_export"]}),
@@ -49,41 +52,17 @@ class ExportSettingsAdmin(SingletonAdmin):
         return _("%(count)d direction(s), changed %(modified)s") % {
             "count": snapshot.entry_count, "modified": snapshot.last_modified}
 
-    def get_urls(self):  # type: ignore[no-untyped-def]
-        return [
-            path("import-rates/", self.admin_site.admin_view(self.import_rates_view),
-                 name="monitoring_rates_import"),
-            *super().get_urls(),
-        ]
-
-    def import_rates_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        form = RatesFileForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                rows = parse_rates_file(name=upload.name, content=upload.read())
-                result = rates_import(rows=rows)
-            except RatesImportError as error:
-                form.add_error("file", error.message)
-            else:
-                self.message_user(request, result.summary, messages.SUCCESS)
-                return HttpResponseRedirect(request.path)
-        context = {**self.admin_site.each_context(request), "form": form,
-                   "opts": self.opts, "title": _("Import rates and reserves")}
-        return TemplateResponse(request, "admin/monitoring/exportsettings/rates_import.html",
-                                context)
-
 
 class PollingStateFilter(admin.SimpleListFilter):
     title = _("state")
     parameter_name = "state"
 
-    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+    def lookups(self, request: HttpRequest,
+                model_admin: admin.ModelAdmin[MonitorStatus]) -> list[tuple[str, StrOrPromise]]:
         return [("polling", _("polling")), ("stopped", _("stopped"))]
 
-    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+    def queryset(self, request: HttpRequest,
+                 queryset: QuerySet[MonitorStatus]) -> QuerySet[MonitorStatus]:
         cutoff = timezone.now() - STOPPED_AFTER
         if self.value() == "polling":
             return queryset.filter(last_seen__gte=cutoff)
@@ -102,7 +81,7 @@ class MonitorStatusAdmin(admin.ModelAdmin):
     readonly_fields = ["partner", "first_seen", "last_seen", "recent_hours"]
     actions = ["switch_export_off", "switch_export_on"]
 
-    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MonitorStatus]:
         now = timezone.now()
         hour = now.replace(minute=0, second=0, microsecond=0)
         polls = "partner__export_poll_hours__polls"
@@ -127,12 +106,12 @@ class MonitorStatusAdmin(admin.ModelAdmin):
         return format_html('<span style="color:#b00">{}</span>', _("stopped"))
 
     @admin.display(description=_("polls this hour"), ordering="polls_hour")
-    def polls_last_hour(self, obj: MonitorStatus) -> int:
-        return obj.polls_hour or 0  # type: ignore[attr-defined]
+    def polls_last_hour(self, obj: WithAnnotations[MonitorStatus, PollCounts]) -> int:
+        return obj.polls_hour or 0
 
     @admin.display(description=_("polls in 24 h"), ordering="polls_day")
-    def polls_last_day(self, obj: MonitorStatus) -> int:
-        return obj.polls_day or 0  # type: ignore[attr-defined]
+    def polls_last_day(self, obj: WithAnnotations[MonitorStatus, PollCounts]) -> int:
+        return obj.polls_day or 0
 
     @admin.display(description=_("polls by hour, last 48 h (UTC)"))
     def recent_hours(self, obj: MonitorStatus) -> str:
@@ -146,13 +125,13 @@ class MonitorStatusAdmin(admin.ModelAdmin):
         return False
 
     @admin.action(description=_("Switch the export off for the selected monitors"))
-    def switch_export_off(self, request, queryset):  # type: ignore[no-untyped-def]
+    def switch_export_off(self, request: HttpRequest, queryset: QuerySet[MonitorStatus]) -> None:
         count = monitor_export_switch(partner_ids=list(queryset.values_list("pk", flat=True)),
                                       enabled=False)
         self.message_user(request, _("Export switched off for %(n)d monitor(s).") % {"n": count})
 
     @admin.action(description=_("Switch the export on for the selected monitors"))
-    def switch_export_on(self, request, queryset):  # type: ignore[no-untyped-def]
+    def switch_export_on(self, request: HttpRequest, queryset: QuerySet[MonitorStatus]) -> None:
         count = monitor_export_switch(partner_ids=list(queryset.values_list("pk", flat=True)),
                                       enabled=True)
         self.message_user(request, _("Export switched on for %(n)d monitor(s).") % {"n": count})

@@ -39,22 +39,21 @@ def hour_of(moment: float) -> int:
     return int(moment // 3600 * 3600)
 
 
-def _interval(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
+def _intervals() -> tuple[float, float]:
+    return (float(settings.MONITORING_POLL_PUSH_SECONDS),
+            float(settings.MONITORING_POLL_FLUSH_SECONDS))
 
 
-# Read once, not per request (a missing setting is a slow attribute miss on every read);
+# Read once, not per request (a module global is cheaper than the settings object);
 # `setting_changed` keeps tests that change them honest.
-_push_every = _interval("MONITORING_POLL_PUSH_SECONDS", 5)
-_flush_every = _interval("MONITORING_POLL_FLUSH_SECONDS", 60)
+_push_every, _flush_every = _intervals()
 
 
 @receiver(setting_changed)
 def _reread_intervals(*, setting: str, **kwargs: object) -> None:
     global _push_every, _flush_every
     if setting.startswith("MONITORING_POLL_"):
-        _push_every = _interval("MONITORING_POLL_PUSH_SECONDS", 5)
-        _flush_every = _interval("MONITORING_POLL_FLUSH_SECONDS", 60)
+        _push_every, _flush_every = _intervals()
 
 
 def poll_record(partner_id: int, now: float) -> bool:

@@ -76,7 +76,7 @@ _checked_at = 0.0
 
 
 def _recheck_interval() -> float:
-    return float(getattr(settings, "MONITORING_EXPORT_RECHECK_SECONDS", 0.1))
+    return float(settings.MONITORING_EXPORT_RECHECK_SECONDS)
 
 
 # Reading the shared token costs about as much as the rest of the answer (a file read and

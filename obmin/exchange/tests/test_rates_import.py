@@ -12,10 +12,15 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from obmin.exchange.models import Currency, Direction
-from obmin.monitoring.services import RatesImportError, parse_rates_file, rates_import
+from obmin.exchange.rate_feed import RatesImportError, parse_rates_file, rates_import
+from obmin.monitoring.tests import conftest as export_fixtures
 from obmin.monitoring.tests.parse import export, txt_items
 
 pytestmark = pytest.mark.django_db
+
+# The export's fixtures (a monitor, varied directions, a clean export memo per test), by name.
+_clean_process_state = export_fixtures._clean_process_state
+directions, monitor, uah = export_fixtures.directions, export_fixtures.monitor, export_fixtures.uah
 
 GOOD_CSV = """from,to,city,in,out,reserve,min,max
 PMUSD,BTC,,101000,1,1.75,20,6000
@@ -170,13 +175,13 @@ def test_a_missing_file(tmp_path):
 
 def test_admin_upload(client, carol, monitor, old_rates):
     client.force_login(carol)
-    page = client.get("/admin/monitoring/exportsettings/import-rates/")
+    page = client.get("/admin/exchange/direction/import-rates/")
     assert page.status_code == 200
-    bad = client.post("/admin/monitoring/exportsettings/import-rates/", {
+    bad = client.post("/admin/exchange/direction/import-rates/", {
         "file": SimpleUploadedFile("r.csv", b"from,to,in,out\nPMUSD,BTC,x,1\n")})
     assert bad.status_code == 200
     assert "line 2: in is not a number: &#x27;x&#x27;." in bad.content.decode()
-    good = client.post("/admin/monitoring/exportsettings/import-rates/", {
+    good = client.post("/admin/exchange/direction/import-rates/", {
         "file": SimpleUploadedFile("r.csv", GOOD_CSV.encode())}, follow=True)
     assert "Updated 3 direction(s) and 2 reserve(s)." in good.content.decode()
     client.logout()
@@ -186,5 +191,5 @@ def test_admin_upload(client, carol, monitor, old_rates):
 
 def test_the_import_page_is_for_staff_only(client, alice):
     client.force_login(alice.user)
-    response = client.get("/admin/monitoring/exportsettings/import-rates/")
+    response = client.get("/admin/exchange/direction/import-rates/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]

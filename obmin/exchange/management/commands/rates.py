@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
+from obmin.exchange.rate_feed import RatesImportError, parse_rates_file, rates_import
 from obmin.lib.commands import ObminCommand
-from obmin.monitoring.services import RatesImportError, parse_rates_file, rates_import
 
 
 class Command(ObminCommand):
     help = "Update rates, limits and reserves from a CSV or JSON file."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         feed = sub.add_parser("import", help="Import a rate file (.csv or .json).")
         feed.add_argument("file")
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
         try:
             content = path.read_bytes()
