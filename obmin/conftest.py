@@ -27,6 +27,16 @@ def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["obmin.conftest.FastArgon2PasswordHasher"]
 
 
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+                               "QUEUES": ["default"]}}
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_at_once(settings):  # type: ignore[no-untyped-def]
+    """Queued work (e-mails) runs when it is queued; the worker's tests use the database."""
+    settings.TASKS = IMMEDIATE_TASKS
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings, tmp_path):  # type: ignore[no-untyped-def]
     """Each test gets a fresh local-memory cache (the suite may run in parallel)."""

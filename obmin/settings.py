@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "obmin.ops",
     "obmin.exchange",
     "obmin.partners",
@@ -90,6 +92,9 @@ def _database() -> dict[str, Any]:
         # Kept open between requests: a new SQLite connection re-reads the whole schema and
         # runs the PRAGMAs below, which costs more than a click's INSERT.
         "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 60),
+        # Tests use a file too (not Django's in-memory default): they run with WAL as the
+        # site does, and a test can close the connection and reopen the same database.
+        "TEST": {"NAME": str(DATA_DIR / "test-obmin.sqlite3")},
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
@@ -180,6 +185,20 @@ SECURE_PROXY_SSL_HEADER = (
 )
 
 RATELIMIT_USE_CACHE = "default"
+
+# Background work (e-mails, click ingestion, poll flushes...) through Django's task framework
+# (`django-tasks`, the backport of Django 6's django.tasks). Tasks are rows in the database,
+# run by `obmin worker`; TASKS_BACKEND=immediate runs them inside the request instead.
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks.backends.immediate.ImmediateBackend"
+            if os.environ.get("TASKS_BACKEND") == "immediate"
+            else "django_tasks_db.DatabaseBackend"
+        ),
+        "QUEUES": ["default"],
+    }
+}
 
 # Partner API (obmin/partner_api): requests per key, and failed key attempts per client address.
 PARTNER_API_ENABLED = envbool("PARTNER_API_ENABLED", True)

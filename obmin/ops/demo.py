@@ -175,8 +175,12 @@ DEMO_STEPS: list[Callable[[], None]] = [
 
 
 def load_demo() -> None:
-    # Demo partners need no e-mail about the rewards and payouts the demo makes up.
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+    # Demo partners need no e-mail about the rewards and payouts the demo makes up: sent at
+    # once, into memory, rather than queued for the worker.
+    with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+                               "QUEUES": ["default"]}}):
         for step in DEMO_STEPS:
             with transaction.atomic():
                 step()

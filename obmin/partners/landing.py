@@ -12,6 +12,7 @@ import re
 from urllib.parse import urlencode
 
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.urls import reverse
 
 from obmin.exchange.models import CURRENCY_CODE_PATTERN, normalize_currency_code
@@ -56,15 +57,19 @@ def landing_url(cur_from: str, cur_to: str) -> str:
     key = (currency_code(cur_from), currency_code(cur_to))
     url: str | None = _urls.get(key)
     if url is None:
-        url = _landing_url(*key)
+        try:
+            query = direction_table().preselect(*key) if any(key) else {}
+        except DatabaseError:
+            # Nothing to check the pair against: the exchange page checks it itself. Not
+            # remembered, so the checked answer returns with the database.
+            return _exchange_url({name: code for name, code in zip(("cur_from", "cur_to"), key,
+                                                                   strict=True) if code})
+        url = _exchange_url(query)
         _urls.set(key, url)
     return url
 
 
-def _landing_url(cur_from: str, cur_to: str) -> str:
-    if not cur_from and not cur_to:
-        return reverse("exchange:home")
-    query = direction_table().preselect(cur_from, cur_to)
+def _exchange_url(query: dict[str, str]) -> str:
     if not query:
         return reverse("exchange:home")
     return f"{reverse('exchange:form')}?{urlencode(query)}"

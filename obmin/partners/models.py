@@ -119,11 +119,19 @@ class Click(models.Model):
     is_unique = models.BooleanField(_("is unique"), default=True)
     # The User-Agent as sent (truncated), so the operator can judge a click flagged as a bot.
     user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
+    # Random, given by the redirect: a click queued or spooled and delivered twice is stored
+    # once (obmin.partners.ingest). Clicks stored before it existed have none.
+    uid = models.UUIDField(_("click id"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = _("click")
         verbose_name_plural = _("clicks")
+        constraints = [
+            # With the time: PostgreSQL partitions clicks by month, and a unique key of a
+            # partitioned table must include the partition key.
+            models.UniqueConstraint(fields=["uid", "created_at"], name="click_uid_unique"),
+        ]
         indexes = [
             # Also answers the rare "has this visitor clicked this partner's link today?" that
             # the visitor's cookies leave open; an index for it would cost every click.

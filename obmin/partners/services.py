@@ -1,11 +1,11 @@
-"""Partner accounts (creating, blocking, codes unique across both kinds) and their clicks
-(recording one, archiving old ones into daily totals)."""
+"""Partner accounts (creating, blocking, codes unique across both kinds) and their clicks'
+archive (old clicks folded into daily totals). Recording a click: obmin.partners.ingest."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -20,6 +20,12 @@ from django.utils.translation import gettext as _
 from obmin.lib.errors import Refused
 from obmin.lib.text import normalize_email
 from obmin.partners.models import Click, ClickDay, Partner, code_taken, new_partner_code
+from obmin.partners.partitions import (
+    Partition,
+    click_partition_drop,
+    click_partitions,
+    partitions_lock,
+)
 from obmin.partners.selectors import forget_partner_code
 
 
@@ -90,75 +96,11 @@ def partner_set_blocked(*, partner: Partner, blocked: bool) -> Partner:
     return partner
 
 
-CLICK_COLUMNS = ("partner", "created_at", "browser", "ip", "referrer", "user_hash",
-                 "query_string", "user_agent", "is_bot", "is_unique")
-
-
-@cache
-def _click_insert_sql(vendor: str, own_transaction: bool) -> str:
-    quote = connection.ops.quote_name
-    fields = {field.name: field for field in Click._meta.concrete_fields}
-    columns = ", ".join(quote(fields[name].column) for name in CLICK_COLUMNS)
-    marks = ", ".join(["%s"] * len(CLICK_COLUMNS))
-    # Names come from the model, values go as parameters.
-    sql = f"INSERT INTO {quote(Click._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
-    if vendor == "postgresql" and own_transaction:
-        # Without waiting for the WAL flush. The one query string is one transaction, so SET
-        # LOCAL applies to this INSERT only (several statements with parameters in one string
-        # need psycopg's client-side binding, Django's default). The same promise as SQLite's
-        # WAL with synchronous=NORMAL: a click answered is committed and survives any crash
-        # of the app; only a crash of the database server itself may lose the last fraction
-        # of a second of clicks. Waiting for the flush made a click cost ten times a page view.
-        sql = "SET LOCAL synchronous_commit TO OFF; " + sql
-    return sql
-
-
-def click_record(
-    *,
-    partner_id: int,
-    created_at: datetime,
-    user_hash: str,
-    is_bot: bool,
-    browser: str,
-    ip: str,
-    referrer: str,
-    query_string: str,
-    user_agent: str,
-    seen_today: bool | None = None,
-) -> None:
-    """Stores one click. Values must already be cleaned and cut to their fields' lengths.
-
-    `seen_today`: whether this visitor already clicked this partner's link on this UTC day,
-    when the caller knows it (from the visitor's cookies); None looks it up.
-
-    One plain INSERT rather than `Click.objects.create`: this runs on every click of paid
-    traffic, and the ORM's per-object work (signals, field preparation, RETURNING the id
-    nobody reads) cost several times the INSERT itself. The columns come from the model.
-    """
-    if is_bot:
-        is_unique = False
-    elif not user_hash:
-        is_unique = True
-    else:
-        if seen_today is None:
-            day_start = datetime.combine(created_at.astimezone(UTC).date(), time.min, tzinfo=UTC)
-            seen_today = Click.objects.filter(partner_id=partner_id, user_hash=user_hash,
-                                              created_at__gte=day_start, is_bot=False).exists()
-        is_unique = not seen_today
-    with connection.cursor() as cursor:
-        sql = _click_insert_sql(
-            connection.vendor,
-            not connection.in_atomic_block
-            and not connection.settings_dict["OPTIONS"].get("server_side_binding", False))
-        cursor.execute(sql, [
-            partner_id, connection.ops.adapt_datetimefield_value(created_at), browser, ip,
-            referrer, user_hash, query_string, user_agent, is_bot, is_unique])
-
-
 @dataclass(frozen=True)
 class ArchiveResult:
     clicks: int  # raw clicks folded into daily totals (and deleted)
     days: int  # partner-days touched
+    partitions: int = 0  # whole monthly partitions dropped (PostgreSQL)
 
 
 ARCHIVE_BATCH = 2000
@@ -170,17 +112,31 @@ class ArchiveRace(Exception):
 
 def clicks_archive(*, older_than_days: int, now: datetime | None = None) -> ArchiveResult:
     """Folds clicks of the UTC days before `today - older_than_days` into `ClickDay` rows and
-    deletes them, batch by batch, each batch in one transaction.
+    deletes them.
 
-    Idempotent: a click is counted in the same transaction that deletes it, and a batch whose
-    delete finds fewer rows than it counted (another archiver ran at the same time) is rolled
-    back and tried again, so nothing is ever counted twice.
+    On PostgreSQL, each monthly partition wholly before that day is folded and dropped in one
+    transaction. Then the rest (the cutoff's month so far, clicks the DEFAULT partition holds,
+    and every click on other databases) is folded and deleted batch by batch, each batch in
+    one transaction.
+
+    Idempotent: clicks are counted in the same transaction that deletes them; partitions are
+    dropped one archiver at a time, and a batch whose delete finds fewer rows than it counted
+    (another archiver ran at the same time) is rolled back and tried again, so nothing is
+    ever counted twice.
     """
     if older_than_days < 1:
         raise ValueError("older_than_days must be at least 1")
     today = (now or timezone.now()).astimezone(UTC).date()
     cutoff = datetime.combine(today - timedelta(days=older_than_days), time.min, tzinfo=UTC)
     total_clicks, days = 0, set[tuple[int, date]]()
+    dropped = 0
+    for partition in click_partitions():
+        if partition.end <= cutoff:
+            folded = _archive_partition(partition)
+            if folded is not None:
+                total_clicks += sum(row.clicks for row in folded)
+                days.update((row.partner_id, row.day) for row in folded)
+                dropped += 1
     # Partner by partner, so each look-up runs on the (partner, created_at) index.
     for partner_id in Partner.objects.order_by("pk").values_list("pk", flat=True):
         while True:
@@ -192,17 +148,66 @@ def clicks_archive(*, older_than_days: int, now: datetime | None = None) -> Arch
                 break
             total_clicks += sum(row["raw"] + row["bots"] for row in archived)
             days.update((partner_id, row["day"]) for row in archived)
-    return ArchiveResult(clicks=total_clicks, days=len(days))
+    return ArchiveResult(clicks=total_clicks, days=len(days), partitions=dropped)
+
+
+class FoldedDay(NamedTuple):
+    partner_id: int
+    day: date
+    clicks: int  # every click of the day, crawlers' too
+
+
+def _fold_sql(partition: str) -> str:
+    """Adds a partition's clicks to the daily totals, as `_archive_batch` counts them; returns
+    each partner-day with the clicks it took. Names come from the models."""
+    quote = connection.ops.quote_name
+    days = quote(ClickDay._meta.db_table)
+    return f"""
+        WITH totals AS (
+            SELECT partner_id, (created_at AT TIME ZONE 'UTC')::date AS day,
+                   count(*) FILTER (WHERE NOT is_bot) AS clicks,
+                   count(*) FILTER (WHERE NOT is_bot AND is_unique) AS unique_clicks,
+                   count(*) FILTER (WHERE is_bot) AS bot_clicks
+            FROM {quote(partition)} GROUP BY 1, 2
+        ), added AS (
+            INSERT INTO {days} AS d (partner_id, day, clicks, unique_clicks, bot_clicks)
+            SELECT partner_id, day, clicks, unique_clicks, bot_clicks FROM totals
+            ON CONFLICT (partner_id, day) DO UPDATE SET
+                clicks = d.clicks + excluded.clicks,
+                unique_clicks = d.unique_clicks + excluded.unique_clicks,
+                bot_clicks = d.bot_clicks + excluded.bot_clicks
+        )
+        SELECT partner_id, day, clicks + bot_clicks FROM totals
+    """  # noqa: S608
+
+
+def _archive_partition(partition: Partition) -> list[FoldedDay] | None:
+    """Folds one partition into the daily totals and drops it, in one transaction; None if
+    another archiver dropped it first."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        partitions_lock()
+        if partition not in click_partitions():
+            return None
+        # Late clicks of this month (an import, a replayed spool) wait until it is gone, and
+        # then go to the DEFAULT partition, which the batches below archive.
+        cursor.execute(f"LOCK TABLE {connection.ops.quote_name(partition.name)} IN SHARE MODE")
+        cursor.execute(_fold_sql(partition.name))
+        folded = [FoldedDay._make(row) for row in cursor.fetchall()]
+        click_partition_drop(partition)
+    return folded
 
 
 def _archive_batch(partner_id: int, cutoff: datetime) -> list[dict]:
     with transaction.atomic():
-        ids = list(Click.objects.filter(partner_id=partner_id, created_at__lt=cutoff)
-                   .order_by("created_at", "id").values_list("pk", flat=True)[:ARCHIVE_BATCH])
+        if connection.vendor == "postgresql":
+            partitions_lock()
+        old = Click.objects.filter(partner_id=partner_id, created_at__lt=cutoff)
+        ids = list(old.order_by("created_at", "id").values_list("pk", flat=True)[:ARCHIVE_BATCH])
         if not ids:
             return []
+        # `old` again, not the ids alone: on PostgreSQL the time keeps newer partitions out.
         rows = list(
-            Click.objects.filter(pk__in=ids)
+            old.filter(pk__in=ids)
             .annotate(day=TruncDate("created_at", tzinfo=UTC)).values("day")
             .annotate(raw=Count("id", filter=Q(is_bot=False)),
                       unique=Count("id", filter=Q(is_bot=False, is_unique=True)),
@@ -214,7 +219,7 @@ def _archive_batch(partner_id: int, cutoff: datetime) -> list[dict]:
             ClickDay.objects.filter(pk=totals.pk).update(
                 clicks=F("clicks") + row["raw"], unique_clicks=F("unique_clicks") + row["unique"],
                 bot_clicks=F("bot_clicks") + row["bots"])
-        deleted, _by_model = Click.objects.filter(pk__in=ids).delete()
+        deleted, _by_model = old.filter(pk__in=ids).delete()
         if deleted != len(ids):
             raise ArchiveRace
         return rows

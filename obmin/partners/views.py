@@ -1,9 +1,10 @@
 """`/ref/<code>/`: the partner link and the monitoring hand-off.
 
 On the path of paid traffic, so it is lean: the partner, the program settings and the active
-directions come from the cache; a click costs one INSERT (and a look-up first for a returning
-visitor whose cookies cannot tell whether it is their first click of the day). Whatever a
-client sends, the visitor gets a redirect, never an error page.
+directions come from the cache; a click costs one XADD to Redis, or one INSERT without it (and
+a look-up first for a returning visitor whose cookies cannot tell whether it is their first
+click of the day). Whatever a client sends and whatever the database does, the visitor gets a
+redirect, never an error page (obmin.partners.ingest).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils import timezone
 from django.views.decorators.http import require_safe
@@ -19,11 +21,11 @@ from obmin.lib.ipmask import client_ip, mask_ip
 from obmin.lib.timeutil import to_unix
 from obmin.lib.visitor import new_user_hash, user_hash_of
 from obmin.partners.attribution import referral, set_referral_cookies
+from obmin.partners.ingest import ClickData, click_submit, new_click_uid
 from obmin.partners.landing import landing_url
 from obmin.partners.models import Click
-from obmin.partners.program import program_settings
+from obmin.partners.program import ProgramSettings, program_settings
 from obmin.partners.selectors import partner_for_code
-from obmin.partners.services import click_record
 from obmin.partners.useragent import MAX_PARSED, browser_of, is_crawler
 
 # Only the start of a query string is searched for cur_from / cur_to: it is attacker-sized.
@@ -58,11 +60,19 @@ def ref(request: HttpRequest, code: str) -> HttpResponseRedirect:
     response["Cache-Control"] = "no-store"
     if request.method == "HEAD":
         return response  # a link checker's probe, not a visit
-    owner = partner_for_code(code)
-    if owner is None or owner.is_blocked:
-        return response  # an unknown or blocked code records nothing and sets nothing
+    try:
+        owner = partner_for_code(code)
+        program = program_settings()
+    except DatabaseError:
+        # Neither the cache nor the database can say whose code this is: the click is queued
+        # with its code and the writer resolves it later (obmin.partners.ingest); the
+        # program's settings are the defaults meanwhile.
+        partner_id, program = None, ProgramSettings()
+    else:
+        if owner is None or owner.is_blocked:
+            return response  # an unknown or blocked code records nothing and sets nothing
+        partner_id = owner.partner_id
 
-    program = program_settings()
     meta = request.META
     user_agent = _text(meta.get("HTTP_USER_AGENT", ""), MAX_PARSED)
     bot = is_crawler(user_agent)
@@ -78,16 +88,17 @@ def ref(request: HttpRequest, code: str) -> HttpResponseRedirect:
         # today means seen today; the same partner on an earlier day means not (a click today
         # would have renewed the cookie). Another partner's name leaves it to the database.
         last = referral(request, program)
-        if last is not None and last.partner_id == owner.partner_id:
+        if last is not None and last.partner_id == partner_id:
             seen_today = last.clicked_at // 86400 == to_unix(now) // 86400
     ip = client_ip(meta, trust_forwarded_for=program.trust_forwarded_for)
-    click_record(
-        partner_id=owner.partner_id, created_at=now, user_hash=user_hash, is_bot=bot,
+    click_submit(ClickData(
+        uid=new_click_uid(), created_at=now, code=code,
+        partner_id=partner_id, user_hash=user_hash, is_bot=bot,
         browser=browser_of(user_agent), ip=mask_ip(ip) if program.mask_ips else ip,
         referrer=_text(meta.get("HTTP_REFERER", ""), LIMITS["referrer"]),
         query_string=_text(raw_query, LIMITS["query_string"]),
-        user_agent=user_agent, seen_today=seen_today)
-    if not bot:
-        set_referral_cookies(response, partner_id=owner.partner_id, clicked_at=to_unix(now),
+        user_agent=user_agent, seen_today=seen_today))
+    if not bot and partner_id is not None:
+        set_referral_cookies(response, partner_id=partner_id, clicked_at=to_unix(now),
                              user_hash=user_hash, program=program)
     return response

@@ -11,8 +11,6 @@ import logging
 from collections import defaultdict
 from decimal import Decimal
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
@@ -21,6 +19,7 @@ from django.utils.translation import gettext as _
 from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.exchange.services import exchange_record_reward
 from obmin.lib.errors import Refused
+from obmin.lib.mail import email_on_commit
 from obmin.lib.money import quantize
 from obmin.partners.models import Partner
 from obmin.partners.selectors import partner_may_earn
@@ -71,15 +70,11 @@ def _post(account: PartnerAccount, *, amount: Decimal, kind: str, note: str = ""
 
 
 def _notify(partner_id: int, subject: str, body: str) -> None:
-    """E-mails the partner once the transaction commits; a mail failure never undoes money."""
+    """E-mails the partner once the transaction commits, through the worker; a mail failure
+    never undoes money."""
     email = Partner.objects.filter(pk=partner_id).values_list("user__email", flat=True).first()
-    if not email:
-        return
-
-    def send() -> None:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
-
-    transaction.on_commit(send, robust=True)
+    if email:
+        email_on_commit(subject=subject, body=body, to=[email])
 
 
 # --- rewards ------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
+from django_tasks_db.models import DBTaskResult
 
 from obmin.exchange.services import exchange_set_status
 from obmin.rewards.services import payout_cancel, payout_mark_paid, payout_refuse, payout_request
@@ -67,3 +69,19 @@ def test_every_payout_change_is_mailed(referred, alice, usdt_method, program, ma
     assert changed.to == ["alice@example.com"]
     if line:
         assert line in changed.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_database_backend_the_mail_waits_for_the_worker(referred, mailoutbox, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
+                                  "QUEUES": ["default"]}}
+    exchange = referred("1000")
+    exchange_set_status(exchange_id=exchange.pk, status="success")
+    assert mailoutbox == []  # queued, not sent by the request
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+    call_command("worker", "--burst")
+    [mail] = mailoutbox
+    assert mail.subject == "Reward credited: 4.00 USD"
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    call_command("worker", "--burst")
+    assert len(mailoutbox) == 1  # sent once

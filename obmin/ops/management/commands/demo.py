@@ -1,5 +1,7 @@
 """`obmin demo [--no-serve]`: migrate, load the demo data, and serve the site."""
 
+import subprocess
+import sys
 from typing import Any
 
 from django.core.management import call_command
@@ -27,5 +29,16 @@ class Command(ObminCommand):
         self.stdout.write(f"  Monitoring hand-off:  {url}/ref/{DEMO_PARTNERS[0][1]}/"
                           "?cur_from=PMUSD&cur_to=BTC")
         self.stdout.write(f"  Rate export:          {url}/service/export/xml/{DEMO_PARTNERS[2][1]}")
-        if not options["no_serve"]:
+        if options["no_serve"]:
+            return
+        # The background worker beside the server, so the demo needs no second terminal.
+        worker = subprocess.Popen([sys.executable, "-m", "obmin.manage", "worker"])
+        self.stdout.write(f"  Background worker:    pid {worker.pid} (obmin worker)")
+        try:
             call_command("serve", bind=options["bind"], workers=1)
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()

@@ -1,0 +1,110 @@
+"""`obmin worker`: runs queued tasks (django-tasks' database backend) and periodic duties.
+
+Duties are the worker's own recurring jobs (writing queued clicks, flushing poll counters,
+creating click partitions ahead); each runs every `every` seconds in every worker, and each is
+idempotent, so several workers may run side by side. Queued tasks (e-mails, later postbacks)
+are claimed one at a time with a row lock, so each runs once.
+
+A failing duty or a database outage is logged and retried on the next round: the worker itself
+never stops on an error of the work it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import close_old_connections
+from django.db.utils import DatabaseError
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction
+
+from obmin.monitoring.services import monitor_polls_flush
+from obmin.partners.ingest import clicks_ingest
+from obmin.partners.partitions import click_partitions_ensure
+
+logger = logging.getLogger("obmin.worker")
+
+
+@dataclass
+class Duty:
+    """A recurring job of the worker; `run` returns how much it did (0: nothing to do)."""
+
+    name: str
+    every: float  # seconds
+    run: Callable[[], int]
+    last_run: float = field(default=float("-inf"))
+
+
+def duties() -> list[Duty]:
+    """Every duty, in the order a round runs them (a new list per worker: each keeps its own
+    schedule)."""
+    return [
+        Duty("write queued clicks", 1, clicks_ingest),
+        Duty("flush monitors' poll counts", 60, monitor_polls_flush),
+        Duty("create click partitions ahead", 3600, click_partitions_ensure),
+    ]
+
+
+class ObminWorker(Worker):
+    """django-tasks-db's worker with the duties run between tasks."""
+
+    def __init__(self, *, duties: list[Duty], interval: float, burst: bool,
+                 worker_id: str) -> None:
+        super().__init__(queue_names=["default"], interval=interval, batch=burst,
+                         backend_name="default", startup_delay=False, max_tasks=None,
+                         worker_id=worker_id, excluded_queue_names=[])
+        self.duties = duties
+
+    def run_duties(self, *, all_now: bool = False) -> int:
+        done = 0
+        now = time.monotonic()
+        for duty in self.duties:
+            if not all_now and now - duty.last_run < duty.every:
+                continue
+            duty.last_run = now
+            try:
+                done += duty.run()
+            except Exception:
+                logger.exception("duty %r failed; it runs again next round", duty.name)
+                close_old_connections()
+        return done
+
+    def run_one_task(self) -> bool:
+        """Claims and runs the next ready task; False when there is none (or no database)."""
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name,
+                                                    queue_name__in=self.queue_names)
+        try:
+            with exclusive_transaction(tasks.db):
+                task_result = tasks.get_locked()
+                if task_result is not None:
+                    task_result.claim(self.worker_id)
+        except DatabaseError:
+            logger.warning("cannot claim a task (database unavailable?); retrying")
+            close_old_connections()
+            return False
+        if task_result is None:
+            return False
+        self.run_task(task_result)
+        return True
+
+    def run(self) -> None:
+        """Rounds of duties and tasks until stopped; with `batch` (`--burst`), one round of
+        every duty, then every ready task, then exit."""
+        if self.batch:
+            self.run_duties(all_now=True)
+            while self.running and self.run_one_task():
+                pass
+            return
+        while self.running:
+            close_old_connections()
+            self.run_duties()
+            ran = 0
+            # A bounded number of tasks per round, so duties (the click writer) keep their pace.
+            while self.running and ran < 50 and self.run_one_task():
+                ran += 1
+            if self.running and not ran:
+                time.sleep(self.interval)

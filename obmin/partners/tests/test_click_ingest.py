@@ -1,0 +1,163 @@
+"""A click is never lost and never stored twice, whatever the database or Redis does.
+
+The database is made really unreachable (the connection pointed at a path or port where none
+is), Redis is the live one on this machine (skipped, saying so, where none answers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.db import connection
+
+from obmin.partners import ingest
+from obmin.partners.ingest import CLICK_GROUP, CLICK_STREAM, ClickData, clicks_ingest
+from obmin.partners.models import Click
+from obmin.partners.tests.conftest import CHROME
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
+
+
+def redis_answers() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=0.5).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+needs_redis = pytest.mark.skipif(not redis_answers(),
+                                 reason=f"no Redis answers at {REDIS_TEST_URL}")
+
+
+def click(client, code: str = "alice001", **headers: str):  # type: ignore[no-untyped-def]
+    headers.setdefault("HTTP_USER_AGENT", CHROME)
+    return client.get(f"/ref/{code}/", QUERY_STRING="cur_from=PMUSD&cur_to=BTC", **headers)
+
+
+@contextlib.contextmanager
+def database_unreachable() -> Iterator[None]:
+    """The default connection points where no database is, until the block ends."""
+    saved = dict(connection.settings_dict)
+    connection.close()
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = "/nonexistent-obmin-dir/db.sqlite3"
+    else:
+        connection.settings_dict["HOST"], connection.settings_dict["PORT"] = "127.0.0.1", "1"
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+
+
+@pytest.fixture
+def spool(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.DATA_DIR = tmp_path
+    return tmp_path / "spool"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("code_cached", [False, True])
+def test_a_click_while_the_database_is_down_is_spooled_then_written_once(
+        client, alice, pm_btc, spool, code_cached):
+    if code_cached:
+        click(client)  # the partner's code and the directions are in the cache now
+        Click.objects.all().delete()
+        client.cookies.clear()
+    with database_unreachable():
+        response = click(client, HTTP_REFERER="https://monitor.example/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/exchange/?cur_from=PMUSD")
+    assert not Click.objects.exists()
+    assert len((spool / "clicks.jsonl").read_text().splitlines()) == 1
+
+    assert clicks_ingest() == 1
+    stored = Click.objects.get()
+    assert stored.partner_id == alice.pk
+    assert stored.referrer == "https://monitor.example/"
+    assert stored.ip == "127.0.0.0" and stored.is_unique
+    assert clicks_ingest() == 0  # the spool is gone: nothing twice
+    assert Click.objects.count() == 1
+    assert not list(spool.iterdir())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replay_that_crashed_half_way_writes_each_click_once(alice, spool):
+    clicks = [ClickData(uid=ingest.new_click_uid(), created_at=moment, code="alice001",
+                        partner_id=None, user_hash="0123456789abcdef", is_bot=False,
+                        browser="Chrome 120", ip="203.0.113.0", referrer="", query_string="",
+                        user_agent=CHROME, seen_today=None)
+              for moment in _moments(3)]
+    spool.mkdir()
+    lines = "".join(c.to_json() + "\n" for c in clicks)
+    # The first two were written before a crash; their file was left renamed aside, and
+    # the last line was cut short while being written.
+    ingest.clicks_write(clicks[:2])
+    (spool / "clicks.crashed.replaying").write_text(lines + lines[:40])
+    assert clicks_ingest() == 1
+    assert Click.objects.count() == 3
+    # The first click of the visitor that day is the unique one.
+    assert list(Click.objects.order_by("created_at").values_list("is_unique", flat=True)) == [
+        True, False, False]
+
+
+def _moments(count: int) -> list:  # type: ignore[type-arg]
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    return [start + timedelta(minutes=n) for n in range(count)]
+
+
+@pytest.fixture
+def stream(settings):  # type: ignore[no-untyped-def]
+    settings.REDIS_URL = REDIS_TEST_URL
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    client.delete(CLICK_STREAM)
+    yield client
+    client.delete(CLICK_STREAM)
+
+
+@needs_redis
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_a_click_is_one_stream_entry_written_by_the_worker(client, alice, pm_btc,
+                                                                       stream):
+    response = click(client)
+    assert response.status_code == 302
+    assert stream.xlen(CLICK_STREAM) == 1
+    assert not Click.objects.exists()  # not yet: the worker writes it
+    assert clicks_ingest() == 1
+    assert Click.objects.get().partner_id == alice.pk
+    assert stream.xlen(CLICK_STREAM) == 0
+    assert clicks_ingest() == 0
+
+
+@needs_redis
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_crash_before_acknowledging_redelivers_and_writes_once(
+        client, alice, pm_btc, stream, monkeypatch):
+    for _ in range(3):
+        click(client)
+    stream.xgroup_create(CLICK_STREAM, CLICK_GROUP, id="0", mkstream=True)
+    # A worker reads the batch and commits it, then dies before XACK.
+    [(_name, messages)] = stream.xreadgroup(CLICK_GROUP, "dead-worker", {CLICK_STREAM: ">"})
+    ingest.clicks_write(ClickData.from_json(fields[b"click"]) for _id, fields in messages)
+    assert Click.objects.count() == 3
+    assert clicks_ingest() == 0  # not yet: the dead worker's batch is still claimed by it
+    monkeypatch.setattr(ingest, "REDELIVER_AFTER_MS", 0)
+    clicks_ingest()  # taken over and written again: the uids are there already
+    assert Click.objects.count() == 3
+    assert stream.xlen(CLICK_STREAM) == 0
+    assert stream.xpending(CLICK_STREAM, CLICK_GROUP)["pending"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_down_falls_back_to_the_database(client, alice, pm_btc, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    assert click(client).status_code == 302
+    assert Click.objects.filter(partner=alice).count() == 1
