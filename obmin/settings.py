@@ -214,13 +214,37 @@ MONITORING_POLL_PUSH_SECONDS = envint("MONITORING_POLL_PUSH_SECONDS", 5)
 # The cache's poll counts are copied into the database this often (by whichever process polls).
 MONITORING_POLL_FLUSH_SECONDS = envint("MONITORING_POLL_FLUSH_SECONDS", 60)
 
+# GET /metrics (Prometheus): with a token, only requests bearing it; without, loopback only.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# Logs go to the console, secrets scrubbed from every line (obmin.lib.logscrub). LOG_FORMAT=json
+# writes JSON lines for a log collector. ACCESS_LOG: one line per request from the WSGI
+# application (`obmin serve`; obmin.lib.accesslog), on by default.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+ACCESS_LOG = envbool("ACCESS_LOG", True)
+_formatter = "json" if LOG_FORMAT == "json" else "text"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"scrub_secrets": {"()": "obmin.lib.logscrub.ScrubSecretsFilter"}},
+    "formatters": {
+        "text": {"format": "%(message)s"},
+        "access_text": {"format": "%(asctime)s %(message)s"},
+        "json": {"()": "obmin.lib.logformat.JsonLinesFormatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["scrub_secrets"]},
+        "console": {"class": "logging.StreamHandler", "filters": ["scrub_secrets"],
+                    "formatter": _formatter},
+        "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
+                   "filters": ["scrub_secrets"],
+                   "formatter": "json" if LOG_FORMAT == "json" else "access_text"},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "obmin.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        # The development server's request lines: the access log above has them already, so
+        # only its warnings and errors, and scrubbed like everything else.
+        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "obmin.lib.logscrub.SecretsExceptionReporterFilter"

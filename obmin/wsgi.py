@@ -7,6 +7,11 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "obmin.settings")
 django_application = get_wsgi_application()
 
+from django.conf import settings  # noqa: E402
+
+from obmin.lib.accesslog import AccessLog  # noqa: E402
 from obmin.monitoring.fastpath import with_export_fast_path  # noqa: E402  (needs Django set up)
 
 application = with_export_fast_path(django_application)
+if settings.ACCESS_LOG:
+    application = AccessLog(application)

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
+from obmin.lib import metrics
 from obmin.lib.cache import SOCKET_TIMEOUT_SECONDS
 from obmin.partners.models import Click, Partner
 
@@ -106,7 +107,13 @@ def _stream_client() -> redis.Redis | None:
 
 def click_submit(click: ClickData) -> str:
     """Stores or queues one click; never raises. Returns where it went: "stream", "database"
-    or "spool" (for the metrics and the tests)."""
+    or "spool" (counted for /metrics as `obmin_clicks{to=...}`)."""
+    went = _submit(click)
+    metrics.count("obmin_clicks", to=went)
+    return went
+
+
+def _submit(click: ClickData) -> str:
     client = _stream_client()
     if client is not None:
         try:
@@ -310,6 +317,8 @@ def clicks_ingest() -> int:
     client = _stream_client()
     if client is not None:
         written += _stream_drain(client, consumer=f"{os.uname().nodename}-{os.getpid()}")
+    if written:
+        metrics.count("obmin_clicks_written", written)
     return written
 
 
@@ -367,3 +376,24 @@ def clicks_waiting() -> int:
             with path.open("rb") as lines:
                 waiting += sum(1 for _line in lines)
     return waiting
+
+
+def oldest_waiting_age() -> float:
+    """Seconds the oldest queued click has waited (0 when none waits): the ingestion lag."""
+    oldest: float | None = None
+    client = _stream_client()
+    if client is not None:
+        with contextlib.suppress(redis.RedisError, OSError):
+            first: Any = client.xrange(CLICK_STREAM, count=1)
+            if first:
+                # A stream entry's id starts with its arrival in unix milliseconds.
+                oldest = int(first[0][0].split(b"-")[0]) / 1000
+    directory = spool_dir()
+    for path in directory.glob("clicks*") if directory.exists() else []:
+        with path.open("rb") as lines:
+            for line in lines:
+                with contextlib.suppress(ValueError, TypeError, KeyError):
+                    moment = ClickData.from_json(line).created_at.timestamp()
+                    oldest = moment if oldest is None else min(oldest, moment)
+                break
+    return max(datetime.now(UTC).timestamp() - oldest, 0.0) if oldest is not None else 0.0

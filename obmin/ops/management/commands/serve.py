@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError, CommandParser
 
@@ -41,5 +40,6 @@ class Command(ObminCommand):
             interface=Interfaces.WSGI,
             workers=workers,
             blocking_threads=options["blocking_threads"],
-            log_access=settings.DEBUG,
+            # The access log is obmin's own (obmin.lib.accesslog: secrets scrubbed).
+            log_access=False,
         ).serve()

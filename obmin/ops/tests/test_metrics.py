@@ -1,0 +1,44 @@
+"""`/metrics`: Prometheus text with the site's counters and gauges, for the right callers only."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from obmin.partners.tests.conftest import CHROME
+
+pytestmark = pytest.mark.django_db
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_loopback_may_read_metrics_without_a_token(client, alice, pm_btc):
+    for _ in range(3):
+        client.get("/ref/alice001/", QUERY_STRING="cur_from=PMUSD&cur_to=BTC",
+                   HTTP_USER_AGENT=CHROME)
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain; version=0.0.4")
+    found = samples(response.content.decode())
+    assert found[("obmin_clicks_total", (("to", "database"),))] == 3
+    assert found[("obmin_clicks_waiting", ())] == 0
+    assert ("obmin_tasks_ready", ()) in found
+
+
+def test_other_addresses_are_refused_without_a_token(client):
+    response = client.get("/metrics", REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 403
+    assert b"obmin_" not in response.content
+
+
+def test_with_a_token_only_its_bearer_is_answered(client, settings):
+    settings.METRICS_TOKEN = "scrape-me-0123456789"
+    assert client.get("/metrics").status_code == 403  # loopback is not enough now
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
+    response = client.get("/metrics", REMOTE_ADDR="203.0.113.9",
+                          headers={"Authorization": "Bearer scrape-me-0123456789"})
+    assert response.status_code == 200
+    assert b"obmin_tasks_ready" in response.content
