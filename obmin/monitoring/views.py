@@ -16,6 +16,7 @@ from django.utils.http import parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+from obmin.lib import metrics
 from obmin.monitoring import polls
 from obmin.monitoring.services import monitor_polls_flush
 from obmin.monitoring.snapshot import Body, Snapshot, current_snapshot
@@ -69,6 +70,8 @@ def export_answer(fmt: str, code: str, meta: Mapping[str, str]) -> Answer:
     snapshot = current_snapshot(now)
     known = snapshot.codes.get(code.lower())
     flush_due = False
+    # Unknown codes are counted together: anyone can invent them.
+    metrics.count("obmin_exports", code=code.lower() if known else "(unknown)", format=fmt)
     if known is None:
         body = snapshot.maintenance[fmt]
     else:

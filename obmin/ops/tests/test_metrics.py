@@ -42,3 +42,13 @@ def test_with_a_token_only_its_bearer_is_answered(client, settings):
                           headers={"Authorization": "Bearer scrape-me-0123456789"})
     assert response.status_code == 200
     assert b"obmin_tasks_ready" in response.content
+
+
+def test_exports_are_counted_per_code_and_format(client, alice, pm_btc):
+    for fmt in ("xml", "xml", "json"):
+        assert client.get(f"/service/export/{fmt}/{alice.export_code}").status_code == 200
+    client.get("/service/export/txt/invented-by-anyone")
+    found = samples(client.get("/metrics").content.decode())
+    assert found[("obmin_exports_total", (("code", "alice001"), ("format", "xml")))] == 2
+    assert found[("obmin_exports_total", (("code", "alice001"), ("format", "json")))] == 1
+    assert found[("obmin_exports_total", (("code", "(unknown)"), ("format", "txt")))] == 1
