@@ -67,16 +67,17 @@ def click_partitions() -> list[Partition]:
     with connection.cursor() as cursor:
         partitions = []
         for name, bound in _children(cursor):
-            match = _BOUND.fullmatch(bound)
+            match = _BOUND.fullmatch(bound or "")  # None: being dropped meanwhile
             if match:
                 start, end = (datetime.fromisoformat(value) for value in match.groups())
                 partitions.append(Partition(name, start.astimezone(UTC), end.astimezone(UTC)))
     return sorted(partitions, key=lambda partition: partition.start)
 
 
-def _children(cursor: CursorWrapper) -> list[tuple[str, str]]:
+def _children(cursor: CursorWrapper) -> list[tuple[str, str | None]]:
     """(name, bound) of every partition; the bound as PostgreSQL writes it (offsets in the
-    session's time zone, which `fromisoformat` reads whatever it is)."""
+    session's time zone, which `fromisoformat` reads whatever it is), None for a partition
+    another transaction has just dropped."""
     cursor.execute(
         "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
         "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
@@ -145,5 +146,8 @@ def click_partition_drop(partition: Partition) -> None:
     """Drops a partition with its clicks; to be called inside a transaction that holds
     `partitions_lock()`. Dropping locks the whole click table until the transaction ends: the
     caller commits at once."""
+    # PostgreSQL refuses to drop a table with foreign-key checks still deferred: clicks that
+    # an enclosing transaction (a test's) wrote into it are checked now.
+    connection.check_constraints()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {connection.ops.quote_name(partition.name)}")

@@ -159,7 +159,7 @@ class FoldedDay(NamedTuple):
 
 def _fold_sql(partition: str) -> str:
     """Adds a partition's clicks to the daily totals, as `_archive_batch` counts them; returns
-    each partner-day with the clicks it took. Names come from the models."""
+    each partner-day with the clicks it took. Tables' names come from the models."""
     quote = connection.ops.quote_name
     days = quote(ClickDay._meta.db_table)
     return f"""
@@ -188,8 +188,10 @@ def _archive_partition(partition: Partition) -> list[FoldedDay] | None:
         partitions_lock()
         if partition not in click_partitions():
             return None
-        # Late clicks of this month (an import, a replayed spool) wait until it is gone, and
-        # then go to the DEFAULT partition, which the batches below archive.
+        # A write into this month meanwhile (a late click: an import, a replayed spool) waits,
+        # then deadlocks with the DROP and PostgreSQL rolls one side back: this archive (run
+        # again later), or the click, which its writer keeps and writes again, into the
+        # DEFAULT partition that the batches below archive.
         cursor.execute(f"LOCK TABLE {connection.ops.quote_name(partition.name)} IN SHARE MODE")
         cursor.execute(_fold_sql(partition.name))
         folded = [FoldedDay._make(row) for row in cursor.fetchall()]
