@@ -23,7 +23,7 @@ class FastArgon2PasswordHasher(Argon2PasswordHasher):
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
+def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["obmin.conftest.FastArgon2PasswordHasher"]
 
 
@@ -32,13 +32,13 @@ IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.Immed
 
 
 @pytest.fixture(autouse=True)
-def _tasks_run_at_once(settings):  # type: ignore[no-untyped-def]
+def _tasks_run_at_once(settings):
     """Queued work (e-mails) runs when it is queued; the worker's tests use the database."""
     settings.TASKS = IMMEDIATE_TASKS
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(settings, tmp_path):  # type: ignore[no-untyped-def]
+def _isolated_cache(settings, tmp_path):
     """Each test gets a fresh local-memory cache (the suite may run in parallel)."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                    "LOCATION": str(tmp_path)}}
@@ -52,25 +52,25 @@ def _isolated_cache(settings, tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def usd(db):  # type: ignore[no-untyped-def]
+def usd(db):
     return CurrencyFactory(code="PMUSD", title="Perfect Money USD", decimals=2,
                            reserve=Decimal("50000"), usd_price=Decimal(1))
 
 
 @pytest.fixture
-def btc(db):  # type: ignore[no-untyped-def]
+def btc(db):
     return CurrencyFactory(code="BTC", title="Bitcoin", decimals=8, reserve=Decimal("2"),
                            usd_price=Decimal("100000"))
 
 
 @pytest.fixture
-def usdt(db):  # type: ignore[no-untyped-def]
+def usdt(db):
     return CurrencyFactory(code="USDTTRC20", title="Tether TRC20", decimals=2,
                            reserve=Decimal("100000"), usd_price=Decimal(1))
 
 
 @pytest.fixture
-def pm_btc(usd, btc):  # type: ignore[no-untyped-def]
+def pm_btc(usd, btc):
     """PMUSD → BTC at 100000:1 (one BTC for 100,000 USD), 10..5000 PMUSD, 2% profit."""
     return DirectionFactory(currency_give=usd, currency_get=btc, rate_give=Decimal(100000),
                             rate_get=Decimal(1), min_amount=Decimal(10),
@@ -78,24 +78,24 @@ def pm_btc(usd, btc):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def pm_usdt(usd, usdt):  # type: ignore[no-untyped-def]
+def pm_usdt(usd, usdt):
     return DirectionFactory(currency_give=usd, currency_get=usdt, rate_give=Decimal(1),
                             rate_get=Decimal("0.98"), min_amount=Decimal(10),
                             max_amount=Decimal(10000), profit_percent=Decimal("1.5"))
 
 
 @pytest.fixture
-def alice(db):  # type: ignore[no-untyped-def]
+def alice(db):
     return PartnerFactory(user=UserFactory(email="alice@example.com"), ref_code="alice001")
 
 
 @pytest.fixture
-def bob(db):  # type: ignore[no-untyped-def]
+def bob(db):
     return PartnerFactory(user=UserFactory(email="bob@example.com"), ref_code="bob00002")
 
 
 @pytest.fixture
-def carol(db):  # type: ignore[no-untyped-def]
+def carol(db):
     """The operator: a superuser in the admin."""
     user = UserFactory(email="carol@example.com", is_staff=True, is_superuser=True)
     return user
@@ -108,7 +108,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture
-def program(db):  # type: ignore[no-untyped-def]
+def program(db):
     """Profit-based, 20% from the start, 30% from 10,000 USD, minimum payout 10 USD."""
     program = RewardProgram.load()
     program.reward_base = "profit"
@@ -120,7 +120,7 @@ def program(db):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
+def browser():
     """Debian's Chromium driven by Playwright (`playwright install` cannot download here)."""
     import os
 
@@ -138,7 +138,7 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def page(browser, live_server):  # type: ignore[no-untyped-def]
+def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)

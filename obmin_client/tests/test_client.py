@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def alice_key(alice):  # type: ignore[no-untyped-def]
+def alice_key(alice):
     return apikey_create(partner=alice, name="sdk")[1]
 
 

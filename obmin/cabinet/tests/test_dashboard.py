@@ -11,7 +11,7 @@ from obmin.exchange.services import exchange_create, exchange_set_status
 pytestmark = pytest.mark.django_db
 
 
-def referred(direction, partner, amount="100", success=True):  # type: ignore[no-untyped-def]
+def referred(direction, partner, amount="100", success=True):
     exchange = exchange_create(direction=direction, amount_give=Decimal(amount),
                                email="customer@example.org", account_get="acc",
                                partner_id=partner.pk)

@@ -10,7 +10,7 @@ from obmin.testing.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def login(client, email, password):  # type: ignore[no-untyped-def]
+def login(client, email, password):
     return client.post("/cabinet/login/", {"username": email, "password": password})
 
 

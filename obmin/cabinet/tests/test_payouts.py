@@ -14,12 +14,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def usdt_method(db):  # type: ignore[no-untyped-def]
+def usdt_method(db):
     return PayoutMethod.objects.create(title="USDT TRC20", commission_percent=Decimal(1),
                                        min_amount=Decimal(10), currency_code="USD")
 
 
-def earn(partner, direction, sum_usd: str) -> None:  # type: ignore[no-untyped-def]
+def earn(partner, direction, sum_usd: str) -> None:
     """One successful referred exchange worth a fixed reward of `sum_usd`."""
     RewardOverride.objects.update_or_create(partner=partner, direction=None, defaults={
         "kind": OverrideKind.FIXED, "value": Decimal(sum_usd)})

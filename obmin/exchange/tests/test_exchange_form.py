@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 URL = "/exchange/"
 
 
-def post(client, **overrides):  # type: ignore[no-untyped-def]
+def post(client, **overrides):
     data = {"cur_from": "PMUSD", "cur_to": "BTC", "amount_give": "100",
             "email": "customer@example.org", "account_get": "bc1qcustomerwallet"}
     data.update(overrides)

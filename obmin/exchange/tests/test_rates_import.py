@@ -39,7 +39,7 @@ def state() -> list[tuple]:
 
 
 @pytest.fixture
-def old_rates(directions):  # type: ignore[no-untyped-def]
+def old_rates(directions):
     Direction.objects.update(rate_updated_at=timezone.now() - timedelta(hours=1))
     return directions
 

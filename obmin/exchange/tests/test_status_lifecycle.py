@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def exchange(pm_btc):  # type: ignore[no-untyped-def]
+def exchange(pm_btc):
     return exchange_create(direction=pm_btc, amount_give=Decimal(1000),
                            email="c@example.org", account_get="bc1q")
 
@@ -67,7 +67,7 @@ def test_unknown_status_and_exchange_are_errors(exchange):
 def test_receivers_hear_every_change_inside_the_transaction(exchange):
     heard = []
 
-    def receiver(sender, exchange, previous_status, status, **kwargs):  # type: ignore[no-untyped-def]
+    def receiver(sender, exchange, previous_status, status, **kwargs):
         heard.append((previous_status, status))
 
     exchange_status_changed.connect(receiver)

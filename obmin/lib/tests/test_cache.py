@@ -31,12 +31,12 @@ def _redis_answers() -> bool:
         return False
 
 
-def _backend(location: str, **params) -> ResilientRedisCache:  # type: ignore[no-untyped-def]
+def _backend(location: str, **params) -> ResilientRedisCache:
     return ResilientRedisCache(location, params)
 
 
 @pytest.fixture
-def redis_down(settings):  # type: ignore[no-untyped-def]
+def redis_down(settings):
     """The site's cache is Redis, and Redis is down."""
     settings.CACHES = {"default": {"BACKEND": "obmin.lib.cache.ResilientRedisCache",
                                    "LOCATION": DEAD_REDIS}}
@@ -46,7 +46,7 @@ def redis_down(settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def fresh_warnings(monkeypatch):  # type: ignore[no-untyped-def]
+def fresh_warnings(monkeypatch):
     monkeypatch.setattr(resilient, "_warned_at", None)
 
 

@@ -11,7 +11,7 @@ from obmin.testing.factories import CurrencyFactory, DirectionFactory, PartnerFa
 
 
 @pytest.fixture(autouse=True)
-def _clean_process_state():  # type: ignore[no-untyped-def]
+def _clean_process_state():
     """The snapshot memo and the poll buffer are per process; tests must not inherit them."""
     snapshot._memo = None
     polls.reset()
@@ -21,18 +21,18 @@ def _clean_process_state():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def monitor(db):  # type: ignore[no-untyped-def]
+def monitor(db):
     """A monitoring site: a partner that polls with its export code."""
     return PartnerFactory(user=UserFactory(email="feeds@bestmon.example"), ref_code="bestmon1")
 
 
 @pytest.fixture
-def uah(db):  # type: ignore[no-untyped-def]
+def uah(db):
     return CurrencyFactory(code="CASHUAH", title="Cash UAH", reserve=Decimal("250000"))
 
 
 @pytest.fixture
-def directions(pm_btc, pm_usdt, usd, btc, usdt, uah):  # type: ignore[no-untyped-def]
+def directions(pm_btc, pm_usdt, usd, btc, usdt, uah):
     """Every kind of direction the export must list, plus the kinds it must leave out."""
     btc_usd = DirectionFactory(currency_give=btc, currency_get=usd, rate_give=Decimal(1),
                                rate_get=Decimal("95000.5"), min_amount=Decimal("0.001"),

@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 
 
-def export(client, fmt: str, code: str, **headers):  # type: ignore[no-untyped-def]
+def export(client, fmt: str, code: str, **headers):
     return client.get(f"/service/export/{fmt}/{code}", **headers)
 
 

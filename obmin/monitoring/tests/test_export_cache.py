@@ -166,12 +166,12 @@ def _redis_up() -> bool:
     return True
 
 
-def _file_cache(tmp_path):  # type: ignore[no-untyped-def]
+def _file_cache(tmp_path):
     return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(tmp_path / "cache")}
 
 
-def _redis_cache(tmp_path):  # type: ignore[no-untyped-def]
+def _redis_cache(tmp_path):
     return {"BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/0", "KEY_PREFIX": f"obmin-test-{uuid.uuid4()}",
             "TIMEOUT": 300}

@@ -16,7 +16,7 @@ def wsgi(path: str, method: str = "GET", **headers: str) -> tuple[int, dict[str,
     setup_testing_defaults(environ)
     answer: dict = {}
 
-    def start_response(status, response_headers, exc_info=None):  # type: ignore[no-untyped-def]
+    def start_response(status, response_headers, exc_info=None):
         answer["status"] = int(status.split()[0])
         answer["headers"] = dict(response_headers)
 

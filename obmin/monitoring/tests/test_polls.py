@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def slow_push(settings):  # type: ignore[no-untyped-def]
+def slow_push(settings):
     settings.MONITORING_POLL_PUSH_SECONDS = 3600
     settings.MONITORING_POLL_FLUSH_SECONDS = 3600
 

@@ -26,7 +26,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def env(tmp_path):  # type: ignore[no-untyped-def]
+def env(tmp_path):
     env = {**os.environ, "OBMIN_DATA_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)

@@ -7,7 +7,7 @@ from django.core.checks import run_checks
 from obmin.ops.checks import check_production_settings
 
 
-def ids(problems) -> set[str]:  # type: ignore[no-untyped-def]
+def ids(problems) -> set[str]:
     return {p.id for p in problems}
 
 

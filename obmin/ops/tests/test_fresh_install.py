@@ -23,7 +23,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def data_dir(tmp_path):  # type: ignore[no-untyped-def]
+def data_dir(tmp_path):
     return tmp_path / "not" / "yet" / "there"
 
 
@@ -49,7 +49,7 @@ def test_demo_then_serve(data_dir):
                 live = httpx.get(base + "/health/live", timeout=2)
                 break
             except httpx.HTTPError:
-                assert server.poll() is None, server.stderr.read().decode()  # type: ignore[union-attr]
+                assert server.poll() is None, server.stderr.read().decode()
                 assert time.monotonic() < deadline, "obmin serve did not answer"
                 time.sleep(0.2)
         assert live.text == "ok"

@@ -109,7 +109,7 @@ TAG = re.compile(r"</?[a-z]+[^>]*>")
 # --- pages in Ukrainian ---------------------------------------------------------------------
 
 
-def referred(direction, partner):  # type: ignore[no-untyped-def]
+def referred(direction, partner):
     exchange = exchange_create(direction=direction, amount_give=Decimal(100),
                                email="customer@example.org", account_get="acc",
                                partner_id=partner.pk)
@@ -287,7 +287,7 @@ def test_compiled_catalog_says_what_the_po_says() -> None:
         else:
             expected.update({(e.key, i): text for i, text in e.msgstr.items()})
     # GNUTranslations keeps the catalog in `_catalog`: the only way to see every msgid in it.
-    actual = {k: v for k, v in compiled._catalog.items() if k != ""}  # type: ignore[attr-defined]
+    actual = {k: v for k, v in compiled._catalog.items() if k != ""}
     hint = "run: obmin compilemessages --ignore=.venv"
     assert not expected.keys() - actual.keys(), (
         f"in {PO.name}, not in {MO.name}: {sorted(map(str, expected.keys() - actual.keys()))}; "

@@ -12,16 +12,16 @@ from obmin.rewards.models import PayoutMethod
 
 
 @pytest.fixture
-def usdt_method(db):  # type: ignore[no-untyped-def]
+def usdt_method(db):
     return PayoutMethod.objects.create(title="USDT TRC20", commission_percent=Decimal(1),
                                        currency_code="USDT")
 
 
 @pytest.fixture
-def referred(pm_btc, alice, program):  # type: ignore[no-untyped-def]
+def referred(pm_btc, alice, program):
     """Makes an exchange of `amount` PMUSD → BTC that alice referred (2% profit)."""
 
-    def make(amount: str = "1000", email: str = "customer@example.org", partner=alice):  # type: ignore[no-untyped-def]
+    def make(amount: str = "1000", email: str = "customer@example.org", partner=alice):
         return exchange_create(direction=pm_btc, amount_give=Decimal(amount), email=email,
                                account_get="bc1q", partner_id=partner.pk if partner else None)
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def payouts(referred, alice, usdt_method, program):  # type: ignore[no-untyped-def]
+def payouts(referred, alice, usdt_method, program):
     program.min_payout = Decimal(1)
     program.save()
     made = []
@@ -25,7 +25,7 @@ def payouts(referred, alice, usdt_method, program):  # type: ignore[no-untyped-d
     return made
 
 
-def act(client, action: str, payouts, reason: str = "") -> None:  # type: ignore[no-untyped-def]
+def act(client, action: str, payouts, reason: str = "") -> None:
     response = client.post("/admin/rewards/payout/", {
         "action": action, "_selected_action": [p.pk for p in payouts], "reason": reason},
         follow=True)

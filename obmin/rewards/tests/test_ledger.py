@@ -17,7 +17,7 @@ D = Decimal
 
 
 @pytest.fixture
-def books(referred, alice, bob, usdt_method):  # type: ignore[no-untyped-def]
+def books(referred, alice, bob, usdt_method):
     """Credits, a reversal and a pending payout, as a live program would have."""
     for partner, amount in ((alice, "3000"), (alice, "1000"), (bob, "1000")):
         exchange = referred(amount, partner=partner)

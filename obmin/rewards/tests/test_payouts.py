@@ -31,7 +31,7 @@ D = Decimal
 
 
 @pytest.fixture
-def earned(referred, alice):  # type: ignore[no-untyped-def]
+def earned(referred, alice):
     """Gives alice `amount` USD of credited rewards (one exchange with a fixed override)."""
 
     def earn(amount: str = "50.00") -> None:

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 
 
-def succeed(exchange):  # type: ignore[no-untyped-def]
+def succeed(exchange):
     exchange_set_status(exchange_id=exchange.pk, status="success")
     exchange.refresh_from_db()
     return exchange
