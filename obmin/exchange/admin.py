@@ -31,9 +31,10 @@ StatusAction = Callable[["admin.ModelAdmin[Exchange]", HttpRequest, "QuerySet[Ex
 
 @admin.register(Currency)
 class CurrencyAdmin(admin.ModelAdmin):
-    list_display = ["code", "title", "decimals", "reserve", "usd_price", "is_active"]
+    list_display = ["code", "title", "decimals", "reserve", "usd_price", "account_format",
+                    "is_active"]
     list_editable = ["reserve", "usd_price", "is_active"]
-    list_filter = ["is_active"]
+    list_filter = ["is_active", "account_format"]
     search_fields = ["code", "title"]
 
 

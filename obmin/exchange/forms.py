@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from obmin.exchange.models import Direction, normalize_currency_code
 from obmin.exchange.selectors import find_direction
-from obmin.exchange.services import ExchangeError, check_quote, quote
+from obmin.exchange.services import ExchangeError, check_account, check_quote, quote
 from obmin.lib.errors import add_refusal
 
 
@@ -56,6 +56,12 @@ class ExchangeForm(forms.Form):
         if amount is not None:
             try:
                 check_quote(quote(direction, amount))
+            except ExchangeError as error:
+                add_refusal(self, error)
+        account = cleaned.get("account_get")
+        if account:
+            try:
+                check_account(currency=direction.currency_get, account=account)
             except ExchangeError as error:
                 add_refusal(self, error)
         return cleaned

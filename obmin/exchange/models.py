@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from obmin.exchange.accounts import AccountFormat
+
 # Typed as Any so field keyword unpacking type-checks.
 AMOUNT: dict[str, Any] = {"max_digits": 30, "decimal_places": 10}
 # A monitoring currency code (BestChange's `PMUSD`, `USDTTRC20`).
@@ -65,6 +67,11 @@ class Currency(models.Model):
     usd_price = models.DecimalField(_("price in USD"), default=Decimal(0),
                                     validators=[MinValueValidator(Decimal(0))], **AMOUNT)
     is_active = models.BooleanField(_("active"), default=True)
+    account_format = models.CharField(
+        _("customer's account format"), max_length=20, choices=AccountFormat.choices,
+        default=AccountFormat.ANY,
+        help_text=_("What the account a customer receives this currency to must look like; "
+                    "checksums are checked where the format has one."))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from obmin.exchange.accounts import AccountFormat, account_normalize
 from obmin.exchange.hooks import exchange_status_changed, rates_changed
 from obmin.exchange.models import (
     Currency,
@@ -77,6 +78,17 @@ def check_quote(q: Quote) -> None:
             % {"reserve": plain(d.currency_get.reserve), "code": get_code}, "amount_give")
 
 
+def check_account(*, currency: Currency, account: str) -> str:
+    """The customer's receiving account as kept, or ExchangeError naming the format expected."""
+    normalized = account_normalize(currency.account_format, account)
+    if normalized is None:
+        expected = AccountFormat(currency.account_format).label
+        raise ExchangeError(
+            _("Enter a valid %(format)s to receive %(code)s.")
+            % {"format": expected, "code": currency.code}, "account_get")
+    return normalized
+
+
 def exchange_create(
     *,
     direction: Direction,
@@ -95,6 +107,7 @@ def exchange_create(
             raise ExchangeError(_("This exchange direction is not available now."), "cur_to")
         q = quote(direction, amount_give)
         check_quote(q)
+        account_get = check_account(currency=direction.currency_get, account=account_get)
         now = timezone.now()
         exchange = Exchange.objects.create(
             direction=direction,

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from obmin.exchange.accounts import EXAMPLES, SUGGESTED_FORMATS, AccountFormat
 from obmin.exchange.models import Currency, Direction, Exchange, ExchangeStatus
 from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.partners.demo import load_clicks
@@ -106,7 +107,8 @@ def load_currencies_and_directions() -> None:
     for code, title, decimals, reserve, price in CURRENCIES:
         currencies[code], _ = Currency.objects.get_or_create(
             code=code, defaults={"title": title, "decimals": decimals, "reserve": D(reserve),
-                                 "usd_price": D(price)})
+                                 "usd_price": D(price),
+                                 "account_format": SUGGESTED_FORMATS.get(code, AccountFormat.ANY)})
     for give, get, profit, low, high, flags, city in DIRECTIONS:
         rate_give, rate_get = _rate(currencies[give], currencies[get], D(profit))
         Direction.objects.get_or_create(
@@ -144,7 +146,8 @@ def load_exchanges() -> None:
         created = now - timedelta(days=30) + timedelta(hours=12 * n, minutes=rng.randint(0, 600))
         exchange = exchange_create(direction=direction, amount_give=amount,
                                    email=f"customer{n}@customer.example",
-                                   account_get=f"demo-account-{n}",
+                                   account_get=EXAMPLES[direction.currency_get.account_format]
+                                   or f"demo-account-{n}",
                                    user_hash=f"{rng.getrandbits(32):08x}",
                                    partner_id=partner.pk if partner else None)
         Exchange.objects.filter(pk=exchange.pk).update(created_at=created,

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from obmin.exchange.accounts import EXAMPLES
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus
 from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.partners.models import Partner
@@ -44,7 +45,8 @@ def _alice_exchanges(partner: Partner, batch: int) -> None:
                                           city="")
         exchange = exchange_create(direction=direction, amount_give=D(amount),
                                    email=f"rewards{batch}{n}@customer.example",
-                                   account_get=f"demo-rewards-{batch}-{n}",
+                                   account_get=EXAMPLES[direction.currency_get.account_format]
+                                   or f"demo-rewards-{batch}-{n}",
                                    user_hash=f"a11ce{batch}{n:02d}", partner_id=partner.pk)
         moment = now - timedelta(days=days)
         Exchange.objects.filter(pk=exchange.pk).update(created_at=moment)
