@@ -69,6 +69,8 @@ class Server:
     data_dir: Path
     workers: int = 2
     env: dict[str, str] | None = None
+    # Where the server's stdout (its access log, one line per request) goes; None: /dev/null.
+    log: Path | None = None
     process: subprocess.Popen | None = None
     port: int = 0
 
@@ -81,7 +83,9 @@ class Server:
         self.process = subprocess.Popen(
             [OBMIN, "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)],
             env=obmin_env(self.data_dir, self.env), cwd=ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdout=self.log.open("ab") if self.log else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if self.log else subprocess.DEVNULL,
+            start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):

@@ -47,9 +47,14 @@ def build(data_dir: Path, clicks: int, exchanges: int) -> str:
     from django.db import connection, transaction
 
     from obmin.exchange.models import Exchange, ExchangeStatusChange
-    from obmin.testing.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
     from obmin.partner_api.services import apikey_create
     from obmin.partners.models import Click, Partner
+    from obmin.testing.factories import (
+        CurrencyFactory,
+        DirectionFactory,
+        PartnerFactory,
+        UserFactory,
+    )
 
     call_command("migrate", verbosity=0)
     if Partner.objects.filter(ref_code="alice001").exists():  # --data-dir of an earlier run
@@ -79,10 +84,28 @@ def build(data_dir: Path, clicks: int, exchanges: int) -> str:
                + ") VALUES (" + ", ".join(["%s"] * len(names)) + ")")
         tail = tuple(constant.values())
         prep = [by_name[n] for n in varying]
+        values = (tuple(f.get_db_prep_save(row[f.attname], connection) for f in prep) + tail
+                  for row in rows)
         with connection.cursor() as cursor:
-            cursor.executemany(sql, [tuple(f.get_db_prep_save(row[f.attname], connection)
-                                           for f in prep) + tail for row in rows])
+            if connection.vendor == "postgresql":
+                # COPY: several times faster than executemany for a million rows.
+                copy_sql = (f'COPY "{model._meta.db_table}" ('
+                            + ", ".join(f'"{by_name[n].column}"' for n in names)
+                            + ") FROM STDIN")
+                with cursor.cursor.copy(copy_sql) as copy:
+                    for row in values:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(sql, list(values))
 
+    if connection.vendor == "postgresql":
+        # The year's monthly click partitions, as the worker would have made them month by
+        # month (else every click of 2024 would land in the DEFAULT partition).
+        from obmin.partners.partitions import click_partitions_ensure
+
+        for month in range(13):
+            click_partitions_ensure(now=datetime(2024 + month // 12, month % 12 + 1, 1,
+                                                 tzinfo=UTC))
     browsers = ["Chrome 124", "Firefox 126", "Safari 17", "Edge 124", "Unknown"]
     batch = 100_000
     with transaction.atomic():
@@ -123,7 +146,8 @@ def build(data_dir: Path, clicks: int, exchanges: int) -> str:
         insert(ExchangeStatusChange, changes, {})
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
     return raw_key
 
@@ -170,11 +194,17 @@ def main() -> int:
     parser.add_argument("--redis", default="",
                         help="REDIS_URL for the server's cache and rate limits, as in "
                              "production (default: the file cache of a single host).")
+    parser.add_argument("--database-url", default="",
+                        help="an EMPTY PostgreSQL database to build in instead of SQLite")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="Reuse the database an earlier run built there.")
     args = parser.parse_args()
 
     data_dir = args.data_dir or temp_data_dir("partner-api")
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
     started = time.perf_counter()
     key = build(data_dir, args.clicks, args.exchanges)
     print(f"built or reused {args.clicks} clicks, {args.exchanges} exchanges in "
@@ -222,7 +252,8 @@ def main() -> int:
         sampler.join()
         hwm_year = {pid: peak_rss_kib(pid) for pid in pids}
 
-    print(f"obmin serve, {args.workers} workers, SQLite, {args.connections} connections, "
+    database = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"obmin serve, {args.workers} workers, {database}, {args.connections} connections, "
           f"{args.seconds} s per wrk run")
     print(f"cache: {'Redis' if args.redis else 'file cache'}")
     print(live.line("/health/live"))

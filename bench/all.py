@@ -1,0 +1,665 @@
+"""Every benchmark against the production stack, in one command and one table (issue 15).
+
+    .venv/bin/python -m bench.all [--only NAME ...] [--quick] [--api-clicks N] [--no-write]
+
+Starts a PostgreSQL cluster of its own (port 5433) and a Redis of its own (port 6380), and for
+each benchmark a fresh database, `obmin serve` (2 workers, access log to a file) and
+`obmin worker` beside it. Each figure is printed beside its baseline, `/health/live` on the
+same server measured in the same run (interleaved rounds, medians), then the table is written
+to bench/RESULTS.md with the date, the machine and the commit. Benchmarks (NAME):
+
+  export    rate export (500 directions, XML) vs /health/live and vs nginx serving the same bytes
+  redirect  /ref/ (XADD to Redis, the worker writes): req/s and p99 at 16 connections, then
+            stored clicks == answered redirects once the worker drained
+  api       get_links over a year of clicks: items/s streamed, peak RSS, one-day query time
+  cabinet   /cabinet/ logged in as a partner with a month of clicks and exchanges
+  mixed     a minute of redirects, exports, API calls and exchange status flips at once, then
+            stored clicks == answered redirects and `obmin ledger check`
+  fault     redirect load while our PostgreSQL restarts, and while our Redis stalls 3 s
+
+Everything is loopback, every load run is bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bench.export import CODE as EXPORT_CODE
+from bench.export import DIRECTIONS, Nginx, measured, nginx_binary
+from bench.harness import OBMIN, ROOT, LoadResult, Server, load, obmin, peak_rss_kib
+from bench.partner_api import ONE_DAY, RATE, YEAR, rss_sampler, stream
+from bench.partner_api import url as api_url
+from bench.results import replace_section
+from bench.stack import Postgres, Redis, Worker, access_log_count, status_counts
+
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/120.0.0.0 Safari/537.36")
+REF_CODE = "alice001"  # a demo partner
+REF_PATH = f"/ref/{REF_CODE}/?cur_from=PMUSD&cur_to=BTC"
+DEMO_PASSWORD = "demo-partner-2026"  # obmin.ops.demo.DEMO_PASSWORD
+NAMES = ["export", "redirect", "api", "cabinet", "mixed", "fault"]
+ALIASES = {"ref_redirect": "redirect", "partner_api": "api"}
+
+
+@dataclass
+class Row:
+    bench: str
+    figure: str
+    value: str
+    baseline: str = ""
+    ratio: str = ""
+    aim: str = ""
+    met: str = ""  # "yes", "NO" or "" (no aim)
+
+
+@dataclass
+class Run:
+    args: argparse.Namespace
+    pg: Postgres
+    rds: Redis
+    logs: Path
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, *row: str) -> None:
+        self.rows.append(Row(*row))
+        r = self.rows[-1]
+        print(f"  {r.figure:<44} {r.value:>18} {r.baseline:>18} {r.ratio:>8} {r.aim:>12} "
+              f"{r.met}", flush=True)
+
+    def env(self, name: str) -> dict[str, str]:
+        return {"DATABASE_URL": self.pg.url(f"obmin_{name}"), "REDIS_URL": self.rds.url,
+                "CACHE_KEY_PREFIX": f"bench-{name}", "SECRET_KEY": "bench-" + "x" * 50,
+                "PARTNER_API_RATE": RATE, "PARTNER_API_BAD_KEY_RATE": RATE,
+                "AXES_FAILURE_LIMIT": "1000"}
+
+    def fresh(self, name: str) -> tuple[Path, dict[str, str]]:
+        """An empty database and data directory for benchmark `name`, migrated."""
+        self.pg.database(f"obmin_{name}")
+        self.rds.flush()
+        data_dir = self.logs / f"data-{name}"
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        env = self.env(name)
+        obmin("migrate", "-v0", data_dir=data_dir, env=env)
+        return data_dir, env
+
+    def server(self, name: str, data_dir: Path, env: dict[str, str]) -> Server:
+        return Server(data_dir=data_dir, workers=self.args.workers, env=env,
+                      log=self.logs / f"access-{name}.log")
+
+    def worker(self, name: str, data_dir: Path, env: dict[str, str]) -> Worker:
+        return Worker(data_dir, env, self.logs / f"worker-{name}.log")
+
+
+def ratio_cell(value: float, base: float) -> str:
+    return f"{value / base:.2f}" if base else "–"
+
+
+def aim_met(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def py(code: str, *, data_dir: Path, env: dict[str, str]) -> str:
+    """Runs Python with Django set up against the benchmark's database; returns stdout."""
+    script = "import django; django.setup()\n" + code
+    from bench.harness import obmin_env
+
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                            text=True, env=obmin_env(data_dir, env), check=False)
+    if result.returncode:
+        raise SystemExit(f"python helper failed:\n{result.stdout}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def interleaved(pairs: list[tuple[str, str, dict[str, str]]], *, rounds: int, seconds: int,
+                connections: int, pids: list[int]) -> dict[str, list[tuple[LoadResult, float]]]:
+    """Rounds of (label, url, headers) runs one after the other: (result, server CPU us/req)."""
+    out: dict[str, list[tuple[LoadResult, float]]] = {label: [] for label, _u, _h in pairs}
+    for _ in range(rounds):
+        for label, url, headers in pairs:
+            result, server_us, _client = measured(pids, url, connections=connections,
+                                                  seconds=seconds, headers=headers)
+            out[label].append((result, server_us))
+    return out
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def clicks_stored(run: Run, name: str) -> int:
+    return run.pg.scalar(f"obmin_{name}", "SELECT count(*) FROM partners_click")
+
+
+def drain(run: Run, name: str, *, expected: int | None = None, timeout: float = 60) -> float:
+    """Waits until the stream is empty and the stored count has settled; returns seconds."""
+    started = time.monotonic()
+    last, still_since = -1, time.monotonic()
+    while time.monotonic() - started < timeout:
+        queued = run.rds.clicks_queued()
+        stored = clicks_stored(run, name)
+        spool = sum(1 for _ in (run.logs / f"data-{name}" / "spool").glob("*"))
+        if stored != last:
+            last, still_since = stored, time.monotonic()
+        if queued == 0 and not spool and (stored == expected or
+                                          time.monotonic() - still_since > 3):
+            return time.monotonic() - started
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def bench_export(run: Run) -> None:
+    data_dir, env = run.fresh("export")
+    py(f"from bench.export import build_data; from pathlib import Path; "
+       f"build_data(Path({str(data_dir)!r}))", data_dir=data_dir, env=env)
+    a = run.args
+    with run.server("export", data_dir, env) as srv, run.worker("export", data_dir, env):
+        export_url = f"{srv.url}/service/export/xml/{EXPORT_CODE}"
+        body = httpx.get(export_url, timeout=30).content
+        if body.count(b"<item>") != DIRECTIONS:
+            raise SystemExit(f"the export has {body.count(b'<item>')} items, not {DIRECTIONS}")
+        load(srv.url + "/health/live", connections=32, seconds=2)
+        load(export_url, connections=32, seconds=2)
+        res = interleaved([("live", srv.url + "/health/live", {}), ("export", export_url, {})],
+                          rounds=a.rounds, seconds=a.seconds, connections=32,
+                          pids=srv.worker_pids())
+    static = None
+    binary = nginx_binary()
+    if binary:
+        with Nginx(binary, body) as nginx:
+            load(nginx.url, connections=32, seconds=2)
+            static = [load(nginx.url, connections=32, seconds=a.seconds)
+                      for _ in range(a.rounds)]
+    live_rps, exp_rps = (med([r.rps for r, _c in res[k]]) for k in ("live", "export"))
+    ratios = [e.rps / li.rps for (e, _), (li, _) in zip(res["export"], res["live"], strict=True)]
+    run.add("export", f"export xml ({len(body):,} B) req/s, 32 conn", f"{exp_rps:,.0f}",
+            f"{live_rps:,.0f}", f"{med(ratios):.2f}", ">= 0.90", aim_met(med(ratios) >= 0.9))
+    live_p99, exp_p99 = (med([r.p99_ms for r, _c in res[k]]) for k in ("live", "export"))
+    run.add("export", "export xml p99 ms", f"{exp_p99:.1f}", f"{live_p99:.1f}",
+            ratio_cell(exp_p99, live_p99))
+    live_cpu, exp_cpu = (med([c for _r, c in res[k]]) for k in ("live", "export"))
+    run.add("export", "server CPU us/request", f"{exp_cpu:.0f}", f"{live_cpu:.0f}",
+            ratio_cell(exp_cpu, live_cpu))
+    if static:
+        nginx_rps = max(r.rps for r in static)
+        run.add("export", "export / nginx same bytes (best rounds)",
+                f"{max(r.rps for r, _ in res['export']):,.0f}", f"nginx {nginx_rps:,.0f}",
+                ratio_cell(max(r.rps for r, _ in res["export"]), nginx_rps))
+
+
+# --- redirect -----------------------------------------------------------------------------
+
+
+def demo_db(run: Run, name: str) -> tuple[Path, dict[str, str]]:
+    data_dir, env = run.fresh(name)
+    obmin("demo", "--no-serve", data_dir=data_dir, env=env)
+    return data_dir, env
+
+
+def bench_redirect(run: Run) -> None:
+    data_dir, env = demo_db(run, "redirect")
+    a = run.args
+    with run.server("redirect", data_dir, env) as srv, run.worker("redirect", data_dir, env):
+        headers = {"User-Agent": CHROME}
+        load(srv.url + "/health/live", connections=16, seconds=2)
+        load(srv.url + REF_PATH, connections=16, seconds=2, headers=headers)
+        drain(run, "redirect")
+        log = run.logs / "access-redirect.log"
+        before_stored = clicks_stored(run, "redirect")
+        before_log = access_log_count(log, prefix="/ref/", status="302")
+        res = interleaved([("live", srv.url + "/health/live", {}),
+                           ("ref", srv.url + REF_PATH, headers)],
+                          rounds=a.rounds, seconds=a.seconds, connections=16,
+                          pids=srv.worker_pids())
+        wrk_answered = sum(r.requests - r.non_2xx_3xx for r, _c in res["ref"])
+        errors = sum(r.errors + r.non_2xx_3xx for r, _c in res["ref"])
+        waited = drain(run, "redirect")
+        stored = clicks_stored(run, "redirect") - before_stored
+        server_302 = access_log_count(log, prefix="/ref/", status="302") - before_log
+    live_rps, ref_rps = (med([r.rps for r, _c in res[k]]) for k in ("live", "ref"))
+    ratio = med([r.rps / li.rps for (r, _), (li, _) in zip(res["ref"], res["live"],
+                                                            strict=True)])
+    run.add("redirect", "/ref/ req/s, 16 conn (PG + Redis)", f"{ref_rps:,.0f}",
+            f"{live_rps:,.0f}", f"{ratio:.2f}", ">= 0.70", aim_met(ratio >= 0.7))
+    live_p99, ref_p99 = (med([r.p99_ms for r, _c in res[k]]) for k in ("live", "ref"))
+    run.add("redirect", "/ref/ p99 ms, 16 conn", f"{ref_p99:.1f}", f"{live_p99:.1f}",
+            ratio_cell(ref_p99, live_p99), "<= 3x", aim_met(ref_p99 <= 3 * live_p99))
+    live_cpu, ref_cpu = (med([c for _r, c in res[k]]) for k in ("live", "ref"))
+    run.add("redirect", "server CPU us/request (not PG, Redis)", f"{ref_cpu:.0f}",
+            f"{live_cpu:.0f}", ratio_cell(ref_cpu, live_cpu))
+    run.add("redirect", "clicks stored / redirects answered (server)",
+            f"{stored:,} / {server_302:,}", f"wrk saw {wrk_answered:,}", "", "equal",
+            aim_met(stored == server_302 and errors == 0))
+    run.add("redirect", "worker drain after load, s", f"{waited:.1f}")
+
+
+# --- api ----------------------------------------------------------------------------------
+
+
+def bench_api(run: Run) -> None:
+    a = run.args
+    data_dir, env = run.fresh("api")
+    started = time.monotonic()
+    key = py(f"from bench.partner_api import build; from pathlib import Path; "
+             f"print(build(Path({str(data_dir)!r}), {a.api_clicks}, {a.api_exchanges}))",
+             data_dir=data_dir, env=env).strip().splitlines()[-1]
+    print(f"  (built {a.api_clicks:,} clicks, {a.api_exchanges:,} exchanges on PostgreSQL in "
+          f"{time.monotonic() - started:.0f} s)", flush=True)
+    with run.server("api", data_dir, env) as srv, run.worker("api", data_dir, env):
+        pids = srv.worker_pids()
+        day_url = api_url(srv, key, "get_links", ONE_DAY)
+        httpx.get(day_url, timeout=60)
+        load(srv.url + "/health/live", connections=8, seconds=2)
+        load(day_url, connections=8, seconds=2)
+        res = interleaved([("live", srv.url + "/health/live", {}), ("day", day_url, {})],
+                          rounds=a.rounds, seconds=a.seconds, connections=8, pids=pids)
+        single: dict[str, float] = {}
+        items = 0
+        with httpx.Client(timeout=60) as client:
+            for label, link in (("live", srv.url + "/health/live"), ("day", day_url)):
+                times = []
+                for _ in range(40):
+                    t0 = time.perf_counter()
+                    response = client.get(link)
+                    times.append((time.perf_counter() - t0) * 1000)
+                if label == "day":
+                    items = len(response.json()["data"]["items"])
+                single[label] = med(times)
+        hwm_day = sum(peak_rss_kib(pid) for pid in pids)
+        stop, peak = threading.Event(), {}
+        sampler = threading.Thread(target=rss_sampler, args=(pids, stop, peak), daemon=True)
+        sampler.start()
+        seconds, count, ended = stream(api_url(srv, key, "get_links", YEAR), b'"query_string"')
+        stop.set()
+        sampler.join()
+        hwm_year = sum(peak_rss_kib(pid) for pid in pids)
+    live_rps, day_rps = (med([r.rps for r, _c in res[k]]) for k in ("live", "day"))
+    run.add("api", "get_links one day req/s, 8 conn", f"{day_rps:,.0f}", f"{live_rps:,.0f}",
+            ratio_cell(day_rps, live_rps))
+    run.add("api", f"get_links one day ({items} items) ms, 1 client",
+            f"{single['day']:.1f}", f"{single['live']:.1f}",
+            ratio_cell(single["day"], single["live"]), "< 20 ms", aim_met(single["day"] < 20))
+    rate = count / seconds if seconds else 0
+    run.add("api", f"get_links year streamed items/s ({count:,}/{a.api_clicks:,})",
+            f"{rate:,.0f}", "", "", ">= 150,000",
+            aim_met(rate >= 150_000 and count == a.api_clicks and ended))
+    grew = (hwm_year - hwm_day) / 1024
+    run.add("api", "server peak RSS after a day / after the year", f"{hwm_year / 1024:.0f} MiB",
+            f"{hwm_day / 1024:.0f} MiB", f"+{grew:.0f} MiB", "flat (< +20 MiB)",
+            aim_met(grew < 20))
+
+
+# --- cabinet ------------------------------------------------------------------------------
+
+CABINET_DATA = """
+import random, uuid
+from datetime import timedelta
+from django.db import connection
+from django.utils import timezone
+from obmin.partners.models import Click, Partner
+alice = Partner.objects.get(ref_code="alice001")
+rng = random.Random(5)
+now = timezone.now()
+rows = []
+for n in range({clicks}):
+    moment = now - timedelta(seconds=rng.randrange(30 * 86400))
+    rows.append(Click(uid=uuid.uuid4(), partner=alice, created_at=moment, browser="Chrome 120",
+                      ip="203.0.113.0", referrer="https://www.bestchange.com/",
+                      user_hash=f"{{rng.getrandbits(20):016x}}",
+                      query_string="cur_from=PMUSD&cur_to=BTC", user_agent="bench",
+                      is_bot=n % 20 == 0, is_unique=n % 3 == 0))
+Click.objects.bulk_create(rows, batch_size=5000)
+# More exchanges for alice: copies of the demo's referred ones, spread over the month.
+with connection.cursor() as cursor:
+    cursor.execute("SELECT column_name FROM information_schema.columns "
+                   "WHERE table_name = 'exchange_exchange' AND column_name NOT IN ('id', 'token')")
+    cols = [c for (c,) in cursor.fetchall()]
+    plain = ", ".join(f'"{{c}}"' for c in cols)
+    picked = ", ".join(f'e."{{c}}"' if c != "created_at" else
+                       "now() - mod(g, 720) * interval '1 hour'" for c in cols)
+    cursor.execute(f'INSERT INTO exchange_exchange (token, {{plain}}) '
+                   f"SELECT e.token || '-b' || g, {{picked}} FROM exchange_exchange e, "
+                   f"generate_series(1, {copies}) g WHERE e.partner_id = %s", [alice.pk])
+    cursor.execute("ANALYZE")
+print(Click.objects.filter(partner=alice).count(), alice.exchanges.count())
+"""
+
+
+def login(base: str, email: str) -> str:
+    """Logs in through the cabinet's form; returns the session cookie's value."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        page = client.get("/cabinet/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        response = client.post("/cabinet/login/", data={
+            "username": email, "password": DEMO_PASSWORD,
+            "csrfmiddlewaretoken": token.group(1) if token else ""},
+            headers={"Referer": base + "/cabinet/login/"})
+        session = client.cookies.get("sessionid")
+        if response.status_code not in (302, 303) or not session:
+            raise SystemExit(f"cabinet login failed: {response.status_code}")
+        return session
+
+
+def bench_cabinet(run: Run) -> None:
+    a = run.args
+    data_dir, env = demo_db(run, "cabinet")
+    counts = py(CABINET_DATA.format(clicks=a.cabinet_clicks, copies=a.cabinet_copies),
+                data_dir=data_dir, env=env).split()
+    with run.server("cabinet", data_dir, env) as srv, run.worker("cabinet", data_dir, env):
+        cookie = {"Cookie": f"sessionid={login(srv.url, 'alice@example.com')}"}
+        check = httpx.get(srv.url + "/cabinet/", headers=cookie, timeout=30)
+        if check.status_code != 200:
+            raise SystemExit(f"/cabinet/ answered {check.status_code}")
+        load(srv.url + "/health/live", connections=8, seconds=2)
+        load(srv.url + "/cabinet/", connections=8, seconds=2, headers=cookie)
+        res = interleaved([("live", srv.url + "/health/live", {}),
+                           ("cabinet", srv.url + "/cabinet/", cookie)],
+                          rounds=a.rounds, seconds=a.seconds, connections=8,
+                          pids=srv.worker_pids())
+    live_rps, cab_rps = (med([r.rps for r, _c in res[k]]) for k in ("live", "cabinet"))
+    run.add("cabinet", f"/cabinet/ req/s, 8 conn ({int(counts[-2]):,} clicks, "
+            f"{int(counts[-1]):,} exch.)", f"{cab_rps:,.0f}", f"{live_rps:,.0f}",
+            ratio_cell(cab_rps, live_rps))
+    live_p99, cab_p99 = (med([r.p99_ms for r, _c in res[k]]) for k in ("live", "cabinet"))
+    run.add("cabinet", "/cabinet/ p99 ms", f"{cab_p99:.1f}", f"{live_p99:.1f}",
+            ratio_cell(cab_p99, live_p99))
+    bad = sum(r.errors + r.non_2xx_3xx for r, _c in res["cabinet"])
+    run.add("cabinet", "/cabinet/ errors or non-2xx", str(bad), "", "", "0", aim_met(bad == 0))
+
+
+# --- mixed --------------------------------------------------------------------------------
+
+FLIPS = """
+import sys, time
+from obmin.exchange.models import Exchange
+from obmin.exchange.services import exchange_set_status
+ids = list(Exchange.objects.exclude(partner=None).order_by("id").values_list("id", flat=True))
+flips, refused, deadline = 0, 0, time.monotonic() + {seconds}
+while time.monotonic() < deadline:
+    for exchange_id in ids:
+        if time.monotonic() >= deadline:
+            break
+        status = Exchange.objects.get(pk=exchange_id).status
+        try:
+            exchange_set_status(exchange_id=exchange_id,
+                                status="error" if status == "success" else "success",
+                                actor="bench")
+            flips += 1
+        except Exception as error:
+            refused += 1
+            print("refused", exchange_id, status, error, file=sys.stderr)
+        time.sleep(0.05)
+print(flips, refused)
+"""
+
+
+class Background(threading.Thread):
+    def __init__(self, target: Callable[[], object]) -> None:
+        super().__init__(daemon=True)
+        self._target_fn, self.result = target, None
+
+    def run(self) -> None:
+        self.result = self._target_fn()
+
+
+def bench_mixed(run: Run) -> None:
+    seconds = run.args.mixed_seconds
+    data_dir, env = demo_db(run, "mixed")
+    key = obmin("apikey", "create", "alice@example.com", data_dir=data_dir,
+                env=env).strip().splitlines()[-1]
+    log = run.logs / "access-mixed.log"
+    with run.server("mixed", data_dir, env) as srv, run.worker("mixed", data_dir, env):
+        links = {
+            "redirect": (srv.url + REF_PATH, 8, {"User-Agent": CHROME}),
+            "export": (f"{srv.url}/service/export/xml/bestmon1", 4, {}),
+            "api": (f"{srv.url}/service/partner/api.php?api_action=pp&api_key={key}"
+                    f"&method=get_links&start_time={int(time.time()) - 86400 * 30}"
+                    f"&end_time={int(time.time())}", 4, {}),
+        }
+        for link, _c, headers in links.values():
+            if httpx.get(link, headers=headers, timeout=30).status_code >= 500:
+                raise SystemExit(f"{link} answers 5xx before the load")
+        drain(run, "mixed")
+        before_stored = clicks_stored(run, "mixed")
+        before_log = access_log_count(log, prefix="/ref/", status="302")
+        threads = {name: Background(lambda link=link, c=c, h=headers: load(
+            link, connections=c, seconds=seconds, threads=1, headers=h))
+            for name, (link, c, headers) in links.items()}
+        threads["flips"] = Background(lambda: py(FLIPS.format(seconds=seconds),
+                                                 data_dir=data_dir, env=env))
+        for thread in threads.values():
+            thread.start()
+        for thread in threads.values():
+            thread.join()
+        waited = drain(run, "mixed")
+        stored = clicks_stored(run, "mixed") - before_stored
+        server_302 = access_log_count(log, prefix="/ref/", status="302") - before_log
+    ledger = subprocess.run([OBMIN, "ledger", "check"], cwd=ROOT, capture_output=True,
+                            text=True, env={**os.environ, "OBMIN_DATA_DIR": str(data_dir),
+                                            **env}, check=False)
+    (run.logs / "ledger-check-mixed.txt").write_text(ledger.stdout + ledger.stderr)
+    statuses = status_counts(log)
+    fives = sum(n for code, n in statuses.items() if code.startswith("5"))
+    for name in ("redirect", "export", "api"):
+        result: LoadResult = threads[name].result  # type: ignore[assignment]
+        run.add("mixed", f"{name} req/s (p99 ms) under mixed load",
+                f"{result.rps:,.0f} ({result.p99_ms:.0f})", "", "", "",
+                "" if not (result.errors or result.non_2xx_3xx) else
+                f"NO: {result.errors} errors, {result.non_2xx_3xx} non-2xx")
+    flips = (threads["flips"].result or "0 0").split()
+    run.add("mixed", "exchange status flips (refused)", f"{flips[-2]} ({flips[-1]})")
+    run.add("mixed", "5xx in the access log", str(fives), "", "", "0", aim_met(fives == 0))
+    run.add("mixed", "clicks stored / redirects answered", f"{stored:,} / {server_302:,}",
+            "", "", "equal", aim_met(stored == server_302))
+    run.add("mixed", "worker drain after the minute, s", f"{waited:.1f}")
+    run.add("mixed", "obmin ledger check", "passes" if ledger.returncode == 0 else
+            "FAILS: " + (ledger.stdout + ledger.stderr).strip().splitlines()[-1][:60],
+            "", "", "passes", aim_met(ledger.returncode == 0))
+
+
+# --- fault --------------------------------------------------------------------------------
+
+
+def fault_phase(run: Run, srv: Server, label: str, fault: Callable[[], None], *,
+                seconds: int) -> None:
+    """Redirect load for `seconds`; the fault at a third of it; then stored vs answered."""
+    log = run.logs / "access-fault.log"
+    drain(run, "fault")
+    before_stored = clicks_stored(run, "fault")
+    before_302 = access_log_count(log, prefix="/ref/", status="302")
+    before_status = status_counts(log)
+    samples: list[tuple[float, int]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            # Redis may be asleep: a gap in the samples.
+            with contextlib.suppress(Exception):
+                samples.append((time.monotonic(), run.rds.clicks_queued()))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    loader = Background(lambda: load(srv.url + REF_PATH, connections=16, seconds=seconds,
+                                     headers={"User-Agent": CHROME}))
+    loader.start()
+    time.sleep(seconds / 3)
+    fault_start = time.monotonic()
+    fault()
+    fault_end = time.monotonic()
+    loader.join()
+    stop.set()
+    sampler.join()
+    waited = drain(run, "fault", timeout=90)
+    result: LoadResult = loader.result  # type: ignore[assignment]
+    stored = clicks_stored(run, "fault") - before_stored
+    server_302 = access_log_count(log, prefix="/ref/", status="302") - before_302
+    after_status = status_counts(log)
+    fives = sum(n - before_status.get(code, 0) for code, n in after_status.items()
+                if code.startswith("5"))
+    steady = [q for t, q in samples if t < fault_start] or [0]
+    threshold = max(max(steady), 50)
+    peak = max((q for t, q in samples if t >= fault_start), default=0)
+    caught = next((t for t, q in samples if t > fault_end and q <= threshold), None)
+    catch_up = (caught - fault_end) if caught else None
+    run.add("fault", f"{label}: answers, 5xx (wrk non-2xx, errors)",
+            f"{result.requests:,}, {fives}", f"({result.non_2xx_3xx}, {result.errors})", "",
+            "0 5xx", aim_met(fives == 0 and result.non_2xx_3xx == 0))
+    run.add("fault", f"{label}: clicks stored / answered", f"{stored:,} / {server_302:,}", "",
+            "", "equal", aim_met(stored == server_302))
+    run.add("fault", f"{label}: fault took, s; queue peak", f"{fault_end - fault_start:.1f}",
+            f"peak {peak:,} queued")
+    if catch_up is None:
+        run.add("fault", f"{label}: worker caught up after, s", "not during load",
+                f"drain {waited:.1f} s after", "", "<= 10 s", aim_met(waited <= 10))
+    else:
+        run.add("fault", f"{label}: worker caught up after, s", f"{catch_up:.1f}",
+                f"drain {waited:.1f} s after", "", "<= 10 s", aim_met(catch_up <= 10))
+
+
+def bench_fault(run: Run) -> None:
+    data_dir, env = demo_db(run, "fault")
+    seconds = run.args.fault_seconds
+    with run.server("fault", data_dir, env) as srv, run.worker("fault", data_dir, env):
+        load(srv.url + REF_PATH, connections=16, seconds=2, headers={"User-Agent": CHROME})
+        fault_phase(run, srv, "PG restart", run.pg.restart, seconds=seconds)
+        fault_phase(run, srv, "Redis stall 3 s",
+                    lambda: run.rds.client().execute_command("DEBUG", "SLEEP", "3"),
+                    seconds=seconds)
+    spool = data_dir / "spool"
+    left = sum(1 for _ in spool.glob("*")) if spool.exists() else 0
+    run.add("fault", "spool files left after the worker", str(left), "", "", "0",
+            aim_met(left == 0))
+
+
+BENCHES: dict[str, Callable[[Run], None]] = {
+    "export": bench_export, "redirect": bench_redirect, "api": bench_api,
+    "cabinet": bench_cabinet, "mixed": bench_mixed, "fault": bench_fault}
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem = int(line.split()[1]) // 1024
+    return f"{cpu}, {os.cpu_count()} cores, {mem / 1024:.1f} GiB RAM, {platform.platform()}"
+
+
+def commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=False).stdout.strip()
+
+    dirty = " (working tree has uncommitted changes)" if git("status", "--porcelain") else ""
+    return git("log", "-1", "--format=%h %s")[:90] + dirty
+
+
+def render(rows: list[Row]) -> str:
+    lines = ["| benchmark | figure | value | baseline (same run) | ratio | aim | met |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.bench} | {r.figure} | {r.value} | {r.baseline} | {r.ratio} | {r.aim} | "
+              f"{r.met} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="*", default=NAMES,
+                        help=f"some of {', '.join(NAMES)} (also ref_redirect, partner_api)")
+    parser.add_argument("--quick", action="store_true",
+                        help="short runs: 2 rounds of 3 s, 200,000 API clicks, 20 s mixed load")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5, help="per wrk run")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--api-clicks", type=int, default=1_000_000)
+    parser.add_argument("--api-exchanges", type=int, default=20_000)
+    parser.add_argument("--cabinet-clicks", type=int, default=30_000)
+    parser.add_argument("--cabinet-copies", type=int, default=30,
+                        help="copies of each demo exchange of the partner (a month of them)")
+    parser.add_argument("--mixed-seconds", type=int, default=60)
+    parser.add_argument("--fault-seconds", type=int, default=24)
+    parser.add_argument("--keep-logs", action="store_true",
+                        help="keep access and worker logs (else removed at the end)")
+    parser.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.api_clicks = 2, 3, 200_000
+        args.mixed_seconds, args.fault_seconds = 20, 15
+    names = [ALIASES.get(n, n) for n in args.only]
+    for name in names:
+        if name not in BENCHES:
+            parser.error(f"unknown benchmark {name}; one of {', '.join(NAMES)}")
+
+    logs = Path(f"/tmp/obmin-bench-all-{os.getpid()}")
+    logs.mkdir()
+    started = time.monotonic()
+    failed: list[str] = []
+    with Postgres() as pg, Redis() as rds:
+        run = Run(args, pg, rds, logs)
+        for name in names:
+            print(f"=== {name}", flush=True)
+            t0 = time.monotonic()
+            try:
+                BENCHES[name](run)
+            except (Exception, SystemExit) as error:  # noqa: BLE001 -- report, go on
+                failed.append(name)
+                run.add(name, "benchmark did not finish", f"{type(error).__name__}",
+                        str(error).strip().splitlines()[-1][:80] if str(error) else "", "",
+                        "", "NO")
+            print(f"    ({time.monotonic() - t0:.0f} s)", flush=True)
+    table = render(run.rows)
+    print()
+    print(table)
+    took = time.monotonic() - started
+    header = (f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
+              f"Machine: {machine()}. Commit: {commit()}. Took {took / 60:.1f} min "
+              f"(`scripts/bench{' --quick' if args.quick else ''}`"
+              f"{'' if names == NAMES else ' ' + ' '.join(names)}).\n\n"
+              f"Stack: `obmin serve --workers {args.workers}` (access log on, to a file) and "
+              f"`obmin worker`, our own PostgreSQL 15 cluster (port 5433) and Redis "
+              f"(port 6380, no persistence); wrk on the same 2 cores. Baseline: `/health/live` "
+              f"on the same server, interleaved rounds ({args.rounds} x {args.seconds} s), "
+              f"medians. 'Clicks stored / answered' counts the server's 302 answers in its "
+              f"access log (wrk drops requests in flight when it stops; the server still "
+              f"answers them), after the worker drained the Redis stream.\n\n")
+    if not args.no_write:
+        title = "Full run (scripts/bench)" if names == NAMES else \
+            f"Partial run: {', '.join(names)}"
+        replace_section(ROOT / "bench" / "RESULTS.md", title, header + table)
+    (logs / "rows.json").write_text(json.dumps([r.__dict__ for r in run.rows], indent=1))
+    if not args.keep_logs:
+        shutil.rmtree(logs, ignore_errors=True)
+    else:
+        print(f"logs in {logs}")
+    return 1 if failed or any(r.met == "NO" for r in run.rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
