@@ -6,6 +6,8 @@ because the raw key must be shown to its owner exactly once.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from obmin.partner_api.models import ApiKey
@@ -25,11 +27,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_select_related = ("partner__user",)
     actions = ["revoke"]
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.action(description=_("Revoke the selected keys"))
-    def revoke(self, request, queryset) -> None:  # type: ignore[no-untyped-def]
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         keys = list(queryset.filter(revoked_at__isnull=True).select_related("partner"))
         for key in keys:
             apikey_revoke(partner=key.partner, key_id=key.pk)

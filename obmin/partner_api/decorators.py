@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
+from typing import Concatenate, ParamSpec, cast
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -18,33 +19,46 @@ from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
 
 from obmin.lib.ipmask import client_ip
+from obmin.partner_api.envelope import ApiError, failure
 from obmin.partner_api.models import ApiKey
 from obmin.partner_api.params import request_params
 from obmin.partner_api.selectors import apikey_for_raw
-from obmin.partner_api.wire import ApiError, failure
+from obmin.partners.models import Partner
 from obmin.partners.program import program_settings
+
+P = ParamSpec("P")
 
 # last_used_at is written at most this often per key: the hot path stays a read.
 TOUCH_EVERY = timedelta(minutes=1)
 
 
-def _key_rate(group: str, request: HttpRequest) -> str:
-    return getattr(settings, "PARTNER_API_RATE", "60/m")
+class ApiRequest(HttpRequest):
+    """A request as `api_key_required` hands it to the view, with what it put on it."""
+
+    client_ip: str
+    api_key: ApiKey
+    partner: Partner
+    api_params: dict[str, str]
 
 
-def _bad_key_rate(group: str, request: HttpRequest) -> str:
-    return getattr(settings, "PARTNER_API_BAD_KEY_RATE", "20/m")
+def _key_rate(group: str, request: ApiRequest) -> str:
+    return settings.PARTNER_API_RATE
 
 
-def _api_key_id(group: str, request: HttpRequest) -> str:
-    return str(request.api_key.pk)  # type: ignore[attr-defined]
+def _bad_key_rate(group: str, request: ApiRequest) -> str:
+    return settings.PARTNER_API_BAD_KEY_RATE
 
 
-def _client_ip(group: str, request: HttpRequest) -> str:
-    return request.client_ip  # type: ignore[attr-defined]
+def _api_key_id(group: str, request: ApiRequest) -> str:
+    return str(request.api_key.pk)
 
 
-def _limit(request: HttpRequest, group: str, key: Callable, rate: Callable) -> None:
+def _client_ip(group: str, request: ApiRequest) -> str:
+    return request.client_ip
+
+
+def _limit(request: ApiRequest, group: str, key: Callable[[str, ApiRequest], str],
+           rate: Callable[[str, ApiRequest], str]) -> None:
     """Counts one request in the shared cache; raises error 5 beyond the rate."""
     usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
     if usage is not None and usage["should_limit"]:
@@ -62,10 +76,11 @@ def raw_key(request: HttpRequest, params: dict[str, str]) -> str:
     return params.get("api_key", "").strip()
 
 
-def authenticate(request: HttpRequest, params: dict[str, str]) -> ApiKey:
-    request.client_ip = client_ip(  # type: ignore[attr-defined]
+def authenticate(request: ApiRequest, params: dict[str, str]) -> ApiKey:
+    """Sets request.client_ip, then request.api_key once the key may be used."""
+    request.client_ip = client_ip(
         request.META, trust_forwarded_for=program_settings().trust_forwarded_for)
-    if not getattr(settings, "PARTNER_API_ENABLED", True):
+    if not settings.PARTNER_API_ENABLED:
         raise ApiError(1, _("The partner API is disabled."))
     key = apikey_for_raw(raw_key(request, params))
     if key is None or key.partner.is_blocked:
@@ -74,12 +89,12 @@ def authenticate(request: HttpRequest, params: dict[str, str]) -> ApiKey:
         if key is None:
             raise ApiError(1, _("Unknown or revoked API key."))
         raise ApiError(1, _("API access is disabled for this account."))
-    if not key.ip_allowed(request.client_ip):  # type: ignore[attr-defined]
+    if not key.ip_allowed(request.client_ip):
         # Counted like a bad key: a leaked key tried from elsewhere costs its user too.
         _limit(request, "partner_api:bad_key", _client_ip, _bad_key_rate)
         raise ApiError(2, _("This API key may not be used from %(ip)s.")
-                       % {"ip": request.client_ip or "?"})  # type: ignore[attr-defined]
-    request.api_key = key  # type: ignore[attr-defined]
+                       % {"ip": request.client_ip or "?"})
+    request.api_key = key
     _limit(request, "partner_api:key", _api_key_id, _key_rate)
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
@@ -88,16 +103,20 @@ def authenticate(request: HttpRequest, params: dict[str, str]) -> ApiKey:
     return key
 
 
-def api_key_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+def api_key_required(
+    view: Callable[Concatenate[ApiRequest, P], HttpResponseBase],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:  # type: ignore[no-untyped-def]
+    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
+        # The one place a plain request becomes an ApiRequest: the attributes are set below.
+        api_request = cast(ApiRequest, request)
         params = request_params(request)
         try:
-            key = authenticate(request, params)
+            key = authenticate(api_request, params)
         except ApiError as error:
             return failure(error)
-        request.partner = key.partner  # type: ignore[attr-defined]
-        request.api_params = params  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
+        api_request.partner = key.partner
+        api_request.api_params = params
+        return view(api_request, *args, **kwargs)
 
     return wrapper

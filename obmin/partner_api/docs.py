@@ -15,11 +15,11 @@ from typing import Any
 from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 
-from obmin.partner_api.methods import METHODS as HANDLERS
+from obmin.partner_api.envelope import ApiError, envelope
+from obmin.partner_api.methods import HANDLERS
 from obmin.partner_api.models import ApiKey
 from obmin.partner_api.sandbox import SandboxSource
 from obmin.partner_api.schema import COMMON_PARAMS, ERRORS, METHODS, Field, Method, api_url
-from obmin.partner_api.wire import ApiError, envelope
 
 EXAMPLE_NOW = datetime(2024, 7, 1, tzinfo=UTC)
 EXAMPLE_ITEMS = 2
@@ -30,9 +30,7 @@ def _answer(method: Method) -> dict[str, Any]:
     with override("en"):  # the endpoint answers in English (views.in_english)
         response = HANDLERS[method.name](SandboxSource(key, now=EXAMPLE_NOW),
                                          dict(method.example_options))
-    body = (b"".join(response.streaming_content)  # type: ignore[attr-defined]
-            if response.streaming else response.content)  # type: ignore[attr-defined]
-    answer = json.loads(body)
+    answer = json.loads(response.getvalue())  # the whole body, streamed or not
     items = answer["data"].get("items")
     if isinstance(items, dict):
         answer["data"]["items"] = dict(list(items.items())[:EXAMPLE_ITEMS])

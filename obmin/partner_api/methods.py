@@ -1,4 +1,4 @@
-"""The api.php methods: parameters in, a source's records out through the wire skin."""
+"""The api.php methods' handlers: parameters in, a source's records out in the wire format."""
 
 from __future__ import annotations
 
@@ -6,37 +6,40 @@ from collections.abc import Callable
 
 from django.http.response import HttpResponseBase
 
-from obmin.partner_api import answers, params
-from obmin.partner_api.sources import Source
-from obmin.partner_api.wire import stream_items, success
+from obmin.partner_api import params, wire_names
+from obmin.partner_api.envelope import stream_items, success
+from obmin.partner_api.records import Source
 
 
 def get_info(source: Source, options: dict[str, str]) -> HttpResponseBase:
-    return success(answers.info_data(source.info()))
+    return success(wire_names.info_data(source.info()))
 
 
 def get_exchanges(source: Source, options: dict[str, str]) -> HttpResponseBase:
     window = params.window(options)
-    return stream_items(map(answers.exchange_item, source.exchanges(window)))
+    return stream_items(map(wire_names.exchange_item, source.exchanges(window)))
 
 
 def get_links(source: Source, options: dict[str, str]) -> HttpResponseBase:
     window, ip = params.window(options), params.ip_filter(options)
-    return stream_items(map(answers.click_item, source.links(window, ip)))
+    return stream_items(map(wire_names.click_item, source.links(window, ip)))
 
 
 def get_payouts(source: Source, options: dict[str, str]) -> HttpResponseBase:
     window = params.window(options)
-    return stream_items(map(answers.payout_item, source.payouts(window)))
+    return stream_items(map(wire_names.payout_item, source.payouts(window)))
 
 
 def add_payout(source: Source, options: dict[str, str]) -> HttpResponseBase:
     payout_id = source.add_payout(options.get("method_id", "").strip(),
                                   options.get("account", ""))
-    return success(answers.add_payout_data(payout_id))
+    return success(wire_names.add_payout_data(payout_id))
 
 
-METHODS: dict[str, Callable[[Source, dict[str, str]], HttpResponseBase]] = {
+Handler = Callable[[Source, dict[str, str]], HttpResponseBase]
+
+# api.php's `method` parameter -> its handler (schema.METHODS documents the same names).
+HANDLERS: dict[str, Handler] = {
     "get_info": get_info,
     "get_exchanges": get_exchanges,
     "get_links": get_links,

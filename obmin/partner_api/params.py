@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from obmin.lib.ipmask import normalize_ip
 from obmin.lib.timeutil import from_unix
-from obmin.partner_api.sources import Window
-from obmin.partner_api.wire import ApiError
+from obmin.partner_api.envelope import ApiError
+from obmin.partner_api.records import Window
 
 # 9999-12-31 23:59:59 UTC: the last second a datetime can hold.
 MAX_UNIX = 253_402_300_799

@@ -10,59 +10,80 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from itertools import islice
+from typing import TypeVar
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from obmin.lib.money import quantize_down
 from obmin.lib.timeutil import to_unix
+from obmin.partner_api.envelope import ApiError
 from obmin.partner_api.models import ApiKey
-from obmin.partner_api.sources import (
-    ClickRow,
-    ExchangeRow,
-    Info,
-    PayoutOffer,
-    PayoutRow,
-    Window,
-)
-from obmin.partner_api.wire import ApiError
+from obmin.partner_api.records import ClickRow, ExchangeRow, Info, PayoutRow, Window
+from obmin.rewards.models import PayoutStatus
+from obmin.rewards.selectors import PayoutMethodOffer
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 DAY = 86_400
 PAYOUT_EVERY_DAYS = 30
 MIN_PAYOUT = Decimal(10)
-CENT = Decimal("0.01")
+
+T = TypeVar("T")
 
 BROWSERS = ("Chrome 124", "Chrome 125", "Chrome Mobile 124", "Firefox 126", "Safari 17",
             "Mobile Safari 17", "Edge 124", "Opera 110", "Unknown")
 REFERRERS = ("https://www.bestchange.com/", "https://www.bestchange.com/", "",
              "https://exchangesumo.com/", "https://www.google.com/", "https://t.me/")
-# (give, get, rate_give, rate_get, decimals of get, USD price of give)
+
+
+@dataclass(frozen=True)
+class SandboxDirection:
+    """A direction of the made-up exchanger: `rate_give` of `give` buys `rate_get` of `get`."""
+
+    give: str  # currency codes
+    get: str
+    rate_give: Decimal
+    rate_get: Decimal
+    get_decimals: int
+    give_usd_price: Decimal  # of one unit of `give`
+
+
 DIRECTIONS = (
-    ("PMUSD", "BTC", Decimal(100_000), Decimal(1), 8, Decimal(1)),
-    ("USDTTRC20", "P24UAH", Decimal(1), Decimal("40.85"), 2, Decimal(1)),
-    ("BTC", "USDTTRC20", Decimal(1), Decimal(99_200), 2, Decimal(100_000)),
-    ("PMUSD", "USDTTRC20", Decimal(1), Decimal("0.98"), 2, Decimal(1)),
-    ("MONOBUAH", "USDTTRC20", Decimal("41.6"), Decimal(1), 2, Decimal("0.024")),
-)
-# (id, title, commission %, currency, USD price of one unit, decimals)
-METHODS = (
-    (1, "USDT TRC20", Decimal(1), "USDT", Decimal(1), 2),
-    (2, "Perfect Money USD", Decimal("0.5"), "USD", Decimal(1), 2),
-    (3, "Card UAH", Decimal(2), "UAH", Decimal("0.024"), 2),
+    SandboxDirection("PMUSD", "BTC", Decimal(100_000), Decimal(1), 8, Decimal(1)),
+    SandboxDirection("USDTTRC20", "P24UAH", Decimal(1), Decimal("40.85"), 2, Decimal(1)),
+    SandboxDirection("BTC", "USDTTRC20", Decimal(1), Decimal(99_200), 2, Decimal(100_000)),
+    SandboxDirection("PMUSD", "USDTTRC20", Decimal(1), Decimal("0.98"), 2, Decimal(1)),
+    SandboxDirection("MONOBUAH", "USDTTRC20", Decimal("41.6"), Decimal(1), 2, Decimal("0.024")),
 )
 
 
-def _quantize(amount: Decimal, decimals: int) -> Decimal:
-    return amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN)
+@dataclass(frozen=True)
+class SandboxPayoutMethod:
+    """A payout method of the made-up exchanger, as rewards.PayoutMethod is of the real one."""
+
+    id: int
+    title: str
+    commission_percent: Decimal
+    currency_code: str
+    usd_price: Decimal  # of one unit of currency_code
+    decimals: int
+
+    def pay_amount(self, original: Decimal) -> Decimal:
+        """What `original` USD of balance pays out by this method, after its commission."""
+        return quantize_down(original * (100 - self.commission_percent) / 100 / self.usd_price,
+                             self.decimals)
 
 
-def _pay_amount(method: tuple, original: Decimal) -> Decimal:
-    _id, _title, commission, _code, usd_price, decimals = method
-    return _quantize(original * (100 - commission) / 100 / usd_price, decimals)
+PAYOUT_METHODS = (
+    SandboxPayoutMethod(1, "USDT TRC20", Decimal(1), "USDT", Decimal(1), 2),
+    SandboxPayoutMethod(2, "Perfect Money USD", Decimal("0.5"), "USD", Decimal(1), 2),
+    SandboxPayoutMethod(3, "Card UAH", Decimal(2), "UAH", Decimal("0.024"), 2),
+)
 
 
 class SandboxSource:
@@ -88,7 +109,7 @@ class SandboxSource:
                 and (window.end is None or seconds <= to_unix(window.end))
                 and seconds <= to_unix(self.now))
 
-    def _page(self, window: Window, items: Iterator) -> Iterator:
+    def _page(self, window: Window, items: Iterator[T]) -> Iterator[T]:
         stop = None if window.limit is None else window.offset + window.limit
         return islice(items, window.offset, stop)
 
@@ -101,14 +122,16 @@ class SandboxSource:
         clicks = []
         for number, second in enumerate(seconds):
             source = rng.random()
-            clicks.append((
-                1_000_000 + day * 1000 + number,
-                day_start + second,
-                rng.choice(BROWSERS),
-                f"{rng.randint(5, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.0",
-                rng.choice(REFERRERS),
-                f"{rng.getrandbits(32):08x}",
-                "cur_from=PMUSD&cur_to=BTC" if source < 0.4 else "",
+            # Drawn in this order (keyword arguments are evaluated as written): the same key
+            # must keep getting the same history.
+            clicks.append(ClickRow(
+                id=1_000_000 + day * 1000 + number,
+                created=day_start + second,
+                browser=rng.choice(BROWSERS),
+                ip=f"{rng.randint(5, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.0",
+                referrer=rng.choice(REFERRERS),
+                user_hash=f"{rng.getrandbits(32):08x}",
+                query_string="cur_from=PMUSD&cur_to=BTC" if source < 0.4 else "",
             ))
         return clicks
 
@@ -116,7 +139,7 @@ class SandboxSource:
         def all_clicks() -> Iterator[ClickRow]:
             for day in self._day_range(window):
                 for click in self._day_clicks(day):
-                    if self._within(window, click[1]) and (not ip or click[3] == ip):
+                    if self._within(window, click.created) and (not ip or click.ip == ip):
                         yield click
 
         return self._page(window, all_clicks())
@@ -129,17 +152,20 @@ class SandboxSource:
         exchanges: list[ExchangeRow] = []
         for number in range(rng.choice((0, 1, 1, 2, 2, 3, 4))):
             click = rng.choice(visitors)
-            created = click[1] + rng.randint(30, 3600)
-            give, get, rate_give, rate_get, decimals, usd_price = rng.choice(DIRECTIONS)
+            created = click.created + rng.randint(30, 3600)
+            direction = rng.choice(DIRECTIONS)
+            rate_give, rate_get = direction.rate_give, direction.rate_get
             # Rates move a little from day to day; the side that is 1 stays 1.
             jitter = 1 + Decimal(rng.randint(-200, 200)) / 10_000
             if rate_get == 1:
-                rate_give = _quantize(rate_give * jitter, 8)
+                rate_give = quantize_down(rate_give * jitter, 8)
             else:
-                rate_get = _quantize(rate_get * jitter, 8)
+                rate_get = quantize_down(rate_get * jitter, 8)
             amount_usd = Decimal(rng.randint(2_000, 300_000)) / 100
-            amount_give = _quantize(amount_usd / usd_price, 8 if give == "BTC" else 2)
-            amount_get = _quantize(amount_give * rate_get / rate_give, decimals)
+            amount_give = quantize_down(amount_usd / direction.give_usd_price,
+                                        8 if direction.give == "BTC" else 2)
+            amount_get = quantize_down(amount_give * rate_get / rate_give,
+                                       direction.get_decimals)
             history = [(created, "new")]
             fate = rng.random()
             moment = created + rng.randint(60, 900)
@@ -152,12 +178,15 @@ class SandboxSource:
             history = [(when, status) for when, status in history if when <= to_unix(self.now)]
             if not history:
                 continue  # not made yet (the draws above are made anyway: later ones stay put)
-            status = history[-1][1]
-            reward = _quantize(amount_usd * Decimal("0.004"), 2)
-            exchanges.append((
-                40_000 + day * 10 + number, created, rate_give, rate_get, amount_give,
-                amount_get, status, status == "success", reward if status == "success" else
-                Decimal(0), click[5], give, get, history,
+            _when, status = history[-1]
+            reward = quantize_down(amount_usd * Decimal("0.004"), 2)
+            exchanges.append(ExchangeRow(
+                id=40_000 + day * 10 + number, created=created, rate_give=rate_give,
+                rate_get=rate_get, amount_give=amount_give, amount_get=amount_get,
+                status=status, reward_accrued=status == "success",
+                partner_reward=reward if status == "success" else Decimal(0),
+                user_hash=click.user_hash, currency_give_code=direction.give,
+                currency_get_code=direction.get, history=history,
             ))
         return exchanges
 
@@ -165,7 +194,7 @@ class SandboxSource:
         def all_exchanges() -> Iterator[ExchangeRow]:
             for day in self._day_range(window):
                 for exchange in self._day_exchanges(day):
-                    if self._within(window, exchange[1]):
+                    if self._within(window, exchange.created):
                         yield exchange
 
         return self._page(window, all_exchanges())
@@ -175,15 +204,17 @@ class SandboxSource:
     def _payout(self, number: int) -> PayoutRow:
         rng = self._rng("payouts", number)
         created = to_unix(EPOCH) + PAYOUT_EVERY_DAYS * (number + 1) * DAY + rng.randrange(DAY)
-        method = rng.choice(METHODS)
+        method = rng.choice(PAYOUT_METHODS)
         original = Decimal(rng.randint(2_000, 15_000)) / 100
         refused = rng.random() < 0.12
-        status = 0 if to_unix(self.now) - created < 3 * DAY else 2 if refused else 1
+        status = (PayoutStatus.PENDING if to_unix(self.now) - created < 3 * DAY
+                  else PayoutStatus.REFUSED if refused else PayoutStatus.PAID)
         account = {"USDT": "TQ" + f"{rng.getrandbits(128):032x}",
                    "USD": f"U{rng.randint(10_000_000, 99_999_999)}",
-                   "UAH": f"4149 **** **** {rng.randint(1000, 9999)}"}[method[3]]
-        return (700 + number, created, method[0], account, _pay_amount(method, original),
-                method[3], original, "USD", status)
+                   "UAH": f"4149 **** **** {rng.randint(1000, 9999)}"}[method.currency_code]
+        return PayoutRow(id=700 + number, created=created, method_id=method.id, account=account,
+                         amount=method.pay_amount(original), currency_code=method.currency_code,
+                         original_amount=original, original_currency_code="USD", status=status)
 
     def _payouts_so_far(self) -> int:
         return max((to_unix(self.now) - to_unix(EPOCH)) // (PAYOUT_EVERY_DAYS * DAY), 0)
@@ -192,7 +223,7 @@ class SandboxSource:
         def all_payouts() -> Iterator[PayoutRow]:
             for number in range(self._payouts_so_far()):
                 payout = self._payout(number)
-                if self._within(window, payout[1]):
+                if self._within(window, payout.created):
                     yield payout
 
         return self._page(window, all_payouts())
@@ -202,20 +233,26 @@ class SandboxSource:
 
     def info(self) -> Info:
         balance = self._balance()
-        paid = sum((Decimal(p[6]) for p in map(self._payout, range(self._payouts_so_far()))
-                    if p[8] == 1), Decimal(0))
+        payouts = map(self._payout, range(self._payouts_so_far()))
+        paid = sum((Decimal(p.original_amount) for p in payouts if p.status == PayoutStatus.PAID),
+                   Decimal(0))
         return Info(
             balance=balance,
             total_paid=paid,
             # A code no partner has: the link works (redirects) and attributes nothing.
             link=f"{settings.SITE_URL}/ref/sandbox-{self.seed[:8]}/",
             min_payout=MIN_PAYOUT,
-            methods=[PayoutOffer(m[0], m[1], m[2], _pay_amount(m, balance)) for m in METHODS],
+            # The made-up methods have no minimum of their own, only MIN_PAYOUT.
+            methods=[PayoutMethodOffer(id=m.id, title=m.title,
+                                       commission_percent=m.commission_percent,
+                                       amount=m.pay_amount(balance),
+                                       currency_code=m.currency_code, min_amount=Decimal(0))
+                     for m in PAYOUT_METHODS],
         )
 
     def add_payout(self, method_id: str, account: str) -> int:
         """Checked like a real request; answers the id the payout would get, stores nothing."""
-        method = next((m for m in METHODS if str(m[0]) == method_id.strip()), None)
+        method = next((m for m in PAYOUT_METHODS if str(m.id) == method_id.strip()), None)
         if method is None:
             raise ApiError(4, "method_id: " + _("Unknown payout method: %(id)s.")
                            % {"id": method_id})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
@@ -15,18 +16,19 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from obmin.partner_api import docs, schema
-from obmin.partner_api.decorators import api_key_required
-from obmin.partner_api.methods import METHODS
+from obmin.partner_api.decorators import ApiRequest, api_key_required
+from obmin.partner_api.envelope import ApiError, failure
+from obmin.partner_api.live import LiveSource
+from obmin.partner_api.methods import HANDLERS
+from obmin.partner_api.records import Source
 from obmin.partner_api.sandbox import SandboxSource
-from obmin.partner_api.sources import LiveSource, Source
-from obmin.partner_api.wire import ApiError, failure
 
 
 def in_english(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Answers in English whatever the visitor's language: error_text is part of the wire,
     and partners' scripts may match it (the docs page and the cabinet are translated)."""
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:  # type: ignore[no-untyped-def]
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         with translation.override("en"):
             return view(request, *args, **kwargs)
 
@@ -37,19 +39,18 @@ def in_english(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespo
 @in_english
 @require_http_methods(["GET", "POST"])
 @api_key_required
-def api(request: HttpRequest) -> HttpResponseBase:
-    options: dict[str, str] = request.api_params  # type: ignore[attr-defined]
+def api(request: ApiRequest) -> HttpResponseBase:
+    options = request.api_params
     try:
         if options.get("api_action", "") != "pp":
             raise ApiError(3, _("Unknown api_action; use api_action=pp."))
-        method = METHODS.get(options.get("method", ""))
-        if method is None:
+        handler = HANDLERS.get(options.get("method", ""))
+        if handler is None:
             raise ApiError(3, _("Unknown method; use one of: %(methods)s.")
-                           % {"methods": ", ".join(METHODS)})
-        key = request.api_key  # type: ignore[attr-defined]
-        source: Source = (SandboxSource(key) if key.is_test
-                          else LiveSource(request.partner))  # type: ignore[attr-defined]
-        return method(source, options)
+                           % {"methods": ", ".join(HANDLERS)})
+        key = request.api_key
+        source: Source = SandboxSource(key) if key.is_test else LiveSource(request.partner)
+        return handler(source, options)
     except ApiError as error:
         return failure(error)
 

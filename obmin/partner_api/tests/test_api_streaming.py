@@ -28,18 +28,18 @@ def test_thousands_of_clicks_all_arrive(api, alice, alice_key):
 
 def test_exchange_histories_are_read_per_chunk(api, alice, alice_key, pm_btc, program,
                                                django_assert_num_queries):
-    from obmin.partner_api import sources
+    from obmin.partner_api import live
 
     for n in range(7):
         make_exchange(pm_btc, alice, T0 + n, "100", status="success" if n % 2 else None)
     api(alice_key, "get_info")  # the first request records last_used_at; this one reads only
-    chunk, sources.CHUNK = sources.CHUNK, 3
+    chunk, live.CHUNK = live.CHUNK, 3
     try:
         # key + currencies + exchanges + 3 chunks of status history; never one per exchange.
         with django_assert_num_queries(6):
             _r, body = api(alice_key, "get_exchanges")
     finally:
-        sources.CHUNK = chunk
+        live.CHUNK = chunk
     items = list(body["data"]["items"].values())
     assert len(items) == 7
     assert [len(i["statuses"]) for i in items] == [1, 2, 1, 2, 1, 2, 1]

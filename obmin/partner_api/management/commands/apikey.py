@@ -1,6 +1,10 @@
 """`obmin apikey create <email> [--test]`: prints the new key (shown this once) last."""
 
-from django.core.management.base import CommandError
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
 
 from obmin.lib.commands import ObminCommand
 from obmin.partner_api.services import ApiKeyError, apikey_create
@@ -10,7 +14,7 @@ from obmin.partners.models import Partner
 class Command(ObminCommand):
     help = "Manage partners' API keys."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="Create an API key; prints it (shown once).")
         create.add_argument("email")
@@ -19,7 +23,7 @@ class Command(ObminCommand):
         create.add_argument("--allow-ip", action="append", default=[], dest="allowed_ips",
                             help="An IP or CIDR network allowed to use the key (repeatable).")
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         email = options["email"].strip()
         partner = (Partner.objects.select_related("user")
                    .filter(user__email__iexact=email).first())

@@ -1,25 +1,25 @@
-"""Where api.php answers come from: the partner's real data, read through request.partner.
+"""A live key's answers: its partner's real rows, read through request.partner.
 
-A source yields plain records (tuples in the order of the `*Row` names below, internal names);
-`answers.py` turns them into the wire format. The sandbox (`sandbox.py`) is the other source,
-with the same methods, so a test key exercises the very code a live key does.
+Every query starts from the partner (isolation by construction) and long lists are read from
+the database as raw rows, straight into the `records.py` row types.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
-from typing import Protocol
+from collections.abc import Iterable, Iterator
+from itertools import chain
+from typing import Any, TypeVar
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BigIntegerField, Func, QuerySet
+from django.db.models.sql.compiler import SQLCompiler
 
 from obmin.exchange.models import Currency, ExchangeStatusChange
 from obmin.lib.timeutil import from_unix
-from obmin.partner_api.wire import ApiError
+from obmin.partner_api.envelope import ApiError
+from obmin.partner_api.records import ClickRow, ExchangeRow, Info, PayoutRow, Window
 from obmin.partners.models import Partner
 from obmin.partners.selectors import partner_links
 from obmin.rewards.selectors import (
@@ -35,19 +35,7 @@ from obmin.rewards.services import PayoutError, payout_request
 # whole chunk at once (one query per chunk, never one per exchange).
 CHUNK = 2000
 
-# Records carry times as unix seconds and amounts as Decimal, or as the database driver gives
-# them (int or float from SQLite): wire.number writes each of them exactly.
-Amount = Decimal | int | float
-# (id, created unix, browser, ip, referrer, user_hash, query_string)
-ClickRow = tuple[int, int, str, str, str, str, str]
-# (id, created unix, rate_give, rate_get, amount_give, amount_get, status, reward_accrued,
-#  partner_reward, user_hash, currency_give code, currency_get code,
-#  [(unix, status), ...] oldest first)
-ExchangeRow = tuple[int, int, Amount, Amount, Amount, Amount, str, bool, Amount, str, str, str,
-                    list[tuple[int, str]]]
-# (id, created unix, method_id, account, amount, currency_code, original_amount,
-#  original_currency_code, status 0..3)
-PayoutRow = tuple[int, int, int, str, Amount, str, Amount, str, int]
+T = TypeVar("T")
 
 
 class UnixSeconds(Func):
@@ -59,26 +47,34 @@ class UnixSeconds(Func):
 
     output_field = BigIntegerField()
 
-    def as_sqlite(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+                  **extra: Any) -> tuple[str, Any]:
         # `%%%%s` survives both Django's template and its qmark conversion as `%s`.
         return self.as_sql(compiler, connection,
                            template="CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)",
                            **extra)
 
-    def as_postgresql(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+                      **extra: Any) -> tuple[str, Any]:
         return self.as_sql(compiler, connection,
                            template="FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint",
                            **extra)
 
 
-def raw_rows(queryset: QuerySet) -> Iterator[tuple]:
+def raw_rows(queryset: QuerySet) -> Iterator[tuple[Any, ...]]:
     """A values_list queryset's rows as the driver returns them, fetched CHUNK at a time.
 
     Leaves out Django's per-value converters, half the cost of a long answer: it is used only
     for columns that need none (text, integers, booleans, UnixSeconds) and amounts, which
-    wire.number writes alike from Decimal (PostgreSQL) and int or float (SQLite's storage).
+    envelope.number writes alike from Decimal (PostgreSQL) and int or float (SQLite's storage).
+    Columns come in the order values_list names them (Django 5.2 selects them so).
     A server-side cursor on PostgreSQL, so memory stays flat however many rows there are.
     """
+    # chain, not `yield from`: no Python step per row, only per chunk.
+    return chain.from_iterable(_fetched(queryset))
+
+
+def _fetched(queryset: QuerySet) -> Iterator[list[tuple[Any, ...]]]:
     sql, params = queryset.query.sql_with_params()
     connection = connections[queryset.db]
     # As QuerySet.iterator does: behind a transaction-pooling proxy (pgbouncer) server-side
@@ -87,59 +83,19 @@ def raw_rows(queryset: QuerySet) -> Iterator[tuple]:
     with (connection.chunked_cursor() if server_side else connection.cursor()) as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK):
-            yield from rows
+            yield rows
 
 
-@dataclass(frozen=True)
-class Window:
-    """Which items a list method asks for: [start, end] inclusive, then offset and limit."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-    offset: int = 0
-    limit: int | None = None
-
-    def page(self, queryset: QuerySet) -> QuerySet:
-        if self.start is not None:
-            queryset = queryset.filter(created_at__gte=self.start)
-        if self.end is not None:
-            queryset = queryset.filter(created_at__lte=self.end)
-        if self.limit is not None:
-            return queryset[self.offset:self.offset + self.limit]
-        return queryset[self.offset:] if self.offset else queryset
+# An exchange's columns as selected: ExchangeRow's first ten fields, then the currencies' ids
+# (their codes and the status history are added per chunk).
+EXCHANGE_COLUMNS = ("id", "created", "rate_give", "rate_get", "amount_give", "amount_get",
+                    "status", "reward_accrued", "partner_reward", "user_hash",
+                    "currency_give_id", "currency_get_id")
+_CREATED = EXCHANGE_COLUMNS.index("created")
 
 
-@dataclass(frozen=True)
-class PayoutOffer:
-    id: int
-    title: str
-    commission_percent: Decimal
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class Info:
-    balance: Decimal
-    total_paid: Decimal
-    link: str
-    min_payout: Decimal
-    methods: list[PayoutOffer]
-
-
-class Source(Protocol):
-    def info(self) -> Info: ...
-
-    def exchanges(self, window: Window) -> Iterator[ExchangeRow]: ...
-
-    def links(self, window: Window, ip: str = "") -> Iterator[ClickRow]: ...
-
-    def payouts(self, window: Window) -> Iterator[PayoutRow]: ...
-
-    def add_payout(self, method_id: str, account: str) -> int: ...
-
-
-def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
-    batch: list[tuple] = []
+def _batches(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
     for row in rows:
         batch.append(row)
         if len(batch) == size:
@@ -162,27 +118,20 @@ class LiveSource:
             total_paid=partner_total_paid(partner),
             link=partner.referral_link,
             min_payout=partner_min_payout(partner),
-            methods=[PayoutOffer(m.id, m.title, m.commission_percent, m.amount)
-                     for m in payout_methods_for(partner)],
+            methods=payout_methods_for(partner),
         )
 
     def links(self, window: Window, ip: str = "") -> Iterator[ClickRow]:
         clicks = window.page(partner_links(partner=self.partner, ip=ip or None)
-                             .annotate(unix=UnixSeconds("created_at")))
-        # The annotation last: raw rows come in the order the SQL selects, fields first.
-        return raw_rows(clicks.values_list("id", "unix", "browser", "ip", "referrer",
-                                           "user_hash", "query_string"))
+                             .annotate(created=UnixSeconds("created_at")))
+        return map(ClickRow._make, raw_rows(clicks.values_list(*ClickRow._fields)))
 
     def exchanges(self, window: Window) -> Iterator[ExchangeRow]:
         exchanges = window.page(self.partner.exchanges.order_by("created_at", "id")
-                                .annotate(unix=UnixSeconds("created_at")))
-        rows = raw_rows(exchanges.values_list(
-            "id", "rate_give", "rate_get", "amount_give", "amount_get", "status",
-            "reward_accrued", "partner_reward", "user_hash", "currency_give_id",
-            "currency_get_id", "unix"))
-        return self._with_history(rows)
+                                .annotate(created=UnixSeconds("created_at")))
+        return self._with_history(raw_rows(exchanges.values_list(*EXCHANGE_COLUMNS)))
 
-    def _with_history(self, rows: Iterator[tuple]) -> Iterator[ExchangeRow]:
+    def _with_history(self, rows: Iterator[tuple[Any, ...]]) -> Iterator[ExchangeRow]:
         # A small table, read once per request rather than joined into every row.
         codes = dict(Currency.objects.values_list("id", "code"))
         for batch in _batches(rows, CHUNK):
@@ -190,7 +139,7 @@ class LiveSource:
             # The chunk's time span rather than a list of 2000 ids: one range on the
             # (partner, created_at) index, and no 2000 parameters to build and bind. Histories
             # of neighbours that share a boundary second are read too and ignored.
-            first, last = batch[0][-1], batch[-1][-1]
+            first, last = batch[0][_CREATED], batch[-1][_CREATED]
             changes = (ExchangeStatusChange.objects
                        .filter(exchange__partner=self.partner,
                                exchange__created_at__gte=from_unix(first),
@@ -200,20 +149,22 @@ class LiveSource:
                        .values_list("exchange_id", "status", "unix"))
             for exchange_id, status, unix in raw_rows(changes):
                 history[exchange_id].append((unix, status))
-            for (id_, rate_give, rate_get, amount_give, amount_get, status, accrued, reward,
-                 user_hash, give_id, get_id, unix) in batch:
-                yield (id_, unix, rate_give, rate_get, amount_give, amount_get, status,
-                       bool(accrued), reward, user_hash, codes.get(give_id, ""),
-                       codes.get(get_id, ""), history.get(id_, []))
+            # Unpacked by name (EXCHANGE_COLUMNS) and made an ExchangeRow in one step: a
+            # NamedTuple of the columns first would double the per-exchange cost here.
+            for (id_, created, rate_give, rate_get, amount_give, amount_get, status, accrued,
+                 reward, user_hash, give_id, get_id) in batch:
+                yield ExchangeRow._make((
+                    id_, created, rate_give, rate_get, amount_give, amount_get, status,
+                    bool(accrued), reward, user_hash, codes.get(give_id, ""),
+                    codes.get(get_id, ""), history.get(id_, [])))
 
     def payouts(self, window: Window) -> Iterator[PayoutRow]:
         # partner_payouts filters the time itself; the window only pages.
         payouts = partner_payouts(self.partner, window.start, window.end)
         paged = Window(offset=window.offset, limit=window.limit).page(
-            payouts.annotate(unix=UnixSeconds("created_at")))
-        return paged.values_list(
-            "id", "unix", "method_id", "account", "amount", "currency_code",
-            "original_amount", "original_currency_code", "status").iterator(chunk_size=CHUNK)
+            payouts.annotate(created=UnixSeconds("created_at")))
+        return map(PayoutRow._make,
+                   paged.values_list(*PayoutRow._fields).iterator(chunk_size=CHUNK))
 
     def add_payout(self, method_id: str, account: str) -> int:
         try:

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from obmin.lib.timeutil import from_unix, utc_date
+from obmin.partner_api.envelope import encode, envelope, number, time_fields, unix_date
 from obmin.partner_api.params import MAX_UNIX
-from obmin.partner_api.wire import encode, envelope, number, unix_date
 
 
 @given(st.integers(min_value=0, max_value=MAX_UNIX))
@@ -33,3 +33,8 @@ def test_envelope_and_empty_objects():
         '{"a":[0.1,2,true,null,"x\\u00e9\\ud800"]}'
     assert json.loads(envelope(error=4, text="limit: bad")) == {
         "status": "error", "error": 4, "error_text": "limit: bad", "data": {}}
+
+
+@given(st.integers(min_value=0, max_value=MAX_UNIX))
+def test_time_fields_write_unix_date(seconds):
+    assert time_fields(seconds) == f'"time":{seconds},"date":"{unix_date(seconds)}"'

@@ -1,4 +1,5 @@
-"""Writing the api.php envelope as JSON: Decimals as exact JSON numbers, long lists streamed.
+"""The api.php envelope as JSON: ApiError, the number and string writers, success and failure
+answers, and long item lists streamed.
 
 The standard encoder would turn a Decimal into a float (`0.1 + 0.2` artefacts) or a string; the
 contract wants JSON numbers written exactly, so every number is written from its text here.
@@ -7,10 +8,11 @@ contract wants JSON numbers written exactly, so every number is written from its
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
+from itertools import islice
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -52,10 +54,10 @@ def number(value: Decimal | int | float) -> str:
     return str(int(value))
 
 
-def string(value: str) -> str:
-    # ASCII with \u escapes, as PHP's json_encode writes by default; it also keeps any odd
-    # character (a lone surrogate in a parameter echoed in an error) from breaking the answer.
-    return encode_basestring_ascii(value)
+# A JSON string: ASCII with \u escapes, as PHP's json_encode writes by default; it also keeps
+# any odd character (a lone surrogate in a parameter echoed in an error) from breaking the
+# answer. The C function itself, not a wrapper: it runs five times for every streamed item.
+string: Callable[[str], str] = encode_basestring_ascii
 
 
 def encode(value: Any) -> str:
@@ -117,7 +119,9 @@ def unix_date(seconds: int) -> str:
 
 def time_fields(seconds: int) -> str:
     """`"time":…,"date":"…"` of an item, from unix seconds."""
-    return f'"time":{seconds},"date":"{unix_date(seconds)}"'
+    # unix_date inlined: one call fewer for every item streamed.
+    day, second = divmod(seconds, 86_400)
+    return f'"time":{seconds},"date":"{_day(day)}{_HH_MM[second // 60]}{_SS[second % 60]}"'
 
 
 def stream_items(items: Iterable[str]) -> StreamingHttpResponse:
@@ -130,20 +134,13 @@ def stream_items(items: Iterable[str]) -> StreamingHttpResponse:
 
 
 def _chunks(items: Iterable[str]) -> Iterator[bytes]:
-    head = '{"status":"success","error":0,"error_text":"","data":{"items":{'
-    buffer: list[str] = [head]
-    first = True
-    count = 0
-    for item in items:
-        if first:
-            buffer.append(item)
-            first = False
-        else:
-            buffer.append("," + item)
-        count += 1
-        if count == ITEMS_PER_CHUNK:
-            yield "".join(buffer).encode()
-            buffer.clear()
-            count = 0
-    buffer.append("}}}")
-    yield "".join(buffer).encode()
+    # str.join over islice joins a chunk's items in C: no Python step per item here, where a
+    # million items pass. A chunk is sent once the next one has begun, so the last can close
+    # the answer.
+    rest = iter(items)
+    text = ('{"status":"success","error":0,"error_text":"","data":{"items":{'
+            + ",".join(islice(rest, ITEMS_PER_CHUNK)))
+    while more := ",".join(islice(rest, ITEMS_PER_CHUNK)):
+        yield text.encode()
+        text = "," + more
+    yield (text + "}}}").encode()

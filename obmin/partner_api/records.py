@@ -1,0 +1,108 @@
+"""What api.php answers are made of: the row types, the window a list method asks for, and the
+`Source` protocol that the live data (`live.py`) and the sandbox (`sandbox.py`) both follow.
+
+Records use internal names; `wire_names.py` writes them with the original API's field names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple, Protocol
+
+from django.db.models import QuerySet
+
+from obmin.rewards.selectors import PayoutMethodOffer
+
+# Records carry times as unix seconds and amounts as Decimal, or as the database driver gives
+# them (int or float from SQLite): envelope.number writes each of them exactly.
+Amount = Decimal | int | float
+
+
+# The rows are NamedTuples: a million of them are built with `_make` straight from the
+# database's raw rows and still read by name. `created` is the creation time in unix seconds.
+# The live source selects a click's and a payout's columns by these names, in this order
+# (`values_list(*ClickRow._fields)`): keep them equal to the model's fields.
+
+
+class ClickRow(NamedTuple):
+    id: int
+    created: int
+    browser: str
+    ip: str
+    referrer: str
+    user_hash: str
+    query_string: str
+
+
+class ExchangeRow(NamedTuple):
+    id: int
+    created: int
+    rate_give: Amount
+    rate_get: Amount
+    amount_give: Amount
+    amount_get: Amount
+    status: str
+    reward_accrued: bool
+    partner_reward: Amount
+    user_hash: str
+    currency_give_code: str
+    currency_get_code: str
+    # (unix seconds, status) of every status change, oldest first.
+    history: list[tuple[int, str]]
+
+
+class PayoutRow(NamedTuple):
+    id: int
+    created: int
+    method_id: int
+    account: str
+    amount: Amount
+    currency_code: str
+    original_amount: Amount
+    original_currency_code: str
+    status: int  # a PayoutStatus: 0 pending, 1 paid, 2 refused, 3 cancelled
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which items a list method asks for: [start, end] inclusive, then offset and limit."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    offset: int = 0
+    limit: int | None = None
+
+    def page(self, queryset: QuerySet) -> QuerySet:
+        if self.start is not None:
+            queryset = queryset.filter(created_at__gte=self.start)
+        if self.end is not None:
+            queryset = queryset.filter(created_at__lte=self.end)
+        if self.limit is not None:
+            return queryset[self.offset:self.offset + self.limit]
+        return queryset[self.offset:] if self.offset else queryset
+
+
+@dataclass(frozen=True)
+class Info:
+    balance: Decimal
+    total_paid: Decimal
+    link: str
+    min_payout: Decimal
+    methods: list[PayoutMethodOffer]
+
+
+class Source(Protocol):
+    """Where a key's answers come from: its partner's rows (live) or the sandbox (test keys)."""
+
+    def info(self) -> Info: ...
+
+    def exchanges(self, window: Window) -> Iterator[ExchangeRow]: ...
+
+    def links(self, window: Window, ip: str = "") -> Iterator[ClickRow]: ...
+
+    def payouts(self, window: Window) -> Iterator[PayoutRow]: ...
+
+    def add_payout(self, method_id: str, account: str) -> int: ...
