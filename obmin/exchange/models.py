@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -72,6 +73,15 @@ class Currency(models.Model):
         default=AccountFormat.ANY,
         help_text=_("What the account a customer receives this currency to must look like; "
                     "checksums are checked where the format has one."))
+    # Where customers pay us this currency; a direction may override each of these.
+    pay_to = models.CharField(_("pay to (our account or address)"), max_length=200, blank=True)
+    pay_memo = models.CharField(_("memo / tag"), max_length=100, blank=True,
+                                help_text=_("Only where the network needs one (TON, XRP, ...)."))
+    pay_instructions = models.TextField(_("payment instructions (English)"), blank=True)
+    pay_instructions_uk = models.TextField(_("payment instructions (Ukrainian)"), blank=True)
+    pay_minutes = models.PositiveIntegerField(
+        _("time to pay, minutes"), default=60,
+        help_text=_("A new exchange not paid within this time is cancelled. 0: no limit."))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -121,6 +131,12 @@ class Direction(models.Model):
                              help_text=format_lazy("{}{}", _("Comma-separated: "),
                                                    ", ".join(DIRECTION_FLAGS)))
     is_active = models.BooleanField(_("active"), default=True)
+    # Blank (or no value): the give currency's payment details apply.
+    pay_to = models.CharField(_("pay to (our account or address)"), max_length=200, blank=True)
+    pay_memo = models.CharField(_("memo / tag"), max_length=100, blank=True)
+    pay_instructions = models.TextField(_("payment instructions (English)"), blank=True)
+    pay_instructions_uk = models.TextField(_("payment instructions (Ukrainian)"), blank=True)
+    pay_minutes = models.PositiveIntegerField(_("time to pay, minutes"), null=True, blank=True)
     rate_updated_at = models.DateTimeField(_("rate updated"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -145,6 +161,26 @@ class Direction(models.Model):
     @property
     def flag_list(self) -> list[str]:
         return parse_flags(self.flags)
+
+    def payment_details(self) -> PaymentDetails:
+        """Where the customer pays: the direction's own details, else its give currency's."""
+        give = self.currency_give
+        return PaymentDetails(
+            pay_to=self.pay_to or give.pay_to,
+            memo=self.pay_memo or give.pay_memo,
+            instructions=self.pay_instructions or give.pay_instructions,
+            instructions_uk=self.pay_instructions_uk or give.pay_instructions_uk,
+            minutes=give.pay_minutes if self.pay_minutes is None else self.pay_minutes,
+        )
+
+
+@dataclass(frozen=True)
+class PaymentDetails:
+    pay_to: str
+    memo: str
+    instructions: str
+    instructions_uk: str
+    minutes: int
 
 
 class ExchangeStatus(models.TextChoices):
@@ -191,6 +227,11 @@ class Exchange(models.Model):
     reward_accrued = models.BooleanField(_("reward accrued"), default=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
+    # Where the customer was told to pay, copied at creation like the rates.
+    pay_to = models.CharField(_("pay to"), max_length=200, blank=True)
+    pay_memo = models.CharField(_("memo / tag"), max_length=100, blank=True)
+    # A new exchange still unpaid then is cancelled by the worker (null: no limit).
+    pay_deadline = models.DateTimeField(_("pay by"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

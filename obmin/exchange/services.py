@@ -7,8 +7,10 @@ anything else, goes through `exchange_set_status`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -24,6 +26,7 @@ from obmin.exchange.models import (
     ExchangeStatusChange,
 )
 from obmin.lib.errors import Refused
+from obmin.lib.mail import email_on_commit
 from obmin.lib.money import plain, quantize_down
 from obmin.lib.text import normalize_email
 
@@ -109,6 +112,7 @@ def exchange_create(
         check_quote(q)
         account_get = check_account(currency=direction.currency_get, account=account_get)
         now = timezone.now()
+        payment = direction.payment_details()
         exchange = Exchange.objects.create(
             direction=direction,
             currency_give=direction.currency_give,
@@ -127,6 +131,9 @@ def exchange_create(
             partner_id=partner_id,
             created_at=now,
             status_changed_at=now,
+            pay_to=payment.pay_to,
+            pay_memo=payment.memo,
+            pay_deadline=now + timedelta(minutes=payment.minutes) if payment.minutes else None,
         )
         ExchangeStatusChange.objects.create(exchange=exchange, status=S.NEW, created_at=now,
                                             actor="customer")
@@ -202,4 +209,36 @@ def customer_mark_paid(*, token: str) -> Exchange:
     if exchange.status != S.NEW:
         raise ExchangeError(_("This exchange is already %(status)s.")
                             % {"status": exchange.get_status_display()})
-    return exchange_set_status(exchange_id=exchange.pk, status=S.PAID, actor="customer")
+    with transaction.atomic():
+        exchange = exchange_set_status(exchange_id=exchange.pk, status=S.PAID, actor="customer")
+        operators = [a.strip() for a in settings.OPERATOR_EMAIL.split(",") if a.strip()]
+        if operators:
+            exchange = (Exchange.objects.select_related("currency_give", "currency_get")
+                        .get(pk=exchange.pk))
+            email_on_commit(
+                subject=_("Exchange #%(id)s paid by the customer") % {"id": exchange.pk},
+                body=_("The customer says exchange #%(id)s is paid: %(give)s %(give_code)s to "
+                       "%(pay_to)s %(memo)s.\nSend %(get)s %(get_code)s to %(account)s once "
+                       "the payment has arrived.")
+                % {"id": exchange.pk, "give": plain(exchange.amount_give),
+                   "give_code": exchange.currency_give.code, "pay_to": exchange.pay_to or "-",
+                   "memo": exchange.pay_memo, "get": plain(exchange.amount_get),
+                   "get_code": exchange.currency_get.code, "account": exchange.account_get},
+                to=operators)
+    return exchange
+
+
+def exchange_cancel_overdue() -> int:
+    """Cancels new exchanges left unpaid past their deadline (a duty of `obmin worker`);
+    through `exchange_set_status`, so rewards and everything else that follows a status
+    change follow this one too. Answers how many it cancelled."""
+    overdue = Exchange.objects.filter(status=S.NEW, pay_deadline__lt=timezone.now())
+    cancelled = 0
+    for exchange_id in overdue.values_list("pk", flat=True)[:500]:
+        try:
+            exchange_set_status(exchange_id=exchange_id, status=S.CANCELLED, actor="deadline",
+                                note="not paid in time")
+        except ExchangeError:
+            continue  # paid (or changed) meanwhile: nothing to cancel
+        cancelled += 1
+    return cancelled

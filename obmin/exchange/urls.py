@@ -7,5 +7,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("exchange/", views.exchange_form, name="form"),
     path("exchange/<str:token>/", views.exchange_detail, name="detail"),
+    path("exchange/<str:token>/status.json", views.exchange_status, name="status"),
     path("exchange/<str:token>/paid/", views.exchange_mark_paid, name="mark_paid"),
 ]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import segno
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from obmin.exchange.accounts import is_crypto_address
 from obmin.exchange.forms import ExchangeForm
 from obmin.exchange.hooks import referrer_of
-from obmin.exchange.models import Direction, Exchange, normalize_currency_code
+from obmin.exchange.models import Direction, Exchange, ExchangeStatus, normalize_currency_code
 from obmin.exchange.selectors import DirectionTable, active_directions
 from obmin.exchange.services import ExchangeError, customer_mark_paid, exchange_create
 from obmin.lib.errors import add_refusal
@@ -66,13 +71,39 @@ def exchange_form(request: HttpRequest) -> HttpResponse:
                   status=status)
 
 
+def _qr_svg(text: str) -> str:
+    """A QR code of `text` as inline SVG (no image request, works offline)."""
+    return segno.make(text, error="m").svg_inline(scale=4)
+
+
 def exchange_detail(request: HttpRequest, token: str) -> HttpResponse:
     exchange = get_object_or_404(
-        Exchange.objects.select_related("currency_give", "currency_get"), token=token)
+        Exchange.objects.select_related("direction__currency_give", "currency_give",
+                                        "currency_get"), token=token)
+    payment = exchange.direction.payment_details()
+    instructions = payment.instructions
+    if (get_language() or "").startswith("uk") and payment.instructions_uk:
+        instructions = payment.instructions_uk
+    qr = ""
+    if exchange.pay_to and is_crypto_address(exchange.currency_give.account_format):
+        # segno's SVG holds the code as path geometry only: no text of ours reaches it.
+        qr = mark_safe(_qr_svg(exchange.pay_to))  # noqa: S308
     return render(request, "exchange/detail.html", {
         "exchange": exchange,
+        "amount_give": plain(exchange.amount_give),
+        "amount_get": plain(exchange.amount_get),
+        "instructions": instructions,
+        "qr": qr,
+        "is_final": exchange.status in (ExchangeStatus.SUCCESS, ExchangeStatus.CANCELLED),
         "history": exchange.status_changes.all(),
     })
+
+
+def exchange_status(request: HttpRequest, token: str) -> JsonResponse:
+    """What the status page polls to refresh itself."""
+    exchange = get_object_or_404(Exchange.objects.only("status"), token=token)
+    return JsonResponse({"status": exchange.status,
+                         "label": exchange.get_status_display()})
 
 
 @require_POST
@@ -81,4 +112,7 @@ def exchange_mark_paid(request: HttpRequest, token: str) -> HttpResponse:
         customer_mark_paid(token=token)
     except ExchangeError as error:
         messages.error(request, error.message)
+    else:
+        messages.success(request, _("Thank you: we are checking your payment and will send "
+                                    "your money once it arrives."))
     return redirect("exchange:detail", token=token)

@@ -44,6 +44,43 @@ CURRENCIES = [
     ("SBERRUB", "Sberbank RUB", 2, "8400000.00", "0.0108"),
 ]
 
+# Where customers pay each currency: code, our account or address, memo, instructions (en, uk).
+PAYMENT = [
+    ("PMUSD", "U41738205", "", "Pay from your Perfect Money USD wallet to this U account.",
+     "Сплатіть зі свого гаманця Perfect Money USD на цей U-рахунок."),
+    ("ADVCUSD", "U730481926554", "", "Pay from your AdvCash USD wallet.",
+     "Сплатіть зі свого гаманця AdvCash USD."),
+    ("PRUSD", "P1083467215", "", "Pay from your Payeer USD wallet.",
+     "Сплатіть зі свого гаманця Payeer USD."),
+    ("BTC", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "",
+     "Send exactly this amount in one transaction; we wait for 2 confirmations.",
+     "Надішліть рівно цю суму однією транзакцією; ми чекаємо 2 підтвердження."),
+    ("ETH", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "",
+     "Ethereum network (ERC20) only; we wait for 12 confirmations.",
+     "Лише мережа Ethereum (ERC20); ми чекаємо 12 підтверджень."),
+    ("USDTERC20", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "",
+     "USDT on the Ethereum network (ERC20) only.", "USDT лише в мережі Ethereum (ERC20)."),
+    ("USDTTRC20", "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "",
+     "USDT on the TRON network (TRC20) only; other networks are lost.",
+     "USDT лише в мережі TRON (TRC20); перекази в інших мережах втрачаються."),
+    ("LTC", "ltc1qg42tkwuuxefutzxezdkdel39gfstuap288mfea", "", "", ""),
+    ("XMR", "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7"
+     "f2wfn3RVGQBEP3A", "", "", ""),
+    ("TON", "EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N", "70412",
+     "Put the memo in the comment of the transfer, or we cannot find your payment.",
+     "Вкажіть мемо в коментарі переказу, інакше ми не знайдемо ваш платіж."),
+    ("P24UAH", "4149 4993 0123 4567", "",
+     "Transfer from your PrivatBank card in Privat24; the recipient is FOP Obmin.",
+     "Переказ зі своєї картки ПриватБанку в Приват24; отримувач ФОП Обмін."),
+    ("MONOBUAH", "5375 4141 0123 4567", "",
+     "Transfer from your Monobank card; the recipient is FOP Obmin.",
+     "Переказ зі своєї картки Монобанку; отримувач ФОП Обмін."),
+    ("CARDUAH", "4111 1111 1111 1111", "", "Any Ukrainian Visa or MasterCard in your name.",
+     "Будь-яка українська картка Visa або MasterCard на ваше ім'я."),
+    ("CASHUSD", "", "", "Cash in our Kyiv office, 12 Khreshchatyk St., 10:00-19:00.",
+     "Готівкою в нашому офісі в Києві, вул. Хрещатик, 12, 10:00-19:00."),
+]
+
 # give, get, profit % (margin in the rate), min give, max give, flags, city
 DIRECTIONS = [
     ("PMUSD", "BTC", "2.5", "10", "5000", "", ""),
@@ -109,6 +146,10 @@ def load_currencies_and_directions() -> None:
             code=code, defaults={"title": title, "decimals": decimals, "reserve": D(reserve),
                                  "usd_price": D(price),
                                  "account_format": SUGGESTED_FORMATS.get(code, AccountFormat.ANY)})
+    for code, pay_to, memo, text, text_uk in PAYMENT:
+        # Only where the operator has set nothing yet.
+        Currency.objects.filter(code=code, pay_to="", pay_instructions="").update(
+            pay_to=pay_to, pay_memo=memo, pay_instructions=text, pay_instructions_uk=text_uk)
     for give, get, profit, low, high, flags, city in DIRECTIONS:
         rate_give, rate_get = _rate(currencies[give], currencies[get], D(profit))
         Direction.objects.get_or_create(

@@ -22,6 +22,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
+from obmin.exchange.services import exchange_cancel_overdue
 from obmin.monitoring.services import monitor_polls_flush
 from obmin.partners.ingest import clicks_ingest
 from obmin.partners.partitions import click_partitions_ensure
@@ -46,6 +47,7 @@ def duties() -> list[Duty]:
         Duty("write queued clicks", 1, clicks_ingest),
         Duty("flush monitors' poll counts", 60, monitor_polls_flush),
         Duty("create click partitions ahead", 3600, click_partitions_ensure),
+        Duty("cancel exchanges unpaid past their deadline", 60, exchange_cancel_overdue),
     ]
 
 
