@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -27,6 +28,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
+from time import time_ns
 from typing import Any
 
 import redis
@@ -83,7 +85,18 @@ class ClickData:
 
 
 def new_click_uid() -> str:
-    return uuid.uuid4().hex
+    """32 hex digits laid out as a UUIDv7: unix milliseconds first, then 74 random bits.
+
+    Time first, so the unique index on (uid, created_at) grows at its end: with random uuid4
+    ids every click's index entry landed on a random page, which cost the redirect about a
+    third of its speed on SQLite.
+    """
+    millis = time_ns() // 1_000_000
+    # Unique, not secret: Python's generator (reseeded in each forked worker) is enough.
+    random_bits = random.getrandbits(74)
+    value = ((millis & (2**48 - 1)) << 80 | 0x7 << 76 | (random_bits >> 62) << 64
+             | 0b10 << 62 | random_bits & (2**62 - 1))
+    return f"{value:032x}"
 
 
 # --- the request side ---------------------------------------------------------------------
@@ -176,8 +189,9 @@ def _insert_one(click: ClickData) -> None:
 
 
 def _uid_value(uid: str) -> uuid.UUID | str:
-    # As the UUIDField stores it: a native uuid on PostgreSQL, 32 hex characters elsewhere.
-    return uuid.UUID(uid) if connection.vendor == "postgresql" else uuid.UUID(uid).hex
+    # As the UUIDField stores it: a native uuid on PostgreSQL, 32 hex characters elsewhere
+    # (which `uid` is already, from new_click_uid).
+    return uuid.UUID(uid) if connection.vendor == "postgresql" else uid
 
 
 def _is_unique(click: ClickData, seen_today: bool | None) -> bool:
