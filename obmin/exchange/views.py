@@ -11,7 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from obmin.exchange.accounts import is_crypto_address
+from obmin.exchange.accounts import EXAMPLES, is_crypto_address
 from obmin.exchange.forms import ExchangeForm
 from obmin.exchange.hooks import referrer_of
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus, normalize_currency_code
@@ -35,6 +35,7 @@ def _directions_data(directions: list[Direction]) -> list[dict[str, object]]:
             "fee_give_percent": plain(d.fee_give_percent), "fee_get": plain(d.fee_get),
             "min": plain(d.min_amount), "max": plain(d.max_amount),
             "reserve": plain(d.currency_get.reserve), "decimals": d.currency_get.decimals,
+            "account_example": EXAMPLES[d.currency_get.account_format],
         }
         for d in directions
     ]
