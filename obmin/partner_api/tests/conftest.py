@@ -21,7 +21,7 @@ URL = "/service/partner/api.php"
 T0 = 1_717_200_000  # 2024-06-01 00:00:00 UTC
 
 
-def parse(response) -> dict:  # type: ignore[no-untyped-def]
+def parse(response) -> dict:
     """The JSON of an answer, streamed or not; the bytes stay on `response.body`."""
     body = b"".join(response.streaming_content) if response.streaming else response.content
     response.body = body
@@ -34,7 +34,7 @@ class Api:
     def __init__(self, client: Client) -> None:
         self.client = client
 
-    def __call__(self, key: str, method: str, via: str = "get", **options):  # type: ignore[no-untyped-def]
+    def __call__(self, key: str, method: str, via: str = "get", **options):
         params = {"api_action": "pp", "method": method, **options}
         headers = {}
         if via == "header":
@@ -49,12 +49,12 @@ class Api:
 
 
 @pytest.fixture
-def api(client):  # type: ignore[no-untyped-def]
+def api(client):
     return Api(client)
 
 
 @pytest.fixture
-def program(db):  # type: ignore[no-untyped-def]
+def program(db):
     """20% of the exchanger's profit; minimum payout 10 USD."""
     program = RewardProgram.load()
     program.reward_base = "profit"
@@ -65,19 +65,19 @@ def program(db):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def usdt_method(db):  # type: ignore[no-untyped-def]
+def usdt_method(db):
     return PayoutMethod.objects.create(title="USDT TRC20", commission_percent=Decimal(1),
                                        currency_code="USDT")
 
 
-def make_click(partner, seconds: int, **fields) -> Click:  # type: ignore[no-untyped-def]
+def make_click(partner, seconds: int, **fields) -> Click:
     values = {"browser": "Chrome 124", "ip": "203.0.113.0", "referrer": "https://mon.example/",
               "user_hash": "u1", "query_string": "cur_from=PMUSD&cur_to=BTC"}
     values.update(fields)
     return Click.objects.create(partner=partner, created_at=from_unix(seconds), **values)
 
 
-def make_exchange(direction, partner, seconds: int, amount: str = "1000",  # type: ignore[no-untyped-def]
+def make_exchange(direction, partner, seconds: int, amount: str = "1000",
                   status: str | None = None) -> Exchange:
     exchange = exchange_create(direction=direction, amount_give=Decimal(amount),
                                email="customer@example.org", account_get="bc1qcustomer",
@@ -94,7 +94,7 @@ def make_exchange(direction, partner, seconds: int, amount: str = "1000",  # typ
 
 
 @pytest.fixture
-def history(alice, bob, pm_btc, program, usdt_method):  # type: ignore[no-untyped-def]
+def history(alice, bob, pm_btc, program, usdt_method):
     """alice: 4 clicks, 3 exchanges (one successful), a payout; bob: one of each, his own."""
     clicks = [
         make_click(alice, T0, user_hash="a0"),
@@ -118,15 +118,15 @@ def history(alice, bob, pm_btc, program, usdt_method):  # type: ignore[no-untype
 
 
 @pytest.fixture
-def alice_key(alice) -> str:  # type: ignore[no-untyped-def]
+def alice_key(alice) -> str:
     return apikey_create(partner=alice, name="alice's reports")[1]
 
 
 @pytest.fixture
-def bob_key(bob) -> str:  # type: ignore[no-untyped-def]
+def bob_key(bob) -> str:
     return apikey_create(partner=bob)[1]
 
 
 @pytest.fixture
-def alice_test_key(alice) -> str:  # type: ignore[no-untyped-def]
+def alice_test_key(alice) -> str:
     return apikey_create(partner=alice, test=True)[1]

@@ -9,7 +9,7 @@ from obmin.partner_api.services import apikey_create, apikey_revoke
 from obmin.partner_api.tests.conftest import URL, parse
 
 
-def assert_error(response, body, code: int, status: int = 200) -> str:  # type: ignore[no-untyped-def]
+def assert_error(response, body, code: int, status: int = 200) -> str:
     assert response.status_code == status
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert body == {"status": "error", "error": code, "error_text": body["error_text"],

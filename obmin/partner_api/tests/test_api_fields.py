@@ -34,7 +34,7 @@ def assert_shape(item: dict, shape: dict) -> None:
         assert not isinstance(item[name], bool), name
 
 
-def assert_success(response, body) -> dict:  # type: ignore[no-untyped-def]
+def assert_success(response, body) -> dict:
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert set(body) == ENVELOPE

@@ -31,13 +31,13 @@ params = st.fixed_dictionaries(
 
 
 @pytest.fixture
-def unlimited(settings):  # type: ignore[no-untyped-def]
+def unlimited(settings):
     settings.PARTNER_API_RATE = "100000/h"
     settings.PARTNER_API_BAD_KEY_RATE = "100000/h"
 
 
 @pytest.fixture
-def funded(history):  # type: ignore[no-untyped-def]
+def funded(history):
     """Alice's pending payout cancelled: her balance is back, so add_payout can write."""
     from obmin.rewards.models import Payout
     from obmin.rewards.services import payout_cancel

@@ -22,7 +22,7 @@ def redis_answers() -> bool:
         return False
 
 
-def assert_limited(response, body) -> None:  # type: ignore[no-untyped-def]
+def assert_limited(response, body) -> None:
     assert response.status_code == 429
     assert int(response["Retry-After"]) >= 1
     assert response["Content-Type"] == "application/json; charset=utf-8"

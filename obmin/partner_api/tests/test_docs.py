@@ -15,7 +15,7 @@ PAGE = "/partners/api/"
 OPENAPI = "/service/partner/openapi.json"
 
 
-def shape(value):  # type: ignore[no-untyped-def]
+def shape(value):
     """Field names and JSON types, recursively; an object keyed by ids collapses to one item."""
     if isinstance(value, dict):
         if value and all(key.isdigit() for key in value):
@@ -33,7 +33,7 @@ def shape(value):  # type: ignore[no-untyped-def]
     return type(value).__name__
 
 
-def real_answers(api, alice_key, usdt_method, history):  # type: ignore[no-untyped-def]
+def real_answers(api, alice_key, usdt_method, history):
     answers = {}
     for name in schema.METHOD_NAMES:
         if name == "add_payout":
@@ -49,7 +49,7 @@ def real_answers(api, alice_key, usdt_method, history):  # type: ignore[no-untyp
     return answers
 
 
-def page_examples(client) -> dict:  # type: ignore[no-untyped-def]
+def page_examples(client) -> dict:
     text = client.get(PAGE).content.decode()
     found = re.findall(r'<pre class="example" data-example="(\w+)">(.*?)</pre>', text, re.S)
     return {name: json.loads(html.unescape(body)) for name, body in found}
@@ -64,7 +64,7 @@ def test_page_names_every_method_parameter_field_and_error(client, db):
     assert response.status_code == 200
     text = response.content.decode()
 
-    def names(fields):  # type: ignore[no-untyped-def]
+    def names(fields):
         for f in fields:
             yield f.name
             yield from names(f.fields)
@@ -105,7 +105,7 @@ def test_schema_fields_are_the_real_fields(api, history, alice_key, usdt_method)
 # --- OpenAPI: a small validator for the subset of JSON Schema the document uses -----------
 
 
-def validate(value, spec, root) -> bool:  # type: ignore[no-untyped-def]
+def validate(value, spec, root) -> bool:
     if "$ref" in spec:
         target = root
         for part in spec["$ref"].lstrip("#/").split("/"):
@@ -141,7 +141,7 @@ def validate(value, spec, root) -> bool:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def openapi(client, db):  # type: ignore[no-untyped-def]
+def openapi(client, db):
     response = client.get(OPENAPI)
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
     return response.json()

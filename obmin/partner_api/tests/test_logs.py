@@ -11,7 +11,7 @@ from obmin.partner_api.tests.conftest import URL
 
 
 @pytest.fixture
-def log_output():  # type: ignore[no-untyped-def]
+def log_output():
     """What the project's configured console handler writes, at every level."""
     root = logging.getLogger()
     handler = next(h for h in root.handlers if "scrub_secrets" in str(

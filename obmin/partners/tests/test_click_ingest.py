@@ -32,7 +32,7 @@ needs_redis = pytest.mark.skipif(not redis_answers(),
                                  reason=f"no Redis answers at {REDIS_TEST_URL}")
 
 
-def click(client, code: str = "alice001", **headers: str):  # type: ignore[no-untyped-def]
+def click(client, code: str = "alice001", **headers: str):
     headers.setdefault("HTTP_USER_AGENT", CHROME)
     return client.get(f"/ref/{code}/", QUERY_STRING="cur_from=PMUSD&cur_to=BTC", **headers)
 
@@ -55,7 +55,7 @@ def database_unreachable() -> Iterator[None]:
 
 
 @pytest.fixture
-def spool(settings, tmp_path):  # type: ignore[no-untyped-def]
+def spool(settings, tmp_path):
     settings.DATA_DIR = tmp_path
     return tmp_path / "spool"
 
@@ -105,7 +105,7 @@ def test_a_replay_that_crashed_half_way_writes_each_click_once(alice, spool):
         True, False, False]
 
 
-def _moments(count: int) -> list:  # type: ignore[type-arg]
+def _moments(count: int) -> list:
     from datetime import timedelta
 
     from django.utils import timezone
@@ -115,7 +115,7 @@ def _moments(count: int) -> list:  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def stream(settings):  # type: ignore[no-untyped-def]
+def stream(settings):
     settings.REDIS_URL = REDIS_TEST_URL
     client = redis.Redis.from_url(REDIS_TEST_URL)
     client.delete(CLICK_STREAM)

@@ -32,12 +32,12 @@ FEB, MAR, APR = (JAN.replace(month=month) for month in (2, 3, 4))
 WINTER = {"start": date(2019, 12, 1), "end": date(2020, 3, 31)}
 
 
-def add(partner, when, visitor="v1", bot=False, unique=True):  # type: ignore[no-untyped-def]
+def add(partner, when, visitor="v1", bot=False, unique=True):
     return Click.objects.create(partner=partner, created_at=when, user_hash=visitor, is_bot=bot,
                                 is_unique=unique and not bot, uid=uuid.uuid4())
 
 
-def data(partner, when, uid=None) -> ClickData:  # type: ignore[no-untyped-def]
+def data(partner, when, uid=None) -> ClickData:
     return ClickData(uid=uid or uuid.uuid4().hex, created_at=when, code=partner.ref_code,
                      partner_id=partner.pk, user_hash="", is_bot=False, browser="Chrome",
                      ip="203.0.113.0", referrer="", query_string="", user_agent="",
@@ -134,7 +134,7 @@ def test_writes_of_every_kind_reach_the_partitions(alice):
 
 
 @pytest.fixture
-def winter(alice, bob):  # type: ignore[no-untyped-def]
+def winter(alice, bob):
     """Partitions for January to March 2020; clicks in each and one in December (DEFAULT)."""
     click_partitions_ensure(now=JAN)
     add(alice, datetime(2019, 12, 20, 12, tzinfo=UTC), "v0")
@@ -197,7 +197,7 @@ def test_without_partitions_there_is_nothing_to_create(alice, capsys):
 
 
 @pytest.fixture
-def partitions_restored(transactional_db):  # type: ignore[no-untyped-def]
+def partitions_restored(transactional_db):
     """A test that commits leaves no partition of its own behind (the flush empties tables,
     it drops none)."""
     before = {partition.name for partition in click_partitions()}

@@ -27,19 +27,19 @@ def change_form(partner: Partner, **changes: str) -> dict[str, str]:
     return {**data, **changes}
 
 
-def save(client, partner: Partner, **changes: str):  # type: ignore[no-untyped-def]
+def save(client, partner: Partner, **changes: str):
     url = reverse("admin:partners_partner_change", args=[partner.pk])
     return client.post(url, change_form(partner, **changes))
 
 
 @pytest.fixture
-def operator(client, carol):  # type: ignore[no-untyped-def]
+def operator(client, carol):
     client.force_login(carol)
     return client
 
 
 @pytest.fixture
-def alice_feed(alice):  # type: ignore[no-untyped-def]
+def alice_feed(alice):
     """alice's export code differs from her referral code."""
     Partner.objects.filter(pk=alice.pk).update(export_code="aliceFeed")
     alice.refresh_from_db()
