@@ -92,9 +92,16 @@ def success(data: Mapping[str, Any]) -> HttpResponse:
     return HttpResponse(envelope(data), content_type=CONTENT_TYPE)
 
 
+class FailureResponse(HttpResponse):
+    """An error envelope; `api_error` is its code (counted for /metrics)."""
+
+    api_error: int
+
+
 def failure(error: ApiError) -> HttpResponse:
-    response = HttpResponse(envelope(error=error.code, text=error.text),
-                            status=error.status, content_type=CONTENT_TYPE)
+    response = FailureResponse(envelope(error=error.code, text=error.text),
+                               status=error.status, content_type=CONTENT_TYPE)
+    response.api_error = error.code
     if error.retry_after is not None:
         response["Retry-After"] = str(error.retry_after)
     return response

@@ -15,11 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from obmin.lib import metrics
 from obmin.partner_api import docs, schema
 from obmin.partner_api.decorators import ApiRequest, api_key_required
-from obmin.partner_api.envelope import ApiError, failure
+from obmin.partner_api.envelope import ApiError, FailureResponse, failure
 from obmin.partner_api.live import LiveSource
 from obmin.partner_api.methods import HANDLERS
+from obmin.partner_api.params import request_params
 from obmin.partner_api.records import Source
 from obmin.partner_api.sandbox import SandboxSource
 
@@ -35,7 +37,22 @@ def in_english(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespo
     return wrapper
 
 
+def counted(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Counts each call for /metrics by method (known ones; the rest together) and error."""
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        method = request_params(request).get("method", "")
+        metrics.count("obmin_api_calls", method=method if method in HANDLERS else "(other)",
+                      error=str(response.api_error if isinstance(response, FailureResponse)
+                                else 0))
+        return response
+
+    return wrapper
+
+
 @csrf_exempt
+@counted
 @in_english
 @require_http_methods(["GET", "POST"])
 @api_key_required

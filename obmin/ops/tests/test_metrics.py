@@ -52,3 +52,18 @@ def test_exports_are_counted_per_code_and_format(client, alice, pm_btc):
     assert found[("obmin_exports_total", (("code", "alice001"), ("format", "xml")))] == 2
     assert found[("obmin_exports_total", (("code", "alice001"), ("format", "json")))] == 1
     assert found[("obmin_exports_total", (("code", "(unknown)"), ("format", "txt")))] == 1
+
+
+def test_api_calls_are_counted_per_method_and_error(client, alice):
+    from obmin.partner_api.services import apikey_create
+
+    _key, raw = apikey_create(partner=alice)
+    url = "/service/partner/api.php"
+    client.get(url, {"api_action": "pp", "api_key": raw, "method": "get_info"})
+    client.get(url, {"api_action": "pp", "api_key": raw, "method": "get_info"})
+    client.get(url, {"api_action": "pp", "api_key": "obm_live_wrong", "method": "get_links"})
+    client.get(url, {"api_action": "pp", "api_key": raw, "method": "made_up"})
+    found = samples(client.get("/metrics").content.decode())
+    assert found[("obmin_api_calls_total", (("error", "0"), ("method", "get_info")))] == 2
+    assert found[("obmin_api_calls_total", (("error", "1"), ("method", "get_links")))] == 1
+    assert found[("obmin_api_calls_total", (("error", "3"), ("method", "(other)")))] == 1
