@@ -11,8 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from obmin.exchange.models import (
@@ -24,6 +25,7 @@ from obmin.exchange.models import (
 )
 from obmin.exchange.rate_feed import RatesImportError, parse_rates_file, rates_import
 from obmin.exchange.services import ExchangeError, exchange_set_status
+from obmin.lib.admin import PLAIN_DECIMALS, amount_text
 from obmin.lib.i18n import lazy_format
 
 StatusAction = Callable[["admin.ModelAdmin[Exchange]", HttpRequest, "QuerySet[Exchange]"], None]
@@ -31,6 +33,7 @@ StatusAction = Callable[["admin.ModelAdmin[Exchange]", HttpRequest, "QuerySet[Ex
 
 @admin.register(Currency)
 class CurrencyAdmin(admin.ModelAdmin):
+    formfield_overrides = PLAIN_DECIMALS
     list_display = ["code", "title", "decimals", "reserve", "usd_price", "account_format",
                     "is_active"]
     list_editable = ["reserve", "usd_price", "is_active"]
@@ -45,15 +48,30 @@ class RatesFileForm(forms.Form):
 @admin.register(Direction)
 class DirectionAdmin(admin.ModelAdmin):
     # The list's object tools link to the rate-feed upload (import_rates_view).
+    formfield_overrides = PLAIN_DECIMALS
     change_list_template = "admin/exchange/direction/change_list.html"
     list_display = ["__str__", "rate_give", "rate_get", "min_amount", "max_amount",
-                    "profit_percent", "is_active", "rate_updated_at"]
+                    "profit", "is_active", "rate_updated_at"]
     list_editable = ["rate_give", "rate_get", "min_amount", "max_amount", "is_active"]
     list_filter = ["is_active", "currency_give", "currency_get"]
     list_select_related = ["currency_give", "currency_get"]
     search_fields = ["currency_give__code", "currency_get__code", "city"]
-    readonly_fields = ["rate_updated_at", "updated_at"]
+    readonly_fields = ["reserve_get", "rate_updated_at", "updated_at"]
     list_per_page = 200
+
+    @admin.display(description=_("profit, %"), ordering="profit_percent")
+    def profit(self, obj: Direction) -> str:
+        return amount_text(obj.profit_percent)
+
+    @admin.display(description=_("reserve of the currency customers get"))
+    def reserve_get(self, obj: Direction) -> str:
+        """Read here, changed on the currency's page (or by the rate feed), where it is kept."""
+        if obj.pk is None:
+            return "-"
+        currency = obj.currency_get
+        url = reverse("admin:exchange_currency_change", args=[currency.pk])
+        return format_html('<a href="{}">{} {}</a>', url,
+                           amount_text(currency.reserve, currency.decimals), currency.code)
 
     def save_model(self, request: HttpRequest, obj: Direction, form: Any, change: bool) -> None:
         if {"rate_give", "rate_get"} & set(form.changed_data):
@@ -125,9 +143,9 @@ def _status_action(status: str) -> StatusAction:
 
 @admin.register(Exchange)
 class ExchangeAdmin(admin.ModelAdmin):
-    list_display = ["id", "created_at", "currency_give", "amount_give", "currency_get",
-                    "amount_get", "email", "partner", "status", "partner_reward",
-                    "reward_accrued"]
+    # Amount and code in one column each, so the list fits 1280 px.
+    list_display = ["id", "created_at", "you_give", "you_get", "email", "partner", "status",
+                    "reward", "reward_accrued"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter), "currency_give",
                    "currency_get"]
     list_select_related = ["currency_give", "currency_get", "partner__user"]
@@ -143,3 +161,17 @@ class ExchangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Exchange | None = None) -> bool:
         return False
+
+    @admin.display(description=_("amount give"), ordering="amount_give")
+    def you_give(self, obj: Exchange) -> str:
+        currency = obj.currency_give
+        return f"{amount_text(obj.amount_give, currency.decimals)} {currency.code}"
+
+    @admin.display(description=_("amount get"), ordering="amount_get")
+    def you_get(self, obj: Exchange) -> str:
+        currency = obj.currency_get
+        return f"{amount_text(obj.amount_get, currency.decimals)} {currency.code}"
+
+    @admin.display(description=_("partner reward"), ordering="partner_reward")
+    def reward(self, obj: Exchange) -> str:
+        return amount_text(obj.partner_reward, 2)

@@ -15,6 +15,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from obmin.exchange.accounts import AccountFormat
+from obmin.lib.money import plain, quantize
 
 # Typed as Any so field keyword unpacking type-checks.
 AMOUNT: dict[str, Any] = {"max_digits": 30, "decimal_places": 10}
@@ -244,7 +245,10 @@ class Exchange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.amount_give} {self.currency_give_id} → {self.currency_get_id}"
+        # Codes, not ids, and the amount in the currency's own decimals: `#73 200 PMUSD → BTC`.
+        give = self.currency_give
+        return (f"#{self.pk} {plain(quantize(self.amount_give, give.decimals))} {give.code} → "
+                f"{self.currency_get.code}")
 
     @property
     def is_success(self) -> bool:

@@ -2,14 +2,50 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
 from obmin.lib.models import SingletonModel
+from obmin.lib.money import plain, quantize
+
+
+def amount_text(amount: Decimal | None, decimals: int | None = None) -> str:
+    """An amount for a list column: no exponent, no trailing zeros, in `decimals` when given
+    (`66.9`, `0`, `0.0000101`) rather than the column's ten places (`66.9000000000`, `0E-10`)."""
+    if amount is None:
+        return "-"
+    if decimals is not None:
+        # More digits than the context holds: shown as stored.
+        with suppress(InvalidOperation):
+            amount = quantize(amount, decimals)
+    return plain(amount)
+
+
+class PlainDecimalInput(forms.NumberInput):
+    """A decimal input showing `66.9` rather than the column's `66.9000000000`."""
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, Decimal):
+            return plain(value)
+        return super().format_value(value)
+
+
+# For `formfield_overrides`: every decimal of a form or an editable list without its zeros.
+PLAIN_DECIMALS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
+    models.DecimalField: {"widget": PlainDecimalInput}}
+
+
+def truncated(text: str, length: int = 40) -> str:
+    """Long text (referrers, user agents) cut for a list column; the change page has it all."""
+    return text if len(text) <= length else text[:length - 1] + "…"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

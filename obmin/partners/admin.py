@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from obmin.lib.admin import ReadOnlyAdmin, SingletonAdmin
+from obmin.lib.admin import ReadOnlyAdmin, SingletonAdmin, truncated
 from obmin.partners.models import Click, ClickDay, Partner, ReferralSettings
 from obmin.partners.services import partner_delete, partner_save, partner_set_blocked
 
@@ -22,6 +22,7 @@ class PartnerAdmin(admin.ModelAdmin):
     list_filter = ["is_blocked", "export_enabled"]
     search_fields = ["user__email", "ref_code", "export_code"]
     raw_id_fields = ["user"]
+    readonly_fields = ["created_at"]
     actions = ["block", "unblock"]
 
     def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
@@ -56,17 +57,42 @@ class PartnerAdmin(admin.ModelAdmin):
         self._set_blocked(request, queryset, False)
 
 
+class PartnerFilter(admin.SimpleListFilter):
+    """Clicks of one partner; the choices come from the partner table, not from the clicks
+    (a related-only filter would read the whole click table on every page)."""
+
+    title = _("partner")
+    parameter_name = "partner"
+
+    def lookups(self, request: HttpRequest,
+                model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
+        return [(str(pk), code) for pk, code in
+                Partner.objects.order_by("ref_code").values_list("pk", "ref_code")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(partner_id=int(value))
+        return queryset
+
 
 @admin.register(Click)
 class ClickAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "partner", "browser", "ip", "referrer", "user_hash",
-                    "is_bot", "is_unique"]
-    list_filter = [("is_bot", admin.BooleanFieldListFilter), "is_unique", "created_at"]
+    # Chosen to fit 1280 px: the id, user hash and the full referrer are on the click's page.
+    list_display = ["created_at", "partner", "browser", "ip", "short_referrer", "is_bot",
+                    "is_unique"]
+    list_filter = [PartnerFilter, ("is_bot", admin.BooleanFieldListFilter), "is_unique",
+                   "created_at"]
     list_select_related = ["partner__user"]
     search_fields = ["partner__ref_code", "ip", "user_hash", "=browser"]
     raw_id_fields = ["partner"]
+    ordering = ["-created_at", "-id"]
     # No date hierarchy: it reads the dates of the whole click table on every page.
     show_full_result_count = False
+
+    @admin.display(description=_("referrer"), ordering="referrer")
+    def short_referrer(self, obj: Click) -> str:
+        return truncated(obj.referrer)
 
 
 @admin.register(ClickDay)

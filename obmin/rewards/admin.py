@@ -16,7 +16,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from obmin.lib.admin import ReadOnlyAdmin, SingletonAdmin
+from obmin.lib.admin import (
+    PLAIN_DECIMALS,
+    ReadOnlyAdmin,
+    SingletonAdmin,
+    amount_text,
+    truncated,
+)
 from obmin.rewards.models import (
     LedgerEntry,
     PartnerAccount,
@@ -34,17 +40,20 @@ if TYPE_CHECKING:
 
 @admin.register(RewardProgram)
 class RewardProgramAdmin(SingletonAdmin):
+    formfield_overrides = PLAIN_DECIMALS
     list_display = ["__str__", "reward_base", "min_payout", "updated_at"]
 
 
 @admin.register(RewardLevel)
 class RewardLevelAdmin(admin.ModelAdmin):
+    formfield_overrides = PLAIN_DECIMALS
     list_display = ["min_turnover", "percent"]
     list_editable = ["percent"]
 
 
 @admin.register(RewardOverride)
 class RewardOverrideAdmin(admin.ModelAdmin):
+    formfield_overrides = PLAIN_DECIMALS
     list_display = ["id", "partner", "direction", "kind", "value", "note"]
     list_filter = ["kind"]
     list_select_related = ["partner__user", "direction__currency_give",
@@ -55,6 +64,7 @@ class RewardOverrideAdmin(admin.ModelAdmin):
 
 @admin.register(PayoutMethod)
 class PayoutMethodAdmin(admin.ModelAdmin):
+    formfield_overrides = PLAIN_DECIMALS
     list_display = ["id", "title", "commission_percent", "min_amount", "currency_code",
                     "usd_price", "is_active"]
     list_editable = ["commission_percent", "min_amount", "is_active"]
@@ -63,18 +73,32 @@ class PayoutMethodAdmin(admin.ModelAdmin):
 
 @admin.register(PartnerAccount)
 class PartnerAccountAdmin(ReadOnlyAdmin):
-    list_display = ["partner", "balance"]
+    list_display = ["partner", "balance_usd"]
     list_select_related = ["partner__user"]
     search_fields = ["partner__user__email", "partner__ref_code"]
+
+    @admin.display(description=_("balance, USD"), ordering="balance")
+    def balance_usd(self, obj: PartnerAccount) -> str:
+        return amount_text(obj.balance, 2)
 
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "partner", "kind", "amount", "exchange", "payout", "note"]
+    list_display = ["id", "created_at", "partner", "kind", "amount_usd", "exchange", "payout",
+                    "short_note"]
     list_filter = ["kind", ("created_at", admin.DateFieldListFilter)]
-    list_select_related = ["partner__user"]
     search_fields = ["=partner__user__email", "=exchange__id", "=payout__id"]
+    list_select_related = ["partner__user", "exchange__currency_give", "exchange__currency_get",
+                           "payout"]
     show_full_result_count = False
+
+    @admin.display(description=_("amount, USD"), ordering="amount")
+    def amount_usd(self, obj: LedgerEntry) -> str:
+        return amount_text(obj.amount, 2)
+
+    @admin.display(description=_("note"))
+    def short_note(self, obj: LedgerEntry) -> str:
+        return truncated(obj.note)
 
 
 def _payout_action(request: HttpRequest, queryset: QuerySet[Payout],
@@ -92,14 +116,18 @@ def _payout_action(request: HttpRequest, queryset: QuerySet[Payout],
 
 
 class PayoutActionForm(ActionForm):
+    transaction_id = forms.CharField(label=_("Transaction id (when marking paid)"),
+                                     required=False, max_length=200)
+    note = forms.CharField(label=_("Note (when marking paid)"), required=False, max_length=255)
     reason = forms.CharField(label=_("Reason (told to the partner on refusal)"), required=False,
                              max_length=255)
 
 
 @admin.register(Payout)
 class PayoutAdmin(admin.ModelAdmin):
-    list_display = ["id", "created_at", "partner", "method", "account", "amount", "currency_code",
-                    "original_amount", "status", "status_changed_at", "actor"]
+    # Chosen to fit 1280 px: who changed it last and when are on the payout's page.
+    list_display = ["id", "created_at", "partner", "method", "short_account", "to_pay",
+                    "held_usd", "status", "transaction_id"]
     list_filter = ["status", "method", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["partner__user", "method"]
     search_fields = ["=id", "partner__user__email", "account"]
@@ -116,10 +144,24 @@ class PayoutAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark as paid (the money has been sent)"))
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
-        _payout_action(request, queryset, payout_mark_paid, _("%(n)d payout(s) marked paid."))
+        _payout_action(request, queryset, payout_mark_paid, _("%(n)d payout(s) marked paid."),
+                       transaction_id=request.POST.get("transaction_id", "").strip()[:200],
+                       note=request.POST.get("note", "").strip()[:255])
 
     @admin.action(description=_("Refuse (return the held balance to the partner)"))
     def refuse(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
         _payout_action(request, queryset, payout_refuse,
                        _("%(n)d payout(s) refused; their balance is back with the partner."),
                        reason=request.POST.get("reason", "").strip()[:255])
+
+    @admin.display(description=_("account"), ordering="account")
+    def short_account(self, obj: Payout) -> str:
+        return truncated(obj.account, 24)
+
+    @admin.display(description=_("amount to pay"), ordering="amount")
+    def to_pay(self, obj: Payout) -> str:
+        return f"{amount_text(obj.amount)} {obj.currency_code}"
+
+    @admin.display(description=_("balance held, USD"), ordering="original_amount")
+    def held_usd(self, obj: Payout) -> str:
+        return amount_text(obj.original_amount, 2)

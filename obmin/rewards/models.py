@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from obmin.lib.models import SingletonModel
+from obmin.lib.money import plain
 
 # Ledger amounts are in the accounting currency, to the cent.
 MONEY: dict[str, Any] = {"max_digits": 20, "decimal_places": 2}
@@ -186,6 +187,9 @@ class Payout(models.Model):
     status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now)
     actor = models.CharField(_("last changed by"), max_length=100, blank=True)
     reason = models.CharField(_("reason"), max_length=255, blank=True)
+    # Set when the operator marks it paid; both are shown to the partner.
+    transaction_id = models.CharField(_("transaction id"), max_length=200, blank=True)
+    paid_note = models.CharField(_("note on payment"), max_length=255, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -198,7 +202,7 @@ class Payout(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.amount} {self.currency_code} ({self.get_status_display()})"
+        return f"#{self.pk} {plain(self.amount)} {self.currency_code} ({self.get_status_display()})"
 
 
 class EntryKind(models.TextChoices):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 
 from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.lib.money import CENT, plain, quantize, quantize_down
@@ -43,6 +43,14 @@ def partner_balance(partner: Partner) -> Decimal:
     balance = (PartnerAccount.objects.filter(partner_id=partner.pk)
                .values_list("balance", flat=True).first())
     return balance if balance is not None else ZERO
+
+
+def partner_pending_payouts(partner: Partner) -> tuple[int, Decimal]:
+    """How many of the partner's payouts wait for the operator, and the USD they hold."""
+    row = (Payout.objects.filter(partner_id=partner.pk, status=PayoutStatus.PENDING)
+           .aggregate(total=Sum("original_amount"), count=Count("id")))
+    # Quantized: SQLite sums decimals as floats.
+    return row["count"], quantize(row["total"] or ZERO, 2)
 
 
 def partner_total_paid(partner: Partner) -> Decimal:

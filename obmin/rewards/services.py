@@ -208,7 +208,8 @@ def payout_request(*, partner: Partner, method_id: int | str, account: str) -> P
 
 
 def _change_payout(payout_id: int, status: PayoutStatus, *, actor: str, reason: str = "",
-                   partner: Partner | None = None) -> Payout:
+                   partner: Partner | None = None, transaction_id: str = "",
+                   paid_note: str = "") -> Payout:
     """Moves a pending payout to `status`; a refusal or cancellation returns the hold."""
     partner_id = (Payout.objects.filter(pk=payout_id).values_list("partner_id", flat=True)
                   .first())
@@ -225,7 +226,10 @@ def _change_payout(payout_id: int, status: PayoutStatus, *, actor: str, reason: 
         payout.status_changed_at = timezone.now()
         payout.actor = actor[:100]
         payout.reason = reason[:255]
-        payout.save(update_fields=["status", "status_changed_at", "actor", "reason"])
+        payout.transaction_id = transaction_id.strip()[:200]
+        payout.paid_note = paid_note.strip()[:255]
+        payout.save(update_fields=["status", "status_changed_at", "actor", "reason",
+                                   "transaction_id", "paid_note"])
         note = _("payout #%(id)s %(status)s") % {"id": payout.pk, "status": status.label}
         if status in (PayoutStatus.REFUSED, PayoutStatus.CANCELLED):
             _post(account, amount=payout.original_amount, kind=EntryKind.PAYOUT_RELEASE,
@@ -242,9 +246,12 @@ def payout_cancel(*, partner: Partner, payout_id: int) -> Payout:
     return _change_payout(payout_id, PayoutStatus.CANCELLED, actor="partner", partner=partner)
 
 
-def payout_mark_paid(*, payout_id: int, actor: str = "") -> Payout:
-    """The operator has sent the money; the hold becomes final."""
-    return _change_payout(payout_id, PayoutStatus.PAID, actor=actor)
+def payout_mark_paid(*, payout_id: int, actor: str = "", transaction_id: str = "",
+                     note: str = "") -> Payout:
+    """The operator has sent the money; the hold becomes final. The transaction id and the
+    note are kept on the payout and shown to the partner."""
+    return _change_payout(payout_id, PayoutStatus.PAID, actor=actor,
+                          transaction_id=transaction_id, paid_note=note)
 
 
 def payout_refuse(*, payout_id: int, actor: str = "", reason: str = "") -> Payout:

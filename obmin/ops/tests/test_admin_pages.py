@@ -7,7 +7,8 @@ from django.contrib import admin
 from django.core.management import call_command
 from django.urls import reverse
 
-from obmin.exchange.models import Direction
+from obmin.exchange.models import Direction, Exchange
+from obmin.partners.models import Partner
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +53,37 @@ def test_editing_a_rate_in_the_list_stamps_its_time(client, carol, pm_btc, pm_us
     direction.refresh_from_db()
     assert str(direction.rate_get.normalize()) == "123.45"
     assert direction.rate_updated_at > before
+
+
+def test_lists_show_currency_codes_and_clean_amounts(client, carol, demo):
+    client.force_login(carol)
+    for page in ("exchange/exchange", "exchange/direction", "rewards/payout",
+                 "rewards/ledgerentry", "rewards/partneraccount", "partners/click"):
+        text = client.get(f"/admin/{page}/").content.decode()
+        assert "0000000000" not in text and "E-10" not in text, page
+    exchange = Exchange.objects.select_related("currency_give", "currency_get").first()
+    assert exchange is not None
+    text = client.get("/admin/exchange/exchange/").content.decode()
+    assert f"{exchange.currency_give.code}</td>" in text
+    assert str(exchange).startswith(f"#{exchange.pk} ")
+    assert f"{exchange.currency_give.code} → {exchange.currency_get.code}" in str(exchange)
+
+
+def test_direction_form_shows_the_reserve_linked_to_its_currency(client, carol, pm_btc):
+    client.force_login(carol)
+    url = reverse("admin:exchange_direction_change", args=[pm_btc.pk])
+    text = client.get(url).content.decode()
+    currency_url = reverse("admin:exchange_currency_change", args=[pm_btc.currency_get.pk])
+    assert f'<a href="{currency_url}">' in text and "0000000000" not in text
+
+
+def test_partner_page_shows_balance_payouts_figures_keys_and_lists(client, carol, demo):
+    client.force_login(carol)
+    partner = Partner.objects.order_by("pk").first()
+    assert partner is not None
+    text = client.get(reverse("admin:partners_partner_change", args=[partner.pk])).content.decode()
+    for label in ("Balance, USD", "Pending payouts", "Last 30 days", "API keys"):
+        assert label in text, label
+    clicks = f"{reverse('admin:partners_click_changelist')}?partner={partner.pk}"
+    assert clicks in text and reverse("admin:exchange_exchange_changelist") in text
+    assert client.get(clicks).status_code == 200

@@ -63,3 +63,30 @@ def test_program_settings_page_saves_and_applies_at_once(client, carol):
             current.archive_after_days) == (90, True, False, 180)
     assert client.post(url, {"cookie_days": "0", "archive_after_days": "0"}).status_code == 200
     assert ReferralSettings.objects.get().cookie_days == 90
+
+
+def test_clicks_filter_by_partner_bot_and_unique_newest_first(client, carol, alice, bob, pm_btc):
+    visitor = client.__class__()
+    visitor.get("/ref/alice001/", HTTP_USER_AGENT=CHROME)
+    visitor.get("/ref/alice001/", HTTP_USER_AGENT=GOOGLEBOT)
+    client.__class__().get(f"/ref/{bob.ref_code}/", HTTP_USER_AGENT=CHROME)
+    client.force_login(carol)
+    url = reverse("admin:partners_click_changelist")
+
+    def listed(**query: str) -> list[Click]:
+        return list(client.get(url, query).context["cl"].result_list)
+
+    everyone = listed()
+    assert len(everyone) == 3
+    assert [c.pk for c in everyone] == sorted((c.pk for c in everyone), reverse=True)
+    assert {c.partner_id for c in listed(partner=str(alice.pk))} == {alice.pk}
+    assert len(listed(partner=str(alice.pk))) == 2
+    assert [c.partner_id for c in listed(partner=str(bob.pk))] == [bob.pk]
+    assert [c.is_bot for c in listed(is_bot__exact="1")] == [True]
+    assert all(c.is_unique for c in listed(is_unique__exact="1"))
+
+
+def test_partner_created_time_is_read_only(client, carol, alice):
+    client.force_login(carol)
+    page = client.get(reverse("admin:partners_partner_change", args=[alice.pk]))
+    assert page.status_code == 200 and b'name="created_at"' not in page.content

@@ -81,3 +81,35 @@ def test_program_settings_are_one_form(client, carol, program):
 def test_every_list_opens(client, carol, payouts, page):
     client.force_login(carol)
     assert client.get(f"/admin/rewards/{page}/").status_code == 200
+
+
+def test_mark_paid_keeps_the_transaction_id_and_note_and_the_partner_sees_them(
+        client, carol, alice, payouts):
+    client.force_login(carol)
+    client.post("/admin/rewards/payout/", {
+        "action": "mark_paid", "_selected_action": [payouts[0].pk],
+        "transaction_id": "a1b2c3d4e5f6", "note": "Sent from the hot wallet", "reason": ""},
+        follow=True)
+    paid = Payout.objects.get(pk=payouts[0].pk)
+    assert (paid.status, paid.transaction_id, paid.paid_note) == (
+        1, "a1b2c3d4e5f6", "Sent from the hot wallet")
+    listing = client.get("/admin/rewards/payout/").content.decode()
+    assert "a1b2c3d4e5f6" in listing and "0000000000" not in listing
+
+    client.force_login(alice.user)
+    page = client.get("/cabinet/payouts/").content.decode()
+    assert "a1b2c3d4e5f6" in page and "Sent from the hot wallet" in page
+
+
+def test_mark_paid_without_a_transaction_id_still_pays(alice, payouts):
+    from obmin.rewards.services import payout_mark_paid
+
+    paid = payout_mark_paid(payout_id=payouts[1].pk, actor="test")
+    assert (paid.status, paid.transaction_id, paid.paid_note) == (1, "", "")
+
+
+def test_ledger_and_balances_show_clean_amounts(client, carol, payouts):
+    client.force_login(carol)
+    for page in ("ledgerentry", "partneraccount", "payout"):
+        text = client.get(f"/admin/rewards/{page}/").content.decode()
+        assert "0000000000" not in text and "E-10" not in text, page

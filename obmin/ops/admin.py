@@ -1,0 +1,83 @@
+"""The partner's page in the back office with what the rooms above partners know of it.
+
+`partners/admin.py` cannot read balances, payouts or API keys (they live in higher rooms), so
+the page is completed here, in a room allowed to read them all: the same admin, plus a summary.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from obmin.lib.admin import amount_text
+from obmin.partner_api.selectors import partner_api_keys
+from obmin.partners.admin import PartnerAdmin
+from obmin.partners.models import Partner
+from obmin.partners.selectors import partner_summary
+from obmin.rewards.selectors import partner_balance, partner_pending_payouts
+
+SUMMARY_DAYS = 30
+
+admin.site.unregister(Partner)
+
+
+@admin.register(Partner)
+class PartnerSummaryAdmin(PartnerAdmin):
+    readonly_fields = [*PartnerAdmin.readonly_fields, "balance", "pending_payouts",
+                       "last_30_days", "api_keys", "related_lists"]
+
+    @admin.display(description=_("balance, USD"))
+    def balance(self, obj: Partner) -> str:
+        return amount_text(partner_balance(obj), 2) if obj.pk else "-"
+
+    @admin.display(description=_("pending payouts"))
+    def pending_payouts(self, obj: Partner) -> str:
+        if not obj.pk:
+            return "-"
+        count, held = partner_pending_payouts(obj)
+        return gettext("%(count)d, holding %(amount)s USD") % {
+            "count": count, "amount": amount_text(held, 2)}
+
+    @admin.display(description=_("last 30 days"))
+    def last_30_days(self, obj: Partner) -> str:
+        if not obj.pk:
+            return "-"
+        totals = partner_summary(partner=obj, days=SUMMARY_DAYS, now=timezone.now()).totals
+        return gettext("%(clicks)s clicks (%(unique)s unique), %(exchanges)s exchanges "
+                       "(%(successful)s successful), turnover %(turnover)s USD, rewards "
+                       "%(rewards)s USD") % {
+            "clicks": totals["clicks"], "unique": totals["unique_clicks"],
+            "exchanges": totals["exchanges"], "successful": totals["successful"],
+            "turnover": amount_text(Decimal(totals["turnover_usd"]), 2),
+            "rewards": amount_text(Decimal(totals["rewards"]), 2)}
+
+    @admin.display(description=_("API keys"))
+    def api_keys(self, obj: Partner) -> SafeString | str:
+        keys = list(partner_api_keys(obj)) if obj.pk else []
+        if not keys:
+            return gettext("none")
+        return format_html_join(
+            "", '<div><a href="{}"><code>{}…</code></a> {} {}</div>',
+            ((reverse("admin:partner_api_apikey_change", args=[key.pk]), key.key_start,
+              key.name, gettext("revoked") if key.revoked_at else
+              (gettext("test") if key.is_test else "")) for key in keys))
+
+    @admin.display(description=_("lists"))
+    def related_lists(self, obj: Partner) -> SafeString | str:
+        if not obj.pk:
+            return "-"
+        since = (timezone.now() - timedelta(days=SUMMARY_DAYS)).date().isoformat()
+        clicks = f"{reverse('admin:partners_click_changelist')}?partner={obj.pk}"
+        exchanges = (f"{reverse('admin:exchange_exchange_changelist')}?partner__id__exact={obj.pk}"
+                     f"&created_at__gte={since}")
+        return format_html('<a href="{}">{}</a> · <a href="{}">{}</a>',
+                           clicks, gettext("its clicks"), exchanges,
+                           gettext("its exchanges (30 days)"))
