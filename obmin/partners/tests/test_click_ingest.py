@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from obmin.partners import ingest
 from obmin.partners.ingest import CLICK_GROUP, CLICK_STREAM, ClickData, clicks_ingest
@@ -161,3 +161,18 @@ def test_redis_down_falls_back_to_the_database(client, alice, pm_btc, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     assert click(client).status_code == 302
     assert Click.objects.filter(partner=alice).count() == 1
+
+
+@needs_redis
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_the_database_refused_is_written_on_the_next_round(client, alice, pm_btc,
+                                                                    stream):
+    for _ in range(2):
+        click(client)
+    with database_unreachable(), pytest.raises(DatabaseError):
+        clicks_ingest()  # read from the stream, the write failed: pending for this worker
+    assert stream.xpending(CLICK_STREAM, CLICK_GROUP)["pending"] == 2
+    # The next round takes its own pending batch back at once, not after REDELIVER_AFTER_MS.
+    assert clicks_ingest() == 2
+    assert Click.objects.count() == 2
+    assert stream.xpending(CLICK_STREAM, CLICK_GROUP)["pending"] == 0
