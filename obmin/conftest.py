@@ -39,9 +39,11 @@ def _tasks_run_at_once(settings):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings, tmp_path):
-    """Each test gets a fresh local-memory cache (the suite may run in parallel)."""
+    """Each test gets a fresh local-memory cache and data directory (the click spool lives
+    there), so tests running in parallel never see each other's."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                    "LOCATION": str(tmp_path)}}
+    settings.DATA_DIR = tmp_path
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -8,6 +8,7 @@ REDIS_URL; `obmin check --deploy` says what is missing.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +94,9 @@ def _database() -> dict[str, Any]:
         # runs the PRAGMAs below, which costs more than a click's INSERT.
         "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 60),
         # Tests use a file too (not Django's in-memory default): they run with WAL as the
-        # site does, and a test can close the connection and reopen the same database.
-        "TEST": {"NAME": str(DATA_DIR / "test-obmin.sqlite3")},
+        # site does, and a test can close the connection and reopen the same database. One
+        # per process, so two test runs at once never share one.
+        "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"obmin-test-{os.getpid()}.sqlite3")},
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,

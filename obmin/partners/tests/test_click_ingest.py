@@ -7,6 +7,7 @@ is), Redis is the live one on this machine (skipped, saying so, where none answe
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +19,9 @@ from obmin.partners.ingest import CLICK_GROUP, CLICK_STREAM, ClickData, clicks_i
 from obmin.partners.models import Click
 from obmin.partners.tests.conftest import CHROME
 
-REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
+# A database of its own per test process: parallel workers must not share the stream.
+REDIS_TEST_URL = ("redis://127.0.0.1:6379/"
+                  f"{13 + int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:] or 0) % 3}")
 
 
 def redis_answers() -> bool:
