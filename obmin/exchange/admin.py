@@ -25,7 +25,7 @@ from obmin.exchange.models import (
 )
 from obmin.exchange.rate_feed import RatesImportError, parse_rates_file, rates_import
 from obmin.exchange.services import ExchangeError, exchange_set_status
-from obmin.lib.admin import PLAIN_DECIMALS, amount_text
+from obmin.lib.admin import PLAIN_DECIMALS, amount_text, truncated
 from obmin.lib.i18n import lazy_format
 
 StatusAction = Callable[["admin.ModelAdmin[Exchange]", HttpRequest, "QuerySet[Exchange]"], None]
@@ -144,8 +144,8 @@ def _status_action(status: str) -> StatusAction:
 @admin.register(Exchange)
 class ExchangeAdmin(admin.ModelAdmin):
     # Amount and code in one column each, so the list fits 1280 px.
-    list_display = ["id", "created_at", "you_give", "you_get", "email", "partner", "status",
-                    "reward", "reward_accrued"]
+    list_display = ["id", "created", "you_give", "you_get", "short_email", "partner_code",
+                    "status", "reward"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter), "currency_give",
                    "currency_get"]
     list_select_related = ["currency_give", "currency_get", "partner__user"]
@@ -171,6 +171,18 @@ class ExchangeAdmin(admin.ModelAdmin):
     def you_get(self, obj: Exchange) -> str:
         currency = obj.currency_get
         return f"{amount_text(obj.amount_get, currency.decimals)} {currency.code}"
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def created(self, obj: Exchange) -> str:
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description=_("customer e-mail"), ordering="email")
+    def short_email(self, obj: Exchange) -> str:
+        return truncated(obj.email, 24)
+
+    @admin.display(description=_("partner"), ordering="partner__ref_code")
+    def partner_code(self, obj: Exchange) -> str:
+        return obj.partner.ref_code if obj.partner else "-"
 
     @admin.display(description=_("partner reward"), ordering="partner_reward")
     def reward(self, obj: Exchange) -> str:

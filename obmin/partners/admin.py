@@ -79,7 +79,7 @@ class PartnerFilter(admin.SimpleListFilter):
 @admin.register(Click)
 class ClickAdmin(ReadOnlyAdmin):
     # Chosen to fit 1280 px: the id, user hash and the full referrer are on the click's page.
-    list_display = ["created_at", "partner", "browser", "ip", "short_referrer", "is_bot",
+    list_display = ["created_at", "partner_code", "browser", "ip", "short_referrer", "is_bot",
                     "is_unique"]
     list_filter = [PartnerFilter, ("is_bot", admin.BooleanFieldListFilter), "is_unique",
                    "created_at"]
@@ -89,6 +89,10 @@ class ClickAdmin(ReadOnlyAdmin):
     ordering = ["-created_at", "-id"]
     # No date hierarchy: it reads the dates of the whole click table on every page.
     show_full_result_count = False
+
+    @admin.display(description=_("partner"), ordering="partner__ref_code")
+    def partner_code(self, obj: Click) -> str:
+        return obj.partner.ref_code
 
     @admin.display(description=_("referrer"), ordering="referrer")
     def short_referrer(self, obj: Click) -> str:

@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from obmin.lib.admin import (
@@ -84,7 +85,7 @@ class PartnerAccountAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "partner", "kind", "amount_usd", "exchange", "payout",
+    list_display = ["id", "time", "partner_code", "kind", "amount_usd", "exchange", "payout",
                     "short_note"]
     list_filter = ["kind", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=partner__user__email", "=exchange__id", "=payout__id"]
@@ -96,9 +97,17 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     def amount_usd(self, obj: LedgerEntry) -> str:
         return amount_text(obj.amount, 2)
 
+    @admin.display(description=_("time"), ordering="created_at")
+    def time(self, obj: LedgerEntry) -> str:
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description=_("partner"), ordering="partner__ref_code")
+    def partner_code(self, obj: LedgerEntry) -> str:
+        return obj.partner.ref_code
+
     @admin.display(description=_("note"))
     def short_note(self, obj: LedgerEntry) -> str:
-        return truncated(obj.note)
+        return truncated(obj.note, 20)
 
 
 def _payout_action(request: HttpRequest, queryset: QuerySet[Payout],
@@ -126,8 +135,8 @@ class PayoutActionForm(ActionForm):
 @admin.register(Payout)
 class PayoutAdmin(admin.ModelAdmin):
     # Chosen to fit 1280 px: who changed it last and when are on the payout's page.
-    list_display = ["id", "created_at", "partner", "method", "short_account", "to_pay",
-                    "held_usd", "status", "transaction_id"]
+    list_display = ["id", "requested", "partner_code", "method", "short_account", "to_pay",
+                    "held_usd", "status"]
     list_filter = ["status", "method", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["partner__user", "method"]
     search_fields = ["=id", "partner__user__email", "account"]
@@ -154,9 +163,17 @@ class PayoutAdmin(admin.ModelAdmin):
                        _("%(n)d payout(s) refused; their balance is back with the partner."),
                        reason=request.POST.get("reason", "").strip()[:255])
 
+    @admin.display(description=_("requested"), ordering="created_at")
+    def requested(self, obj: Payout) -> str:
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description=_("partner"), ordering="partner__ref_code")
+    def partner_code(self, obj: Payout) -> str:
+        return obj.partner.ref_code
+
     @admin.display(description=_("account"), ordering="account")
     def short_account(self, obj: Payout) -> str:
-        return truncated(obj.account, 24)
+        return truncated(obj.account, 18)
 
     @admin.display(description=_("amount to pay"), ordering="amount")
     def to_pay(self, obj: Payout) -> str:
