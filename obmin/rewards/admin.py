@@ -85,12 +85,11 @@ class PartnerAccountAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "time", "partner_code", "kind", "amount_usd", "exchange", "payout",
-                    "short_note"]
+    list_display = ["id", "time", "partner_code", "kind", "amount_usd", "exchange_number",
+                    "payout_number", "short_note"]
     list_filter = ["kind", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=partner__user__email", "=exchange__id", "=payout__id"]
-    list_select_related = ["partner__user", "exchange__currency_give", "exchange__currency_get",
-                           "payout"]
+    list_select_related = ["partner__user"]
     show_full_result_count = False
 
     @admin.display(description=_("amount, USD"), ordering="amount")
@@ -108,6 +107,15 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     @admin.display(description=_("note"))
     def short_note(self, obj: LedgerEntry) -> str:
         return truncated(obj.note, 20)
+
+    # Numbers only: the exchange's and the payout's own descriptions made the list too wide.
+    @admin.display(description=_("exchange"), ordering="exchange_id")
+    def exchange_number(self, obj: LedgerEntry) -> str:
+        return f"#{obj.exchange_id}" if obj.exchange_id else "—"
+
+    @admin.display(description=_("payout"), ordering="payout_id")
+    def payout_number(self, obj: LedgerEntry) -> str:
+        return f"#{obj.payout_id}" if obj.payout_id else "—"
 
 
 def _payout_action(request: HttpRequest, queryset: QuerySet[Payout],
