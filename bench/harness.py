@@ -62,6 +62,16 @@ def obmin(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    """Ends a process started in its own session, and its children: TERM, then KILL."""
+    if process and process.poll() is None:
+        os.killpg(process.pid, 15)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+
+
 @dataclass
 class Server:
     """`with Server(data_dir=..., workers=2) as srv:` serves on srv.url until the block ends."""
@@ -97,12 +107,7 @@ class Server:
         raise SystemExit("obmin serve did not answer within 60 s")
 
     def __exit__(self, *exc: object) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
+        stop(self.process)
 
     def worker_pids(self) -> list[int]:
         """The server process and its children (granian workers), for memory readings."""

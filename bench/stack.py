@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 import redis
 
-from bench.harness import OBMIN, ROOT, obmin_env
+from bench.harness import OBMIN, ROOT, obmin_env, stop
 
 PG_VERSION = "15"
 PG_CLUSTER = "obminbench"
@@ -152,12 +152,7 @@ class Worker:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
+        stop(self.process)
 
 
 def access_log_count(path: Path, *, prefix: str, status: str) -> int:
