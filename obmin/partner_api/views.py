@@ -42,7 +42,9 @@ def counted(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponse
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
-        method = request_params(request).get("method", "")
+        # The parameters as the key check read them; read again only when it refused early.
+        params = getattr(request, "api_params", None) or request_params(request)
+        method = params.get("method", "")
         metrics.count("obmin_api_calls", method=method if method in HANDLERS else "(other)",
                       error=str(response.api_error if isinstance(response, FailureResponse)
                                 else 0))
