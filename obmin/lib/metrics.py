@@ -16,6 +16,7 @@ import threading
 import time
 
 from django.core.cache import cache
+from django.core.signals import setting_changed
 
 PUSH_EVERY_SECONDS = 5.0
 INDEX_KEY = "metrics:index"
@@ -71,6 +72,15 @@ def totals() -> dict[Counter, int]:
         name, labels = json.loads(key[len(_PREFIX):])
         result[(name, tuple((str(k), str(v)) for k, v in labels))] = int(value)
     return result
+
+
+def _forget_on_cache_change(*, setting: str, **kwargs: object) -> None:
+    # Counts not yet pushed belong to the cache they were counted beside (tests swap caches).
+    if setting == "CACHES":
+        _counts.clear()
+
+
+setting_changed.connect(_forget_on_cache_change, dispatch_uid="lib_metrics_forget")
 
 
 @atexit.register

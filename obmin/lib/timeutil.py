@@ -1,8 +1,8 @@
-"""Unix seconds and UTC date strings, as the wire wants them."""
+"""Unix seconds, UTC date strings (as the wire wants them) and UTC day boundaries."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 
 def to_unix(moment: datetime) -> int:
@@ -16,3 +16,8 @@ def from_unix(seconds: int) -> datetime:
 def utc_date(moment: datetime) -> str:
     """`YYYY-MM-DD HH:MM:SS` in UTC, the `date` field of every API item."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def day_start(day: date) -> datetime:
+    """The first instant of a UTC day: statistics and unique clicks count UTC days."""
+    return datetime.combine(day, time.min, tzinfo=UTC)

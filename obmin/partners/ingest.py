@@ -26,7 +26,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from time import time_ns
@@ -39,6 +39,7 @@ from django.db.models import Q
 
 from obmin.lib import metrics
 from obmin.lib.cache import SOCKET_TIMEOUT_SECONDS
+from obmin.lib.timeutil import day_start
 from obmin.partners.models import Click, Partner
 
 logger = logging.getLogger(__name__)
@@ -117,11 +118,13 @@ def _stream_client() -> redis.Redis | None:
     url = settings.REDIS_URL
     if not url:
         return None
-    with _redis_lock:
-        if url not in _redis:
-            _redis[url] = redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT_SECONDS,
-                                               socket_connect_timeout=SOCKET_TIMEOUT_SECONDS)
-        return _redis[url]
+    client = _redis.get(url)  # every click asks: no lock once the client exists
+    if client is None:
+        with _redis_lock:
+            client = _redis.setdefault(url, redis.Redis.from_url(
+                url, socket_timeout=SOCKET_TIMEOUT_SECONDS,
+                socket_connect_timeout=SOCKET_TIMEOUT_SECONDS))
+    return client
 
 
 def click_submit(click: ClickData) -> str:
@@ -209,13 +212,9 @@ def _is_unique(click: ClickData, seen_today: bool | None) -> bool:
     return not seen_today
 
 
-def _day_start(moment: datetime) -> datetime:
-    return datetime.combine(moment.astimezone(UTC).date(), time.min, tzinfo=UTC)
-
-
 def _seen_today(partner_id: int, user_hash: str, moment: datetime) -> bool:
     return Click.objects.filter(partner_id=partner_id, user_hash=user_hash, is_bot=False,
-                                created_at__gte=_day_start(moment),
+                                created_at__gte=day_start(moment.astimezone(UTC).date()),
                                 created_at__lt=moment).exists()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ from django.db.models.functions import TruncDate
 from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.lib.memo import Memo
 from obmin.lib.text import normalize_email
+from obmin.lib.timeutil import day_start
 from obmin.partners.models import CODE_PATTERN, Click, ClickDay, Partner
 
 PARTNER_CODE = re.compile(CODE_PATTERN)  # the codes the admin lets an operator set
@@ -98,10 +99,6 @@ def partner_may_earn(*, partner_id: int, customer_email: str,
     return not partner_email or normalize_email(partner_email) != normalize_email(customer_email)
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def partner_links(
     *, partner: Partner, start: datetime | None = None, end: datetime | None = None,
     ip: str | None = None,
@@ -131,8 +128,8 @@ def partner_click_stats(*, partner: Partner, start: date, end: date) -> list[dic
     days = {start + timedelta(days=n): {"clicks": 0, "unique_clicks": 0}
             for n in range((end - start).days + 1)}
     live = (Click.objects
-            .filter(partner=partner, is_bot=False, created_at__gte=_day_start(start),
-                    created_at__lt=_day_start(end + timedelta(days=1)))
+            .filter(partner=partner, is_bot=False, created_at__gte=day_start(start),
+                    created_at__lt=day_start(end + timedelta(days=1)))
             .annotate(day=TruncDate("created_at", tzinfo=UTC))
             .values("day")
             .annotate(clicks=Count("id"), unique_clicks=Count("id", filter=Q(is_unique=True)))
@@ -149,8 +146,8 @@ def partner_click_stats(*, partner: Partner, start: date, end: date) -> list[dic
 def partner_click_totals(*, partner: Partner, start: date, end: date) -> dict[str, int]:
     """`{"clicks": int, "unique_clicks": int}` over the UTC days `start`..`end` inclusive."""
     live = Click.objects.filter(
-        partner=partner, is_bot=False, created_at__gte=_day_start(start),
-        created_at__lt=_day_start(end + timedelta(days=1)),
+        partner=partner, is_bot=False, created_at__gte=day_start(start),
+        created_at__lt=day_start(end + timedelta(days=1)),
     ).aggregate(clicks=Count("id"), unique_clicks=Count("id", filter=Q(is_unique=True)))
     archived = ClickDay.objects.filter(partner=partner, day__gte=start, day__lte=end).aggregate(
         clicks=Sum("clicks"), unique_clicks=Sum("unique_clicks"))

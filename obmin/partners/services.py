@@ -4,7 +4,7 @@ archive (old clicks folded into daily totals). Recording a click: obmin.partners
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from obmin.lib.errors import Refused
 from obmin.lib.text import normalize_email
+from obmin.lib.timeutil import day_start
 from obmin.partners.models import Click, ClickDay, Partner, code_taken, new_partner_code
 from obmin.partners.partitions import (
     Partition,
@@ -127,7 +128,7 @@ def clicks_archive(*, older_than_days: int, now: datetime | None = None) -> Arch
     if older_than_days < 1:
         raise ValueError("older_than_days must be at least 1")
     today = (now or timezone.now()).astimezone(UTC).date()
-    cutoff = datetime.combine(today - timedelta(days=older_than_days), time.min, tzinfo=UTC)
+    cutoff = day_start(today - timedelta(days=older_than_days))
     total_clicks, days = 0, set[tuple[int, date]]()
     dropped = 0
     for partition in click_partitions():
