@@ -15,6 +15,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from obmin.exchange.accounts import AccountFormat
+from obmin.lib.models import TrafficSource
 from obmin.lib.money import plain, quantize
 
 # Typed as Any so field keyword unpacking type-checks.
@@ -196,7 +197,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class Exchange(models.Model):
+class Exchange(TrafficSource):
     """A customer's exchange. Rates, fees and prices are copied at creation and never change."""
 
     # Verbose names read as Django's defaults did in English; they exist to be translated.
@@ -228,6 +229,9 @@ class Exchange(models.Model):
     reward_accrued = models.BooleanField(_("reward accrued"), default=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
+    # The last change of status, accrual or reward: what `get_exchanges`' `updated_since`
+    # (incremental sync) selects on.
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     # Where the customer was told to pay, copied at creation like the rates.
     pay_to = models.CharField(_("pay to"), max_length=200, blank=True)
     pay_memo = models.CharField(_("memo / tag"), max_length=100, blank=True)
@@ -240,6 +244,7 @@ class Exchange(models.Model):
         verbose_name_plural = _("exchanges")
         indexes = [
             models.Index(fields=["partner", "created_at"], name="exchange_partner_time"),
+            models.Index(fields=["partner", "updated_at"], name="exchange_partner_updated"),
             # Which partner a returning customer is bound to (see partners.attribution).
             models.Index(fields=["email", "created_at"], name="exchange_email_time"),
         ]

@@ -16,7 +16,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from obmin.lib.models import SingletonModel
+from obmin.lib.models import SingletonModel, TrafficSource
 
 CODE_ALPHABET = string.ascii_lowercase + string.digits
 # What the /ref/ view accepts as a code: a code outside it could be saved but its link would
@@ -47,6 +47,23 @@ class Partner(models.Model):
         _("blocked"), default=False,
         help_text=_("A blocked partner's link still redirects but attributes nothing."))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # The partner's own settings, from its profile in the cabinet.
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True,
+        help_text=_("IANA name, such as Europe/Kyiv; empty: the browser's, else UTC."))
+    language = models.CharField(_("language"), max_length=8, blank=True,
+                                choices=settings.LANGUAGES)
+    # The operator marks monitors: only they are shown the export links in the cabinet.
+    is_monitor = models.BooleanField(
+        _("monitoring site"), default=False,
+        help_text=_("Monitors see their rate export links in the cabinet."))
+    # A partner may choose its own referral code once (a vanity code); then it is fixed.
+    ref_code_chosen = models.BooleanField(_("referral code chosen by the partner"),
+                                          default=False)
+    # Second tier: the partner whose link this partner followed before signing up.
+    referred_by = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="referred_partners",
+        verbose_name=_("referred by"))
 
     class Meta:
         ordering = ["id"]
@@ -101,7 +118,7 @@ def code_taken(code: str, *, exclude_partner_id: int | None = None) -> bool:
     return others.exists()
 
 
-class Click(models.Model):
+class Click(TrafficSource):
     """One visit through a partner's referral link, as the API's `get_links` reports it."""
 
     # Verbose names read as Django's defaults did in English; they exist to be translated.
