@@ -218,6 +218,10 @@ MONITORING_POLL_PUSH_SECONDS = envint("MONITORING_POLL_PUSH_SECONDS", 5)
 # The cache's poll counts are copied into the database this often (by whichever process polls).
 MONITORING_POLL_FLUSH_SECONDS = envint("MONITORING_POLL_FLUSH_SECONDS", 60)
 
+# Postbacks and callback URLs (obmin.lib.netguard): addresses resolving to loopback, private,
+# link-local or reserved networks are refused unless this is on (tests, private networks).
+POSTBACK_ALLOW_PRIVATE = envbool("POSTBACK_ALLOW_PRIVATE", False)
+
 # GET /metrics (Prometheus): with a token, only requests bearing it; without, loopback only.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 

@@ -1,0 +1,245 @@
+"""Calls to addresses that partners give us (postbacks, callback URLs), without letting them
+reach the operator's own network (server-side request forgery).
+
+`url_refusal(url)` says why an address is not acceptable (None when it is): only http and https,
+and the host must resolve to public addresses only; loopback, private, link-local, reserved,
+multicast and unspecified addresses are refused, IPv4 written as IPv6 (`::ffff:10.0.0.1`,
+6to4) too, unless `settings.POSTBACK_ALLOW_PRIVATE`.
+
+`send(method, url, ...)` resolves the host once, checks those addresses again (a name that was
+public when saved may point inside since), connects to the address it checked (so a second DNS
+answer cannot slip in between the check and the connection), never follows redirects, bounds
+the whole attempt by `timeout` and reads at most the first 500 bytes of the answer. Anything
+that keeps it from getting an HTTP status raises `SendFailed` with a readable reason.
+
+Tests point names at addresses with `hosts_override({"tracker.test": ["127.0.0.1"]})`, a
+hosts-file-like table consulted before the system resolver.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+REPLY_BYTES = 500
+USER_AGENT = "Obmin-Postback/1"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class Reply(NamedTuple):
+    status: int
+    text: str  # the first 500 bytes of the body, decoded as UTF-8 (bad bytes replaced)
+
+
+class SendFailed(Exception):
+    """No HTTP answer: the address was refused, or the connection failed or timed out."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Hosts-file-like overrides (lower-case name -> addresses), consulted before DNS; for tests.
+_hosts: dict[str, list[str]] = {}
+_hosts_lock = threading.Lock()
+
+
+@contextmanager
+def hosts_override(table: Mapping[str, list[str]]) -> Iterator[None]:
+    """Within the block, these names resolve to these addresses (as /etc/hosts would)."""
+    with _hosts_lock:
+        saved = dict(_hosts)
+        _hosts.update({name.lower(): list(addresses) for name, addresses in table.items()})
+    try:
+        yield
+    finally:
+        with _hosts_lock:
+            _hosts.clear()
+            _hosts.update(saved)
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (an address literal resolves to itself)."""
+    override = _hosts.get(host.lower())
+    if override is not None:
+        return list(override)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise SendFailed(_("The host %(host)s could not be resolved.") % {"host": host}) from exc
+    addresses: list[str] = []
+    for info in infos:
+        address = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone ("fe80::1%eth0")
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise SendFailed(_("The host %(host)s could not be resolved.") % {"host": host})
+    return addresses
+
+
+def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (mapped, 6to4, Teredo client), if any."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    return None
+
+
+def address_refusal(address: str) -> str | None:
+    """Why a connection to this IP address is refused, or None when it is public."""
+    try:
+        ip: IPAddress = ipaddress.ip_address(address)
+    except ValueError:
+        return _("%(address)s is not an IP address.") % {"address": address}
+    if settings.POSTBACK_ALLOW_PRIVATE:
+        return None
+    embedded = _embedded_ipv4(ip)
+    for candidate in (ip, embedded) if embedded is not None else (ip,):
+        if candidate.is_unspecified:
+            kind = _("unspecified")
+        elif candidate.is_loopback:
+            kind = _("loopback")
+        elif candidate.is_link_local:
+            kind = _("link-local")
+        elif candidate.is_multicast:
+            kind = _("multicast")
+        elif candidate.is_private:
+            kind = _("private")
+        elif candidate.is_reserved or not candidate.is_global:
+            kind = _("reserved")
+        else:
+            continue
+        return _("%(address)s is a %(kind)s address.") % {"address": address, "kind": kind}
+    return None
+
+
+class _Target(NamedTuple):
+    scheme: str
+    host: str
+    port: int
+    path: str  # path and query, as sent in the request line
+
+
+def _parse(url: str) -> _Target:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise SendFailed(_("The address is not a valid URL.")) from exc
+    if parts.scheme not in ("http", "https"):
+        raise SendFailed(_("The address must start with http:// or https://."))
+    if not parts.hostname:
+        raise SendFailed(_("The address has no host."))
+    if parts.username is not None or parts.password is not None:
+        raise SendFailed(_("The address may not carry a user name or password."))
+    if any(ord(ch) < 33 for ch in url.strip()):
+        raise SendFailed(_("The address may not contain spaces or control characters."))
+    default_port = 443 if parts.scheme == "https" else 80
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return _Target(parts.scheme, parts.hostname, port or default_port, path)
+
+
+def _checked_addresses(target: _Target) -> list[str]:
+    addresses = _resolve(target.host, target.port)
+    for address in addresses:
+        refusal = address_refusal(address)
+        if refusal is not None:
+            raise SendFailed(_("%(host)s is refused: %(reason)s")
+                             % {"host": target.host, "reason": refusal})
+    return addresses
+
+
+def url_refusal(url: str) -> str | None:
+    """Why Obmin will not call this URL, or None when it may (resolves the host now)."""
+    try:
+        _checked_addresses(_parse(url))
+    except SendFailed as exc:
+        return exc.reason
+    return None
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Speaks to `host` (the Host header) over a connection to the address already checked."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPSConnection(_PinnedHTTPConnection):
+    """The same over TLS, the certificate checked against the host name (SNI sent)."""
+
+    def connect(self) -> None:
+        super().connect()
+        context = ssl.create_default_context()
+        self.sock = context.wrap_socket(self.sock, server_hostname=self.host)
+
+
+def send(method: str, url: str, *, body: bytes | None = None,
+         headers: dict[str, str] | None = None, timeout: float = 5.0) -> Reply:
+    """One HTTP request to a checked address, no redirects followed, within `timeout` seconds.
+
+    Returns the status and the first 500 bytes of the answer, whatever the status; raises
+    `SendFailed` when the address is refused or no answer came in time.
+    """
+    target = _parse(url)
+    addresses = _checked_addresses(target)
+    cls = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    request_headers = {"User-Agent": USER_AGENT, "Connection": "close", **(headers or {})}
+    last_error: OSError | None = None
+    for address in addresses:
+        conn = cls(target.host, target.port, address, timeout)
+        # The socket timeout bounds each read; this watchdog bounds the whole attempt, so a
+        # receiver dripping one byte at a time cannot hold a worker thread for long.
+        watchdog = threading.Timer(timeout, _abort, args=(conn,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            conn.request(method, target.path, body=body, headers=request_headers)
+            response = conn.getresponse()
+            raw = response.read(REPLY_BYTES)
+            return Reply(response.status, raw.decode("utf-8", errors="replace"))
+        except ConnectionRefusedError as exc:
+            last_error = exc  # try the host's next address, if it has one
+        except TimeoutError as exc:
+            raise SendFailed(_("No answer within %(seconds)s s.") % {"seconds": f"{timeout:g}"}
+                             ) from exc
+        except ssl.SSLError as exc:
+            raise SendFailed(_("TLS failed: %(error)s") % {"error": exc.reason or exc}) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            if not watchdog.is_alive():
+                raise SendFailed(_("No answer within %(seconds)s s.")
+                                 % {"seconds": f"{timeout:g}"}) from exc
+            raise SendFailed(_("Connection failed: %(error)s")
+                             % {"error": str(exc) or type(exc).__name__}) from exc
+        finally:
+            watchdog.cancel()
+            conn.close()
+    raise SendFailed(_("Connection refused by %(host)s.") % {"host": target.host}) from last_error
+
+
+def _abort(conn: http.client.HTTPConnection) -> None:
+    sock = conn.sock
+    if sock is not None:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
