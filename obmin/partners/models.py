@@ -46,6 +46,10 @@ class Partner(models.Model):
     is_blocked = models.BooleanField(
         _("blocked"), default=False,
         help_text=_("A blocked partner's link still redirects but attributes nothing."))
+    # Shown to the blocked partner on every cabinet page.
+    block_reason = models.CharField(
+        _("reason for the block"), max_length=300, blank=True,
+        help_text=_("Shown to the partner in the cabinet while the account is blocked."))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     # The partner's own settings, from its profile in the cabinet.
     time_zone = models.CharField(
