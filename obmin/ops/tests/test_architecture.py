@@ -31,8 +31,8 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", "locale", "static", "templates")
-    for package in ("obmin", "obmin_client"):
-        shutil.copytree(ROOT / package, tmp_path / package, ignore=skip)
+    for package in ("obmin", "client/obmin_client"):
+        shutil.copytree(ROOT / package, tmp_path / Path(package).name, ignore=skip)
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     return tmp_path
 
