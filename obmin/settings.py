@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "obmin.exchange",
     "obmin.partners",
     "obmin.rewards",
+    "obmin.stats",
     "obmin.monitoring",
     "obmin.partner_api",
     "obmin.cabinet",

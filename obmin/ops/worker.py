@@ -26,6 +26,7 @@ from obmin.exchange.services import exchange_cancel_overdue
 from obmin.monitoring.services import monitor_polls_flush
 from obmin.partners.ingest import clicks_ingest
 from obmin.partners.partitions import click_partitions_ensure
+from obmin.stats.services import clicks_roll_up
 
 logger = logging.getLogger("obmin.worker")
 
@@ -48,6 +49,7 @@ def duties() -> list[Duty]:
         Duty("flush monitors' poll counts", 60, monitor_polls_flush),
         Duty("create click partitions ahead", 3600, click_partitions_ensure),
         Duty("cancel exchanges unpaid past their deadline", 60, exchange_cancel_overdue),
+        Duty("roll clicks up into hourly statistics", 30, clicks_roll_up),
     ]
 
 
