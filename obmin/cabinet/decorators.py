@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Concatenate, ParamSpec, cast
+from typing import Concatenate, ParamSpec, TypeVar, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from obmin.partners.models import Partner
 
 P = ParamSpec("P")
+# A page (HttpResponse) or a download (StreamingHttpResponse).
+R = TypeVar("R", bound=HttpResponseBase)
 
 
 class PartnerRequest(HttpRequest):
@@ -22,11 +25,11 @@ class PartnerRequest(HttpRequest):
 
 
 def partner_required(
-    view: Callable[Concatenate[PartnerRequest, P], HttpResponse],
-) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    view: Callable[Concatenate[PartnerRequest, P], R],
+) -> Callable[Concatenate[HttpRequest, P], R | HttpResponse]:
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> R | HttpResponse:
         partner = (Partner.objects.filter(user_id=request.user.pk or 0)
                    .select_related("user").first())
         if partner is None:

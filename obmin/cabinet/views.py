@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
@@ -18,10 +16,10 @@ from django_ratelimit.decorators import ratelimit
 from obmin.cabinet.decorators import PartnerRequest, partner_required
 from obmin.cabinet.forms import ApiKeyForm, PayoutRequestForm, SignupForm
 from obmin.cabinet.reward_rules import describe_reward_rules
+from obmin.cabinet.stats_views import dashboard_context
 from obmin.lib.errors import add_refusal
 from obmin.partner_api.selectors import partner_api_keys
 from obmin.partner_api.services import ApiKeyError, apikey_create, apikey_revoke
-from obmin.partners.selectors import partner_exchanges, partner_summary
 from obmin.partners.services import PartnerError, partner_create
 from obmin.rewards.selectors import (
     partner_balance,
@@ -31,8 +29,6 @@ from obmin.rewards.selectors import (
     payout_methods_for,
 )
 from obmin.rewards.services import PayoutError, payout_cancel, payout_request
-
-STATS_DAYS = 30
 
 
 @ratelimit(key="ip", rate="10/h", method="POST", block=False)
@@ -59,17 +55,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @partner_required
 def dashboard(request: PartnerRequest) -> HttpResponse:
-    summary = partner_summary(partner=request.partner, days=STATS_DAYS, now=timezone.now())
-    return render(request, "cabinet/dashboard.html", {
-        "partner": request.partner, "totals": summary.totals, "chart": summary.chart,
-        "days": STATS_DAYS,
-    })
-
-
-@partner_required
-def exchanges(request: PartnerRequest) -> HttpResponse:
-    page = Paginator(partner_exchanges(request.partner), 50).get_page(request.GET.get("page"))
-    return render(request, "cabinet/exchanges.html", {"partner": request.partner, "page": page})
+    return render(request, "cabinet/dashboard.html", dashboard_context(request))
 
 
 @partner_required
