@@ -17,11 +17,12 @@ from obmin.partners.services import partner_delete, partner_save, partner_set_bl
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
+    # Monitors are found with the filter: the list keeps to 1280 px.
     list_display = ["id", "user", "ref_code", "export_code", "export_enabled", "is_blocked",
                     "created_at"]
-    list_filter = ["is_blocked", "export_enabled"]
+    list_filter = ["is_blocked", "is_monitor", "export_enabled"]
     search_fields = ["user__email", "ref_code", "export_code"]
-    raw_id_fields = ["user"]
+    raw_id_fields = ["user", "referred_by"]
     readonly_fields = ["created_at"]
     actions = ["block", "unblock"]
 

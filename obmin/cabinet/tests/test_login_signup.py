@@ -1,10 +1,10 @@
-"""Partners log in with e-mail and password; brute force is locked out; anyone may sign up."""
+"""Partners log in with e-mail and password; brute force is locked out (signing up:
+test_signup.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from obmin.partners.models import Partner
 from obmin.testing.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,31 +44,3 @@ def test_cabinet_needs_login(client):
 def test_non_partner_user_is_told_so(client):
     client.force_login(UserFactory(email="plain@example.com"))
     assert client.get("/cabinet/").status_code == 403
-
-
-def test_signup_creates_a_partner_and_logs_in(client):
-    response = client.post("/cabinet/signup/", {"email": "New@Example.com",
-                                                 "password1": "a-long-pass-phrase-7",
-                                                 "password2": "a-long-pass-phrase-7"})
-    assert response.status_code == 302
-    partner = Partner.objects.get(user__email="new@example.com")
-    assert partner.export_code == partner.ref_code
-    assert partner.user.password.startswith("argon2")
-    assert partner.ref_code in client.get("/cabinet/").content.decode()
-
-
-@pytest.mark.parametrize(("data", "error"), [
-    ({"email": "alice@example.com", "password1": "a-long-pass-phrase-7",
-      "password2": "a-long-pass-phrase-7"}, "exists already"),
-    ({"email": "x@example.com", "password1": "a-long-pass-phrase-7",
-      "password2": "another-pass-phrase-8"}, "differ"),
-    ({"email": "x@example.com", "password1": "123", "password2": "123"}, "too short"),
-    ({"email": "not-mail", "password1": "a-long-pass-phrase-7",
-      "password2": "a-long-pass-phrase-7"}, "valid email"),
-])
-def test_signup_refuses_bad_input(client, alice, data, error):
-    before = Partner.objects.count()
-    response = client.post("/cabinet/signup/", data)
-    assert response.status_code == 400
-    assert error in response.content.decode()
-    assert Partner.objects.count() == before
