@@ -182,9 +182,21 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Obmin <noreply@obmin.
 # Who is told when a customer presses "I have paid" (comma-separated); empty: nobody.
 OPERATOR_EMAIL = os.environ.get("OPERATOR_EMAIL", "")
 
+# Every cookie of ours is HttpOnly and SameSite=Lax; SECURE_COOKIES=1 (HTTPS) makes them Secure.
+# Pages' scripts never read a cookie: forms carry the CSRF token themselves.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Sign-up and password reset (django-ratelimit rates), counted before the form is read: asks per
+# client address, and e-mails to one address (nobody can flood someone's inbox through us).
+ACCOUNT_RATE_PER_IP = os.environ.get("ACCOUNT_RATE_PER_IP", "10/h")
+ACCOUNT_RATE_PER_EMAIL = os.environ.get("ACCOUNT_RATE_PER_EMAIL", "3/h")
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY", False) else None
 )

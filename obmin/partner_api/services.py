@@ -45,7 +45,10 @@ def apikey_create(
     test: bool = False,
     allowed_ips: list[str] | None = None,
 ) -> tuple[ApiKey, str]:
-    """Creates a key; returns it with the raw key, which is shown this once and never stored."""
+    """Creates a key; returns it with the raw key, which is shown this once and never stored.
+    A blocked partner gets none."""
+    if partner.is_blocked:
+        raise ApiKeyError(_("Your account is blocked: new API keys cannot be created."))
     raw_key = (TEST_PREFIX if test else LIVE_PREFIX) + secrets.token_urlsafe(32)
     with transaction.atomic():
         key = ApiKey.objects.create(

@@ -3,15 +3,19 @@ archive (old clicks folded into daily totals). Recording a click: obmin.partners
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import NamedTuple
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -20,7 +24,14 @@ from django.utils.translation import gettext as _
 from obmin.lib.errors import Refused
 from obmin.lib.text import normalize_email
 from obmin.lib.timeutil import day_start
-from obmin.partners.models import Click, ClickDay, Partner, code_taken, new_partner_code
+from obmin.partners.models import (
+    Click,
+    ClickDay,
+    Partner,
+    code_taken,
+    code_validator,
+    new_partner_code,
+)
 from obmin.partners.partitions import (
     Partition,
     click_partition_drop,
@@ -41,11 +52,12 @@ def unused_code() -> str:
             return code
 
 
-def partner_create(*, email: str, password: str) -> Partner:
+def partner_create(*, email: str, password: str, referred_by: Partner | None = None) -> Partner:
     """Creates the user (username = the normalised e-mail) and its partner account.
 
     The one way a partner account is made (sign-up, `obmin partner create`): the e-mail must be
-    valid and unused, the password must pass the site's password validators.
+    valid and unused, the password must pass the site's password validators. `referred_by`:
+    the partner whose link the new partner followed first (the second tier).
     """
     email = normalize_email(email)
     try:
@@ -66,7 +78,8 @@ def partner_create(*, email: str, password: str) -> Partner:
     with transaction.atomic():
         user = User.objects.create_user(username=email, email=email, password=password)
         code = unused_code()
-        return Partner.objects.create(user=user, ref_code=code, export_code=code)
+        return Partner.objects.create(user=user, ref_code=code, export_code=code,
+                                      referred_by=referred_by)
 
 
 def partner_save(*, partner: Partner) -> Partner:
@@ -94,6 +107,171 @@ def partner_set_blocked(*, partner: Partner, blocked: bool) -> Partner:
     partner.is_blocked = blocked
     partner.save(update_fields=["is_blocked"])
     forget_partner_code(partner.ref_code)
+    return partner
+
+
+# --- sign-up by proof and the partner's own account ------------------------------------------
+
+# How long a link sent by e-mail (sign-up, e-mail change) stays valid.
+EMAIL_LINK_MAX_AGE = 3 * 24 * 3600
+_SIGNUP_SALT = "obmin.partners.signup"
+_EMAIL_CHANGE_SALT = "obmin.partners.email-change"
+
+
+@dataclass(frozen=True)
+class SignupClaim:
+    """What a sign-up link proves: its reader owns `email`; `referred_by_id` is the partner
+    whose link the visitor had followed when asking (second tier), if any."""
+
+    email: str
+    referred_by_id: int | None
+
+
+def email_has_account(email: str) -> bool:
+    """Whether a user has this e-mail (as username or address), compared normalised."""
+    email = normalize_email(email)
+    return get_user_model().objects.filter(
+        Q(username__iexact=email) | Q(email__iexact=email)).exists()
+
+
+def _valid_email(email: str) -> str:
+    email = normalize_email(email)
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise PartnerError(_("%(email)s is not a valid e-mail address.") % {"email": email},
+                           "email") from None
+    return email
+
+
+def signup_token_make(*, email: str, referred_by_id: int | None = None) -> str:
+    """The token of a sign-up link, sent to `email` whoever asked: following it proves the
+    address. Signed, so nothing waits in the database for a link nobody follows."""
+    return signing.dumps({"email": _valid_email(email), "ref": referred_by_id},
+                         salt=_SIGNUP_SALT, compress=True)
+
+
+def signup_token_read(*, token: str) -> SignupClaim:
+    """The claim a sign-up link carries; PartnerError if it is forged, damaged or expired."""
+    try:
+        data = signing.loads(token, salt=_SIGNUP_SALT, max_age=EMAIL_LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        raise PartnerError(_("This link has expired; sign up again for a new one.")) from None
+    except signing.BadSignature:
+        raise PartnerError(_("This link is damaged; copy the whole link from the e-mail, or "
+                             "sign up again.")) from None
+    ref = data.get("ref")
+    return SignupClaim(email=str(data["email"]),
+                       referred_by_id=ref if isinstance(ref, int) else None)
+
+
+def partner_signup_confirm(*, token: str, password: str) -> Partner:
+    """Creates the account a sign-up link was sent for, with the password its reader chose."""
+    claim = signup_token_read(token=token)
+    referred_by = (Partner.objects.filter(pk=claim.referred_by_id).first()
+                   if claim.referred_by_id else None)
+    return partner_create(email=claim.email, password=password, referred_by=referred_by)
+
+
+def email_change_token_make(*, partner: Partner, email: str) -> str:
+    """The token of the link sent to the new address; only its reader can complete the change.
+
+    Whether the new address is free is checked when the link is followed, not here: the
+    partner asking learns nothing about other people's accounts.
+    """
+    email = _valid_email(email)
+    if email == normalize_email(partner.user.email):
+        raise PartnerError(_("This is your e-mail already."), "email")
+    return signing.dumps({"partner": partner.pk, "old": normalize_email(partner.user.email),
+                          "new": email}, salt=_EMAIL_CHANGE_SALT, compress=True)
+
+
+def email_change_token_new_email(*, token: str) -> str:
+    """The new address a change link is for ("" if the token is no change link)."""
+    try:
+        return str(signing.loads(token, salt=_EMAIL_CHANGE_SALT)["new"])
+    except (signing.BadSignature, KeyError):
+        return ""
+
+
+def partner_email_change(*, partner: Partner, token: str) -> Partner:
+    """Moves the partner's login and e-mail to the address the link was sent to.
+
+    Refused when the link is forged or expired, belongs to another partner, was made before
+    another change of the address, or the new address has an account meanwhile.
+    """
+    try:
+        data = signing.loads(token, salt=_EMAIL_CHANGE_SALT, max_age=EMAIL_LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        raise PartnerError(_("This link has expired; ask for the change again.")) from None
+    except signing.BadSignature:
+        raise PartnerError(_("This link is damaged; copy the whole link from the "
+                             "e-mail.")) from None
+    user = partner.user
+    if data.get("partner") != partner.pk or data.get("old") != normalize_email(user.email):
+        raise PartnerError(_("This link is not for this account, or the e-mail has changed "
+                             "since it was sent."))
+    email = str(data["new"])
+    User = get_user_model()
+    with transaction.atomic():
+        if User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).exclude(
+                pk=user.pk).exists():
+            raise PartnerError(_("Another account uses %(email)s now; the e-mail was not "
+                                 "changed.") % {"email": email}, "email")
+        user.username = email
+        user.email = email
+        user.save(update_fields=["username", "email"])
+    return partner
+
+
+def partner_profile_update(*, partner: Partner, time_zone: str, language: str) -> Partner:
+    """Saves the partner's time zone (an IANA name, "" for the browser's) and language
+    ("" for the browser's; else the language of the cabinet and of the partner's e-mails)."""
+    time_zone = time_zone.strip()
+    if time_zone and time_zone not in available_time_zones():
+        raise PartnerError(_("%(zone)s is not a time zone name such as Europe/Kyiv.")
+                           % {"zone": time_zone}, "time_zone")
+    if language and language not in dict(settings.LANGUAGES):
+        raise PartnerError(_("Unknown language %(code)s.") % {"code": language}, "language")
+    partner.time_zone = time_zone
+    partner.language = language
+    partner.save(update_fields=["time_zone", "language"])
+    return partner
+
+
+@cache
+def available_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def partner_code_choose(*, partner: Partner, code: str) -> Partner:
+    """The partner's own referral code (a vanity code), chosen once.
+
+    Checked as the admin checks it (format, and no partner has it as either kind of code,
+    ignoring case); links with the old code stop counting. The export code is kept.
+    """
+    code = code.strip()
+    try:
+        code_validator(code)
+    except ValidationError as error:
+        raise PartnerError(" ".join(error.messages), "code") from None
+    with transaction.atomic():
+        locked = Partner.objects.select_for_update().get(pk=partner.pk)
+        if locked.ref_code_chosen:
+            raise PartnerError(_("You have chosen your referral code already; it cannot be "
+                                 "changed again."), "code")
+        if code_taken(code, exclude_partner_id=locked.pk):
+            raise PartnerError(_("The code %(code)s is taken; try another.") % {"code": code},
+                               "code")
+        old_code = locked.ref_code
+        try:
+            with transaction.atomic():
+                Partner.objects.filter(pk=locked.pk).update(ref_code=code, ref_code_chosen=True)
+        except IntegrityError:  # chosen by someone else at the same moment
+            raise PartnerError(_("The code %(code)s is taken; try another.") % {"code": code},
+                               "code") from None
+    forget_partner_code(code, old_code)
+    partner.ref_code, partner.ref_code_chosen = code, True
     return partner
 
 
