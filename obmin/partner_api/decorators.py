@@ -82,7 +82,13 @@ def authenticate(request: ApiRequest, params: dict[str, str]) -> ApiKey:
         request.META, trust_forwarded_for=program_settings().trust_forwarded_for)
     if not settings.PARTNER_API_ENABLED:
         raise ApiError(1, _("The partner API is disabled."))
-    key = apikey_for_raw(raw_key(request, params))
+    return admit(request, apikey_for_raw(raw_key(request, params)))
+
+
+def admit(request: ApiRequest, key: ApiKey | None) -> ApiKey:
+    """The checks after the look-up, shared by api.php and API v1: a blocked partner, the
+    address, the rate limits (counted per address for failures, per key beyond); sets
+    request.api_key and touches last_used_at. Needs request.client_ip set."""
     if key is None or key.partner.is_blocked:
         # Failed keys are counted per address, so guessing costs the guesser, not the site.
         _limit(request, "partner_api:bad_key", _client_ip, _bad_key_rate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 from django.db.models import QuerySet
 
@@ -25,3 +26,14 @@ def apikey_for_raw(raw_key: str) -> ApiKey | None:
         return None
     return (ApiKey.objects.select_related("partner")
             .filter(key_hash=hash_key(raw_key), revoked_at__isnull=True).first())
+
+
+def apikey_for_login(login: str, raw_key: str) -> ApiKey | None:
+    """API v1: the active key with this login whose secret matches, else None (a wrong
+    login and a wrong secret are told apart by nobody)."""
+    if not login or len(login) > 64:
+        return None
+    key = apikey_for_raw(raw_key)
+    if key is None or not secrets.compare_digest(key.login, login):
+        return None
+    return key

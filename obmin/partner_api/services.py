@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from obmin.lib.errors import Refused
 from obmin.partner_api.models import LIVE_PREFIX, TEST_PREFIX, ApiKey
 from obmin.partner_api.selectors import hash_key
+from obmin.partner_api.v1.catalog import ALL_METHODS
 from obmin.partners.models import Partner
 
 
@@ -38,17 +39,34 @@ def clean_allowed_ips(entries: list[str] | None) -> list[str]:
     return cleaned
 
 
+def clean_methods(names: list[str] | None) -> list[str]:
+    """The v1 method names a key is limited to, without repeats; raises ApiKeyError on an
+    unknown one. Empty: every method."""
+    cleaned: list[str] = []
+    for name in names or []:
+        name = str(name).strip()
+        if not name or name in cleaned:
+            continue
+        if name not in ALL_METHODS:
+            raise ApiKeyError(_("Unknown method %(name)s; use one of: %(all)s.")
+                              % {"name": name, "all": ", ".join(ALL_METHODS)}, "methods")
+        cleaned.append(name)
+    return cleaned
+
+
 def apikey_create(
     *,
     partner: Partner,
     name: str = "",
     test: bool = False,
     allowed_ips: list[str] | None = None,
+    methods: list[str] | None = None,
 ) -> tuple[ApiKey, str]:
     """Creates a key; returns it with the raw key, which is shown this once and never stored.
-    A blocked partner gets none."""
+    The key's public `login` (API v1) is on the returned key. A blocked partner gets none."""
     if partner.is_blocked:
         raise ApiKeyError(_("Your account is blocked: new API keys cannot be created."))
+    method_set = clean_methods(methods)
     raw_key = (TEST_PREFIX if test else LIVE_PREFIX) + secrets.token_urlsafe(32)
     with transaction.atomic():
         key = ApiKey.objects.create(
@@ -58,6 +76,7 @@ def apikey_create(
             key_hash=hash_key(raw_key),
             key_start=raw_key[: len(LIVE_PREFIX) + 4],
             allowed_ips=clean_allowed_ips(allowed_ips),
+            methods=method_set,
         )
     return key, raw_key
 

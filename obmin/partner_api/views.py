@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 
 from obmin.lib import metrics
 from obmin.partner_api import docs, schema
@@ -24,6 +24,7 @@ from obmin.partner_api.methods import HANDLERS
 from obmin.partner_api.params import request_params
 from obmin.partner_api.records import Source
 from obmin.partner_api.sandbox import SandboxSource
+from obmin.partner_api.v1.catalog import API_PHP_EQUIVALENT
 
 
 def in_english(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -53,10 +54,23 @@ def counted(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponse
     return wrapper
 
 
+def get_or_post(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Any other HTTP method is refused with the envelope (405 and `Allow`), never a page."""
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method not in ("GET", "POST"):
+            response = failure(ApiError(3, _("Use GET or POST."), status=405))
+            response["Allow"] = "GET, POST"
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @csrf_exempt
 @counted
 @in_english
-@require_http_methods(["GET", "POST"])
+@get_or_post
 @api_key_required
 def api(request: ApiRequest) -> HttpResponseBase:
     options = request.api_params
@@ -68,6 +82,9 @@ def api(request: ApiRequest) -> HttpResponseBase:
             raise ApiError(3, _("Unknown method; use one of: %(methods)s.")
                            % {"methods": ", ".join(HANDLERS)})
         key = request.api_key
+        if not key.allows(API_PHP_EQUIVALENT.get(options.get("method", ""), "")):
+            raise ApiError(3, _("This API key may not call %(method)s.")
+                           % {"method": options.get("method", "")})
         source: Source = SandboxSource(key) if key.is_test else LiveSource(request.partner)
         return handler(source, options)
     except ApiError as error:

@@ -1,0 +1,102 @@
+"""`POST /api/userapi/v1/<method>`: the key check, the method's handler, the envelope.
+
+Every answer is the v1 envelope, whatever the HTTP method, content type or body: a wrong
+method is `Method not supported` (HTTP 405), a failed key check `Api disabled`, a bad
+parameter its `error_fields`; never an HTML page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
+
+from obmin.lib import metrics
+from obmin.lib.ipmask import client_ip
+from obmin.partner_api.decorators import admit
+from obmin.partner_api.envelope import ApiError
+from obmin.partner_api.params import request_params
+from obmin.partner_api.selectors import apikey_for_login
+from obmin.partner_api.v1 import exchange_methods, partner_methods
+from obmin.partner_api.v1.answer import (
+    API_DISABLED,
+    E_DISABLED,
+    E_METHOD,
+    METHOD_NOT_SUPPORTED,
+    V1Error,
+    V1FailureResponse,
+    fail,
+    from_api_error,
+)
+from obmin.partner_api.v1.catalog import ALL_METHODS
+from obmin.partner_api.v1.request import V1Request
+from obmin.partners.program import program_settings
+
+Handler = Callable[[V1Request], HttpResponseBase]
+
+HANDLERS: dict[str, Handler] = {
+    "test": partner_methods.test,
+    "get_partner_info": partner_methods.get_partner_info,
+    "get_partner_links": partner_methods.get_partner_links,
+    "get_partner_exchanges": partner_methods.get_partner_exchanges,
+    "get_partner_payouts": partner_methods.get_partner_payouts,
+    "add_partner_payout": partner_methods.add_partner_payout,
+    "get_direction_currencies": exchange_methods.get_direction_currencies,
+    "get_directions": exchange_methods.get_directions,
+    "get_direction": exchange_methods.get_direction,
+    "get_calc": exchange_methods.get_calc,
+    "create_bid": exchange_methods.create_bid,
+    "bid_info": exchange_methods.bid_info,
+    "cancel_bid": exchange_methods.cancel_bid,
+    "pay_bid": exchange_methods.pay_bid,
+    "get_exchanges": exchange_methods.get_exchanges,
+}
+assert tuple(HANDLERS) == ALL_METHODS
+
+
+def language_of(header: str) -> str:
+    """Django's language for `API-LANG` (`uk_UA` -> uk); English for anything else."""
+    return "uk" if header.strip().lower().startswith("uk") else "en"
+
+
+@csrf_exempt
+def endpoint(request: HttpRequest, method: str) -> HttpResponseBase:
+    header = request.META.get("HTTP_API_LANG", "")
+    with translation.override(language_of(header)):
+        response = answer(request, method, locale=header.strip()[:16] or "en_US")
+    metrics.count("obmin_api_calls",
+                  method=f"v1/{method}" if method in HANDLERS else "v1/(other)",
+                  error=str(response.api_error if isinstance(response, V1FailureResponse)
+                            else 0))
+    return response
+
+
+def answer(request: HttpRequest, method: str, *, locale: str) -> HttpResponseBase:
+    # The one place a plain request becomes a V1Request: the attributes are set below.
+    v1_request = cast(V1Request, request)
+    try:
+        if request.method != "POST":
+            raise V1Error(E_METHOD, METHOD_NOT_SUPPORTED, status=405)
+        v1_request.client_ip = client_ip(
+            request.META, trust_forwarded_for=program_settings().trust_forwarded_for)
+        if not settings.PARTNER_API_ENABLED:
+            raise V1Error(E_DISABLED, API_DISABLED)
+        params = request_params(request)
+        key = admit(v1_request, apikey_for_login(request.META.get("HTTP_API_LOGIN", "").strip(),
+                                                 request.META.get("HTTP_API_KEY", "").strip()))
+        handler = HANDLERS.get(method)
+        if handler is None or not key.allows(method):
+            raise V1Error(E_METHOD, METHOD_NOT_SUPPORTED)
+        v1_request.partner = key.partner
+        v1_request.api_params = params
+        v1_request.locale = locale
+        return handler(v1_request)
+    except V1Error as error:
+        return fail(error)
+    except ApiError as error:
+        return fail(from_api_error(error))
