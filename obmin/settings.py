@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "obmin.stats",
     "obmin.monitoring",
     "obmin.partner_api",
+    "obmin.postbacks",
     "obmin.cabinet",
 ]
 

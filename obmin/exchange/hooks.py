@@ -21,6 +21,9 @@ from django.http import HttpRequest
 
 exchange_status_changed = Signal()
 rates_changed = Signal()
+# Sent by `exchange_create` inside its transaction, once the row exists. kwargs: exchange.
+# (postbacks: the `exchange.created` event)
+exchange_created = Signal()
 
 # (request, customer's e-mail) -> the referring partner's id, or None.
 ReferrerLookup = Callable[[HttpRequest, str], "int | None"]

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from obmin.exchange.accounts import AccountFormat, account_normalize
-from obmin.exchange.hooks import exchange_status_changed, rates_changed
+from obmin.exchange.hooks import exchange_created, exchange_status_changed, rates_changed
 from obmin.exchange.models import (
     Currency,
     Direction,
@@ -137,6 +137,7 @@ def exchange_create(
         )
         ExchangeStatusChange.objects.create(exchange=exchange, status=S.NEW, created_at=now,
                                             actor="customer")
+        exchange_created.send(sender=Exchange, exchange=exchange)
     return exchange
 
 

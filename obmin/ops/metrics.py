@@ -33,6 +33,8 @@ COUNTERS = {
     "obmin_clicks_written": "Queued clicks the worker wrote to the database.",
     "obmin_exports": "Rate exports served, by export code and format.",
     "obmin_api_calls": "Partner API calls, by method and error code (0: success).",
+    "obmin_postback_deliveries": "Postback delivery attempts, by outcome (delivered, retry, "
+                                 "failed).",
 }
 
 

@@ -2,7 +2,7 @@
 
 Duties are the worker's own recurring jobs (writing queued clicks, flushing poll counters,
 creating click partitions ahead); each runs every `every` seconds in every worker, and each is
-idempotent, so several workers may run side by side. Queued tasks (e-mails, later postbacks)
+idempotent, so several workers may run side by side. Queued tasks (e-mails)
 are claimed one at a time with a row lock, so each runs once.
 
 A failing duty or a database outage is logged and retried on the next round: the worker itself
@@ -26,6 +26,7 @@ from obmin.exchange.services import exchange_cancel_overdue
 from obmin.monitoring.services import monitor_polls_flush
 from obmin.partners.ingest import clicks_ingest
 from obmin.partners.partitions import click_partitions_ensure
+from obmin.postbacks.delivery import postbacks_dispatch, postbacks_send_now
 from obmin.stats.services import clicks_roll_up
 
 logger = logging.getLogger("obmin.worker")
@@ -46,6 +47,8 @@ def duties() -> list[Duty]:
     schedule)."""
     return [
         Duty("write queued clicks", 1, clicks_ingest),
+        # Hands due postbacks to a few sending threads and returns at once (postbacks.delivery).
+        Duty("send due postbacks", 1, postbacks_dispatch),
         Duty("flush monitors' poll counts", 60, monitor_polls_flush),
         Duty("create click partitions ahead", 3600, click_partitions_ensure),
         Duty("cancel exchanges unpaid past their deadline", 60, exchange_cancel_overdue),
@@ -102,6 +105,7 @@ class ObminWorker(Worker):
             self.run_duties(all_now=True)
             while self.running and self.run_one_task():
                 pass
+            postbacks_send_now()  # every due postback, answered or timed out, before exiting
             return
         while self.running:
             close_old_connections()

@@ -40,6 +40,7 @@ from django.db.models import Q
 from obmin.lib import metrics
 from obmin.lib.cache import SOCKET_TIMEOUT_SECONDS
 from obmin.lib.timeutil import day_start
+from obmin.partners.hooks import clicks_stored
 from obmin.partners.models import Click, Partner
 
 logger = logging.getLogger(__name__)
@@ -195,6 +196,7 @@ def _insert_one(click: ClickData) -> None:
             connection.ops.adapt_datetimefield_value(click.created_at), click.browser,
             click.ip, click.referrer, click.user_hash, click.query_string, click.user_agent,
             click.is_bot, _is_unique(click, seen_today)])
+    clicks_stored.send(sender=Click, clicks=[click])
 
 
 def _uid_value(uid: str) -> uuid.UUID | str:
@@ -305,6 +307,7 @@ def clicks_write(clicks: Iterable[ClickData]) -> int:
         before = _stored(rows)
         Click.objects.bulk_create([row for row in rows if row.uid not in before],
                                   batch_size=500, ignore_conflicts=True)
+        clicks_stored.send(sender=Click, clicks=[row for row in rows if row.uid not in before])
     return len(rows) - len(before)
 
 

@@ -23,6 +23,7 @@ from obmin.lib.mail import email_on_commit
 from obmin.lib.money import quantize
 from obmin.partners.models import Partner
 from obmin.partners.selectors import partner_may_earn
+from obmin.rewards.hooks import ledger_entry_posted
 from obmin.rewards.models import (
     ACCOUNTING_CURRENCY,
     PAYOUT_ACCOUNT_LENGTH,
@@ -66,6 +67,7 @@ def _post(account: PartnerAccount, *, amount: Decimal, kind: str, note: str = ""
                                        note=note[:255])
     PartnerAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
     account.balance += amount
+    ledger_entry_posted.send(sender=LedgerEntry, entry=entry)
     return entry
 
 
