@@ -9,7 +9,7 @@ its own rows, and the CSV holds exactly what the page's filters select, all page
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,8 @@ PAGE_SIZE = 50
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # The browser's zone, set by cabinet/stats.js, used when the partner has chosen none.
 ZONE_COOKIE = "tz"
+EVER = datetime(2000, 1, 1, tzinfo=UTC)
+FOREVER = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def zone_for(request: PartnerRequest) -> tzinfo:
@@ -281,13 +283,15 @@ def payout_status(request: PartnerRequest) -> int | None:
 
 @partner_required
 def payouts_csv(request: PartnerRequest) -> StreamingHttpResponse:
+    """Every payout, or those of `period` when the query names one."""
     period, _error = report_period(request)
     zone = period.zone
-    rows = selectors.payout_list(partner_id=request.partner.pk, start=period.start,
-                                 end=period.end, status=payout_status(request))
+    start, end = (period.start, period.end) if "period" in request.GET else (EVER, FOREVER)
+    rows = selectors.payout_list(partner_id=request.partner.pk, start=start, end=end,
+                                 status=payout_status(request))
     lines = ([p.pk, local(p.created_at, zone), p.method.title, p.account, p.amount.normalize(),
               p.currency_code, p.original_amount, p.status, p.get_status_display(),
               p.transaction_id] for p in rows.iterator(chunk_size=2000))
-    return csv_response(f"payouts-{period.first}-{period.last}.csv",
+    return csv_response("payouts.csv",
                         ["id", "time", "method", "account", "amount", "currency",
                          "balance_held_usd", "status", "status_name", "transaction_id"], lines)

@@ -164,7 +164,8 @@ def click_totals(*, partner_id: int | None, start: datetime, end: datetime) -> t
 
 def click_breakdown(*, partner_id: int | None, dimension: str, start: datetime, end: datetime,
                     by_partner: bool = False) -> dict[tuple[int, str], list[int]]:
-    """{(partner id or 0, value): [clicks, unique]} in [start, end) by a rolled dimension."""
+    """{(partner id or 0, value): [clicks, unique]} in [start, end) by a rolled dimension
+    ("" : all clicks, value "")."""
     plan = _Plan.of(start, end)
     out: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     fields = (["partner_id"] if by_partner else []) + ["value"]
@@ -173,12 +174,13 @@ def click_breakdown(*, partner_id: int | None, dimension: str, start: datetime, 
         entry = out[(row[0] if by_partner else 0, row[-3])]
         entry[0] += row[-2]
         entry[1] += row[-1]
-    column = click_column(dimension)
-    fields = (["partner_id"] if by_partner else []) + [column]
+    fields = (["partner_id"] if by_partner else []) + (
+        [click_column(dimension)] if dimension else [])
     raw = _raw_clicks(partner_id).filter(plan.raw_q()).values_list(*fields).annotate(
         **RAW_COUNTS).order_by()
     for row in raw:
-        entry = out[(row[0] if by_partner else 0, value_of(dimension, row[-3]))]
+        value = value_of(dimension, row[-3]) if dimension else ""
+        entry = out[(row[0] if by_partner else 0, value)]
         entry[0] += row[-2]
         entry[1] += row[-1]
     return out
@@ -412,3 +414,15 @@ def payout_list(*, partner_id: int, start: datetime, end: datetime,
     if status is not None:
         rows = rows.filter(status=status)
     return rows.order_by("-created_at", "-id")
+
+
+def partner_figures(*, start: datetime, end: datetime) -> dict[int, Figures]:
+    """Every partner's figures in [start, end) (the operator's overview)."""
+    out: dict[int, Figures] = defaultdict(Figures)
+    for (partner_id, _v), (clicks, unique) in click_breakdown(
+            partner_id=None, dimension="", start=start, end=end, by_partner=True).items():
+        out[partner_id].add_clicks(clicks, unique)
+    for entry in (_exchanges(None, start, end).values_list("partner_id")
+                  .annotate(**EXCHANGE_SUMS).order_by()):
+        _add_exchanges(out[entry[0]], entry)
+    return out
