@@ -9,15 +9,22 @@ through these hooks, and the rooms above connect to them in one visible place:
 - `rates_changed` (monitoring: rebuild the export; partners: drop the /ref/ route table) is
   sent after rates, reserves or directions change. No kwargs.
 - `set_referrer_lookup` (partners: attribution) names the function that says which partner
-  referred an exchange about to be created; without one, nobody did.
+  referred an exchange about to be created, and from which traffic source (a `Referrer`);
+  without one, nobody did.
+- `set_client_address_lookup` (partners: the operator's "trust X-Forwarded-For" setting)
+  names the function that says a request's client address (rate limits of new exchanges);
+  without one, REMOTE_ADDR.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 
 from django.dispatch import Signal
 from django.http import HttpRequest
+
+from obmin.lib.ipmask import client_ip
 
 exchange_status_changed = Signal()
 rates_changed = Signal()
@@ -25,8 +32,31 @@ rates_changed = Signal()
 # (postbacks: the `exchange.created` event)
 exchange_created = Signal()
 
-# (request, customer's e-mail) -> the referring partner's id, or None.
-ReferrerLookup = Callable[[HttpRequest, str], "int | None"]
+
+@dataclass(frozen=True)
+class Referrer:
+    """Who referred an exchange, and the source of the click that brought it: the partner's
+    sub-IDs, the UTM tags and the visitor's country, copied onto the Exchange row."""
+
+    partner_id: int
+    sub1: str = ""
+    sub2: str = ""
+    sub3: str = ""
+    sub4: str = ""
+    sub5: str = ""
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    country: str = ""
+
+    def source(self) -> dict[str, str]:
+        """The traffic-source fields by name (lib.models.TrafficSource's), for the row."""
+        return {field.name: getattr(self, field.name) for field in fields(self)
+                if field.name != "partner_id"}
+
+
+# (request, customer's e-mail) -> the referring partner and its click's source, or None.
+ReferrerLookup = Callable[[HttpRequest, str], "Referrer | None"]
 _referrer_lookup: ReferrerLookup | None = None
 
 
@@ -35,6 +65,24 @@ def set_referrer_lookup(lookup: ReferrerLookup) -> None:
     _referrer_lookup = lookup
 
 
-def referrer_of(request: HttpRequest, email: str) -> int | None:
-    """The partner who referred the exchange this request is about to create, or None."""
+def referrer_of(request: HttpRequest, email: str) -> Referrer | None:
+    """The partner who referred the exchange this request is about to create (with its
+    click's source), or None."""
     return None if _referrer_lookup is None else _referrer_lookup(request, email)
+
+
+# request -> the client's address, canonical, or "".
+ClientAddressLookup = Callable[[HttpRequest], str]
+_client_address_lookup: ClientAddressLookup | None = None
+
+
+def set_client_address_lookup(lookup: ClientAddressLookup) -> None:
+    global _client_address_lookup
+    _client_address_lookup = lookup
+
+
+def client_address_of(request: HttpRequest) -> str:
+    """The address a request came from, as the operator's proxy settings say."""
+    if _client_address_lookup is None:
+        return client_ip(request.META)
+    return _client_address_lookup(request)

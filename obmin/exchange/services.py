@@ -6,6 +6,7 @@ anything else, goes through `exchange_set_status`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_ratelimit.core import get_usage
 
 from obmin.exchange.accounts import AccountFormat, account_normalize
 from obmin.exchange.hooks import exchange_created, exchange_status_changed, rates_changed
@@ -27,6 +29,7 @@ from obmin.exchange.models import (
 )
 from obmin.lib.errors import Refused
 from obmin.lib.mail import email_on_commit
+from obmin.lib.models import SOURCE_FIELDS, SOURCE_MAX_LENGTH
 from obmin.lib.money import plain, quantize_down
 from obmin.lib.text import normalize_email
 
@@ -92,6 +95,35 @@ def check_account(*, currency: Currency, account: str) -> str:
     return normalized
 
 
+def _rate_key(value: str) -> Callable[[str, object], str]:
+    return lambda group, request: value
+
+
+def exchange_rate_limit_refusal(*, client_ip: str, user_hash: str,
+                                increment: bool = True) -> ExchangeError | None:
+    """The refusal of one more new exchange from this client address or visitor (`obmin_vid`
+    cookie's user_hash), or None when it is within the rates (`EXCHANGE_RATE_PER_IP`,
+    `EXCHANGE_RATE_PER_VISITOR`). Counts this attempt unless `increment` is off.
+
+    The exchange form and the API's `create_bid` both ask it before anything is created, so
+    neither can be used to flood the exchanger with unpaid exchanges. Counters live in the
+    shared cache (django-ratelimit); a cache outage lets requests through.
+    """
+    limits = [("exchange_create:ip", client_ip or "unknown", settings.EXCHANGE_RATE_PER_IP)]
+    if user_hash:
+        limits.append(("exchange_create:visitor", user_hash, settings.EXCHANGE_RATE_PER_VISITOR))
+    refused: ExchangeError | None = None
+    for group, value, rate in limits:
+        usage = get_usage(None, group=group, key=_rate_key(value), rate=rate,
+                          increment=increment)
+        if usage is not None and usage["should_limit"] and refused is None:
+            minutes = max(int(usage["time_left"]) // 60, 1)
+            refused = ExchangeError(
+                _("Too many exchange requests from your connection; please try again in "
+                  "%(minutes)s min.") % {"minutes": minutes})
+    return refused
+
+
 def exchange_create(
     *,
     direction: Direction,
@@ -100,8 +132,13 @@ def exchange_create(
     account_get: str,
     user_hash: str = "",
     partner_id: int | None = None,
+    source: Mapping[str, str] | None = None,
 ) -> Exchange:
-    """Creates a new exchange at the direction's current rate, with its first status entry."""
+    """Creates a new exchange at the direction's current rate, with its first status entry.
+
+    `source`: the traffic source of the click that referred it (sub1..sub5, utm_*, country:
+    `hooks.Referrer.source()`), copied onto the row; other names are ignored.
+    """
     with transaction.atomic():
         direction = (Direction.objects.select_related("currency_give", "currency_get")
                      .get(pk=direction.pk))
@@ -131,14 +168,24 @@ def exchange_create(
             partner_id=partner_id,
             created_at=now,
             status_changed_at=now,
+            updated_at=now,
             pay_to=payment.pay_to,
             pay_memo=payment.memo,
             pay_deadline=now + timedelta(minutes=payment.minutes) if payment.minutes else None,
+            **_source_columns(source or {}),
         )
         ExchangeStatusChange.objects.create(exchange=exchange, status=S.NEW, created_at=now,
                                             actor="customer")
         exchange_created.send(sender=Exchange, exchange=exchange)
     return exchange
+
+
+def _source_columns(source: Mapping[str, str]) -> dict[str, str]:
+    # Already cleaned by the referrer lookup; cut again to the columns, whoever calls.
+    columns = {name: str(source.get(name) or "")[:SOURCE_MAX_LENGTH] for name in SOURCE_FIELDS}
+    country = str(source.get("country") or "")
+    columns["country"] = country if len(country) == 2 and country.isalpha() else ""
+    return columns
 
 
 def exchange_set_status(
@@ -172,7 +219,9 @@ def exchange_set_status(
         now = timezone.now()
         exchange.status = status
         exchange.status_changed_at = now
-        exchange.save(update_fields=["status", "status_changed_at"])
+        # What get_exchanges' `updated_since` selects on (incremental sync).
+        exchange.updated_at = now
+        exchange.save(update_fields=["status", "status_changed_at", "updated_at"])
         ExchangeStatusChange.objects.create(exchange=exchange, status=status,
                                             previous_status=previous, created_at=now,
                                             actor=actor, note=note)
@@ -195,11 +244,16 @@ def exchange_record_reward(*, exchange: Exchange, amount: Decimal, accrued: bool
     """Copies the partner's reward onto the exchange (`partner_reward`, `reward_accrued`).
 
     Called by the rewards room inside `exchange_set_status`'s transaction, with the row locked;
-    the ledger stays the truth, these columns let lists show it without a join.
+    the ledger stays the truth, these columns let lists show it without a join. A change moves
+    `updated_at`, so incremental sync (`updated_since`) sees the accrual or reversal.
     """
+    if exchange.partner_reward == amount and exchange.reward_accrued == accrued:
+        return
     exchange.partner_reward = amount
     exchange.reward_accrued = accrued
-    Exchange.objects.filter(pk=exchange.pk).update(partner_reward=amount, reward_accrued=accrued)
+    exchange.updated_at = max(timezone.now(), exchange.updated_at)
+    Exchange.objects.filter(pk=exchange.pk).update(partner_reward=amount, reward_accrued=accrued,
+                                                   updated_at=exchange.updated_at)
 
 
 def customer_mark_paid(*, token: str) -> Exchange:

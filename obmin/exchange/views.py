@@ -13,10 +13,15 @@ from django.views.decorators.http import require_POST
 
 from obmin.exchange.accounts import EXAMPLES, is_crypto_address
 from obmin.exchange.forms import ExchangeForm
-from obmin.exchange.hooks import referrer_of
+from obmin.exchange.hooks import client_address_of, referrer_of
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus, normalize_currency_code
 from obmin.exchange.selectors import DirectionTable, active_directions
-from obmin.exchange.services import ExchangeError, customer_mark_paid, exchange_create
+from obmin.exchange.services import (
+    ExchangeError,
+    customer_mark_paid,
+    exchange_create,
+    exchange_rate_limit_refusal,
+)
 from obmin.lib.errors import add_refusal
 from obmin.lib.money import plain
 from obmin.lib.visitor import user_hash_of
@@ -45,16 +50,28 @@ def exchange_form(request: HttpRequest) -> HttpResponse:
     directions = active_directions()
     if request.method == "POST":
         form = ExchangeForm(request.POST, directions=directions)
+        user_hash = user_hash_of(request)
+        # Before anything else: a flood of exchanges is refused whatever it sends.
+        refusal = exchange_rate_limit_refusal(client_ip=client_address_of(request),
+                                              user_hash=user_hash)
+        if refusal is not None:
+            form.is_valid()  # the customer's values are shown again, with the refusal above
+            add_refusal(form, refusal)
+            return render(request, "exchange/form.html",
+                          {"form": form, "directions_data": _directions_data(directions)},
+                          status=429)
         if form.is_valid() and form.direction is not None:
             data = form.cleaned_data
+            referrer = referrer_of(request, data["email"])
             try:
                 exchange = exchange_create(
                     direction=form.direction,
                     amount_give=data["amount_give"],
                     email=data["email"],
                     account_get=data["account_get"],
-                    user_hash=user_hash_of(request),
-                    partner_id=referrer_of(request, data["email"]),
+                    user_hash=user_hash,
+                    partner_id=referrer.partner_id if referrer else None,
+                    source=referrer.source() if referrer else None,
                 )
             except ExchangeError as error:
                 add_refusal(form, error)

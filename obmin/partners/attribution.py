@@ -2,9 +2,11 @@
 
 The rule (README, "Referral links and attribution"): the last partner link the visitor
 followed wins, unless the customer's e-mail is already bound to a partner by an earlier
-attributed exchange, which then wins. Who may earn at all is `partner_may_earn`'s rule, shared
-with reward accrual. The exchange room asks `partner_for_exchange` through its referrer hook
-(`obmin.exchange.hooks`, registered in `PartnersConfig.ready`).
+attributed exchange that reached success, which then wins (an unpaid, new or cancelled one
+binds nothing: anyone can submit an exchange with anyone's e-mail). Who may earn at all is
+`partner_may_earn`'s rule, shared with reward accrual. The exchange room asks
+`partner_for_exchange` through its referrer hook (`obmin.exchange.hooks`, registered in
+`PartnersConfig.ready`), which answers the partner and the source of its click.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from obmin.exchange.models import Exchange
+from obmin.exchange.hooks import Referrer
+from obmin.exchange.models import Exchange, ExchangeStatus
+from obmin.lib.ipmask import client_ip
 from obmin.lib.text import normalize_email
 from obmin.lib.visitor import USER_HASH_COOKIE
 from obmin.partners.program import ProgramSettings, program_settings
 from obmin.partners.selectors import partner_may_earn
+from obmin.partners.sources import SOURCE_COOKIE, source_cookie_value, source_from_cookie
 
 REF_COOKIE = "obmin_ref"
 
@@ -52,14 +57,21 @@ def referral(request: HttpRequest, program: ProgramSettings | None = None) -> Re
 
 
 def set_referral_cookies(response: HttpResponse, *, partner_id: int, clicked_at: int,
-                         user_hash: str, program: ProgramSettings) -> None:
-    """Both cookies of a followed link; first-party, so `SameSite=Lax` keeps them on the
-    visitor's own navigation to the exchange page.
+                         user_hash: str, program: ProgramSettings,
+                         source: dict[str, str] | None = None) -> None:
+    """The cookies of a followed link; first-party, so `SameSite=Lax` keeps them on the
+    visitor's own navigation to the exchange page. `source` (the click's sub-IDs, UTM tags and
+    country) goes into the companion cookie `obmin_src`, tied to this click's referral cookie;
+    a click without any leaves an older companion cookie stale, so it no longer counts.
 
     Written as morsels rather than with `set_cookie`, which adds an `Expires` date computed on
     every click; `Max-Age` alone is what browsers use.
     """
-    for name, value in ((REF_COOKIE, f"{partner_id}.{clicked_at}"), (USER_HASH_COOKIE, user_hash)):
+    cookies = [(REF_COOKIE, f"{partner_id}.{clicked_at}"), (USER_HASH_COOKIE, user_hash)]
+    if source:
+        cookies.append((SOURCE_COOKIE, source_cookie_value(
+            partner_id=partner_id, clicked_at=clicked_at, fields=source)))
+    for name, value in cookies:
         response.cookies[name] = value
         morsel = response.cookies[name]
         morsel["max-age"] = program.cookie_seconds
@@ -70,20 +82,38 @@ def set_referral_cookies(response: HttpResponse, *, partner_id: int, clicked_at:
             morsel["secure"] = True
 
 
-def partner_for_exchange(request: HttpRequest, email: str) -> int | None:
-    """The referring partner of an exchange about to be created, or None."""
+def bound_partner(email: str) -> int | None:
+    """The partner a customer's e-mail is bound to: the one of its first exchange that reached
+    success with a partner. Only success binds: an exchange anyone may submit with anyone's
+    e-mail and never pay must not claim the customer (issue 20's hijack)."""
+    if not email:
+        return None
+    return (Exchange.objects.filter(email=email, partner__isnull=False,
+                                    status=ExchangeStatus.SUCCESS)
+            .order_by("created_at", "id").values_list("partner_id", flat=True).first())
+
+
+def partner_for_exchange(request: HttpRequest, email: str) -> Referrer | None:
+    """The referring partner of an exchange about to be created, with the source of the click
+    that brought it (when that click was the referring partner's), or None."""
     email = normalize_email(email)  # as exchange_create stores it
     user = getattr(request, "user", None)
     logged_in_user_id = user.pk if user is not None and user.is_authenticated else None
-    # The first attributed exchange binds the customer to its partner for good.
-    partner_id = None
-    if email:
-        partner_id = (Exchange.objects.filter(email=email, partner__isnull=False)
-                      .order_by("created_at", "id").values_list("partner_id", flat=True).first())
-    if partner_id is None:
-        found = referral(request)
-        partner_id = found.partner_id if found else None
+    found = referral(request)
+    # The first successful attributed exchange binds the customer to its partner for good.
+    partner_id = bound_partner(email)
+    if partner_id is None and found is not None:
+        partner_id = found.partner_id
     if partner_id is None or not partner_may_earn(partner_id=partner_id, customer_email=email,
                                                   logged_in_user_id=logged_in_user_id):
         return None
-    return partner_id
+    source: dict[str, str] = {}
+    if found is not None and found.partner_id == partner_id:
+        source = source_from_cookie(request.COOKIES.get(SOURCE_COOKIE) or "",
+                                    partner_id=found.partner_id, clicked_at=found.clicked_at)
+    return Referrer(partner_id=partner_id, **source)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address, X-Forwarded-For believed only when the operator says so."""
+    return client_ip(request.META, trust_forwarded_for=program_settings().trust_forwarded_for)

@@ -39,6 +39,7 @@ from django.db.models import Q
 
 from obmin.lib import metrics
 from obmin.lib.cache import SOCKET_TIMEOUT_SECONDS
+from obmin.lib.models import SOURCE_FIELDS
 from obmin.lib.timeutil import day_start
 from obmin.partners.hooks import clicks_stored
 from obmin.partners.models import Click, Partner
@@ -60,7 +61,9 @@ class ClickData:
     `partner_id` is None when the database could not be asked whose `code` it is; the writer
     resolves it then (an unknown or blocked code is dropped, as the redirect would have).
     `seen_today`: whether the visitor already clicked this partner's link this UTC day, when
-    its cookies tell; None leaves it to the writer.
+    its cookies tell; None leaves it to the writer. The traffic source (sub1..sub5, utm_*,
+    cleaned by partners.sources) and the country come last, with defaults, so that a message
+    queued by an older version (without them) still reads.
     """
 
     uid: str
@@ -75,6 +78,15 @@ class ClickData:
     query_string: str
     user_agent: str
     seen_today: bool | None
+    sub1: str = ""
+    sub2: str = ""
+    sub3: str = ""
+    sub4: str = ""
+    sub5: str = ""
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    country: str = ""
 
     def to_json(self) -> str:
         # Field by field: dataclasses.asdict deep-copies every value, a tenth of a click's cost.
@@ -86,7 +98,8 @@ class ClickData:
     def from_json(cls, text: str | bytes) -> ClickData:
         data: dict[str, Any] = json.loads(text)
         data["created_at"] = datetime.fromisoformat(data["created_at"])
-        return cls(**data)
+        # Only the fields this version knows: a message from a newer one still reads.
+        return cls(**{name: data[name] for name in _FIELD_NAMES if name in data})
 
 
 _FIELD_NAMES = tuple(field.name for field in dataclasses.fields(ClickData))
@@ -174,7 +187,7 @@ def _insert_sql(vendor: str, own_transaction: bool) -> str:
 
 
 INSERT_COLUMNS = ("uid", "partner", "created_at", "browser", "ip", "referrer", "user_hash",
-                  "query_string", "user_agent", "is_bot", "is_unique")
+                  "query_string", "user_agent", "is_bot", "is_unique", *SOURCE_FIELDS, "country")
 
 
 def _insert_one(click: ClickData) -> None:
@@ -195,7 +208,9 @@ def _insert_one(click: ClickData) -> None:
             _uid_value(click.uid), click.partner_id,
             connection.ops.adapt_datetimefield_value(click.created_at), click.browser,
             click.ip, click.referrer, click.user_hash, click.query_string, click.user_agent,
-            click.is_bot, _is_unique(click, seen_today)])
+            click.is_bot, _is_unique(click, seen_today), click.sub1, click.sub2, click.sub3,
+            click.sub4, click.sub5, click.utm_source, click.utm_medium, click.utm_campaign,
+            click.country])
     clicks_stored.send(sender=Click, clicks=[click])
 
 
@@ -303,7 +318,10 @@ def clicks_write(clicks: Iterable[ClickData]) -> int:
                 browser=click.browser, ip=click.ip, referrer=click.referrer,
                 user_hash=click.user_hash, query_string=click.query_string,
                 user_agent=click.user_agent, is_bot=click.is_bot,
-                is_unique=_is_unique(click, seen_today)))
+                is_unique=_is_unique(click, seen_today), sub1=click.sub1, sub2=click.sub2,
+                sub3=click.sub3, sub4=click.sub4, sub5=click.sub5, utm_source=click.utm_source,
+                utm_medium=click.utm_medium, utm_campaign=click.utm_campaign,
+                country=click.country))
         before = _stored(rows)
         Click.objects.bulk_create([row for row in rows if row.uid not in before],
                                   batch_size=500, ignore_conflicts=True)

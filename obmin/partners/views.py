@@ -9,6 +9,7 @@ redirect, never an error page (obmin.partners.ingest).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from urllib.parse import parse_qsl
 
@@ -17,6 +18,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from obmin.lib.geo import country_of
 from obmin.lib.ipmask import client_ip, mask_ip
 from obmin.lib.timeutil import to_unix
 from obmin.lib.visitor import new_user_hash, user_hash_of
@@ -26,10 +28,12 @@ from obmin.partners.landing import landing_url
 from obmin.partners.models import Click
 from obmin.partners.program import ProgramSettings, program_settings
 from obmin.partners.selectors import partner_for_code
+from obmin.partners.sources import source_of
 from obmin.partners.useragent import MAX_PARSED, browser_of, is_crawler
 
-# Only the start of a query string is searched for cur_from / cur_to: it is attacker-sized.
-PARSED_QUERY = 1024
+# Only the start of a query string is searched for cur_from / cur_to and the traffic source
+# (sub1..sub5, utm_*): it is attacker-sized.
+PARSED_QUERY = 2048
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 LIMITS = {field.name: int(field.max_length or 0) for field in Click._meta.concrete_fields
           if field.name in ("referrer", "query_string", "user_agent")}
@@ -47,15 +51,24 @@ def _text(value: str, limit: int) -> str:
     return _CONTROL.sub("", value)[:limit]
 
 
-def _codes(query_string: str) -> tuple[str, str]:
-    params = dict(reversed(parse_qsl(query_string[:PARSED_QUERY], keep_blank_values=True)))
-    return params.get("cur_from", ""), params.get("cur_to", "")
+def _parsed(query_string: str) -> list[tuple[str, str]]:
+    # Raw bytes arrive as latin-1 (WSGI): read them as the UTF-8 they usually are.
+    query = query_string[:PARSED_QUERY]
+    with contextlib.suppress(UnicodeEncodeError):  # already decoded text (tests, servers)
+        query = query.encode("latin-1").decode("utf-8", "replace")
+    return parse_qsl(query, keep_blank_values=True)
+
+
+def _codes(params: list[tuple[str, str]]) -> tuple[str, str]:
+    first = dict(reversed(params))
+    return first.get("cur_from", ""), first.get("cur_to", "")
 
 
 @require_safe
 def ref(request: HttpRequest, code: str) -> HttpResponseRedirect:
     raw_query = request.META.get("QUERY_STRING", "")
-    response = HttpResponseRedirect(landing_url(*_codes(raw_query)))
+    params = _parsed(raw_query)
+    response = HttpResponseRedirect(landing_url(*_codes(params)))
     # Each click must reach us: no browser or proxy may answer it from a cache.
     response["Cache-Control"] = "no-store"
     if request.method == "HEAD":
@@ -91,14 +104,19 @@ def ref(request: HttpRequest, code: str) -> HttpResponseRedirect:
         if last is not None and last.partner_id == partner_id:
             seen_today = last.clicked_at // 86400 == to_unix(now) // 86400
     ip = client_ip(meta, trust_forwarded_for=program.trust_forwarded_for)
+    # The country from the whole address, before masking takes the last octet (or 80 bits).
+    source = source_of(params)
+    country = country_of(ip)
     click_submit(ClickData(
         uid=new_click_uid(), created_at=now, code=code,
         partner_id=partner_id, user_hash=user_hash, is_bot=bot,
         browser=browser_of(user_agent), ip=mask_ip(ip) if program.mask_ips else ip,
         referrer=_text(meta.get("HTTP_REFERER", ""), LIMITS["referrer"]),
         query_string=_text(raw_query, LIMITS["query_string"]),
-        user_agent=user_agent, seen_today=seen_today))
+        user_agent=user_agent, seen_today=seen_today, country=country, **source))
     if not bot and partner_id is not None:
+        if country:
+            source["country"] = country
         set_referral_cookies(response, partner_id=partner_id, clicked_at=to_unix(now),
-                             user_hash=user_hash, program=program)
+                             user_hash=user_hash, program=program, source=source)
     return response

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from obmin.exchange.models import Exchange
+from obmin.exchange.services import exchange_set_status
 from obmin.lib.visitor import USER_HASH_COOKIE
 from obmin.partners.attribution import REF_COOKIE
 from obmin.partners.models import Click, ReferralSettings
@@ -56,7 +57,8 @@ def test_a_crawler_click_does_not_replace_the_referral(client, alice, bob, pm_bt
 
 def test_a_bound_customer_stays_with_its_first_partner(client, alice, bob, pm_btc):
     follow(client, "alice001")
-    exchange(client, email="Loyal@Example.org")
+    first = exchange(client, email="Loyal@Example.org")
+    exchange_set_status(exchange_id=first.pk, status="success")  # only success binds
     client.cookies.clear()
     follow(client, "bob00002")  # the same customer later comes through bob's link
     assert exchange(client, email="loyal@example.org").partner == alice
@@ -82,7 +84,7 @@ def test_blocked_partner_is_attributed_nothing(client, alice, bob, pm_btc):
     assert exchange(client).partner is None
     # A customer bound to a blocked partner is not handed to another one either.
     partner_set_blocked(partner=bob, blocked=False)
-    Exchange.objects.update(partner=alice)
+    Exchange.objects.update(partner=alice, status="success")
     follow(client, "bob00002")
     assert exchange(client).partner is None
 
