@@ -241,6 +241,15 @@ MONITORING_POLL_FLUSH_SECONDS = envint("MONITORING_POLL_FLUSH_SECONDS", 60)
 # link-local or reserved networks are refused unless this is on (tests, private networks).
 POSTBACK_ALLOW_PRIVATE = envbool("POSTBACK_ALLOW_PRIVATE", False)
 
+# Country of a click's address (obmin.lib.geo): an optional MaxMind DB file (GeoIP2 or
+# GeoLite2 Country or City) asked first; empty: the data built into the iptocc package only.
+GEOIP_DB = os.environ.get("GEOIP_DB", "")
+
+# The customer's exchange form (and the API's create_bid): new exchanges allowed per client
+# address and per visitor (obmin_vid cookie); django-ratelimit rates, such as "20/h".
+EXCHANGE_RATE_PER_IP = os.environ.get("EXCHANGE_RATE_PER_IP", "20/h")
+EXCHANGE_RATE_PER_VISITOR = os.environ.get("EXCHANGE_RATE_PER_VISITOR", "10/h")
+
 # GET /metrics (Prometheus): with a token, only requests bearing it; without, loopback only.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
