@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 from obmin.lib.env import envbool, envint, envlist
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # after whitenoise: static files need no policy
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -198,6 +200,30 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 # client address, and e-mails to one address (nobody can flood someone's inbox through us).
 ACCOUNT_RATE_PER_IP = os.environ.get("ACCOUNT_RATE_PER_IP", "10/h")
 ACCOUNT_RATE_PER_EMAIL = os.environ.get("ACCOUNT_RATE_PER_EMAIL", "3/h")
+# Content-Security-Policy (django-csp) on every page: scripts only from this site's static files
+# or inline with the page's nonce (`nonce="{{ request.csp_nonce }}"`), so no inline event handler
+# or javascript: URL runs; no plugins, no <base>, no framing of our pages, forms post only here.
+# Styles may be inline (style attributes and <style> run no script). CSP_REPORT_ONLY=1 sends the
+# same policy as Content-Security-Policy-Report-Only (browsers report, block nothing): for trying
+# a change on a live site. CSP_REPORT_URI: where browsers send their reports (unset: nowhere).
+CSP_REPORT_ONLY = envbool("CSP_REPORT_ONLY", False)
+CSP_REPORT_URI = os.environ.get("CSP_REPORT_URI", "")
+_CSP_POLICY: dict[str, Any] = {"DIRECTIVES": {
+    "default-src": [SELF],
+    "script-src": [SELF, NONCE],
+    "script-src-attr": [NONE],
+    "style-src": [SELF, UNSAFE_INLINE],
+    "img-src": [SELF, "data:"],
+    "font-src": [SELF],
+    "connect-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [NONE],
+    "frame-ancestors": [NONE],
+    "form-action": [SELF],
+    "report-uri": CSP_REPORT_URI or None,
+}}
+CONTENT_SECURITY_POLICY = None if CSP_REPORT_ONLY else _CSP_POLICY
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY if CSP_REPORT_ONLY else None
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY", False) else None
 )
