@@ -24,6 +24,7 @@ from django_tasks_db.utils import exclusive_transaction
 
 from obmin.exchange.services import exchange_cancel_overdue
 from obmin.monitoring.services import monitor_polls_flush
+from obmin.partner_api.v1.bids import bid_callbacks_deliver
 from obmin.partners.ingest import clicks_ingest
 from obmin.partners.partitions import click_partitions_ensure
 from obmin.postbacks.delivery import postbacks_dispatch, postbacks_send_now
@@ -52,6 +53,8 @@ def duties() -> list[Duty]:
         Duty("flush monitors' poll counts", 60, monitor_polls_flush),
         Duty("create click partitions ahead", 3600, click_partitions_ensure),
         Duty("cancel exchanges unpaid past their deadline", 60, exchange_cancel_overdue),
+        # API v1 bids' status changes to their callback_url, with retries (partner_api.v1.bids).
+        Duty("send bid callbacks", 2, bid_callbacks_deliver),
         Duty("roll clicks up into hourly statistics", 30, clicks_roll_up),
     ]
 

@@ -11,6 +11,7 @@ retries after growing pauses.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,6 +55,8 @@ CALLBACK_BACKOFF = (60, 300, 1800, 7200, 21600)
 # A claimed callback is left to its worker this long before another may try it.
 CALLBACK_LEASE = timedelta(minutes=2)
 CALLBACK_TIMEOUT = 5.0
+# A round stops claiming callbacks after this long (slow receivers wait for the next round).
+CALLBACK_ROUND_SECONDS = 3.0
 
 
 class BidRefused(Exception):
@@ -220,10 +223,13 @@ def bid_callbacks_deliver() -> int:
     the same one at once. 2xx is delivered; anything else is tried again after the next pause
     of CALLBACK_BACKOFF, until PARTNER_API_CALLBACK_ATTEMPTS attempts."""
     now = timezone.now()
+    started = time.monotonic()
     due = list(BidCallback.objects.filter(delivered_at__isnull=True, next_attempt_at__lte=now)
-               .select_related("bid").order_by("next_attempt_at", "id")[:50])
+               .select_related("bid").order_by("next_attempt_at", "id")[:20])
     tried = 0
     for callback in due:
+        if time.monotonic() - started > CALLBACK_ROUND_SECONDS:
+            break  # the rest next round: the worker's other duties keep their pace
         claimed = BidCallback.objects.filter(
             pk=callback.pk, next_attempt_at=callback.next_attempt_at,
         ).update(next_attempt_at=now + CALLBACK_LEASE)
