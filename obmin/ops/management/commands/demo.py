@@ -5,10 +5,11 @@ import sys
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from obmin.lib.commands import ObminCommand
 from obmin.ops.demo import ADMIN, DEMO_PARTNERS, DEMO_PASSWORD, load_demo
+from obmin.ops.demo_volume import generate
 
 
 class Command(ObminCommand):
@@ -17,10 +18,18 @@ class Command(ObminCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="Only migrate and load.")
         parser.add_argument("--bind", default="127.0.0.1:8000")
+        parser.add_argument("--clicks", type=int, default=0, metavar="N",
+                            help="Also add N generated clicks over the last 365 days (and "
+                                 "about N/20 exchanges) to the demo partners.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         load_demo()
+        if options["clicks"] < 0:
+            raise CommandError("--clicks must be 0 or more")
+        if options["clicks"]:
+            clicks, exchanges = generate(options["clicks"])
+            self.stdout.write(f"Generated {clicks} clicks and {exchanges} exchanges.")
         url = f"http://{options['bind']}"
         self.stdout.write(f"Demo data loaded. Open {url}/")
         self.stdout.write(f"  Operator back office: {url}/admin/  login {ADMIN[0]} / {ADMIN[2]}")
