@@ -23,10 +23,12 @@ from obmin.partner_api.services import ApiKeyError, apikey_create, apikey_revoke
 from obmin.partners.services import PartnerError, partner_create
 from obmin.rewards.selectors import (
     partner_balance,
+    partner_balances,
     partner_min_payout,
     partner_payouts,
     partner_total_paid,
     payout_methods_for,
+    second_tier_percent,
 )
 from obmin.rewards.services import PayoutError, payout_cancel, payout_request
 
@@ -55,7 +57,11 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @partner_required
 def dashboard(request: PartnerRequest) -> HttpResponse:
-    return render(request, "cabinet/dashboard.html", dashboard_context(request))
+    return render(request, "cabinet/dashboard.html", {
+        **dashboard_context(request),
+        "balances": partner_balances(request.partner.pk),
+        "second_tier_percent": second_tier_percent(),
+    })
 
 
 @partner_required

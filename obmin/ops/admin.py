@@ -22,7 +22,7 @@ from obmin.partner_api.selectors import partner_api_keys
 from obmin.partners.admin import PartnerAdmin
 from obmin.partners.models import Partner
 from obmin.partners.selectors import partner_summary
-from obmin.rewards.selectors import partner_balance, partner_pending_payouts
+from obmin.rewards.selectors import partner_balances, partner_pending_payouts
 
 SUMMARY_DAYS = 30
 
@@ -35,12 +35,25 @@ admin.site.unregister(Partner)
 
 @admin.register(Partner)
 class PartnerSummaryAdmin(PartnerAdmin):
-    readonly_fields = [*PartnerAdmin.readonly_fields, "balance", "pending_payouts",
-                       "last_30_days", "api_keys", "related_lists"]
+    readonly_fields = [*PartnerAdmin.readonly_fields, "balance", "pending_rewards",
+                       "second_tier", "pending_payouts", "last_30_days", "api_keys",
+                       "related_lists"]
 
     @admin.display(description=_("balance, USD"))
     def balance(self, obj: Partner) -> str:
-        return amount_text(partner_balance(obj), 2) if obj.pk else "-"
+        return amount_text(partner_balances(obj.pk).payable, 2) if obj.pk else "-"
+
+    @admin.display(description=_("pending rewards, USD"))
+    def pending_rewards(self, obj: Partner) -> str:
+        return amount_text(partner_balances(obj.pk).pending, 2) if obj.pk else "-"
+
+    @admin.display(description=_("second tier"))
+    def second_tier(self, obj: Partner) -> str:
+        if not obj.pk:
+            return "-"
+        brought = obj.referred_partners.count()
+        return gettext("brought %(count)d partner(s); second-tier rewards %(amount)s USD") % {
+            "count": brought, "amount": amount_text(partner_balances(obj.pk).second_tier, 2)}
 
     @admin.display(description=_("pending payouts"))
     def pending_payouts(self, obj: Partner) -> str:

@@ -28,6 +28,7 @@ from obmin.partner_api.v1.bids import bid_callbacks_deliver
 from obmin.partners.ingest import clicks_ingest
 from obmin.partners.partitions import click_partitions_ensure
 from obmin.postbacks.delivery import postbacks_dispatch, postbacks_send_now
+from obmin.rewards.services import reward_release_due
 from obmin.stats.services import clicks_roll_up
 
 logger = logging.getLogger("obmin.worker")
@@ -55,6 +56,7 @@ def duties() -> list[Duty]:
         Duty("cancel exchanges unpaid past their deadline", 60, exchange_cancel_overdue),
         # API v1 bids' status changes to their callback_url, with retries (partner_api.v1.bids).
         Duty("send bid callbacks", 2, bid_callbacks_deliver),
+        Duty("release rewards whose holding period ended", 60, reward_release_due),
         Duty("roll clicks up into hourly statistics", 30, clicks_roll_up),
     ]
 

@@ -23,7 +23,7 @@ from obmin.partner_api.records import ClickRow, ExchangeRow, Info, PayoutRow, Wi
 from obmin.partners.models import Partner
 from obmin.partners.selectors import partner_links
 from obmin.rewards.selectors import (
-    partner_balance,
+    partner_balances,
     partner_min_payout,
     partner_payouts,
     partner_total_paid,
@@ -113,8 +113,10 @@ class LiveSource:
 
     def info(self) -> Info:
         partner = self.partner
+        balances = partner_balances(partner.pk)
         return Info(
-            balance=partner_balance(partner),
+            balance=balances.payable,
+            pending=balances.pending,
             total_paid=partner_total_paid(partner),
             link=partner.referral_link,
             min_payout=partner_min_payout(partner),

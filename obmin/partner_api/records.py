@@ -87,11 +87,12 @@ class Window:
 
 @dataclass(frozen=True)
 class Info:
-    balance: Decimal
+    balance: Decimal  # payable
     total_paid: Decimal
     link: str
     min_payout: Decimal
     methods: list[PayoutMethodOffer]
+    pending: Decimal = Decimal(0)  # rewards in their holding period (`balance_pending`)
 
 
 class Source(Protocol):

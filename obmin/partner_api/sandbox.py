@@ -238,6 +238,8 @@ class SandboxSource:
                    Decimal(0))
         return Info(
             balance=balance,
+            # Made-up rewards still in their holding period.
+            pending=Decimal(self._rng("pending", 0).randint(0, 3_000)) / 100,
             total_paid=paid,
             # A code no partner has: the link works (redirects) and attributes nothing.
             link=f"{settings.SITE_URL}/ref/sandbox-{self.seed[:8]}/",

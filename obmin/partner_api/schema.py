@@ -137,7 +137,9 @@ METHODS = (
     Method("get_info", _("Your account and payout methods"),
            _("Balance, what has been paid to you, your referral link and the payout methods "
              "you can use. No options."),
-           data=(Field("balance", "number", _("your balance, USD")),
+           data=(Field("balance", "number", _("your balance, USD (payable)")),
+                 Field("balance_pending", "number",
+                       _("rewards still in their holding period, not yet payable, USD")),
                  Field("totalReceived", "number", _("paid out to you so far, USD")),
                  Field("link", "string", _("your referral link")),
                  Field("min_payout", "number", _("the smallest balance you can ask to be "

@@ -20,6 +20,7 @@ SUCCESS = ExchangeStatus.SUCCESS.value
 def info_data(info: Info) -> dict[str, Any]:
     return {
         "balance": info.balance,
+        "balance_pending": info.pending,
         "totalReceived": info.total_paid,
         "link": info.link,
         "min_payout": info.min_payout,

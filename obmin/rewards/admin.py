@@ -29,9 +29,11 @@ from obmin.rewards.models import (
     PartnerAccount,
     Payout,
     PayoutMethod,
+    RewardHold,
     RewardLevel,
     RewardOverride,
     RewardProgram,
+    Tier,
 )
 from obmin.rewards.services import PayoutError, payout_mark_paid, payout_refuse
 
@@ -42,7 +44,8 @@ if TYPE_CHECKING:
 @admin.register(RewardProgram)
 class RewardProgramAdmin(SingletonAdmin):
     formfield_overrides = PLAIN_DECIMALS
-    list_display = ["__str__", "reward_base", "min_payout", "updated_at"]
+    list_display = ["__str__", "reward_base", "min_payout", "hold_days", "second_tier_enabled",
+                    "updated_at"]
 
 
 @admin.register(RewardLevel)
@@ -74,7 +77,7 @@ class PayoutMethodAdmin(admin.ModelAdmin):
 
 @admin.register(PartnerAccount)
 class PartnerAccountAdmin(ReadOnlyAdmin):
-    list_display = ["partner", "balance_usd"]
+    list_display = ["partner", "balance_usd", "pending_usd"]
     list_select_related = ["partner__user"]
     search_fields = ["partner__user__email", "partner__ref_code"]
 
@@ -82,12 +85,33 @@ class PartnerAccountAdmin(ReadOnlyAdmin):
     def balance_usd(self, obj: PartnerAccount) -> str:
         return amount_text(obj.balance, 2)
 
+    @admin.display(description=_("pending, USD"), ordering="pending")
+    def pending_usd(self, obj: PartnerAccount) -> str:
+        return amount_text(obj.pending, 2)
+
+
+@admin.register(RewardHold)
+class RewardHoldAdmin(ReadOnlyAdmin):
+    """Pending credits and when the worker makes them payable."""
+
+    list_display = ["entry_id", "partner", "amount_usd", "exchange_number", "release_at"]
+    list_select_related = ["partner__user", "entry"]
+    search_fields = ["=partner__user__email", "=partner__ref_code", "=entry__exchange__id"]
+
+    @admin.display(description=_("amount, USD"))
+    def amount_usd(self, obj: RewardHold) -> str:
+        return amount_text(obj.entry.amount, 2)
+
+    @admin.display(description=_("exchange"))
+    def exchange_number(self, obj: RewardHold) -> str:
+        return f"#{obj.entry.exchange_id}"
+
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "time", "partner_code", "kind", "amount_usd", "exchange_number",
+    list_display = ["id", "time", "partner_code", "kind_text", "amount_usd", "exchange_number",
                     "payout_number", "short_note"]
-    list_filter = ["kind", ("created_at", admin.DateFieldListFilter)]
+    list_filter = ["kind", "tier", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=partner__user__email", "=exchange__id", "=payout__id"]
     list_select_related = ["partner__user"]
     show_full_result_count = False
@@ -95,6 +119,15 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     @admin.display(description=_("amount, USD"), ordering="amount")
     def amount_usd(self, obj: LedgerEntry) -> str:
         return amount_text(obj.amount, 2)
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_text(self, obj: LedgerEntry) -> str:
+        text = str(obj.get_kind_display())
+        if obj.tier == Tier.SECOND:
+            text += ", " + str(_("second tier"))
+        if obj.pending_change > 0:
+            text += ", " + str(_("pending"))
+        return text
 
     @admin.display(description=_("time"), ordering="created_at")
     def time(self, obj: LedgerEntry) -> str:

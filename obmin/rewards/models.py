@@ -1,8 +1,9 @@
 """Reward rules, the append-only partner ledger, payout methods and payouts.
 
-The ledger is the truth about money: a partner's balance is the sum of its entries. Entries are
-only ever inserted; `PartnerAccount.balance` is a cached copy kept in the same transaction (and
-the row every money movement of a partner locks), which `obmin ledger check` verifies.
+The ledger is the truth about money: a partner's balances are sums of its entries. Entries are
+only ever inserted; `PartnerAccount.balance` (payable) and `.pending` (in the holding period) are
+cached copies kept in the same transaction (and the row every money movement of a partner
+locks), which `obmin ledger check` verifies.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any, NoReturn
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Mod
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -45,6 +46,19 @@ class RewardProgram(SingletonModel):
                                                "are taken of, in USD at the exchange's prices."))
     min_payout = models.DecimalField(_("minimum payout, USD"), default=Decimal(10),
                                      validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    hold_days = models.PositiveSmallIntegerField(
+        _("holding period, days"), default=0, validators=[MaxValueValidator(365)],
+        help_text=_("A credited reward is pending this long, then payable; a reversal within "
+                    "it takes the reward back before it was ever payable. 0: payable at once. "
+                    "A change applies to rewards credited after it."))
+    second_tier_enabled = models.BooleanField(
+        _("second tier"), default=False,
+        help_text=_("A partner who signed up through another partner's link earns that "
+                    "partner a share of its own rewards (one level only)."))
+    second_tier_percent = models.DecimalField(
+        _("second-tier share, %"), default=Decimal(5),
+        help_text=_("Percent of the referred partner's reward credited to its sponsor."),
+        **PERCENT)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -121,7 +135,9 @@ class PartnerAccount(models.Model):
 
     partner = models.OneToOneField("partners.Partner", models.PROTECT, primary_key=True,
                                    related_name="reward_account", verbose_name=_("partner"))
+    # Payable: what a payout may take. Pending: rewards still in their holding period.
     balance = models.DecimalField(_("balance, USD"), default=Decimal(0), **MONEY)
+    pending = models.DecimalField(_("pending, USD"), default=Decimal(0), **MONEY)
 
     class Meta:
         verbose_name = _("partner balance")
@@ -212,6 +228,14 @@ class EntryKind(models.TextChoices):
     PAYOUT_RELEASE = "payout_release", _("payout refused or cancelled")
     # Zero amount: the hold already took the money; this entry records that it left for good.
     PAYOUT_PAID = "payout_paid", _("payout paid")
+    # Zero amount: a pending credit's holding period ended; it moves from pending to payable.
+    RELEASE = "release", _("reward released from hold")
+
+
+class Tier(models.IntegerChoices):
+    FIRST = 1, _("own reward")
+    # The sponsor's share of a reward of a partner it brought (one level only).
+    SECOND = 2, _("second tier")
 
 
 class LedgerImmutable(Exception):
@@ -235,10 +259,18 @@ A = EntryKind
 class LedgerEntry(models.Model):
     """One movement of a partner's money. Inserted once, never changed or removed.
 
-    A reward's entries for one exchange are numbered 1, 2, 3...: credits odd, reversals even,
-    unique per exchange. So two concurrent accruals of one exchange cannot both insert credit 1,
-    and a second credit can only follow a reversal: at any moment an exchange has one net credit
-    or none, whatever the code above does.
+    `amount` moves the partner's total (payable + pending); `pending_change` is the part of it
+    that moves the pending balance, so payable is the sum of `amount - pending_change`. A credit
+    made during a holding period is wholly pending (`pending_change` = `amount`); its `release`
+    entry (amount 0, `pending_change` = -amount) moves it to payable; a reversal takes it from
+    wherever it is then.
+
+    A reward's entries for one exchange and tier (1: the referring partner, 2: its sponsor) are
+    numbered 1, 2, 3...: credits odd, reversals even, unique per exchange and tier. So two
+    concurrent accruals of one exchange cannot both insert credit 1, and a second credit can
+    only follow a reversal: at any moment an exchange has one net credit per tier or none,
+    whatever the code above does. A release carries its credit's number and is unique too, so
+    a credit is released at most once.
     """
 
     partner = models.ForeignKey("partners.Partner", models.PROTECT, related_name="ledger_entries",
@@ -249,6 +281,8 @@ class LedgerEntry(models.Model):
     exchange = models.ForeignKey("exchange.Exchange", models.PROTECT, null=True, blank=True,
                                  related_name="ledger_entries", verbose_name=_("exchange"))
     sequence = models.PositiveIntegerField(_("accrual number"), null=True, blank=True)
+    tier = models.PositiveSmallIntegerField(_("tier"), choices=Tier.choices, default=Tier.FIRST)
+    pending_change = models.DecimalField(_("of it pending, USD"), default=Decimal(0), **MONEY)
     payout = models.ForeignKey(Payout, models.PROTECT, null=True, blank=True,
                                related_name="ledger_entries", verbose_name=_("payout"))
     note = models.CharField(_("note"), max_length=255, blank=True)
@@ -261,8 +295,12 @@ class LedgerEntry(models.Model):
         verbose_name_plural = _("ledger entries")
         indexes = [models.Index(fields=["partner", "id"], name="ledger_partner_id")]
         constraints = [
-            models.UniqueConstraint(fields=["exchange", "sequence"],
+            models.UniqueConstraint(fields=["exchange", "tier", "sequence"],
+                                    condition=Q(kind__in=[A.CREDIT, A.REVERSAL]),
                                     name="ledger_one_entry_per_accrual_step"),
+            models.UniqueConstraint(fields=["exchange", "tier", "sequence"],
+                                    condition=Q(kind=A.RELEASE),
+                                    name="ledger_one_release_per_credit"),
             models.UniqueConstraint(fields=["payout", "kind"], name="ledger_one_hold_one_release"),
             # Each kind has its source and its sign; accrual steps alternate credit/reversal.
             models.CheckConstraint(
@@ -272,20 +310,30 @@ class LedgerEntry(models.Model):
                       sequence__isnull=False)
                     | Q(kind=A.REVERSAL, amount__lt=0, exchange__isnull=False,
                         payout__isnull=True, sequence__isnull=False)
+                    | Q(kind=A.RELEASE, amount=0, pending_change__lt=0, exchange__isnull=False,
+                        payout__isnull=True, sequence__isnull=False)
                     | Q(kind=A.PAYOUT_HOLD, amount__lt=0, payout__isnull=False,
-                        exchange__isnull=True, sequence__isnull=True)
+                        exchange__isnull=True, sequence__isnull=True, tier=Tier.FIRST)
                     | Q(kind=A.PAYOUT_RELEASE, amount__gt=0, payout__isnull=False,
-                        exchange__isnull=True, sequence__isnull=True)
+                        exchange__isnull=True, sequence__isnull=True, tier=Tier.FIRST)
                     | Q(kind=A.PAYOUT_PAID, amount=0, payout__isnull=False,
-                        exchange__isnull=True, sequence__isnull=True)
+                        exchange__isnull=True, sequence__isnull=True, tier=Tier.FIRST)
                 ),
             ),
             models.CheckConstraint(
                 name="ledger_credit_odd_reversal_even",
                 condition=Q(sequence__isnull=True)
-                | Q(Exact(Mod("sequence", 2), 1), kind=A.CREDIT)
+                | Q(Exact(Mod("sequence", 2), 1), kind__in=[A.CREDIT, A.RELEASE])
                 | Q(Exact(Mod("sequence", 2), 0), kind=A.REVERSAL),
             ),
+            # A credit or reversal is wholly pending or wholly payable; payouts touch only
+            # the payable balance.
+            models.CheckConstraint(
+                name="ledger_pending_change",
+                condition=Q(kind=A.RELEASE) | Q(pending_change=0)
+                | Q(kind__in=[A.CREDIT, A.REVERSAL], pending_change=F("amount")),
+            ),
+            models.CheckConstraint(name="ledger_tier", condition=Q(tier__in=[1, 2])),
         ]
 
     def __str__(self) -> str:
@@ -299,3 +347,27 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise LedgerImmutable("Ledger entries are never deleted; post a new entry.")
+
+
+class RewardHold(models.Model):
+    """A pending credit waiting for its holding period to end: the worker's queue.
+
+    Created with the credit, deleted by its release or its reversal, in the same transaction.
+    The ledger stays the truth (the release's unique number makes it happen once); this row
+    only spares the worker a scan of every credit ever made. `obmin ledger check` compares the
+    two.
+    """
+
+    entry = models.OneToOneField(LedgerEntry, models.PROTECT, primary_key=True,
+                                 related_name="hold", verbose_name=_("credit"))
+    partner = models.ForeignKey("partners.Partner", models.PROTECT, related_name="reward_holds",
+                                verbose_name=_("partner"))
+    release_at = models.DateTimeField(_("payable from"), db_index=True)
+
+    class Meta:
+        ordering = ["release_at"]
+        verbose_name = _("reward on hold")
+        verbose_name_plural = _("rewards on hold")
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} until {self.release_at:%Y-%m-%d %H:%M}"

@@ -12,6 +12,7 @@ from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.lib.money import CENT, plain, quantize, quantize_down
 from obmin.partners.models import Partner
 from obmin.rewards.models import (
+    LedgerEntry,
     OverrideKind,
     PartnerAccount,
     Payout,
@@ -21,6 +22,7 @@ from obmin.rewards.models import (
     RewardLevel,
     RewardOverride,
     RewardProgram,
+    Tier,
 )
 
 ZERO = Decimal(0)
@@ -39,10 +41,42 @@ class PayoutMethodOffer:
 
 
 def partner_balance(partner: Partner) -> Decimal:
-    """The partner's balance in USD: the sum of its ledger (kept in its account row)."""
+    """The partner's payable balance in USD: what a payout may take (kept in its account row;
+    `partner_balances` has the pending part too)."""
     balance = (PartnerAccount.objects.filter(partner_id=partner.pk)
                .values_list("balance", flat=True).first())
     return balance if balance is not None else ZERO
+
+
+@dataclass(frozen=True)
+class Balances:
+    """A partner's money in USD: `payable` (what a payout may take; the API's `balance`),
+    `pending` (rewards still in their holding period; `balance_pending`), and `second_tier`
+    (its net second-tier rewards so far: shares of the rewards of partners it brought)."""
+
+    payable: Decimal
+    pending: Decimal
+    second_tier: Decimal
+
+
+def partner_balances(partner_id: int) -> Balances:
+    """The partner's payable and pending balances (kept in its account row, sums of its
+    ledger) and its second-tier earnings."""
+    row = (PartnerAccount.objects.filter(partner_id=partner_id)
+           .values_list("balance", "pending").first())
+    second_tier = (LedgerEntry.objects.filter(partner_id=partner_id, tier=Tier.SECOND)
+                   .aggregate(total=Sum("amount"))["total"])
+    payable, pending = row if row is not None else (ZERO, ZERO)
+    # Quantized: SQLite sums decimals as floats.
+    return Balances(payable=payable, pending=pending,
+                    second_tier=quantize(second_tier or ZERO, 2))
+
+
+def second_tier_percent() -> Decimal | None:
+    """The sponsor's share of a referred partner's rewards, in percent; None when the program
+    has no second tier."""
+    program = RewardProgram.load()
+    return program.second_tier_percent if program.second_tier_enabled else None
 
 
 def partner_pending_payouts(partner: Partner) -> tuple[int, Decimal]:

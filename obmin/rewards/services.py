@@ -1,14 +1,16 @@
 """Money movements of the partner program: accruing rewards, payouts, and reconciling the ledger.
 
 Every movement goes through `_post`, which locks the partner's account row, inserts one ledger
-entry and moves the cached balance in the same transaction. Lock order, everywhere: exchange
-row (taken by `exchange_set_status`), then the partner's account row, then the payout row.
+entry and moves the cached balances in the same transaction. Lock order, everywhere: exchange
+row (taken by `exchange_set_status`, and by the hold release), then the partners' account rows
+in the order of their ids, then the payout row.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -20,7 +22,7 @@ from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.exchange.services import exchange_record_reward
 from obmin.lib.errors import Refused
 from obmin.lib.mail import email_on_commit
-from obmin.lib.money import quantize
+from obmin.lib.money import CENT, quantize, quantize_down
 from obmin.partners.models import Partner
 from obmin.partners.selectors import partner_may_earn
 from obmin.rewards.hooks import ledger_entry_posted
@@ -33,7 +35,9 @@ from obmin.rewards.models import (
     Payout,
     PayoutMethod,
     PayoutStatus,
+    RewardHold,
     RewardProgram,
+    Tier,
 )
 from obmin.rewards.selectors import payout_amount, reward_quote
 
@@ -58,15 +62,30 @@ def _locked_account(partner_id: int) -> PartnerAccount:
     return account
 
 
+def _locked_accounts(*partner_ids: int) -> dict[int, PartnerAccount]:
+    """Several partners' account rows, locked in the order of their ids (so two transactions
+    that both need a partner and its sponsor cannot deadlock)."""
+    return {partner_id: _locked_account(partner_id) for partner_id in sorted(set(partner_ids))}
+
+
 def _post(account: PartnerAccount, *, amount: Decimal, kind: str, note: str = "",
           exchange: Exchange | None = None, sequence: int | None = None,
-          payout: Payout | None = None) -> LedgerEntry:
-    """Inserts one entry and moves the cached balance; the caller holds the account lock."""
+          payout: Payout | None = None, tier: int = Tier.FIRST,
+          pending_change: Decimal = ZERO) -> LedgerEntry:
+    """Inserts one entry and moves the cached balances; the caller holds the account lock.
+
+    `amount` moves the partner's total, `pending_change` the pending part of it; the payable
+    balance moves by the rest.
+    """
     entry = LedgerEntry.objects.create(partner_id=account.partner_id, amount=amount, kind=kind,
                                        exchange=exchange, sequence=sequence, payout=payout,
+                                       tier=tier, pending_change=pending_change,
                                        note=note[:255])
-    PartnerAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
-    account.balance += amount
+    payable_change = amount - pending_change
+    PartnerAccount.objects.filter(pk=account.pk).update(
+        balance=F("balance") + payable_change, pending=F("pending") + pending_change)
+    account.balance += payable_change
+    account.pending += pending_change
     ledger_entry_posted.send(sender=LedgerEntry, entry=entry)
     return entry
 
@@ -82,39 +101,132 @@ def _notify(partner_id: int, subject: str, body: str) -> None:
 # --- rewards ------------------------------------------------------------------------------
 
 
+def _open_credit(exchange_id: int, tier: int) -> tuple[LedgerEntry | None, int]:
+    """The tier's credit on the exchange that no reversal has undone yet (None when there is
+    none), and the number the tier's next accrual step takes."""
+    last = (LedgerEntry.objects
+            .filter(exchange_id=exchange_id, tier=tier,
+                    kind__in=[EntryKind.CREDIT, EntryKind.REVERSAL])
+            .order_by("-sequence")
+            .only("kind", "amount", "sequence", "partner_id", "tier", "pending_change",
+                  "exchange_id").first())
+    if last is None:
+        return None, 1
+    assert last.sequence is not None
+    return (last if last.kind == EntryKind.CREDIT else None), last.sequence + 1
+
+
+def _credit(account: PartnerAccount, *, exchange: Exchange, tier: int, sequence: int,
+            amount: Decimal, note: str, hold_days: int) -> LedgerEntry:
+    """Posts a credit: payable at once, or pending with its place in the release queue."""
+    held = hold_days > 0
+    entry = _post(account, amount=amount, pending_change=amount if held else ZERO,
+                  kind=EntryKind.CREDIT, exchange=exchange, tier=tier, sequence=sequence,
+                  note=note)
+    if held:
+        RewardHold.objects.create(entry=entry, partner_id=account.partner_id,
+                                  release_at=entry.created_at + timedelta(days=hold_days))
+    return entry
+
+
+def _reverse(account: PartnerAccount, credit: LedgerEntry, *, exchange: Exchange,
+             sequence: int, note: str) -> LedgerEntry:
+    """Posts the reversal of exactly `credit`: from pending when it has not been released
+    (it was never payable), else from the payable balance."""
+    released = LedgerEntry.objects.filter(exchange_id=exchange.pk, tier=credit.tier,
+                                          sequence=credit.sequence,
+                                          kind=EntryKind.RELEASE).exists()
+    pending = ZERO if released else credit.pending_change
+    if pending:
+        RewardHold.objects.filter(entry_id=credit.pk).delete()
+    return _post(account, amount=-credit.amount, pending_change=-pending,
+                 kind=EntryKind.REVERSAL, exchange=exchange, tier=credit.tier,
+                 sequence=sequence, note=note)
+
+
+def _sponsor_share(program: RewardProgram, exchange: Exchange,
+                   reward: Decimal) -> tuple[int, Decimal] | None:
+    """Who earns the second tier of this reward and how much, or None.
+
+    The sponsor is the partner whose link the exchange's partner followed before signing up;
+    one level only (the sponsor's own sponsor gets nothing from it), and the sponsor must be
+    allowed to earn from this exchange itself (not blocked, not its own e-mail).
+    """
+    if not program.second_tier_enabled or exchange.partner_id is None:
+        return None
+    sponsor_id = (Partner.objects.filter(pk=exchange.partner_id)
+                  .values_list("referred_by_id", flat=True).first())
+    if sponsor_id is None or sponsor_id == exchange.partner_id:
+        return None
+    share = quantize_down(reward * program.second_tier_percent / Decimal(100), 2)
+    if share < CENT or not partner_may_earn(partner_id=sponsor_id,
+                                            customer_email=exchange.email):
+        return None
+    return sponsor_id, share
+
+
+def _credit_mail(entry: LedgerEntry, account: PartnerAccount, hold_days: int) -> None:
+    values = {"id": entry.exchange_id, "amount": quantize(entry.amount, 2),
+              "currency": ACCOUNTING_CURRENCY, "balance": quantize(account.balance, 2),
+              "days": hold_days}
+    if entry.tier == Tier.SECOND:
+        subject = _("Second-tier reward credited: %(amount)s %(currency)s") % values
+        body = _("A partner who signed up through your link earned a reward on exchange "
+                 "#%(id)s; your share is %(amount)s %(currency)s.") % values
+    else:
+        subject = _("Reward credited: %(amount)s %(currency)s") % values
+        body = _("Exchange #%(id)s succeeded and earned you %(amount)s %(currency)s.") % values
+    if hold_days:
+        body += " " + _("It is pending for %(days)s day(s), then payable.") % values
+    body += " " + _("Your balance is now %(balance)s %(currency)s.") % values
+    _notify(account.partner_id, subject, body)
+
+
 def reward_sync(*, exchange: Exchange) -> LedgerEntry | None:
     """Brings the exchange's reward in line with its status: the one way rewards move.
 
-    In success and not credited: credits the reward (if any). Credited and no longer in
-    success: posts the reversal. Otherwise nothing. Must run with the exchange row locked
-    (inside `exchange_set_status`, or `reward_backfill`); the unique (exchange, sequence) pair
-    makes a duplicate credit fail even if a caller forgets.
+    In success and not credited: credits the reward (if any), and the sponsor's second-tier
+    share when the program has it. Credited and no longer in success: posts the reversal of
+    each open credit, both tiers. Otherwise nothing. Returns the referring partner's entry.
+    Must run with the exchange row locked (inside `exchange_set_status`, or
+    `reward_backfill`); the unique (exchange, tier, sequence) triple makes a duplicate credit
+    fail even if a caller forgets.
     """
-    last = (LedgerEntry.objects.filter(exchange_id=exchange.pk)
-            .order_by("-sequence").only("kind", "amount", "sequence", "partner_id").first())
-    credited = last is not None and last.kind == EntryKind.CREDIT
-    next_sequence = (last.sequence or 0) + 1 if last else 1
+    credit, next_sequence = _open_credit(exchange.pk, Tier.FIRST)
     entry = None
-    if exchange.status == ExchangeStatus.SUCCESS and not credited and exchange.partner_id:
-        quote = reward_quote(exchange)
+    if exchange.status == ExchangeStatus.SUCCESS and credit is None and exchange.partner_id:
+        program = RewardProgram.load()
+        quote = reward_quote(exchange, program=program)
         if quote.amount > 0 and partner_may_earn(partner_id=exchange.partner_id,
                                                     customer_email=exchange.email):
-            account = _locked_account(exchange.partner_id)
-            entry = _post(account, amount=quote.amount, kind=EntryKind.CREDIT, exchange=exchange,
-                          sequence=next_sequence, note=quote.rule)
-            _notify(exchange.partner_id, _("Reward credited: %(amount)s %(currency)s")
-                    % {"amount": quantize(quote.amount, 2), "currency": ACCOUNTING_CURRENCY},
-                    _("Exchange #%(id)s succeeded and earned you %(amount)s %(currency)s. "
-                      "Your balance is now %(balance)s %(currency)s.")
-                    % {"id": exchange.pk, "amount": quantize(quote.amount, 2),
-                       "currency": ACCOUNTING_CURRENCY, "balance": quantize(account.balance, 2)})
-    elif exchange.status != ExchangeStatus.SUCCESS and credited:
-        assert last is not None
+            sponsor = _sponsor_share(program, exchange, quote.amount)
+            accounts = _locked_accounts(exchange.partner_id, *([sponsor[0]] if sponsor else []))
+            account = accounts[exchange.partner_id]
+            entry = _credit(account, exchange=exchange, tier=Tier.FIRST,
+                            sequence=next_sequence, amount=quote.amount, note=quote.rule,
+                            hold_days=program.hold_days)
+            _credit_mail(entry, account, program.hold_days)
+            sponsor_credit, sponsor_sequence = _open_credit(exchange.pk, Tier.SECOND)
+            # A second-tier credit is open only while the first tier's is, so none is here.
+            if sponsor is not None and sponsor_credit is None:
+                sponsor_id, share = sponsor
+                second = _credit(
+                    accounts[sponsor_id], exchange=exchange, tier=Tier.SECOND,
+                    sequence=sponsor_sequence, amount=share, hold_days=program.hold_days,
+                    note=f"second tier {program.second_tier_percent.normalize():f}% of "
+                         f"partner {exchange.partner_id}'s reward #{entry.pk}")
+                _credit_mail(second, accounts[sponsor_id], program.hold_days)
+    elif exchange.status != ExchangeStatus.SUCCESS and credit is not None:
+        sponsor_credit, sponsor_sequence = _open_credit(exchange.pk, Tier.SECOND)
         # The reversal goes to whoever was credited, even if the exchange's partner changed.
-        account = _locked_account(last.partner_id)
-        entry = _post(account, amount=-last.amount, kind=EntryKind.REVERSAL, exchange=exchange,
-                      sequence=next_sequence,
-                      note=_("exchange left success: %(status)s") % {"status": exchange.status})
+        accounts = _locked_accounts(credit.partner_id,
+                                    *([sponsor_credit.partner_id] if sponsor_credit else []))
+        note = _("exchange left success: %(status)s") % {"status": exchange.status}
+        entry = _reverse(accounts[credit.partner_id], credit, exchange=exchange,
+                         sequence=next_sequence, note=note)
+        if sponsor_credit is not None:
+            _reverse(accounts[sponsor_credit.partner_id], sponsor_credit, exchange=exchange,
+                     sequence=sponsor_sequence, note=note)
     if entry is not None:
         accrued = entry.kind == EntryKind.CREDIT
         exchange_record_reward(exchange=exchange, amount=entry.amount if accrued else ZERO,
@@ -143,6 +255,49 @@ def reward_backfill() -> int:
             exchange = Exchange.objects.select_for_update().get(pk=exchange_id)
             posted += reward_sync(exchange=exchange) is not None
     return posted
+
+
+# --- holds --------------------------------------------------------------------------------
+
+
+def reward_release(*, credit_id: int, now: datetime | None = None) -> bool:
+    """Moves one pending credit to payable if its holding period has ended; True if it did.
+
+    Takes the exchange's row lock first (the order `exchange_set_status` uses), so a reversal
+    and a release of one credit queue: whichever comes second sees the other. A second release
+    of the same credit is refused by the database as well (one release per exchange, tier and
+    credit number).
+    """
+    now = now or timezone.now()
+    credit = (LedgerEntry.objects.filter(pk=credit_id, kind=EntryKind.CREDIT)
+              .only("exchange_id", "partner_id", "tier", "sequence", "amount", "pending_change")
+              .first())
+    if credit is None or credit.exchange_id is None:
+        return False
+    with transaction.atomic():
+        exchange = Exchange.objects.select_for_update().get(pk=credit.exchange_id)
+        hold = RewardHold.objects.filter(entry_id=credit_id).first()
+        if hold is None or hold.release_at > now:
+            return False  # released or reversed meanwhile, or not due
+        open_credit, _next = _open_credit(exchange.pk, credit.tier)
+        account = _locked_account(credit.partner_id)
+        hold.delete()
+        if open_credit is None or open_credit.pk != credit.pk:
+            return False  # a reversal deletes the hold with it; this is only a safety net
+        _post(account, amount=ZERO, pending_change=-credit.pending_change,
+              kind=EntryKind.RELEASE, exchange=exchange, tier=credit.tier,
+              sequence=credit.sequence,
+              note=_("holding period ended for credit #%(id)s") % {"id": credit.pk})
+    return True
+
+
+def reward_release_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Releases the pending credits whose holding period has ended (the worker's duty, every
+    minute). Returns how many it released; safe to run in several workers at once."""
+    now = now or timezone.now()
+    due = list(RewardHold.objects.filter(release_at__lte=now).order_by("release_at")
+               .values_list("entry_id", flat=True)[:limit])
+    return sum(reward_release(credit_id=credit_id, now=now) for credit_id in due)
 
 
 # --- payouts ------------------------------------------------------------------------------
@@ -264,47 +419,109 @@ def payout_refuse(*, payout_id: int, actor: str = "", reason: str = "") -> Payou
 # --- reconciliation -----------------------------------------------------------------------
 
 
+def _check_balances(problems: list[str]) -> None:
+    """Each partner's cached payable and pending balances against its ledger."""
+    sums = {row["partner_id"]: row for row in LedgerEntry.objects.values("partner_id")
+            .annotate(total=Sum("amount"), pending=Sum("pending_change"))}
+    cached = {row[0]: row[1:] for row in
+              PartnerAccount.objects.values_list("partner_id", "balance", "pending")}
+    for partner_id in sorted(set(sums) | set(cached)):
+        row = sums.get(partner_id) or {}
+        # Quantized: SQLite sums decimals as floats.
+        total = quantize(row.get("total") or ZERO, 2)
+        pending = quantize(row.get("pending") or ZERO, 2)
+        payable = total - pending
+        if partner_id not in cached:
+            problems.append(f"partner {partner_id}: ledger sums to {total} but there is "
+                            "no balance row")
+        else:
+            balance, cached_pending = cached[partner_id]
+            if balance != payable:
+                problems.append(f"partner {partner_id}: balance {balance} != ledger sum "
+                                f"{payable}")
+            if cached_pending != pending:
+                problems.append(f"partner {partner_id}: pending {cached_pending} != ledger "
+                                f"pending {pending}")
+        if payable < 0:
+            problems.append(f"partner {partner_id}: negative balance {payable}")
+        if pending < 0:
+            problems.append(f"partner {partner_id}: negative pending {pending}")
+
+
+def _check_accrual(where: str, entries: list[LedgerEntry],
+                   releases: dict[int, LedgerEntry], problems: list[str],
+                   holds_expected: dict[int, int]) -> None:
+    """One exchange's steps of one tier: numbering, reversals, releases, the hold queue."""
+    if [e.sequence for e in entries] != list(range(1, len(entries) + 1)):
+        problems.append(f"{where}: accrual steps are not 1..{len(entries)}")
+    for index, credit in enumerate(entries[::2]):
+        reversal = entries[2 * index + 1] if 2 * index + 1 < len(entries) else None
+        assert credit.sequence is not None
+        release = releases.pop(credit.sequence, None)
+        if reversal is not None and (reversal.amount != -credit.amount
+                                     or reversal.partner_id != credit.partner_id):
+            problems.append(f"{where}: reversal #{reversal.pk} does not undo "
+                            f"credit #{credit.pk}")
+        if release is not None and (credit.pending_change <= 0
+                                    or release.pending_change != -credit.pending_change
+                                    or release.partner_id != credit.partner_id):
+            problems.append(f"{where}: release #{release.pk} does not match credit "
+                            f"#{credit.pk}")
+        if release is not None and reversal is not None and release.pk > reversal.pk:
+            problems.append(f"{where}: credit #{credit.pk} released after its reversal")
+        if reversal is not None:
+            expected = ZERO if release is not None else -credit.pending_change
+            if reversal.pending_change != expected:
+                problems.append(f"{where}: reversal #{reversal.pk} takes {reversal.pending_change}"
+                                f" from pending, expected {expected}")
+        elif credit.pending_change > 0 and release is None:
+            holds_expected[credit.pk] = credit.partner_id
+    for release in releases.values():
+        problems.append(f"{where}: release #{release.pk} of no credit")
+
+
 def ledger_check() -> list[str]:
     """Recomputes balances from the ledger and the ledger from exchanges and payouts.
 
     Returns one line per mismatch; empty when the books agree.
     """
     problems: list[str] = []
-    sums = {row["partner_id"]: row["total"] for row in
-            LedgerEntry.objects.values("partner_id").annotate(total=Sum("amount"))}
-    cached = dict(PartnerAccount.objects.values_list("partner_id", "balance"))
-    for partner_id in sorted(set(sums) | set(cached)):
-        # Quantized: SQLite sums decimals as floats.
-        ledger_sum = quantize(sums.get(partner_id) or ZERO, 2)
-        balance = cached.get(partner_id)
-        if balance is None:
-            problems.append(f"partner {partner_id}: ledger sums to {ledger_sum} but there is "
-                            "no balance row")
-        elif balance != ledger_sum:
-            problems.append(f"partner {partner_id}: balance {balance} != ledger sum {ledger_sum}")
-        if ledger_sum < 0:
-            problems.append(f"partner {partner_id}: negative balance {ledger_sum}")
+    _check_balances(problems)
 
-    accruals: dict[int, list[LedgerEntry]] = defaultdict(list)
+    accruals: dict[tuple[int, int], list[LedgerEntry]] = defaultdict(list)
+    releases: dict[tuple[int, int], dict[int, LedgerEntry]] = defaultdict(dict)
     for entry in (LedgerEntry.objects.filter(exchange__isnull=False)
-                  .order_by("exchange_id", "sequence").iterator(chunk_size=2000)):
-        assert entry.exchange_id is not None
-        accruals[entry.exchange_id].append(entry)
+                  .order_by("exchange_id", "tier", "sequence", "id").iterator(chunk_size=2000)):
+        assert entry.exchange_id is not None and entry.sequence is not None
+        key = (entry.exchange_id, entry.tier)
+        if entry.kind == EntryKind.RELEASE:
+            releases[key][entry.sequence] = entry
+        else:
+            accruals[key].append(entry)
+    holds_expected: dict[int, int] = {}
+    for key in sorted(set(accruals) | set(releases)):
+        where = f"exchange {key[0]}" + (" (second tier)" if key[1] == Tier.SECOND else "")
+        _check_accrual(where, accruals.get(key, []), releases.get(key, {}), problems,
+                       holds_expected)
+    holds = dict(RewardHold.objects.values_list("entry_id", "partner_id"))
+    for credit_id in sorted(set(holds) | set(holds_expected)):
+        if credit_id not in holds:
+            problems.append(f"credit {credit_id}: pending but not waiting for release")
+        elif credit_id not in holds_expected:
+            problems.append(f"credit {credit_id}: waits for release but is not pending")
+        elif holds[credit_id] != holds_expected[credit_id]:
+            problems.append(f"credit {credit_id}: waits for release for another partner")
+
     exchanges = Exchange.objects.filter(
         Exists(LedgerEntry.objects.filter(exchange_id=OuterRef("pk")))
         | Q(reward_accrued=True) | ~Q(partner_reward=0))
     for exchange in exchanges.only("id", "status", "partner_id", "partner_reward",
                                    "reward_accrued").iterator(chunk_size=2000):
-        entries = accruals.get(exchange.pk, [])
+        # The exchange's own reward fields are the referring partner's (the first tier).
+        entries = accruals.get((exchange.pk, Tier.FIRST), [])
         net = sum((e.amount for e in entries), ZERO)
         open_credit = bool(entries) and entries[-1].kind == EntryKind.CREDIT
         where = f"exchange {exchange.pk}"
-        if [e.sequence for e in entries] != list(range(1, len(entries) + 1)):
-            problems.append(f"{where}: accrual steps are not 1..{len(entries)}")
-        for credit, reversal in zip(entries[::2], entries[1::2], strict=False):
-            if reversal.amount != -credit.amount or reversal.partner_id != credit.partner_id:
-                problems.append(f"{where}: reversal #{reversal.pk} does not undo "
-                                f"credit #{credit.pk}")
         expected_net = entries[-1].amount if open_credit else ZERO
         if net != expected_net:
             problems.append(f"{where}: ledger net {net}, expected {expected_net}")
@@ -316,14 +533,18 @@ def ledger_check() -> list[str]:
         if exchange.partner_reward != net:
             problems.append(f"{where}: partner_reward {exchange.partner_reward} != ledger net "
                             f"{net}")
+        second = accruals.get((exchange.pk, Tier.SECOND), [])
+        if second and second[-1].kind == EntryKind.CREDIT and not open_credit:
+            problems.append(f"{where}: second-tier credit #{second[-1].pk} open but the "
+                            "partner's own reward is not")
 
-    holds: dict[int, dict[str, LedgerEntry]] = defaultdict(dict)
+    payouts: dict[int, dict[str, LedgerEntry]] = defaultdict(dict)
     for entry in LedgerEntry.objects.filter(payout__isnull=False).iterator(chunk_size=2000):
         assert entry.payout_id is not None
-        holds[entry.payout_id][entry.kind] = entry
+        payouts[entry.payout_id][entry.kind] = entry
     for payout in Payout.objects.only("id", "partner_id", "status", "original_amount").iterator(
             chunk_size=2000):
-        by_kind = holds.get(payout.pk, {})
+        by_kind = payouts.get(payout.pk, {})
         hold = by_kind.get(EntryKind.PAYOUT_HOLD)
         release = by_kind.get(EntryKind.PAYOUT_RELEASE)
         where = f"payout {payout.pk}"

@@ -22,8 +22,8 @@ STATUS = {"time": int, "date": str, "status": str}
 PAYOUT = {"id": int, "time": int, "date": str, "method_id": int, "account": str,
           "pay_amount": NUMBER, "pay_currency_code": str, "original_amount": NUMBER,
           "original_currency_code": str, "status": int}
-INFO = {"balance": NUMBER, "totalReceived": NUMBER, "link": str, "min_payout": NUMBER,
-        "items": dict}
+INFO = {"balance": NUMBER, "balance_pending": NUMBER, "totalReceived": NUMBER, "link": str,
+        "min_payout": NUMBER, "items": dict}
 METHOD = {"id": int, "title": str, "comission": str, "amount": NUMBER}
 
 
@@ -50,6 +50,7 @@ def test_get_info(api, history, alice, alice_key, usdt_method, via):
     assert data["link"] == alice.referral_link
     assert data["min_payout"] == 10
     assert data["balance"] == 0 and data["totalReceived"] == 0
+    assert data["balance_pending"] == 0
     assert list(data["items"]) == [str(usdt_method.pk)]
     method = data["items"][str(usdt_method.pk)]
     assert_shape(method, METHOD)

@@ -70,14 +70,18 @@ def test_program_settings_are_one_form(client, carol, program):
     response = client.get("/admin/rewards/rewardprogram/")
     assert response.status_code == 302
     assert response["Location"].endswith(f"/admin/rewards/rewardprogram/{program.pk}/change/")
-    response = client.post(response["Location"], {"reward_base": "amount", "min_payout": "25"})
+    response = client.post(response["Location"], {
+        "reward_base": "amount", "min_payout": "25", "hold_days": "14",
+        "second_tier_enabled": "on", "second_tier_percent": "7.5"})
     assert response.status_code == 302
     program = RewardProgram.load()
     assert (program.reward_base, program.min_payout) == ("amount", Decimal(25))
+    assert (program.hold_days, program.second_tier_enabled, program.second_tier_percent) \
+        == (14, True, Decimal("7.5"))
 
 
 @pytest.mark.parametrize("page", ["rewardlevel", "rewardoverride", "payoutmethod",
-                                  "partneraccount", "payout", "ledgerentry"])
+                                  "partneraccount", "payout", "ledgerentry", "rewardhold"])
 def test_every_list_opens(client, carol, payouts, page):
     client.force_login(carol)
     assert client.get(f"/admin/rewards/{page}/").status_code == 200
