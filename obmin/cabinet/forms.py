@@ -17,6 +17,7 @@ from obmin.exchange.selectors import DirectionTable
 from obmin.lib.mail import email_on_commit
 from obmin.lib.models import SOURCE_MAX_LENGTH
 from obmin.lib.text import normalize_email
+from obmin.partner_api.v1.catalog import ALL_METHODS
 from obmin.partners.models import Partner
 from obmin.partners.services import available_time_zones
 from obmin.rewards.selectors import PayoutMethodOffer
@@ -165,6 +166,11 @@ class ApiKeyForm(forms.Form):
     allowed_ips = forms.CharField(
         label=_("Allowed IPs"), required=False, max_length=2000,
         help_text=_("Optional: addresses or networks, comma-separated. Empty: any address."))
+    methods = forms.MultipleChoiceField(
+        label=_("Methods"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(name, name) for name in ALL_METHODS],
+        help_text=_("Optional: the API v1 methods the key may call (api.php's by their v1 "
+                    "names). None chosen: all."))
 
     def clean_allowed_ips(self) -> list[str]:
         text = self.cleaned_data.get("allowed_ips") or ""

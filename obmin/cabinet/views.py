@@ -74,7 +74,8 @@ def api_access(request: PartnerRequest) -> HttpResponse:
         try:
             key, raw = apikey_create(partner=partner, name=form.cleaned_data["name"],
                                      test=form.cleaned_data["test"],
-                                     allowed_ips=form.cleaned_data["allowed_ips"])
+                                     allowed_ips=form.cleaned_data["allowed_ips"],
+                                     methods=form.cleaned_data["methods"])
         except ApiKeyError as error:
             add_refusal(form, error)
         else:
