@@ -309,4 +309,6 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+# Error reports (500 e-mails to ADMINS, the DEBUG page) with secrets hidden (obmin.lib.logscrub).
+DEFAULT_EXCEPTION_REPORTER = "obmin.lib.logscrub.SecretsExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "obmin.lib.logscrub.SecretsExceptionReporterFilter"

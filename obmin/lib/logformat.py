@@ -23,5 +23,6 @@ class JsonLinesFormatter(logging.Formatter):
             if hasattr(record, name):
                 entry[name] = getattr(record, name)
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            # exc_text: the traceback as ScrubSecretsFilter left it (secrets masked).
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
