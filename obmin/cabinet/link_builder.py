@@ -7,6 +7,7 @@ import io
 from urllib.parse import urlencode
 
 import segno
+from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -48,8 +49,8 @@ def link_builder(request: PartnerRequest) -> HttpResponse:
     form = _form(request)
     link = _link(request, form)
     partner = request.partner
-    exports = ([f"{request.scheme}://{request.get_host()}/service/export/{kind}/"
-                f"{partner.export_code}" for kind in EXPORT_FORMATS]
+    exports = ([f"{settings.SITE_URL}/service/export/{kind}/{partner.export_code}"
+                for kind in EXPORT_FORMATS]
                if partner.is_monitor and partner.export_enabled else [])
     return render(request, "cabinet/link_builder.html", {
         "partner": partner,

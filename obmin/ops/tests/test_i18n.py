@@ -184,8 +184,9 @@ def test_cabinet_login_in_ukrainian(client, alice):
     for text in ("Вхід для партнерів", "Електронна пошта", "Пароль", "Увійти",
                  "Стати партнером"):
         assert text in html, text
+    assert "Забули пароль?" in html
     html = client.get("/cabinet/signup/", **UK).content.decode()
-    assert "Пароль ще раз" in html and "Створити обліковий запис" in html
+    assert "Надіслати посилання" in html and "Стати партнером" in html
 
 
 @pytest.mark.django_db
