@@ -23,7 +23,7 @@ CARRIED_FIELDS = (*SOURCE_FIELDS, "country")
 _SOURCE_NAMES = frozenset(SOURCE_FIELDS)
 _COUNTRY = re.compile(r"[A-Z]{2}")
 # partner id, click time (the referral cookie's own value), then the fields as base64url JSON.
-_COOKIE = re.compile(r"([0-9]{1,18})\.([0-9]{1,12})\.([A-Za-z0-9_-]{1,4000})")
+_COOKIE = re.compile(r"([0-9]{1,18})\.([0-9]{1,12})\.([A-Za-z0-9_-]{1,4000})=*")
 
 
 def clean_value(value: str) -> str:

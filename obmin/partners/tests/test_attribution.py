@@ -105,3 +105,85 @@ def test_expired_or_forged_referral_cookie_attributes_nothing(client, alice, pm_
 def test_cookie_within_lifetime_is_honoured(client, alice, pm_btc):
     client.cookies[REF_COOKIE] = f"{alice.pk}.{int(timezone.now().timestamp()) - 300 * 86400}"
     assert exchange(client).partner == alice
+
+
+# --- the click's traffic source, carried to the exchange ------------------------------------
+
+
+def test_the_click_source_reaches_the_exchange(client, alice, pm_btc):
+    client.get("/ref/alice001/", {"cur_from": "PMUSD", "cur_to": "BTC", "sub1": "tiktok-7",
+                                  "sub5": "v2", "utm_source": "bestchange"},
+               HTTP_USER_AGENT=CHROME, REMOTE_ADDR="8.8.8.8")
+    made = exchange(client)
+    assert made.partner == alice
+    assert (made.sub1, made.sub2, made.sub5, made.utm_source, made.country) == (
+        "tiktok-7", "", "v2", "bestchange", "US")
+
+
+def test_the_last_click_source_wins_and_a_click_without_one_carries_none(client, alice, bob,
+                                                                         pm_btc):
+    client.get("/ref/alice001/", {"sub1": "first"}, HTTP_USER_AGENT=CHROME,
+               REMOTE_ADDR="10.0.0.1")
+    client.get("/ref/bob00002/", {"sub1": "second"}, HTTP_USER_AGENT=CHROME,
+               REMOTE_ADDR="10.0.0.1")
+    made = exchange(client, email="one@example.org")
+    assert (made.partner, made.sub1, made.country) == (bob, "second", "")
+    time.sleep(1.05)  # a later second: the referral cookie's value changes
+    client.get("/ref/alice001/", HTTP_USER_AGENT=CHROME, REMOTE_ADDR="10.0.0.1")
+    made = exchange(client, email="two@example.org")
+    assert (made.partner, made.sub1) == (alice, "")  # bob's click's source is not alice's
+
+
+def test_a_bound_customer_keeps_its_partner_but_not_another_partners_source(client, alice, bob,
+                                                                            pm_btc):
+    client.get("/ref/alice001/", {"sub1": "a"}, HTTP_USER_AGENT=CHROME)
+    first = exchange(client, email="loyal@example.org")
+    exchange_set_status(exchange_id=first.pk, status="success")
+    client.get("/ref/bob00002/", {"sub1": "b"}, HTTP_USER_AGENT=CHROME)
+    made = exchange(client, email="loyal@example.org")
+    assert (made.partner, made.sub1) == (alice, "")
+
+
+def test_a_forged_source_cookie_is_cleaned(client, alice, pm_btc):
+    import base64
+    import json
+
+    from obmin.partners.sources import SOURCE_COOKIE
+
+    follow(client, "alice001")
+    stamp = client.cookies[REF_COOKIE].value
+    forged = json.dumps({"sub1": "ok\x00" + "x" * 100, "sub2": 5, "country": "not",
+                         "utm_medium": "\u202egood", "evil": "x"}).encode()
+    encoded = base64.urlsafe_b64encode(forged).decode().rstrip("=")
+    client.cookies[SOURCE_COOKIE] = f"{stamp}.{encoded}"
+    made = exchange(client)
+    assert made.partner == alice
+    assert made.sub1 == "ok" + "x" * 62 and made.sub2 == "" and made.country == ""
+    assert made.utm_medium == "good"
+    client.cookies[SOURCE_COOKIE] = f"{stamp}.!!!"
+    assert exchange(client).sub1 == ""
+
+
+# --- attribution that cannot be claimed (issue 20) -----------------------------------------
+
+
+def test_an_unpaid_exchange_cannot_claim_a_customer(client, alice, bob, pm_btc):
+    # alice opens her own link and submits an exchange with a customer's e-mail, never paid.
+    follow(client, "alice001")
+    hijack = exchange(client, email="victim@example.org")
+    assert hijack.partner == alice and hijack.status == "new"
+    # ...or has it cancelled: neither binds.
+    exchange(client, email="victim2@example.org")
+    exchange_set_status(exchange_id=Exchange.objects.order_by("-id").first().pk,
+                        status="cancelled")
+    # The customer later arrives through bob's link, on their own device.
+    client.cookies.clear()
+    follow(client, "bob00002")
+    assert exchange(client, email="victim@example.org").partner == bob
+    assert exchange(client, email="Victim2@example.org").partner == bob
+    # Once the customer's exchange with bob succeeds, the customer is bob's.
+    exchange_set_status(exchange_id=Exchange.objects.order_by("-id").first().pk,
+                        status="success")
+    client.cookies.clear()
+    follow(client, "alice001")
+    assert exchange(client, email="victim2@example.org").partner == bob
