@@ -6,21 +6,18 @@ Every view reads through `request.partner` (see decorators.py): a partner sees o
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_ratelimit.decorators import ratelimit
 
 from obmin.cabinet.decorators import PartnerRequest, partner_required
-from obmin.cabinet.forms import ApiKeyForm, PayoutRequestForm, SignupForm
+from obmin.cabinet.forms import ApiKeyForm, PayoutRequestForm
 from obmin.cabinet.reward_rules import describe_reward_rules
 from obmin.cabinet.stats_views import dashboard_context
 from obmin.lib.errors import add_refusal
 from obmin.partner_api.selectors import partner_api_keys
 from obmin.partner_api.services import ApiKeyError, apikey_create, apikey_revoke
-from obmin.partners.services import PartnerError, partner_create
 from obmin.rewards.selectors import (
     partner_balance,
     partner_balances,
@@ -31,28 +28,6 @@ from obmin.rewards.selectors import (
     second_tier_percent,
 )
 from obmin.rewards.services import PayoutError, payout_cancel, payout_request
-
-
-@ratelimit(key="ip", rate="10/h", method="POST", block=False)
-def signup(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        return redirect("cabinet:dashboard")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST":
-        if getattr(request, "limited", False):
-            form.add_error(None, _("Too many sign-ups from your address; try again later."))
-        elif form.is_valid():
-            try:
-                partner = partner_create(email=form.cleaned_data["email"],
-                                         password=form.cleaned_data["password1"])
-            except PartnerError as error:
-                add_refusal(form, error, fields={"password": "password1"})
-            else:
-                login(request, partner.user,
-                      backend="django.contrib.auth.backends.ModelBackend")
-                return redirect("cabinet:dashboard")
-    return render(request, "cabinet/signup.html", {"form": form},
-                  status=400 if form.errors else 200)
 
 
 @partner_required
