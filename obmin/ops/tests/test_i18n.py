@@ -194,8 +194,8 @@ def test_cabinet_dashboard_in_ukrainian(client, alice, pm_usdt):
     referred(pm_usdt, alice)
     client.force_login(alice.user)
     html = client.get("/cabinet/", **UK).content.decode()
-    for text in ("Партнерська програма", "Ваше партнерське посилання", "Останні 30 днів",
-                 "Переходи", "Унікальні відвідувачі", "Залучені обміни", "Винагороди, USD",
+    for text in ("Партнерська програма", "Ваше партнерське посилання", "Статистика · 30 днів",
+                 "Переходи", "Унікальні переходи", "Залучені обміни", "Винагороди, USD",
                  "Успішні обміни", "Вийти"):
         assert text in html, text
     assert 'id="stat-successful">1<' in html
