@@ -17,7 +17,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from obmin.lib.admin import SingletonAdmin
-from obmin.monitoring.models import ExportSettings, MonitorPollHour, MonitorStatus
+from obmin.monitoring.models import (
+    DefaultExportPollHour,
+    ExportSettings,
+    MonitorPollHour,
+    MonitorStatus,
+)
 from obmin.monitoring.services import monitor_export_switch
 from obmin.monitoring.snapshot import current_snapshot
 
@@ -41,16 +46,27 @@ class ExportSettingsAdmin(SingletonAdmin):
     change_form_template = "admin/monitoring/exportsettings/change_form.html"
     fieldsets = [
         (None, {"fields": ["maintenance", "max_rate_age_minutes", "current_export"]}),
+        (_("Default export paths"), {"fields": ["default_export_enabled",
+                                                "default_export_polls"]}),
         (_("Manual directions"), {"fields": ["manual_hours_enabled", "manual_hours_start",
                                              "manual_hours_end"]}),
     ]
-    readonly_fields = ["current_export"]
+    readonly_fields = ["current_export", "default_export_polls"]
 
     @admin.display(description=_("current export"))
     def current_export(self, obj: ExportSettings) -> str:
         snapshot = current_snapshot()
         return _("%(count)d direction(s), changed %(modified)s") % {
             "count": snapshot.entry_count, "modified": snapshot.last_modified}
+
+
+    @admin.display(description=_("polls of the default paths"))
+    def default_export_polls(self, obj: ExportSettings) -> str:
+        hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+        rows = DefaultExportPollHour.objects.filter(hour__gte=hour - timedelta(hours=23))
+        day = rows.aggregate(total=Sum("polls"))["total"] or 0
+        this_hour = sum(row.polls for row in rows if row.hour >= hour)
+        return _("%(hour)d this hour, %(day)d in 24 h") % {"hour": this_hour, "day": day}
 
 
 class PollingStateFilter(admin.SimpleListFilter):

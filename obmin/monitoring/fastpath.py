@@ -18,17 +18,21 @@ from django.db import close_old_connections
 from obmin.monitoring.views import export_answer
 
 EXPORT_PATH = re.compile(r"^/service/export/(xml|json|txt)/([^/]+)/?$")
+# Premium Exchanger's default export addresses: the export without a code.
+DEFAULT_EXPORT_PATH = re.compile(r"^/request-export(xml|txt)\.\1$")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def with_export_fast_path(django_app: WSGIApp) -> WSGIApp:
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        match = EXPORT_PATH.match(environ.get("PATH_INFO", ""))
+        path = environ.get("PATH_INFO", "")
+        match = EXPORT_PATH.match(path) or DEFAULT_EXPORT_PATH.match(path)
         method = environ.get("REQUEST_METHOD")
         if match is None or method not in ("GET", "HEAD"):
             return django_app(environ, start_response)
         try:
-            answer = export_answer(match.group(1), match.group(2), environ)
+            code = match.group(2) if match.re is EXPORT_PATH else None
+            answer = export_answer(match.group(1), code, environ)
         except Exception:  # Django's own handling logs it and answers properly
             return django_app(environ, start_response)
         finally:

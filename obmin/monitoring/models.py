@@ -26,6 +26,11 @@ class ExportSettings(SingletonModel):
     manual_hours_end = models.TimeField(
         _("working hours end (UTC)"), default=time(21, 0),
         help_text=_("An end before the start means the hours run past midnight."))
+    default_export_enabled = models.BooleanField(
+        _("default export paths"), default=True,
+        help_text=_("/request-exportxml.xml and /request-exporttxt.txt, Premium Exchanger's "
+                    "default export addresses, answer the export without a code (polls are "
+                    "counted as “default”). Off: they answer Maintenance."))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -71,3 +76,18 @@ class MonitorPollHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id} {self.hour:%Y-%m-%d %H}:00 {self.polls}"
+
+
+class DefaultExportPollHour(models.Model):
+    """How many times the default export paths (no code) were polled in one UTC hour."""
+
+    hour = models.DateTimeField(_("hour (UTC)"), unique=True)
+    polls = models.PositiveIntegerField(_("polls"), default=0)
+
+    class Meta:
+        ordering = ["-hour"]
+        verbose_name = _("default export polls in an hour")
+        verbose_name_plural = _("default export polls by hour")
+
+    def __str__(self) -> str:
+        return f"default {self.hour:%Y-%m-%d %H}:00 {self.polls}"

@@ -17,6 +17,9 @@ from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+# The poller id the default export paths (`/request-exportxml.xml`) are counted under; no
+# partner has it (ids start at 1), and the flush writes it to DefaultExportPollHour.
+DEFAULT_EXPORT = 0
 # Counters live in the cache this long: the database flush runs far more often.
 COUNTER_TTL = 2 * 86400
 FLUSH_LOCK_KEY = "monitoring:polls:flush-lock"

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from obmin.monitoring import polls
-from obmin.monitoring.models import MonitorPollHour, MonitorStatus
+from obmin.monitoring.models import DefaultExportPollHour, MonitorPollHour, MonitorStatus
 from obmin.monitoring.snapshot import on_data_changed
 from obmin.partners.models import Partner
 
@@ -31,12 +31,17 @@ def monitor_polls_flush(*, now: float | None = None) -> int:
     first_hour = polls.hour_of(max(since, now - polls.COUNTER_TTL))
     hours = list(range(first_hour, polls.hour_of(now) + 1, 3600))
     partner_ids = list(Partner.objects.values_list("id", flat=True))
-    keys = {polls.counter_key(pk, hour): (pk, hour) for pk in partner_ids for hour in hours}
+    keys = {polls.counter_key(pk, hour): (pk, hour)
+            for pk in [*partner_ids, polls.DEFAULT_EXPORT] for hour in hours}
     counts = {keys[key]: int(value) for key, value in cache.get_many(list(keys)).items()}
+    default_counts = {hour: counts.pop((pk, hour)) for pk, hour in list(counts)
+                      if pk == polls.DEFAULT_EXPORT}
     seen_keys = {polls.seen_key(pk): pk for pk in partner_ids}
     seen = {seen_keys[key]: value for key, value in cache.get_many(list(seen_keys)).items()}
     written = 0
     with transaction.atomic():
+        if default_counts:
+            written += _default_polls_write(default_counts)
         if counts:
             moments = {hour: datetime.fromtimestamp(hour, tz=UTC) for hour in hours}
             existing = {
@@ -74,6 +79,24 @@ def monitor_polls_flush(*, now: float | None = None) -> int:
             written += len(create_s) + len(update_s)
     cache.set(FLUSHED_AT_KEY, now, polls.COUNTER_TTL)
     return written
+
+
+def _default_polls_write(counts: dict[int, int]) -> int:
+    """The default export's hourly counts (unix hour -> running total), never lowered."""
+    moments = {hour: datetime.fromtimestamp(hour, tz=UTC) for hour in counts}
+    existing = {int(row.hour.timestamp()): row for row in
+                DefaultExportPollHour.objects.filter(hour__in=moments.values())}
+    create, update = [], []
+    for hour, value in counts.items():
+        row = existing.get(hour)
+        if row is None:
+            create.append(DefaultExportPollHour(hour=moments[hour], polls=value))
+        elif value > row.polls:
+            row.polls = value
+            update.append(row)
+    DefaultExportPollHour.objects.bulk_create(create)
+    DefaultExportPollHour.objects.bulk_update(update, ["polls"])
+    return len(create) + len(update)
 
 
 def monitor_export_switch(*, partner_ids: list[int], enabled: bool) -> int:

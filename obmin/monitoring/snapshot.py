@@ -57,6 +57,9 @@ class Snapshot:
     rates: dict[str, Body]
     maintenance: dict[str, Body]
     entry_count: int
+    # Whether the default export paths (`/request-exportxml.xml`) answer the rates. A default,
+    # so a snapshot pickled before this field existed still reads.
+    default_enabled: bool = True
 
     def is_fresh(self, now: float) -> bool:
         return self.expires_at is None or now < self.expires_at
@@ -119,7 +122,8 @@ def build_snapshot(version: str, now: float) -> Snapshot:
         cache.set(SINCE_KEY, (content_hash, modified_at), None)
     return Snapshot(version=version, modified_at=modified_at,
                     last_modified=http_date(modified_at), expires_at=expires_at, codes=codes,
-                    rates=rates, maintenance=_maintenance_bodies, entry_count=count)
+                    rates=rates, maintenance=_maintenance_bodies, entry_count=count,
+                    default_enabled=exporter.default_export_enabled)
 
 
 def current_snapshot(now: float | None = None) -> Snapshot:

@@ -61,17 +61,20 @@ class Answer:
     content: bytes
 
 
-def export_answer(fmt: str, code: str, meta: Mapping[str, str]) -> Answer:
-    """The whole answer to a poll, from the request's WSGI/META headers.
+def export_answer(fmt: str, code: str | None, meta: Mapping[str, str]) -> Answer:
+    """The whole answer to a poll, from the request's WSGI/META headers; `code` None is the
+    default export (`/request-exportxml.xml`), counted as "default".
 
     Shared by the Django view and the WSGI fast path in `obmin.wsgi`, so both answer alike.
     """
     now = time.time()
     snapshot = current_snapshot(now)
-    known = snapshot.codes.get(code.lower())
+    known = (snapshot.codes.get(code.lower()) if code is not None
+             else (polls.DEFAULT_EXPORT, snapshot.default_enabled))
     flush_due = False
     # Unknown codes are counted together: anyone can invent them.
-    metrics.count("obmin_exports", code=code.lower() if known else "(unknown)", format=fmt)
+    metrics.count("obmin_exports", code=(code.lower() if code is not None else "default")
+                  if known else "(unknown)", format=fmt)
     if known is None:
         body = snapshot.maintenance[fmt]
     else:
@@ -105,7 +108,7 @@ def export_answer(fmt: str, code: str, meta: Mapping[str, str]) -> Answer:
 
 @csrf_exempt  # read-only; without this a POST got CSRF's 403 instead of 405
 @require_safe
-def export(request: HttpRequest, fmt: str, code: str) -> HttpResponse:
+def export(request: HttpRequest, fmt: str, code: str | None) -> HttpResponse:
     answer = export_answer(fmt, code, request.META)
     response = HttpResponse(answer.content, status=answer.status)
     if answer.status == 304:
@@ -114,3 +117,10 @@ def export(request: HttpRequest, fmt: str, code: str) -> HttpResponse:
         if not (answer.status == 304 and name == "Content-Type"):
             response.headers[name] = value
     return response
+
+
+@csrf_exempt
+@require_safe
+def default_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """Premium Exchanger's default export paths: the same answer without a code."""
+    return export(request, fmt, None)
