@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from obmin.cabinet import account, link_builder, stats_views, views
+from obmin.cabinet import account, link_builder, postbacks, stats_views, views
 
 app_name = "cabinet"
 urlpatterns = [
@@ -39,4 +39,12 @@ urlpatterns = [
     path("payouts/<int:payout_id>/cancel/", views.payout_cancel_view, name="payout_cancel"),
     path("api/", views.api_access, name="api_access"),
     path("api/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("postbacks/", postbacks.postbacks, name="postbacks"),
+    path("postbacks/<int:postback_id>/", postbacks.postback_edit, name="postback_edit"),
+    path("postbacks/<int:postback_id>/delete/", postbacks.postback_remove,
+         name="postback_remove"),
+    path("postbacks/<int:postback_id>/test/", postbacks.postback_test, name="postback_test"),
+    path("postbacks/deliveries/<int:delivery_id>/resend/", postbacks.postback_resend,
+         name="postback_resend"),
+    path("postbacks/secret/", postbacks.postback_secret_new, name="postback_secret_new"),
 ]
