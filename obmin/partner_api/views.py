@@ -24,6 +24,7 @@ from obmin.partner_api.methods import HANDLERS
 from obmin.partner_api.params import request_params
 from obmin.partner_api.records import Source
 from obmin.partner_api.sandbox import SandboxSource
+from obmin.partner_api.v1 import docs as v1_docs
 from obmin.partner_api.v1.catalog import API_PHP_EQUIVALENT
 
 
@@ -103,11 +104,16 @@ def documentation(request: HttpRequest) -> HttpResponse:
         "url": schema.api_url(), "common": schema.COMMON_PARAMS, "methods": methods,
         "errors": schema.ERRORS,
         "error_example": json.dumps(docs.error_example(), indent=2, ensure_ascii=False),
+        "v1": v1_docs.page(),
     })
 
 
 @require_GET
 def openapi(request: HttpRequest) -> HttpResponse:
-    response = JsonResponse(docs.openapi(), json_dumps_params={"indent": 2})
+    document = docs.openapi()
+    # API v1 beside api.php, one operation per method (partner_api/v1/docs.py).
+    document["paths"].update(v1_docs.openapi_paths())
+    document["components"]["securitySchemes"].update(v1_docs.SECURITY_SCHEMES)
+    response = JsonResponse(document, json_dumps_params={"indent": 2})
     response["Access-Control-Allow-Origin"] = "*"  # for API explorers on other sites
     return response

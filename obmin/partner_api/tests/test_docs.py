@@ -156,7 +156,8 @@ def test_openapi_document(openapi):
         for param in method.params:
             assert param.name in params
     assert "post" in openapi["paths"]["/service/partner/api.php"]
-    assert set(openapi["components"]["securitySchemes"]) == {"api_key", "bearer"}
+    assert set(openapi["components"]["securitySchemes"]) == {"api_key", "bearer", "v1_login",
+                                                             "v1_key"}
 
 
 def test_real_answers_fit_the_openapi_schema(openapi, api, history, alice_key, alice_test_key,
