@@ -75,6 +75,8 @@ def partner_create(*, email: str, password: str, referred_by: Partner | None = N
         validate_password(password)
     except ValidationError as error:
         raise PartnerError(" ".join(error.messages), "password") from None
+    if referred_by is not None and referred_by.is_blocked:
+        referred_by = None  # a blocked partner's link attributes nothing, sign-ups included
     with transaction.atomic():
         user = User.objects.create_user(username=email, email=email, password=password)
         code = unused_code()
