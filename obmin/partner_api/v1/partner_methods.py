@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from obmin.exchange.models import Currency, Exchange
 from obmin.lib.money import plain
-from obmin.partner_api import params
+from obmin.partner_api import params, wire_names
 from obmin.partner_api.envelope import number, string, time_fields
 from obmin.partner_api.live import LiveSource
 from obmin.partner_api.records import ClickRow, ExchangeRow, PayoutRow, Source, Window
@@ -26,8 +26,6 @@ from obmin.partner_api.v1.answer import bad_fields, ok, stream_list
 from obmin.partner_api.v1.request import V1Request
 from obmin.rewards.models import PayoutStatus
 from obmin.rewards.selectors import partner_payouts
-
-SUCCESS = "success"
 
 
 def source_of(request: V1Request) -> Source:
@@ -71,13 +69,14 @@ def get_partner_info(request: V1Request) -> HttpResponseBase:
     })
 
 
+def _unkeyed(member: str) -> str:
+    """An api.php item (`"id":{...}`) as a v1 list element (`{...}`): the same writer, so the
+    two endpoints agree on every field, those added later included."""
+    return member[member.index(":") + 1:]
+
+
 def click_item(click: ClickRow) -> str:
-    return (
-        f'{{"id":{click.id},{time_fields(click.created)},'
-        f'"browser":{string(click.browser)},"ip":{string(click.ip)},'
-        f'"referrer":{string(click.referrer)},"user_hash":{string(click.user_hash)},'
-        f'"query_string":{string(click.query_string)}}}'
-    )
+    return _unkeyed(wire_names.click_item(click))
 
 
 def get_partner_links(request: V1Request) -> HttpResponseBase:
@@ -88,24 +87,14 @@ def get_partner_links(request: V1Request) -> HttpResponseBase:
 
 def _exchange_writer(titles: dict[str, str], with_history: bool) -> Any:
     def item(exchange: ExchangeRow) -> str:
-        statuses = ",".join(f'{{{time_fields(moment)},"status":{string(status)}}}'
-                            for moment, status in exchange.history) if with_history else ""
+        if not with_history:
+            exchange = exchange._replace(history=[])
         give, get = exchange.currency_give_code, exchange.currency_get_code
-        return (
-            f'{{"id":{exchange.id},{time_fields(exchange.created)},'
-            f'"psys_give":{string(titles.get(give, give))},'
-            f'"psys_get":{string(titles.get(get, get))},'
-            f'"currency_code_give":{string(give)},"currency_code_get":{string(get)},'
-            f'"course_give":{number(exchange.rate_give)},'
-            f'"course_get":{number(exchange.rate_get)},'
-            f'"amount_give":{number(exchange.amount_give)},'
-            f'"amount_get":{number(exchange.amount_get)},'
-            f'"exchange_success":{1 if exchange.status == SUCCESS else 0},'
-            f'"accrued":{1 if exchange.reward_accrued else 0},'
-            f'"partner_reward":{number(exchange.partner_reward)},'
-            f'"user_hash":{string(exchange.user_hash)},"user_ip":"",'
-            f'"status":{string(exchange.status)},"statuses":[{statuses}]}}'
-        )
+        # api.php's item, with v1's own fields in front (`user_ip`: Obmin keeps no customer
+        # address).
+        return (f'{{"psys_give":{string(titles.get(give, give))},'
+                f'"psys_get":{string(titles.get(get, get))},"user_ip":"",'
+                + _unkeyed(wire_names.exchange_item(exchange))[1:])
 
     return item
 
