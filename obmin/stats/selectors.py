@@ -28,7 +28,7 @@ from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.lib.money import quantize
 from obmin.partners.models import Click
 from obmin.rewards.models import LedgerEntry, Payout
-from obmin.stats.dimensions import DERIVED, PLAIN, click_column, value_of
+from obmin.stats.dimensions import DERIVED, PLAIN, ROLLED, click_column, value_of
 from obmin.stats.models import ClickRollup, Dimension, RollupState
 from obmin.stats.periods import Period
 
@@ -166,17 +166,21 @@ def click_breakdown(*, partner_id: int | None, dimension: str, start: datetime, 
                     by_partner: bool = False) -> dict[tuple[int, str], list[int]]:
     """{(partner id or 0, value): [clicks, unique]} in [start, end) by a rolled dimension
     ("" : all clicks, value "")."""
-    plan = _Plan.of(start, end)
     out: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
-    fields = (["partner_id"] if by_partner else []) + ["value"]
-    for row in _rollups(plan, dimension, partner_id).values_list(*fields).annotate(
-            **CLICK_SUMS).order_by():
-        entry = out[(row[0] if by_partner else 0, row[-3])]
-        entry[0] += row[-2]
-        entry[1] += row[-1]
+    if dimension in ROLLED:
+        plan = _Plan.of(start, end)
+        raw_q = plan.raw_q()
+        fields = (["partner_id"] if by_partner else []) + ["value"]
+        for row in _rollups(plan, dimension, partner_id).values_list(*fields).annotate(
+                **CLICK_SUMS).order_by():
+            entry = out[(row[0] if by_partner else 0, row[-3])]
+            entry[0] += row[-2]
+            entry[1] += row[-1]
+    else:  # not rolled up: every raw click of the period
+        raw_q = Q(created_at__gte=start, created_at__lt=end)
     fields = (["partner_id"] if by_partner else []) + (
         [click_column(dimension)] if dimension else [])
-    raw = _raw_clicks(partner_id).filter(plan.raw_q()).values_list(*fields).annotate(
+    raw = _raw_clicks(partner_id).filter(raw_q).values_list(*fields).annotate(
         **RAW_COUNTS).order_by()
     for row in raw:
         value = value_of(dimension, row[-3]) if dimension else ""

@@ -23,6 +23,13 @@ from obmin.stats.models import ClickRollup, RollupState
 # Clicks read per transaction; a year of a million clicks takes a few of them.
 BATCH = 250_000
 Key = tuple[int, str, datetime, str]  # partner, dimension, hour, value
+UNNEST_SQL = ("INSERT INTO stats_clickrollup "
+              "(partner_id, dimension, hour, value, clicks, unique_clicks) "
+              "SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], "
+              "%s::varchar[], %s::integer[], %s::integer[]) "
+              "ON CONFLICT (partner_id, dimension, hour, value) DO UPDATE SET "
+              "clicks = stats_clickrollup.clicks + excluded.clicks, "
+              "unique_clicks = stats_clickrollup.unique_clicks + excluded.unique_clicks")
 
 
 def _add(counts: dict[Key, list[int]]) -> None:
@@ -40,6 +47,12 @@ def _add(counts: dict[Key, list[int]]) -> None:
              clicks, unique)
             for (partner_id, dimension, hour, value), (clicks, unique) in counts.items()]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement per 20,000 rows, as arrays: a year's first build is a million rows.
+            for first in range(0, len(rows), 20_000):
+                cursor.execute(UNNEST_SQL, [list(column) for column in
+                                            zip(*rows[first:first + 20_000], strict=True)])
+            return
         for first in range(0, len(rows), 1000):
             cursor.executemany(sql, rows[first:first + 1000])
 
