@@ -228,3 +228,24 @@ def test_hanging_receiver_does_not_hold_up_other_deliveries(alice, bob, allow_pr
     postbacks_wait(10)
     stuck.refresh_from_db()
     assert stuck.attempts == 1 and stuck.attempt_log.get().status_code is None
+
+
+def test_worker_burst_sends_an_exchanges_postbacks(alice, pm_btc, program, allow_private,
+                                                   receiver):
+    """End to end: an exchange succeeds, `obmin worker --burst` calls the partner's URLs."""
+    from django.core.management import call_command
+
+    from obmin.exchange.services import exchange_create, exchange_set_status
+
+    postback_create(partner=alice, url=f"{receiver.url}/pb?e={{event}}&r={{reward}}",
+                    events=["exchange.success", "reward.credited"])
+    exchange = exchange_create(direction=pm_btc, amount_give=Decimal(1000),
+                               email="c@example.org", account_get="bc1q", partner_id=alice.pk)
+    exchange_set_status(exchange_id=exchange.pk, status="success")
+    assert receiver.requests == []  # queued, not sent by the request that caused it
+    call_command("worker", "--burst")
+    exchange.refresh_from_db()
+    assert sorted(r.path for r in receiver.requests) == sorted([
+        f"/pb?e=exchange.success&r={exchange.partner_reward.normalize():f}",
+        f"/pb?e=reward.credited&r={exchange.partner_reward.normalize():f}"])
+    assert set(PostbackDelivery.objects.values_list("status", flat=True)) == {"delivered"}
