@@ -87,10 +87,11 @@ def _fetched(queryset: QuerySet) -> Iterator[list[tuple[Any, ...]]]:
 
 
 # An exchange's columns as selected: ExchangeRow's first ten fields, then the currencies' ids
-# (their codes and the status history are added per chunk).
+# (their codes and the status history are added per chunk), then the source and `updated`.
 EXCHANGE_COLUMNS = ("id", "created", "rate_give", "rate_get", "amount_give", "amount_get",
                     "status", "reward_accrued", "partner_reward", "user_hash",
-                    "currency_give_id", "currency_get_id")
+                    "currency_give_id", "currency_get_id",
+                    "sub1", "sub2", "sub3", "sub4", "sub5", "country", "updated")
 _CREATED = EXCHANGE_COLUMNS.index("created")
 
 
@@ -129,24 +130,37 @@ class LiveSource:
         return map(ClickRow._make, raw_rows(clicks.values_list(*ClickRow._fields)))
 
     def exchanges(self, window: Window) -> Iterator[ExchangeRow]:
-        exchanges = window.page(self.partner.exchanges.order_by("created_at", "id")
-                                .annotate(created=UnixSeconds("created_at")))
-        return self._with_history(raw_rows(exchanges.values_list(*EXCHANGE_COLUMNS)))
+        exchanges = self.partner.exchanges.all()
+        if window.updated_since is None:
+            exchanges = exchanges.order_by("created_at", "id")
+        else:
+            # Incremental sync: what changed since, in the order it changed (the
+            # (partner, updated_at) index), so a script keeps the last updated_time it saw.
+            exchanges = (exchanges.filter(updated_at__gte=window.updated_since)
+                         .order_by("updated_at", "id"))
+        exchanges = window.page(exchanges.annotate(created=UnixSeconds("created_at"),
+                                                   updated=UnixSeconds("updated_at")))
+        return self._with_history(raw_rows(exchanges.values_list(*EXCHANGE_COLUMNS)),
+                                  by_creation=window.updated_since is None)
 
-    def _with_history(self, rows: Iterator[tuple[Any, ...]]) -> Iterator[ExchangeRow]:
+    def _with_history(self, rows: Iterator[tuple[Any, ...]], *,
+                      by_creation: bool = True) -> Iterator[ExchangeRow]:
         # A small table, read once per request rather than joined into every row.
         codes = dict(Currency.objects.values_list("id", "code"))
         for batch in _batches(rows, CHUNK):
             history: dict[int, list[tuple[int, str]]] = defaultdict(list)
-            # The chunk's time span rather than a list of 2000 ids: one range on the
-            # (partner, created_at) index, and no 2000 parameters to build and bind. Histories
-            # of neighbours that share a boundary second are read too and ignored.
-            first, last = batch[0][_CREATED], batch[-1][_CREATED]
-            changes = (ExchangeStatusChange.objects
-                       .filter(exchange__partner=self.partner,
-                               exchange__created_at__gte=from_unix(first),
-                               exchange__created_at__lt=from_unix(last + 1))
-                       .order_by("exchange_id", "created_at", "id")
+            of_batch = ExchangeStatusChange.objects.filter(exchange__partner=self.partner)
+            if by_creation:
+                # The chunk's time span rather than a list of 2000 ids: one range on the
+                # (partner, created_at) index, and no 2000 parameters to build and bind.
+                # Histories of neighbours that share a boundary second are read and ignored.
+                first, last = batch[0][_CREATED], batch[-1][_CREATED]
+                of_batch = of_batch.filter(exchange__created_at__gte=from_unix(first),
+                                           exchange__created_at__lt=from_unix(last + 1))
+            else:
+                # In the order of change, creation times are scattered: by id.
+                of_batch = of_batch.filter(exchange_id__in=[row[0] for row in batch])
+            changes = (of_batch.order_by("exchange_id", "created_at", "id")
                        .annotate(unix=UnixSeconds("created_at"))
                        .values_list("exchange_id", "status", "unix"))
             for exchange_id, status, unix in raw_rows(changes):
@@ -154,11 +168,13 @@ class LiveSource:
             # Unpacked by name (EXCHANGE_COLUMNS) and made an ExchangeRow in one step: a
             # NamedTuple of the columns first would double the per-exchange cost here.
             for (id_, created, rate_give, rate_get, amount_give, amount_get, status, accrued,
-                 reward, user_hash, give_id, get_id) in batch:
+                 reward, user_hash, give_id, get_id, sub1, sub2, sub3, sub4, sub5, country,
+                 updated) in batch:
                 yield ExchangeRow._make((
                     id_, created, rate_give, rate_get, amount_give, amount_get, status,
                     bool(accrued), reward, user_hash, codes.get(give_id, ""),
-                    codes.get(get_id, ""), history.get(id_, [])))
+                    codes.get(get_id, ""), history.get(id_, []), sub1, sub2, sub3, sub4, sub5,
+                    country, updated))
 
     def payouts(self, window: Window) -> Iterator[PayoutRow]:
         # partner_payouts filters the time itself; the window only pages.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from django.http.response import HttpResponseBase
 
@@ -16,12 +17,14 @@ def get_info(source: Source, options: dict[str, str]) -> HttpResponseBase:
 
 
 def get_exchanges(source: Source, options: dict[str, str]) -> HttpResponseBase:
-    window = params.window(options)
+    window = replace(params.window(options), sub1=params.sub1_filter(options),
+                     updated_since=params.updated_since(options))
     return stream_items(map(wire_names.exchange_item, source.exchanges(window)))
 
 
 def get_links(source: Source, options: dict[str, str]) -> HttpResponseBase:
-    window, ip = params.window(options), params.ip_filter(options)
+    window = replace(params.window(options), sub1=params.sub1_filter(options))
+    ip = params.ip_filter(options)
     return stream_items(map(wire_names.click_item, source.links(window, ip)))
 
 

@@ -17,6 +17,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 
 from obmin.lib.ipmask import normalize_ip
+from obmin.lib.models import SOURCE_MAX_LENGTH
 from obmin.lib.timeutil import from_unix
 from obmin.partner_api.envelope import ApiError
 from obmin.partner_api.records import Window
@@ -69,6 +70,22 @@ def window(params: Mapping[str, str]) -> Window:
         offset=optional_int(params, "offset", minimum=0, maximum=MAX_PAGE) or 0,
         limit=optional_int(params, "limit", minimum=1, maximum=MAX_PAGE),
     )
+
+
+def sub1_filter(params: Mapping[str, str]) -> str | None:
+    """`sub1`: only the items of that traffic source (as the click stored it), or None."""
+    raw = params.get("sub1", "")
+    if raw == "":
+        return None
+    if len(raw) > SOURCE_MAX_LENGTH or not raw.isprintable() or raw != raw.strip():
+        raise bad("sub1", _("printable text of up to %(max)s characters is expected.")
+                  % {"max": SOURCE_MAX_LENGTH})
+    return raw
+
+
+def updated_since(params: Mapping[str, str]) -> datetime | None:
+    """`updated_since` (unix seconds): only the exchanges changed at or after it."""
+    return optional_time(params, "updated_since")
 
 
 def ip_filter(params: Mapping[str, str]) -> str:

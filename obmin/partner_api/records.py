@@ -35,6 +35,13 @@ class ClickRow(NamedTuple):
     referrer: str
     user_hash: str
     query_string: str
+    # The traffic source the partner tagged the link with, and the visitor's country.
+    sub1: str = ""
+    sub2: str = ""
+    sub3: str = ""
+    sub4: str = ""
+    sub5: str = ""
+    country: str = ""
 
 
 class ExchangeRow(NamedTuple):
@@ -52,6 +59,14 @@ class ExchangeRow(NamedTuple):
     currency_get_code: str
     # (unix seconds, status) of every status change, oldest first.
     history: list[tuple[int, str]]
+    # The source of the click that brought it, copied at creation.
+    sub1: str = ""
+    sub2: str = ""
+    sub3: str = ""
+    sub4: str = ""
+    sub5: str = ""
+    country: str = ""
+    updated: int = 0  # unix seconds of the last change of status, accrual or reward
 
 
 class PayoutRow(NamedTuple):
@@ -68,14 +83,21 @@ class PayoutRow(NamedTuple):
 
 @dataclass(frozen=True)
 class Window:
-    """Which items a list method asks for: [start, end] inclusive, then offset and limit."""
+    """Which items a list method asks for: [start, end] inclusive (creation time), then
+    offset and limit. `sub1` (get_links, get_exchanges) keeps only that traffic source;
+    `updated_since` (get_exchanges) keeps only what changed at or after it, in the order of
+    change. None: no such filter, the answer as before they existed."""
 
     start: datetime | None = None
     end: datetime | None = None
     offset: int = 0
     limit: int | None = None
+    sub1: str | None = None
+    updated_since: datetime | None = None
 
     def page(self, queryset: QuerySet) -> QuerySet:
+        if self.sub1 is not None:
+            queryset = queryset.filter(sub1=self.sub1)
         if self.start is not None:
             queryset = queryset.filter(created_at__gte=self.start)
         if self.end is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import islice
@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from obmin.lib.money import quantize_down
-from obmin.lib.timeutil import to_unix
+from obmin.lib.timeutil import from_unix, to_unix
 from obmin.partner_api.envelope import ApiError
 from obmin.partner_api.models import ApiKey
 from obmin.partner_api.records import ClickRow, ExchangeRow, Info, PayoutRow, Window
@@ -39,6 +39,10 @@ BROWSERS = ("Chrome 124", "Chrome 125", "Chrome Mobile 124", "Firefox 126", "Saf
             "Mobile Safari 17", "Edge 124", "Opera 110", "Unknown")
 REFERRERS = ("https://www.bestchange.com/", "https://www.bestchange.com/", "",
              "https://exchangesumo.com/", "https://www.google.com/", "https://t.me/")
+# Made-up traffic sources (sub1, sub2) and visitors' countries ("" unknown).
+SUB1S = ("", "", "tg-channel", "fb-ads", "yt-review", "bestchange")
+SUB2S = ("", "", "banner-1", "banner-2", "post-17")
+COUNTRIES = ("UA", "UA", "UA", "PL", "DE", "US", "KZ", "")
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,8 @@ class SandboxSource:
 
     def _day_clicks(self, day: int) -> list[ClickRow]:
         rng = self._rng("clicks", day)
+        # Sources from a generator of their own: the draws below stay as they always were.
+        sources = self._rng("sources", day)
         day_start = to_unix(EPOCH) + day * DAY
         seconds = sorted(rng.randrange(DAY) for _ in range(rng.randint(12, 60)))
         clicks = []
@@ -132,6 +138,9 @@ class SandboxSource:
                 referrer=rng.choice(REFERRERS),
                 user_hash=f"{rng.getrandbits(32):08x}",
                 query_string="cur_from=PMUSD&cur_to=BTC" if source < 0.4 else "",
+                sub1=sources.choice(SUB1S),
+                sub2=sources.choice(SUB2S),
+                country=sources.choice(COUNTRIES),
             ))
         return clicks
 
@@ -139,7 +148,8 @@ class SandboxSource:
         def all_clicks() -> Iterator[ClickRow]:
             for day in self._day_range(window):
                 for click in self._day_clicks(day):
-                    if self._within(window, click.created) and (not ip or click.ip == ip):
+                    if (self._within(window, click.created) and (not ip or click.ip == ip)
+                            and (window.sub1 is None or click.sub1 == window.sub1)):
                         yield click
 
         return self._page(window, all_clicks())
@@ -186,18 +196,29 @@ class SandboxSource:
                 status=status, reward_accrued=status == "success",
                 partner_reward=reward if status == "success" else Decimal(0),
                 user_hash=click.user_hash, currency_give_code=direction.give,
-                currency_get_code=direction.get, history=history,
+                currency_get_code=direction.get, history=history, sub1=click.sub1,
+                sub2=click.sub2, country=click.country, updated=history[-1][0],
             ))
         return exchanges
 
     def exchanges(self, window: Window) -> Iterator[ExchangeRow]:
-        def all_exchanges() -> Iterator[ExchangeRow]:
-            for day in self._day_range(window):
-                for exchange in self._day_exchanges(day):
-                    if self._within(window, exchange.created):
-                        yield exchange
+        if window.updated_since is None:
+            return self._page(window, self._all_in(window))
+        # Incremental sync: a made-up exchange changes for the last time within a day and a
+        # half of its creation, so the days from then on hold every change since.
+        since = to_unix(window.updated_since)
+        earlier = replace(window, start=max(window.start or EPOCH,
+                                            from_unix(max(since - 2 * DAY, 0))))
+        changed = sorted((e for e in self._all_in(earlier) if e.updated >= since),
+                         key=lambda e: (e.updated, e.id))
+        return self._page(window, iter(changed))
 
-        return self._page(window, all_exchanges())
+    def _all_in(self, window: Window) -> Iterator[ExchangeRow]:
+        for day in self._day_range(window):
+            for exchange in self._day_exchanges(day):
+                if (self._within(window, exchange.created)
+                        and (window.sub1 is None or exchange.sub1 == window.sub1)):
+                    yield exchange
 
     # --- payouts and the account ----------------------------------------------------------
 

@@ -75,6 +75,22 @@ ERRORS = (
     (5, _("Too many requests: HTTP 429 with a Retry-After header (seconds).")),
 )
 
+SOURCE_FIELDS = (
+    *(Field(f"sub{n}", "string", lazy_format(
+        _("the sub%(n)s value your link carried (sub%(n)s=… in its query string), or empty"),
+        n=n)) for n in range(1, 6)),
+    Field("country", "string", _("the visitor's country, ISO 3166 alpha-2 (UA, PL…), or empty "
+                                 "when unknown")),
+)
+
+SUB1 = Param("sub1", "string", _("Only items whose sub1 is exactly this (up to 64 "
+                                 "characters)."))
+UPDATED_SINCE = Param("updated_since", "integer", _(
+    "Incremental sync: only exchanges whose status, accrual or reward changed at or after "
+    "this moment (unix seconds), whenever they were created, in the order they changed. Pass "
+    "the largest updated_time you have seen; start_time and end_time, if given too, still "
+    "narrow by creation time."))
+
 CLICK_FIELDS = (
     Field("id", "integer", _("click id")),
     *_time(_("when the visitor clicked")),
@@ -85,6 +101,7 @@ CLICK_FIELDS = (
     Field("user_hash", "string", _("a stable id of the visitor (also on its exchanges)")),
     Field("query_string", "string", _("the query string of your link, e.g. "
                                       "cur_from=PMUSD&cur_to=BTC")),
+    *SOURCE_FIELDS,
 )
 
 STATUS_FIELDS = (*_time(_("when the status was set")),
@@ -105,6 +122,11 @@ EXCHANGE_FIELDS = (
     Field("currency_code_get", "string", _("monitoring code of the currency received")),
     Field("status", "string", _("new, paid, success, error or cancelled")),
     Field("statuses", "array", _("the status history, oldest first"), STATUS_FIELDS),
+    *SOURCE_FIELDS[:5],
+    Field("country", "string", _("the country of the click that brought it, ISO 3166 "
+                                 "alpha-2, or empty when unknown")),
+    Field("updated_time", "integer", _("the last change of status, accrual or reward, unix "
+                                       "seconds (see updated_since)")),
 )
 
 PAYOUT_FIELDS = (
@@ -146,13 +168,16 @@ METHODS = (
                                                  "paid, USD")),
                  _items(_("payout methods"), PAYOUT_METHOD_FIELDS))),
     Method("get_exchanges", _("Exchanges of visitors you referred"),
-           _("Every exchange attributed to you, oldest first, with its status history."),
-           params=LIST_PARAMS, data=(_items(_("exchanges"), EXCHANGE_FIELDS),),
+           _("Every exchange attributed to you, oldest first, with its status history and "
+             "the source (sub1…sub5, country) of the click that brought it. With "
+             "updated_since: only those changed since, in the order they changed."),
+           params=(*LIST_PARAMS, SUB1, UPDATED_SINCE),
+           data=(_items(_("exchanges"), EXCHANGE_FIELDS),),
            example_options={"start_time": "1717200000", "end_time": "1717286399"}),
     Method("get_links", _("Clicks on your referral links"),
            _("Every click on your links, oldest first. Crawlers' clicks are left out."),
            params=(*LIST_PARAMS, Param("ip", "string", _("Only clicks from this address, "
-                                                         "as get_links writes it."))),
+                                                         "as get_links writes it.")), SUB1),
            data=(_items(_("clicks"), CLICK_FIELDS),),
            example_options={"start_time": "1717200000", "end_time": "1717286399"}),
     Method("get_payouts", _("Your payouts"),

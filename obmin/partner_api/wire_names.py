@@ -41,7 +41,10 @@ def click_item(click: ClickRow) -> str:
         f'"{click.id}":{{"id":{click.id},{time_fields(click.created)},'
         f'"browser":{string(click.browser)},"ip":{string(click.ip)},'
         f'"referrer":{string(click.referrer)},"user_hash":{string(click.user_hash)},'
-        f'"query_string":{string(click.query_string)}}}'
+        f'"query_string":{string(click.query_string)},'
+        f'"sub1":{string(click.sub1)},"sub2":{string(click.sub2)},"sub3":{string(click.sub3)},'
+        f'"sub4":{string(click.sub4)},"sub5":{string(click.sub5)},'
+        f'"country":{string(click.country)}}}'
     )
 
 
@@ -59,7 +62,11 @@ def exchange_item(exchange: ExchangeRow) -> str:
         f'"user_hash":{string(exchange.user_hash)},'
         f'"currency_code_give":{string(exchange.currency_give_code)},'
         f'"currency_code_get":{string(exchange.currency_get_code)},'
-        f'"status":{string(exchange.status)},"statuses":[{statuses}]}}'
+        f'"status":{string(exchange.status)},"statuses":[{statuses}],'
+        f'"sub1":{string(exchange.sub1)},"sub2":{string(exchange.sub2)},'
+        f'"sub3":{string(exchange.sub3)},"sub4":{string(exchange.sub4)},'
+        f'"sub5":{string(exchange.sub5)},"country":{string(exchange.country)},'
+        f'"updated_time":{int(exchange.updated)}}}'
     )
 
 

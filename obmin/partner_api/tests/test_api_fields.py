@@ -11,13 +11,14 @@ from obmin.partner_api.tests.conftest import T0
 
 NUMBER = (int, float)
 ENVELOPE = {"status", "error", "error_text", "data"}
+SOURCE = {"sub1": str, "sub2": str, "sub3": str, "sub4": str, "sub5": str, "country": str}
 CLICK = {"id": int, "time": int, "date": str, "browser": str, "ip": str, "referrer": str,
-         "user_hash": str, "query_string": str}
+         "user_hash": str, "query_string": str, **SOURCE}
 EXCHANGE = {"id": int, "time": int, "date": str, "course_give": NUMBER, "course_get": NUMBER,
             "amount_give": NUMBER, "amount_get": NUMBER, "exchange_success": int,
             "accrued": int, "partner_reward": NUMBER, "user_hash": str,
             "currency_code_give": str, "currency_code_get": str, "status": str,
-            "statuses": list}
+            "statuses": list, **SOURCE, "updated_time": int}
 STATUS = {"time": int, "date": str, "status": str}
 PAYOUT = {"id": int, "time": int, "date": str, "method_id": int, "account": str,
           "pay_amount": NUMBER, "pay_currency_code": str, "original_amount": NUMBER,
@@ -114,7 +115,8 @@ def test_get_links(api, history, alice_key, via):
     assert first == {"id": clicks[0].pk, "time": T0, "date": utc_date(clicks[0].created_at),
                      "browser": "Chrome 124", "ip": "203.0.113.0",
                      "referrer": "https://mon.example/", "user_hash": "a0",
-                     "query_string": "cur_from=PMUSD&cur_to=BTC"}
+                     "query_string": "cur_from=PMUSD&cur_to=BTC", "sub1": "", "sub2": "",
+                     "sub3": "", "sub4": "", "sub5": "", "country": ""}
 
 
 def test_get_links_ip_filter(api, history, alice_key):
