@@ -224,6 +224,16 @@ _CSP_POLICY: dict[str, Any] = {"DIRECTIVES": {
 }}
 CONTENT_SECURITY_POLICY = None if CSP_REPORT_ONLY else _CSP_POLICY
 CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP_POLICY if CSP_REPORT_ONLY else None
+# HTTPS in production (`obmin check --deploy` asks for these). SECURE_SSL_REDIRECT=1 sends
+# http:// to https:// (the health probes and /metrics stay reachable over plain HTTP for a load
+# balancer); SECURE_HSTS_SECONDS tells browsers to come back only over HTTPS for that long (start
+# small: a mistake keeps visitors out until it runs out), for subdomains too and, with
+# SECURE_HSTS_PRELOAD=1, consenting to browsers' preload lists.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY", False) else None
 )

@@ -27,6 +27,11 @@ def check_production_settings(app_configs: object, **kwargs: object) -> list[Che
             "REDIS_URL is not set: cache and rate limits are shared only between the "
             "processes of this host (file cache).",
             hint="Set REDIS_URL when more than one host serves the site.", id="obmin.W002"))
+    if settings.CONTENT_SECURITY_POLICY is None:
+        problems.append(Warning(
+            "CSP_REPORT_ONLY is on: the Content-Security-Policy only reports, it blocks "
+            "nothing.", hint="Unset CSP_REPORT_ONLY once the reports are clean.",
+            id="obmin.W004"))
     if settings.SITE_URL.startswith("http://127.0.0.1"):
         problems.append(Warning(
             "SITE_URL is the local demo address; partners' links would point there.",
