@@ -80,3 +80,10 @@ def test_csv_neutralises_what_a_spreadsheet_would_run(live_server, alice):
     assert row["id"].isdigit()  # numbers stay numbers
     for cell in row.values():
         assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_the_partner_docs_show_how_to_install_and_use_it(client):
+    page = client.get("/partners/api/").content.decode()
+    assert 'id="client"' in page and "pip install ./client" in page
+    assert "obmin-partner get_exchanges" in page and "from obmin_client import PartnerClient" in (
+        page)
