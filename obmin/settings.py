@@ -258,9 +258,6 @@ TASKS = {
 PARTNER_API_ENABLED = envbool("PARTNER_API_ENABLED", True)
 PARTNER_API_RATE = os.environ.get("PARTNER_API_RATE", "60/m")
 PARTNER_API_BAD_KEY_RATE = os.environ.get("PARTNER_API_BAD_KEY_RATE", "20/m")
-# API v1's create_bid: new exchanges per key and per client address (a bot's customers share
-# its address, hence the higher default than a person at the exchange form would need).
-PARTNER_API_BID_RATE = os.environ.get("PARTNER_API_BID_RATE", "30/m")
 # Attempts to POST a bid's status change to its callback_url before giving up.
 PARTNER_API_CALLBACK_ATTEMPTS = int(os.environ.get("PARTNER_API_CALLBACK_ATTEMPTS", "6"))
 

@@ -382,7 +382,7 @@ def test_bid_with_partner_id_credits_that_partner_on_success(alice_v1, bob, pm_b
 
 @pytest.mark.django_db
 def test_bid_rate_limit(alice_v1, pm_btc, btc_checked, settings):
-    settings.PARTNER_API_BID_RATE = "2/m"
+    settings.EXCHANGE_RATE_PER_VISITOR = "2/h"  # the exchange form's limit, per key here
     assert bid(alice_v1, pm_btc)[1]["error"] == 0
     assert bid(alice_v1, pm_btc)[1]["error"] == 0
     response, answer = bid(alice_v1, pm_btc)

@@ -21,11 +21,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_ratelimit.core import get_usage
 
 from obmin.exchange.forms import ExchangeForm
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus
@@ -35,6 +33,7 @@ from obmin.exchange.services import (
     Quote,
     customer_mark_paid,
     exchange_create,
+    exchange_rate_limit_refusal,
     exchange_set_status,
     quote,
 )
@@ -105,17 +104,11 @@ def _form_refusal(form: ExchangeForm) -> dict[str, str]:
     return fields
 
 
-def bid_check_rate(*, request: HttpRequest, key: ApiKey, client_ip: str) -> int | None:
-    """Counts one new bid per key and per address; the seconds to wait once beyond the
-    rate, else None."""
-    wait: int | None = None
-    for group, value in (("partner_api:bid_key", str(key.pk)),
-                         ("partner_api:bid_ip", client_ip)):
-        usage = get_usage(request, group=group, key=lambda _group, _request, v=value: v,
-                          rate=settings.PARTNER_API_BID_RATE, increment=True)
-        if usage is not None and usage["should_limit"]:
-            wait = max(wait or 0, int(usage["time_left"]), 1)
-    return wait
+def bid_check_rate(*, key: ApiKey, client_ip: str) -> str | None:
+    """The exchange form's own rate limit (`exchange_rate_limit_refusal`), counted per client
+    address and per key (as the form counts per visitor): the refusal's text, else None."""
+    refused = exchange_rate_limit_refusal(client_ip=client_ip, user_hash=f"apikey:{key.pk}")
+    return None if refused is None else refused.message
 
 
 def bid_create(*, key: ApiKey, direction: Direction, amount: Decimal, action: int,

@@ -203,10 +203,9 @@ def create_bid(request: V1Request) -> HttpResponseBase:
                if not options.get(name, "").strip()}
     if missing:
         raise bad_fields(missing)
-    wait = bid_check_rate(request=request, key=request.api_key, client_ip=request.client_ip)
-    if wait is not None:
-        raise V1Error(E_TOO_MANY, _("Too many requests; try again in %(seconds)s s.")
-                      % {"seconds": wait}, status=429, retry_after=wait)
+    refusal = bid_check_rate(key=request.api_key, client_ip=request.client_ip)
+    if refusal is not None:
+        raise V1Error(E_TOO_MANY, refusal, status=429, retry_after=60)
     api_id = options.get("api_id", "").strip()[:100]
     try:
         made = bid_create(key=request.api_key, direction=direction, amount=amount,
