@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.test import Client
+from django.utils import timezone
 
 from obmin.exchange.models import Exchange
 from obmin.exchange.services import exchange_create, exchange_set_status
@@ -99,18 +101,34 @@ def world(alice, bob, carol, pm_btc, program) -> World:
     bob_click = make_click(bob, BOB_MARK)
     bob_exchange = make_exchange(pm_btc, bob, BOB_MARK, amount="3000", status="success")
     bob_key, bob_raw = apikey_create(partner=bob, name=f"{BOB_MARK}-key")
+    extra: dict[str, object] = {}
+    if apps.is_installed("obmin.postbacks"):
+        postback = apps.get_model("postbacks", "Postback").objects.create(
+            partner=alice, url=f"https://{ALICE_MARK}-postback.example/cb?sub={{sub1}}",
+            events=["click", "exchange.success"])
+        extra["postback"] = postback
+        extra["delivery"] = apps.get_model("postbacks", "PostbackDelivery").objects.create(
+            partner=alice, postback=postback, event="click", method="GET",
+            url=f"https://{ALICE_MARK}-postback.example/cb?sub=1", status="failed",
+            give_up_at=timezone.now())
+        apps.get_model("postbacks", "PostbackSecret").objects.create(partner=alice)
     return World(alice=alice, bob=bob, carol=carol, method=method, alice_click=alice_click,
                  alice_exchange=alice_exchange, alice_new_exchange=alice_new,
                  alice_payout=payout, alice_key=alice_key, alice_raw_key=alice_raw,
                  alice_test_raw_key=alice_test_raw, bob_click=bob_click,
-                 bob_exchange=bob_exchange, bob_key=bob_key, bob_raw_key=bob_raw)
+                 bob_exchange=bob_exchange, bob_key=bob_key, bob_raw_key=bob_raw,
+                 extra=extra)
 
 
 def alice_markers(world: World) -> list[str]:
     """Strings (lower case) that only alice's rows hold: none may appear in bob's answers."""
-    return [ALICE_MARK, world.alice.ref_code.lower(), world.alice.email.lower(),
-            world.alice_raw_key.lower(), world.alice_test_raw_key.lower(),
-            world.alice_key.key_start.lower()]
+    markers = [ALICE_MARK, world.alice.ref_code.lower(), world.alice.email.lower(),
+               world.alice_raw_key.lower(), world.alice_test_raw_key.lower(),
+               world.alice_key.key_start.lower(), world.alice_key.login.lower()]
+    if apps.is_installed("obmin.postbacks"):
+        markers.append(apps.get_model("postbacks", "PostbackSecret").objects.get(
+            partner=world.alice).secret.lower())
+    return markers
 
 
 def alice_fingerprint(world: World) -> list[object]:
@@ -126,6 +144,10 @@ def alice_fingerprint(world: World) -> list[object]:
              .values("pk", "name", "key_hash", "is_test", "allowed_ips", "revoked_at")),
         list(LedgerEntry.objects.filter(partner=alice).order_by("pk").values()),
         partner_balance(alice),
+        *([list(apps.get_model("postbacks", model).objects.filter(partner=alice)
+                .order_by("pk").values()) for model in ("Postback", "PostbackDelivery",
+                                                         "PostbackSecret")]
+          if apps.is_installed("obmin.postbacks") else []),
     ]
 
 
