@@ -125,3 +125,18 @@ def test_the_sandbox_answers_the_same_fields_and_filters(api, alice_test_key):
     expected = sorted((i for i in exchanges.values() if i["updated_time"] >= since),
                       key=lambda i: (i["updated_time"], i["id"]))
     assert [i["id"] for i in changed.values()] == [i["id"] for i in expected]
+
+
+def test_the_docs_and_openapi_show_the_new_parameters_and_fields(client):
+    page = client.get("/partners/api/").content.decode()
+    for name in ("updated_since", "updated_time", "sub1", "sub5", "country"):
+        assert name in page, name
+    document = client.get("/service/partner/openapi.json").json()
+    params = {p["name"] for p in document["paths"][next(iter(document["paths"]))]["get"]
+              ["parameters"]}
+    assert {"sub1", "updated_since"} <= params
+    schemas = document["components"]["schemas"]
+    exchange = schemas["get_exchanges_data"]["properties"]["items"]["additionalProperties"]
+    click = schemas["get_links_data"]["properties"]["items"]["additionalProperties"]
+    assert {"sub1", "sub5", "country", "updated_time"} <= set(exchange["properties"])
+    assert {"sub1", "sub5", "country"} <= set(click["properties"])
