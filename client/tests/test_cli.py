@@ -66,7 +66,8 @@ def test_csv_of_an_empty_period_has_its_header(live_server, alice):
 def test_csv_neutralises_what_a_spreadsheet_would_run(live_server, alice):
     key = apikey_create(partner=alice, name="cli")[1]
     formula = '=HYPERLINK("http://evil.example","x")'
-    with httpx.Client(base_url=live_server.url, cookies={"obmin_vid": "-SUM1234567"}) as visitor:
+    with httpx.Client(base_url=live_server.url, cookies={"obmin_vid": "-SUM1234567"},
+                      timeout=60) as visitor:
         visitor.get("/ref/alice001/?=cmd|'/C calc'!A0",
                     headers={"Referer": formula, "User-Agent": "Mozilla/5.0 Firefox/120.0"})
     result = run("--url", live_server.url, "--key", key, "get_links", "--csv")
