@@ -9,14 +9,15 @@ Screenshots of each customer page at 1280 and 375 px are kept in `test-artifacts
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.rewards.models import Payout, PayoutMethod, PayoutStatus
+from obmin.testing.browser import DESKTOP_UA as DESKTOP
+from obmin.testing.browser import PHONE_UA as PHONE
+from obmin.testing.browser import shoot
 from obmin.testing.factories import DirectionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,19 +27,6 @@ TRON_DEPOSIT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
 VALID_BTC = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 # The same address with its last character changed: the bech32 checksum no longer holds.
 TYPO_BTC = VALID_BTC[:-1] + "x"
-# Headless Chromium says "HeadlessChrome", which the crawler check rightly refuses a cookie.
-DESKTOP = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-           "Chrome/131.0.0.0 Safari/537.36")
-PHONE = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-         "Chrome/131.0.0.0 Mobile Safari/537.36")
-SCREENSHOTS = Path(os.environ.get("OBMIN_SCREENSHOTS")
-                   or Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots")
-
-
-def shoot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    width = page.viewport_size["width"]
-    page.screenshot(path=str(SCREENSHOTS / f"journey-{name}-{width}.png"), full_page=True)
 
 
 def fits(page) -> bool:
@@ -87,7 +75,7 @@ def test_from_a_partners_link_to_a_paid_out_reward(browser, live_server, journey
     page.click("form button[type=submit]")
     assert "Bitcoin" in page.locator(".errorlist").inner_text()
     assert not Exchange.objects.exists()
-    shoot(page, "refused-wallet")
+    shoot(page, "journey-refused-wallet")
 
     page.fill("input[name=account_get]", VALID_BTC)
     page.click("form button[type=submit]")
@@ -99,7 +87,7 @@ def test_from_a_partners_link_to_a_paid_out_reward(browser, live_server, journey
     assert page.locator("#pay-to").inner_text() == TRON_DEPOSIT
     assert page.locator("#pay-amount").inner_text() == "5000"
     assert page.locator("#pay-qr svg").count() == 1
-    shoot(page, "status-new")
+    shoot(page, "journey-status-new")
 
     # The same page on a phone: fits 375 px, the destination still readable.
     phone = browser.new_context(base_url=live_server.url, user_agent=PHONE,
@@ -107,18 +95,18 @@ def test_from_a_partners_link_to_a_paid_out_reward(browser, live_server, journey
     phone_page = phone.new_page()
     phone_page.goto(page.url)
     assert phone_page.locator("#pay-to").is_visible() and fits(phone_page)
-    shoot(phone_page, "status-new")
+    shoot(phone_page, "journey-status-new")
     phone_page.goto("/exchange/?cur_from=USDTTRC20&cur_to=BTC")
     assert fits(phone_page)
-    shoot(phone_page, "exchange-form")
+    shoot(phone_page, "journey-exchange-form")
 
     page.click("text=I have paid")
     page.wait_for_selector(".status-paid")
     exchange.refresh_from_db()
     assert exchange.status == ExchangeStatus.PAID
-    shoot(page, "status-paid")
+    shoot(page, "journey-status-paid")
     phone_page.goto(page.url)
-    shoot(phone_page, "status-paid")
+    shoot(phone_page, "journey-status-paid")
     phone.close()
 
     # The operator confirms the money arrived: success, through the admin's action.
@@ -165,6 +153,6 @@ def test_from_a_partners_link_to_a_paid_out_reward(browser, live_server, journey
 
     partner.goto("/cabinet/payouts/")
     assert partner.locator(".payout-tx").inner_text() == "0xfeedbeef42"
-    shoot(partner, "partner-payouts")
+    shoot(partner, "journey-partner-payouts")
     for context in (customer, operator, cabinet):
         context.close()

@@ -1,0 +1,26 @@
+"""What the browser tests share: user agents a visitor's browser sends, and screenshots kept
+where a reviewer can look at what a run saw (`test-artifacts/screenshots/`, or
+`$OBMIN_SCREENSHOTS`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+# Headless Chromium says "HeadlessChrome", which the crawler check rightly refuses a cookie:
+# a visitor's context sends an ordinary Chrome's user agent.
+DESKTOP_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/131.0.0.0 Safari/537.36")
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/131.0.0.0 Mobile Safari/537.36")
+SCREENSHOTS = Path(os.environ.get("OBMIN_SCREENSHOTS")
+                   or Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots")
+
+
+def shoot(page: Any, name: str) -> Path:
+    """The whole page as `<name>-<viewport width>.png` in SCREENSHOTS."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}-{page.viewport_size['width']}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
