@@ -29,6 +29,8 @@ def _click_subscribers() -> frozenset[int]:
 
 
 def click_subscribers() -> frozenset[int]:
-    """Partners with an active postback that wants clicks (a change shows within seconds)."""
-    return _memo.through_cache(CLICK_SUBSCRIBERS_KEY, _click_subscribers, cache_seconds=300,
+    """Partners with an active postback that wants clicks. Asked on every stored click, so
+    this costs a query only when the shared cache lost it: a change of postbacks drops it
+    (services), and every process's memo follows within its 10 s."""
+    return _memo.through_cache(CLICK_SUBSCRIBERS_KEY, _click_subscribers, cache_seconds=3600,
                                kind=frozenset)
