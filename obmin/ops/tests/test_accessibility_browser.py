@@ -127,6 +127,9 @@ def test_no_serious_or_critical_violation_on_cabinet_and_public_pages(browser, l
                                   viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(20_000)
+    # The check itself is shown to catch what it must: a field without a label.
+    page.set_content("<!doctype html><html lang=en><title>t</title><main><input></main>")
+    assert any(": label (critical):" in line for line in violations(page))
     for path in public:
         found += violations(page, path)
     # Refusals as a visitor sees them: a wrong password, an amount below the minimum.
