@@ -21,7 +21,7 @@ from django.utils import timezone
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus
 from obmin.partners.models import Click, Partner
 from obmin.rewards.models import EntryKind, LedgerEntry, PartnerAccount
-from obmin.stats.services import clicks_roll_up
+from obmin.stats.services import clicks_roll_up, exchanges_roll_up
 
 CODES = ("alice001", "bob00002")
 BROWSERS = ["Chrome 124", "Chrome Mobile 124", "Mobile Safari 17", "Firefox 126", "Edge 124",
@@ -96,6 +96,7 @@ def generate(clicks: int, *, seed: int = 7) -> tuple[int, int]:
             break
     exchanges = _exchanges(rng, partner_ids, directions, clicks // 20)
     clicks_roll_up(settle=False)
+    exchanges_roll_up()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE")

@@ -29,7 +29,7 @@ from obmin.partners.ingest import clicks_ingest
 from obmin.partners.partitions import click_partitions_ensure
 from obmin.postbacks.delivery import postbacks_dispatch, postbacks_send_now
 from obmin.rewards.services import reward_release_due
-from obmin.stats.services import clicks_roll_up
+from obmin.stats.services import clicks_roll_up, exchanges_roll_up
 
 logger = logging.getLogger("obmin.worker")
 
@@ -58,6 +58,7 @@ def duties() -> list[Duty]:
         Duty("send bid callbacks", 2, bid_callbacks_deliver),
         Duty("release rewards whose holding period ended", 60, reward_release_due),
         Duty("roll clicks up into hourly statistics", 30, clicks_roll_up),
+        Duty("roll changed exchanges up into statistics", 30, exchanges_roll_up),
     ]
 
 

@@ -69,6 +69,10 @@ class RollupState(SingletonModel):
     # The archived daily totals that existed when the rollups were first built are folded in
     # then; clicks archived later were rolled up before they were archived.
     archive_folded = models.BooleanField(_("archived totals folded in"), default=False)
+    # The exchange rollups hold the exchange table as it was at this instant, except for the
+    # hours of exchanges changed since `EXCHANGE_OVERLAP` before it (those are read raw).
+    # None: not built yet (every exchange is read raw).
+    exchanges_at = models.DateTimeField(_("exchanges rolled up at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -77,3 +81,100 @@ class RollupState(SingletonModel):
 
     def __str__(self) -> str:
         return f"clicks rolled up to id {self.rolled_id}"
+
+
+class ClickDayRollup(models.Model):
+    """The hourly click rollups summed by whole UTC day (kept beside them, by the same
+    upserts): a period's whole UTC days read one row each instead of 24."""
+
+    partner = models.ForeignKey("partners.Partner", models.CASCADE, related_name="+",
+                                verbose_name=_("partner"), db_index=False)
+    dimension = models.CharField(_("dimension"), max_length=16, choices=Dimension.choices,
+                                 blank=True)
+    day = models.DateField(_("day (UTC)"))
+    value = models.CharField(_("value"), max_length=255, blank=True)
+    clicks = models.PositiveIntegerField(_("clicks"), default=0)
+    unique_clicks = models.PositiveIntegerField(_("unique clicks"), default=0)
+
+    class Meta:
+        verbose_name = _("daily click rollup")
+        verbose_name_plural = _("daily click rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "dimension", "day", "value"],
+                                    name="click_day_rollup_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.dimension}={self.value} {self.day}: {self.clicks}"
+
+
+class ExchangeDimension(models.TextChoices):
+    ALL = "", _("all exchanges")
+    SUB1 = "sub1", "sub1"
+    SUB2 = "sub2", "sub2"
+    SUB3 = "sub3", "sub3"
+    SUB4 = "sub4", "sub4"
+    SUB5 = "sub5", "sub5"
+    UTM_SOURCE = "utm_source", "utm_source"
+    UTM_MEDIUM = "utm_medium", "utm_medium"
+    UTM_CAMPAIGN = "utm_campaign", "utm_campaign"
+    COUNTRY = "country", _("country")
+    DIRECTION = "direction", _("direction")  # value: "<give currency id>:<get currency id>"
+
+
+class ExchangeFigures(models.Model):
+    """An exchange rollup's figures: exchanges, successful ones, the successful ones' turnover
+    (amount_give * usd_price_give, exact) and accrued rewards."""
+
+    partner = models.ForeignKey("partners.Partner", models.CASCADE, related_name="+",
+                                verbose_name=_("partner"), db_index=False)
+    dimension = models.CharField(_("dimension"), max_length=16,
+                                 choices=ExchangeDimension.choices, blank=True)
+    value = models.CharField(_("value"), max_length=255, blank=True)
+    exchanges = models.PositiveIntegerField(_("exchanges"), default=0)
+    successful = models.PositiveIntegerField(_("successful exchanges"), default=0)
+    turnover = models.DecimalField(_("turnover, USD"), max_digits=60, decimal_places=20,
+                                   default=0)
+    rewards = models.DecimalField(_("rewards, USD"), max_digits=50, decimal_places=10,
+                                  default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ExchangeRollup(ExchangeFigures):
+    """Exchanges by the UTC hour they were created in, rebuilt from the exchange table for
+    every hour holding an exchange changed since the last round (status and reward change
+    after the fact; `updated_at` tells which)."""
+
+    hour = models.DateTimeField(_("hour (UTC)"))
+
+    class Meta:
+        verbose_name = _("exchange rollup")
+        verbose_name_plural = _("exchange rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "dimension", "hour", "value"],
+                                    name="exchange_rollup_unique"),
+        ]
+        indexes = [models.Index(fields=["hour"], name="exchange_rollup_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.dimension}={self.value} {self.hour}: {self.exchanges}"
+
+
+class ExchangeDayRollup(ExchangeFigures):
+    """The hourly exchange rollups summed by whole UTC day."""
+
+    day = models.DateField(_("day (UTC)"))
+
+    class Meta:
+        verbose_name = _("daily exchange rollup")
+        verbose_name_plural = _("daily exchange rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "dimension", "day", "value"],
+                                    name="exchange_day_rollup_unique"),
+        ]
+        indexes = [models.Index(fields=["day"], name="exchange_day_rollup_day")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.dimension}={self.value} {self.day}: {self.exchanges}"

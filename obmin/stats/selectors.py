@@ -1,47 +1,54 @@
 """The one statistics service: the cabinet's pages, their CSV downloads, the partner API and
 the operator's overview all read their figures here, so they cannot disagree.
 
-Clicks (crawlers left out) are read from the hourly rollups for the whole UTC hours of a
-period, plus the raw clicks the rollups have not reached yet (`id > rolled_id`), plus the raw
-clicks of any part-hour at the period's edges (a time zone with a half-hour offset). For a
-day-by-day series in such a zone, the hour that holds local midnight is read raw too. So a
-figure is always exact, whatever the zone, and archiving clicks (rolled up before they are
-deleted) never changes one.
-
-Exchanges are read from their table (indexed by partner and time): a year holds tens of
-thousands, not millions, and their status changes after the fact.
+Clicks (crawlers left out) and exchanges are read from rollups, so a page's work grows with
+the days of its period, not with its clicks or exchanges (see `Cover`): whole UTC days from
+the daily rollups, other whole UTC hours from the hourly ones, and from the raw tables only
+the part-hours at the period's edges (a time zone with a half-hour offset), an hour split by
+a local midnight inside a series' bucket, the clicks the rollups have not reached yet
+(`id > rolled_id`) and the hours holding an exchange changed since the exchange rollups' last
+round (status and reward change after the fact; `updated_at` says when). So a figure is
+always exact, whatever the zone, and archiving clicks (rolled up before they are deleted)
+never changes one. Money is summed exactly and rounded to cents once per figure.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, NamedTuple
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncHour
 
-from obmin.exchange.models import Exchange, ExchangeStatus
+from obmin.exchange.models import Currency, Exchange, ExchangeStatus
 from obmin.lib.money import quantize
+from obmin.lib.timeutil import day_start
 from obmin.partners.models import Click
 from obmin.rewards.models import LedgerEntry, Payout
 from obmin.stats.dimensions import DERIVED, PLAIN, ROLLED, click_column, value_of
-from obmin.stats.models import ClickRollup, Dimension, RollupState
-from obmin.stats.periods import Period
+from obmin.stats.models import (
+    ClickDayRollup,
+    ClickRollup,
+    Dimension,
+    ExchangeDayRollup,
+    ExchangeRollup,
+    RollupState,
+)
+from obmin.stats.periods import Period, local_midnight
 
 ZERO = Decimal(0)
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 DAY_SERIES_MAX_DAYS = 62  # longer periods are shown by week, then by month
 WEEK_SERIES_MAX_DAYS = 400
 # Breakdowns by exchange fields (clicks carry no direction).
 DIRECTION = "direction"
 BREAKDOWNS = [*PLAIN, DIRECTION, Dimension.BROWSER.value, Dimension.REFERRER.value]
-TURNOVER = ExpressionWrapper(F("amount_give") * F("usd_price_give"),
-                             output_field=DecimalField(max_digits=40, decimal_places=20))
-
 
 # --- figures --------------------------------------------------------------------------------
 
@@ -93,7 +100,7 @@ class Comparison:
     previous_period: Period
 
 
-# --- clicks ---------------------------------------------------------------------------------
+# --- how a span of time is read -------------------------------------------------------------
 
 
 def _ceil_hour(moment: datetime) -> datetime:
@@ -109,35 +116,101 @@ def rolled_id() -> int:
     return RollupState.objects.values_list("rolled_id", flat=True).first() or 0
 
 
+def exchanges_rolled_at() -> datetime | None:
+    return RollupState.objects.values_list("exchanges_at", flat=True).first()
+
+
+Span = tuple[datetime, datetime]
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for low, high in spans:
+        if out and out[-1][1] == low:
+            out[-1] = (out[-1][0], high)
+        else:
+            out.append((low, high))
+    return out
+
+
 @dataclass(frozen=True)
-class _Plan:
-    """How the clicks of [start, end) are read: rollup hours and raw ranges."""
+class Cover:
+    """How [start, end) is read: whole UTC days from daily rollups, other whole hours from
+    hourly rollups, the rest (part-hours at the edges, an hour split by a cut, a dirty hour)
+    from the raw table. No day or hour read from a rollup holds a cut (a bucket's first
+    instant) inside it, so each rollup row falls in one bucket."""
 
     start: datetime
     end: datetime
-    full_start: datetime
-    full_end: datetime
-    rolled_id: int
+    days: list[Span]
+    hours: list[Span]
+    raw: list[Span]
 
     @classmethod
-    def of(cls, start: datetime, end: datetime) -> _Plan:
+    def of(cls, start: datetime, end: datetime, *, cuts: Iterable[datetime] = (),
+           dirty: Iterable[datetime] = ()) -> Cover:
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        inner = sorted(c.astimezone(UTC) for c in cuts if start < c < end)
+        dirty_hours = {h.astimezone(UTC) for h in dirty}
+
+        def cut_inside(low: datetime, high: datetime) -> bool:
+            at = bisect_right(inner, low)
+            return at < len(inner) and inner[at] < high
+
         full_start, full_end = _ceil_hour(start), _floor_hour(end)
         if full_end <= full_start:
-            full_start = full_end = start  # no whole hour: everything raw
-        return cls(start.astimezone(UTC), end.astimezone(UTC), full_start.astimezone(UTC),
-                   full_end.astimezone(UTC), rolled_id())
+            return cls(start, end, [], [], [(start, end)])
+        raw: list[Span] = [(start, full_start)] if start < full_start else []
+        hours: list[Span] = []
+        days: list[Span] = []
+        moment = full_start
+        while moment < full_end:
+            day_end = moment + DAY
+            if (moment.hour == 0 and day_end <= full_end and not cut_inside(moment, day_end)
+                    and not any(moment + HOUR * n in dirty_hours for n in range(24))):
+                days.append((moment, day_end))
+                moment = day_end
+                continue
+            hour_end = moment + HOUR
+            if moment in dirty_hours or cut_inside(moment, hour_end):
+                raw.append((moment, hour_end))
+            else:
+                hours.append((moment, hour_end))
+            moment = hour_end
+        if full_end < end:
+            raw.append((full_end, end))
+        return cls(start, end, _merge(days), _merge(hours), _merge(raw))
 
-    def raw_q(self, extra: Iterable[tuple[datetime, datetime]] = ()) -> Q:
-        q = Q(id__gt=self.rolled_id, created_at__gte=self.full_start,
-              created_at__lt=self.full_end)
-        for low, high in [(self.start, self.full_start), (self.full_end, self.end), *extra]:
-            if high > low:
-                q |= Q(created_at__gte=low, created_at__lt=high)
+    def q(self, field: str, spans: list[Span], *, as_days: bool = False) -> Q:
+        q = Q()
+        for low, high in spans:
+            if as_days:
+                q |= Q(**{f"{field}__gte": low.date(), f"{field}__lt": high.date()})
+            else:
+                q |= Q(**{f"{field}__gte": low, f"{field}__lt": high})
         return q
 
-    def rollups(self, dimension: str) -> QuerySet[ClickRollup]:
-        return ClickRollup.objects.filter(dimension=dimension, hour__gte=self.full_start,
-                                          hour__lt=self.full_end)
+
+def _grouped(rows: QuerySet[Any], fields: list[str], sums: dict[str, Any]) -> list[Any]:
+    """`rows` grouped by `fields` with `sums` per group, as tuples (one for no fields)."""
+    if not fields:
+        return [tuple(rows.aggregate(**sums).values())]
+    return list(rows.values_list(*fields).annotate(**sums).order_by())
+
+
+def _local_day(moment: datetime, zone: tzinfo) -> date:
+    return moment.astimezone(zone).date()
+
+
+def _cuts(period: Period | None, size: str) -> list[datetime]:
+    """The first instants of the period's buckets (local days, weeks or months) inside it."""
+    if period is None:
+        return []
+    days = (period.first + timedelta(days=n) for n in range(1, period.days))
+    return [local_midnight(day, period.zone) for day in days if _bucket(day, size) == day]
+
+
+# --- clicks ---------------------------------------------------------------------------------
 
 
 def _raw_clicks(partner_id: int | None) -> QuerySet[Click]:
@@ -145,89 +218,127 @@ def _raw_clicks(partner_id: int | None) -> QuerySet[Click]:
     return clicks if partner_id is None else clicks.filter(partner_id=partner_id)
 
 
-def _rollups(plan: _Plan, dimension: str, partner_id: int | None) -> QuerySet[ClickRollup]:
-    rows = plan.rollups(dimension)
-    return rows if partner_id is None else rows.filter(partner_id=partner_id)
-
-
 CLICK_SUMS = {"c": Sum("clicks"), "u": Sum("unique_clicks")}
 RAW_COUNTS = {"c": Count("id"), "u": Count("id", filter=Q(is_unique=True))}
+ClickKey = tuple[int, date | None, str]  # partner (0: not by partner), local day, value
+
+
+def click_sums(*, partner_id: int | None, dimension: str, start: datetime, end: datetime,
+               period: Period | None = None, size: str = "day",
+               by_partner: bool = False) -> dict[ClickKey, list[int]]:
+    """{(partner id or 0, local day or None, value): [clicks, unique]} in [start, end).
+
+    By local day of `period`'s zone when a period is given (then [start, end) is the
+    period's), else None; with a `size` of "week" or "month" a day row may hold the end of
+    the local day before, so only the sums by that bucket (see `series`) are
+    exact. `dimension` "" is all clicks (value ""); a dimension that is not rolled up
+    (network) is read from the raw clicks."""
+    out: dict[ClickKey, list[int]] = defaultdict(lambda: [0, 0])
+    zone = period.zone if period is not None else None
+    cover = Cover.of(start, end, cuts=_cuts(period, size))
+    head = ["partner_id"] if by_partner else []
+
+    def add(partner: int, moment: date | datetime | None, value: str, c: int, u: int) -> None:
+        if zone is None or moment is None:
+            day = None
+        elif isinstance(moment, datetime):
+            day = _local_day(moment, zone)
+        else:
+            day = _local_day(day_start(moment), zone)
+        entry = out[(partner, day, value)]
+        entry[0] += c
+        entry[1] += u
+
+    if dimension in ROLLED:
+        when = [] if zone is None else ["day"]
+        if cover.days:
+            rows = ClickDayRollup.objects.filter(
+                cover.q("day", cover.days, as_days=True), dimension=dimension)
+            if partner_id is not None:
+                rows = rows.filter(partner_id=partner_id)
+            for row in rows.values_list(*head, *when, "value").annotate(**CLICK_SUMS).order_by():
+                add(row[0] if by_partner else 0, row[-4] if when else None, row[-3], row[-2],
+                    row[-1])
+        when = [] if zone is None else ["hour"]
+        if cover.hours:
+            rows_h = ClickRollup.objects.filter(cover.q("hour", cover.hours),
+                                                dimension=dimension)
+            if partner_id is not None:
+                rows_h = rows_h.filter(partner_id=partner_id)
+            for row in rows_h.values_list(*head, *when, "value").annotate(
+                    **CLICK_SUMS).order_by():
+                add(row[0] if by_partner else 0, row[-4] if when else None, row[-3], row[-2],
+                    row[-1])
+        raw_q = (Q(id__gt=rolled_id(), created_at__gte=cover.start, created_at__lt=cover.end)
+                 | cover.q("created_at", cover.raw))
+    else:  # not rolled up: every raw click of the span
+        raw_q = Q(created_at__gte=start, created_at__lt=end)
+    raw = _raw_clicks(partner_id).filter(raw_q)
+    when = []
+    if zone is not None:
+        raw = raw.annotate(local_day=TruncDate("created_at", tzinfo=zone))
+        when = ["local_day"]
+    columns = [click_column(dimension)] if dimension else []
+    for row in _grouped(raw, [*head, *when, *columns], RAW_COUNTS):
+        value = value_of(dimension, row[-3]) if dimension else ""
+        day = row[-4 if dimension else -3] if when else None
+        entry = out[(row[0] if by_partner else 0, day, value)]
+        entry[0] += row[-2] or 0
+        entry[1] += row[-1] or 0
+    return out
 
 
 def click_totals(*, partner_id: int | None, start: datetime, end: datetime) -> tuple[int, int]:
     """Clicks and unique clicks in [start, end); every partner's when `partner_id` is None."""
-    plan = _Plan.of(start, end)
-    rolled = _rollups(plan, "", partner_id).aggregate(**CLICK_SUMS)
-    raw = _raw_clicks(partner_id).filter(plan.raw_q()).aggregate(**RAW_COUNTS)
-    return (rolled["c"] or 0) + (raw["c"] or 0), (rolled["u"] or 0) + (raw["u"] or 0)
+    sums = click_sums(partner_id=partner_id, dimension="", start=start, end=end)
+    entry = sums.get((0, None, ""), [0, 0])
+    return entry[0], entry[1]
 
 
 def click_breakdown(*, partner_id: int | None, dimension: str, start: datetime, end: datetime,
                     by_partner: bool = False) -> dict[tuple[int, str], list[int]]:
-    """{(partner id or 0, value): [clicks, unique]} in [start, end) by a rolled dimension
+    """{(partner id or 0, value): [clicks, unique]} in [start, end) by a dimension
     ("" : all clicks, value "")."""
-    out: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
-    if dimension in ROLLED:
-        plan = _Plan.of(start, end)
-        raw_q = plan.raw_q()
-        fields = (["partner_id"] if by_partner else []) + ["value"]
-        for row in _rollups(plan, dimension, partner_id).values_list(*fields).annotate(
-                **CLICK_SUMS).order_by():
-            entry = out[(row[0] if by_partner else 0, row[-3])]
-            entry[0] += row[-2]
-            entry[1] += row[-1]
-    else:  # not rolled up: every raw click of the period
-        raw_q = Q(created_at__gte=start, created_at__lt=end)
-    fields = (["partner_id"] if by_partner else []) + (
-        [click_column(dimension)] if dimension else [])
-    raw = _raw_clicks(partner_id).filter(raw_q).values_list(*fields).annotate(
-        **RAW_COUNTS).order_by()
-    for row in raw:
-        value = value_of(dimension, row[-3]) if dimension else ""
-        entry = out[(row[0] if by_partner else 0, value)]
-        entry[0] += row[-2]
-        entry[1] += row[-1]
-    return out
-
-
-def _local_day(moment: datetime, zone: tzinfo) -> date:
-    return moment.astimezone(zone).date()
+    sums = click_sums(partner_id=partner_id, dimension=dimension, start=start, end=end,
+                      by_partner=by_partner)
+    return defaultdict(lambda: [0, 0], {(p, value): counts
+                                        for (p, _d, value), counts in sums.items()})
 
 
 def click_days(*, partner_id: int | None, period: Period) -> dict[date, list[int]]:
     """{local day: [clicks, unique]} over the period's days, in its zone."""
-    zone = period.zone
-    plan = _Plan.of(period.start, period.end)
     days: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    straddling: list[tuple[datetime, datetime]] = []
-    hours = _rollups(plan, "", partner_id).values_list("hour").annotate(**CLICK_SUMS).order_by()
-    for hour, clicks, unique in hours:
-        first_day = _local_day(hour, zone)
-        if first_day != _local_day(hour + HOUR - timedelta(microseconds=1), zone):
-            straddling.append((hour, hour + HOUR))  # local midnight inside: read it raw
-            continue
-        entry = days[first_day]
-        entry[0] += clicks
-        entry[1] += unique
-    raw = (_raw_clicks(partner_id).filter(plan.raw_q(straddling))
-           .annotate(day=TruncDate("created_at", tzinfo=zone))
-           .values_list("day").annotate(**RAW_COUNTS).order_by())
-    for day, clicks, unique in raw:
-        entry = days[day]
-        entry[0] += clicks
-        entry[1] += unique
+    for (_p, day, _v), (clicks, unique) in click_sums(
+            partner_id=partner_id, dimension="", start=period.start, end=period.end,
+            period=period).items():
+        if day is not None:
+            entry = days[day]
+            entry[0] += clicks
+            entry[1] += unique
     return days
 
 
 # --- exchanges ------------------------------------------------------------------------------
 
 
+TURNOVER = ExpressionWrapper(F("amount_give") * F("usd_price_give"),
+                             output_field=DecimalField(max_digits=60, decimal_places=20))
 EXCHANGE_SUMS = {
     "n": Count("id"),
     "s": Count("id", filter=Q(status=ExchangeStatus.SUCCESS)),
     "t": Sum(TURNOVER, filter=Q(status=ExchangeStatus.SUCCESS)),
     "r": Sum("partner_reward", filter=Q(reward_accrued=True)),
 }
+ROLLUP_SUMS = {"n": Sum("exchanges"), "s": Sum("successful"), "t": Sum("turnover"),
+               "r": Sum("rewards")}
+# The hours of exchanges changed this long before the last rollup round are read raw too: a
+# change whose transaction committed after the round read the table is never missed.
+EXCHANGE_OVERLAP = timedelta(minutes=10)
+EXACT = Context(prec=90)
+
+
+def direction_value(give_id: int, get_id: int) -> str:
+    return f"{give_id}:{get_id}"
 
 
 def _exchanges(partner_id: int | None, start: datetime, end: datetime) -> QuerySet[Exchange]:
@@ -236,20 +347,102 @@ def _exchanges(partner_id: int | None, start: datetime, end: datetime) -> QueryS
         partner_id=partner_id)
 
 
-def _add_exchanges(figures: Figures, row: dict[str, Any] | tuple[Any, ...]) -> None:
-    n, s, t, r = (row["n"], row["s"], row["t"], row["r"]) if isinstance(row, dict) else row[-4:]
-    figures.exchanges += n
-    figures.successful += s
-    # Quantized: SQLite sums decimals as floats.
-    figures.turnover += quantize(Decimal(t or 0), 2)
-    figures.rewards += quantize(Decimal(r or 0), 2)
+class Sums:
+    """Exact exchange sums; quantized only when put into `Figures`."""
+
+    __slots__ = ("n", "r", "s", "t")
+
+    def __init__(self) -> None:
+        self.n = self.s = 0
+        self.t = self.r = ZERO
+
+    def add(self, n: int, s: int, t: Any, r: Any) -> None:
+        self.n += n or 0
+        self.s += s or 0
+        self.t = EXACT.add(self.t, Decimal(t or 0))
+        self.r = EXACT.add(self.r, Decimal(r or 0))
+
+    def into(self, figures: Figures) -> None:
+        figures.exchanges += self.n
+        figures.successful += self.s
+        # Quantized: SQLite sums decimals as floats.
+        figures.turnover += quantize(self.t, 2)
+        figures.rewards += quantize(self.r, 2)
+
+
+def _dirty_hours(partner_id: int | None, start: datetime, end: datetime,
+                 at: datetime) -> list[datetime]:
+    """The UTC hours (of [start, end)) holding an exchange changed since the rollups' round
+    (less the overlap): their rollups may be stale, so they are read raw."""
+    rows = _exchanges(partner_id, start, end).filter(updated_at__gte=at - EXCHANGE_OVERLAP)
+    return list(rows.annotate(h=TruncHour("created_at", tzinfo=UTC))
+                .values_list("h", flat=True).distinct().order_by())
+
+
+def exchange_sums(*, partner_id: int | None, dimension: str, start: datetime, end: datetime,
+                  period: Period | None = None, size: str = "day",
+                  by_partner: bool = False) -> dict[ClickKey, Sums]:
+    """{(partner id or 0, local day or None, value): Sums} of the exchanges created in
+    [start, end), by an `ExchangeDimension` ("" : all, value ""; direction's value is
+    "<give id>:<get id>"). By local day of `period`'s zone when a period is given."""
+    out: dict[ClickKey, Sums] = defaultdict(Sums)
+    zone = period.zone if period is not None else None
+    at = exchanges_rolled_at()
+    head = ["partner_id"] if by_partner else []
+    if at is None:  # never rolled up
+        cover = Cover(start.astimezone(UTC), end.astimezone(UTC), [], [],
+                      [(start.astimezone(UTC), end.astimezone(UTC))])
+    else:
+        cover = Cover.of(start, end, cuts=_cuts(period, size),
+                         dirty=_dirty_hours(partner_id, start, end, at))
+
+    def add(partner: int, moment: date | datetime | None, value: str, row: Any) -> None:
+        if zone is None or moment is None:
+            day = None
+        elif isinstance(moment, datetime):
+            day = _local_day(moment, zone)
+        else:
+            day = _local_day(day_start(moment), zone)
+        out[(partner, day, value)].add(*row[-4:])
+
+    sources: list[tuple[QuerySet[Any], str, list[Span], bool]] = [
+        (ExchangeDayRollup.objects.all(), "day", cover.days, True),
+        (ExchangeRollup.objects.all(), "hour", cover.hours, False)]
+    for rows, field_name, spans, as_days in sources:
+        if not spans:
+            continue
+        rows = rows.filter(cover.q(field_name, spans, as_days=as_days), dimension=dimension)
+        if partner_id is not None:
+            rows = rows.filter(partner_id=partner_id)
+        when = [] if zone is None else [field_name]
+        for row in rows.values_list(*head, *when, "value").annotate(**ROLLUP_SUMS).order_by():
+            add(row[0] if by_partner else 0, row[len(head)] if when else None,
+                row[len(head) + len(when)], row)
+    if cover.raw:
+        raw = _exchanges(partner_id, start, end).filter(cover.q("created_at", cover.raw))
+        when = []
+        if zone is not None:
+            raw = raw.annotate(local_day=TruncDate("created_at", tzinfo=zone))
+            when = ["local_day"]
+        columns = (["currency_give_id", "currency_get_id"] if dimension == DIRECTION
+                   else [dimension] if dimension else [])
+        for row in _grouped(raw, [*head, *when, *columns], EXCHANGE_SUMS):
+            keys = row[len(head) + len(when):-4]
+            if dimension == DIRECTION:
+                value = direction_value(keys[0], keys[1])
+            else:
+                value = value_of(dimension, keys[0]) if dimension else ""
+            out[(row[0] if by_partner else 0, row[len(head)] if when else None, value)].add(
+                *row[-4:])
+    return out
 
 
 def figures(*, partner_id: int | None, start: datetime, end: datetime) -> Figures:
     """Every total of [start, end): one partner's, or the program's when `partner_id` is None."""
     result = Figures()
     result.add_clicks(*click_totals(partner_id=partner_id, start=start, end=end))
-    _add_exchanges(result, _exchanges(partner_id, start, end).aggregate(**EXCHANGE_SUMS))
+    sums = exchange_sums(partner_id=partner_id, dimension="", start=start, end=end)
+    sums.get((0, None, ""), Sums()).into(result)
     return result
 
 
@@ -292,18 +485,34 @@ def series(*, partner_id: int | None, period: Period) -> list[Row]:
     def row_of(day: date) -> Row | None:
         return rows.get(max(_bucket(day, size), period.first))
 
-    for day, (clicks, unique) in click_days(partner_id=partner_id, period=period).items():
-        row = row_of(day)
+    for (_p, local_day, _v), (clicks, unique) in click_sums(
+            partner_id=partner_id, dimension="", start=period.start, end=period.end,
+            period=period, size=size).items():
+        row = row_of(local_day) if local_day is not None else None
         if row is not None:
             row.figures.add_clicks(clicks, unique)
-    exchanges = (_exchanges(partner_id, period.start, period.end)
-                 .annotate(day=TruncDate("created_at", tzinfo=period.zone))
-                 .values_list("day").annotate(**EXCHANGE_SUMS).order_by())
-    for entry in exchanges:
-        row = row_of(entry[0])
-        if row is not None:
-            _add_exchanges(row.figures, entry)
+    buckets: dict[date, Sums] = defaultdict(Sums)
+    for (_p, day_, _v), sums in exchange_sums(partner_id=partner_id, dimension="",
+                                              start=period.start, end=period.end,
+                                              period=period, size=size).items():
+        if day_ is not None:
+            bucket = buckets[max(_bucket(day_, size), period.first)]
+            bucket.add(sums.n, sums.s, sums.t, sums.r)
+    for key, sums in buckets.items():
+        if key in rows:
+            sums.into(rows[key].figures)
     return list(rows.values())
+
+
+def _direction_names(values: Iterable[str]) -> dict[str, str]:
+    ids = {int(part) for value in values for part in value.split(":") if part.isdigit()}
+    codes = dict(Currency.objects.filter(pk__in=ids).values_list("pk", "code"))
+    names = {}
+    for value in values:
+        give, _sep, get = value.partition(":")
+        names[value] = (f"{codes.get(int(give), give) if give.isdigit() else give} → "
+                        f"{codes.get(int(get), get) if get.isdigit() else get}")
+    return names
 
 
 def breakdown(*, partner_id: int, dimension: str, period: Period) -> list[Row]:
@@ -319,17 +528,13 @@ def breakdown(*, partner_id: int, dimension: str, period: Period) -> list[Row]:
                 partner_id=partner_id, dimension=dimension, start=period.start,
                 end=period.end).items():
             row(value).figures.add_clicks(clicks, unique)
-    if dimension == DIRECTION:
-        grouped = (_exchanges(partner_id, period.start, period.end)
-                   .values_list("currency_give__code", "currency_get__code")
-                   .annotate(**EXCHANGE_SUMS).order_by())
-        for entry in grouped:
-            _add_exchanges(row(f"{entry[0]} → {entry[1]}").figures, entry)
-    elif dimension not in DERIVED:
-        grouped = (_exchanges(partner_id, period.start, period.end).values_list(dimension)
-                   .annotate(**EXCHANGE_SUMS).order_by())
-        for entry in grouped:
-            _add_exchanges(row(entry[0] or "").figures, entry)
+    if dimension == DIRECTION or dimension not in DERIVED:
+        grouped = exchange_sums(partner_id=partner_id, dimension=dimension, start=period.start,
+                                end=period.end)
+        names = (_direction_names([v for (_p, _d, v) in grouped])
+                 if dimension == DIRECTION else {})
+        for (_p, _d, value), sums in grouped.items():
+            sums.into(row(names.get(value, value)).figures)
     return sorted(rows.values(), key=lambda r: (-r.figures.clicks, -r.figures.exchanges, r.key))
 
 
@@ -426,7 +631,7 @@ def partner_figures(*, start: datetime, end: datetime) -> dict[int, Figures]:
     for (partner_id, _v), (clicks, unique) in click_breakdown(
             partner_id=None, dimension="", start=start, end=end, by_partner=True).items():
         out[partner_id].add_clicks(clicks, unique)
-    for entry in (_exchanges(None, start, end).values_list("partner_id")
-                  .annotate(**EXCHANGE_SUMS).order_by()):
-        _add_exchanges(out[entry[0]], entry)
+    for (partner_id, _d, _v), sums in exchange_sums(partner_id=None, dimension="", start=start,
+                                                    end=end, by_partner=True).items():
+        sums.into(out[partner_id])
     return out

@@ -5,18 +5,38 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from obmin.exchange.models import Exchange, ExchangeStatus
+from obmin.lib.money import quantize
 from obmin.partners.models import Click, ClickDay
 from obmin.stats.dimensions import browser_family, network, referrer_domain
-from obmin.stats.models import ClickRollup
+from obmin.stats.models import (
+    ClickDayRollup,
+    ClickRollup,
+    ExchangeDayRollup,
+    ExchangeRollup,
+    RollupState,
+)
 from obmin.stats.periods import Period
-from obmin.stats.selectors import click_breakdown, click_days, click_totals
-from obmin.stats.services import clicks_roll_up, rollups_rebuild
+from obmin.stats.selectors import (
+    ZERO,
+    Cover,
+    _cuts,
+    breakdown,
+    click_breakdown,
+    click_days,
+    click_totals,
+    figures,
+    series,
+)
+from obmin.stats.services import clicks_roll_up, exchanges_roll_up, rollups_rebuild
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -150,3 +170,111 @@ def test_rollup_plus_live_rows_equal_the_raw_counts(alice, clicks, split, zone, 
         partner_id=alice.pk, dimension="sub1", start=period.start, end=period.end).items()
         if counts[0]}
     assert got_sub == dict(by_sub)
+
+
+# --- exchanges ------------------------------------------------------------------------------
+
+USD_PRICES = [Decimal(1), Decimal("0.5"), Decimal("1.25")]
+REWARDS = [Decimal(0), Decimal("1.5"), Decimal("2.25")]
+exchanges_st = st.lists(
+    st.tuples(moments, st.booleans(), st.sampled_from(REWARDS), st.integers(1, 1000),
+              st.sampled_from(USD_PRICES), st.sampled_from(["", "a", "b"]), st.booleans()),
+    max_size=15)
+
+
+def exchange(partner, direction, moment, *, success, reward, amount, price, sub1, updated):
+    return Exchange.objects.create(
+        direction=direction, currency_give=direction.currency_give,
+        currency_get=direction.currency_get, rate_give=1, rate_get=1, amount_give=amount,
+        amount_get=amount, usd_price_give=price, email="c@example.org", account_get="acc",
+        partner=partner, status=ExchangeStatus.SUCCESS if success else ExchangeStatus.NEW,
+        partner_reward=reward, reward_accrued=bool(reward) and success, sub1=sub1,
+        created_at=moment, updated_at=updated)
+
+
+def expected(rows):
+    """(exchanges, successful, turnover, rewards) of raw exchange tuples, as the service
+    rounds them."""
+    ok = [r for r in rows if r[1]]
+    return (len(rows), len(ok), quantize(sum((Decimal(r[3]) * r[4] for r in ok), ZERO), 2),
+            quantize(sum((r[2] for r in ok if r[2]), ZERO), 2))
+
+
+def got(f):
+    return (f.exchanges, f.successful, f.turnover, f.rewards)
+
+
+@pytest.mark.django_db
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=exchanges_st, split=st.integers(min_value=0, max_value=15),
+       changed=st.sets(st.integers(min_value=0, max_value=14), max_size=5),
+       again=st.booleans(), zone=st.sampled_from([UTC, KYIV, KOLKATA, KATHMANDU]),
+       first=st.integers(min_value=0, max_value=3), length=st.integers(min_value=1, max_value=3))
+def test_exchange_rollups_plus_changed_rows_equal_the_raw_figures(
+        alice, pm_usdt, rows, split, changed, again, zone, first, length):
+    """Exchanges made before a round (with their past `updated_at`), after it, and changed
+    after it (status and reward, as a status change does): every figure equals the raw
+    table's, in four zones, whether or not a later round has rebuilt the changed hours."""
+    Exchange.objects.all().delete()
+    ExchangeRollup.objects.all().delete()
+    ExchangeDayRollup.objects.all().delete()
+    RollupState.objects.all().delete()
+    made = []
+    for n, (moment, success, reward, amount, price, sub1, _flip) in enumerate(rows):
+        updated = moment if n < split else timezone.now()
+        made.append(exchange(alice, pm_usdt, moment, success=success, reward=reward,
+                             amount=amount, price=price, sub1=sub1, updated=updated))
+        if n + 1 == split:
+            exchanges_roll_up()
+    rows = list(rows)
+    for n in sorted(changed):
+        if n < len(rows):  # flip the status after the round, as a status change would
+            moment, success, reward, amount, price, sub1, flip = rows[n]
+            rows[n] = (moment, not success, reward, amount, price, sub1, flip)
+            Exchange.objects.filter(pk=made[n].pk).update(
+                status=ExchangeStatus.NEW if success else ExchangeStatus.SUCCESS,
+                reward_accrued=bool(reward) and not success, updated_at=timezone.now())
+    if again:
+        exchanges_roll_up()
+    period = Period("custom", date(2026, 3, 1) + timedelta(days=first),
+                    date(2026, 3, 1) + timedelta(days=first + length - 1), zone)
+    inside = [r for r in rows if period.start <= r[0] < period.end]
+    assert got(figures(partner_id=alice.pk, start=period.start, end=period.end)) == expected(
+        inside)
+    by_day = {day: expected([r for r in inside if r[0].astimezone(zone).date() == day])
+              for day in {r[0].astimezone(zone).date() for r in inside}}
+    assert {row.day: got(row.figures) for row in series(partner_id=alice.pk, period=period)
+            if row.figures.exchanges} == by_day
+    by_sub = {value: expected([r for r in inside if r[5] == value])
+              for value in {r[5] for r in inside}}
+    assert {row.key: got(row.figures) for row in breakdown(
+        partner_id=alice.pk, dimension="sub1", period=period) if row.figures.exchanges} == by_sub
+    direction = f"{pm_usdt.currency_give.code} → {pm_usdt.currency_get.code}"
+    assert {row.key: got(row.figures) for row in breakdown(
+        partner_id=alice.pk, dimension="direction", period=period)} == (
+        {direction: expected(inside)} if inside else {})
+
+
+def test_a_year_reads_day_rows_not_hours(alice, django_assert_max_num_queries):
+    """A year's totals read whole UTC days from the daily rollups: the rows read grow with
+    the days, and the queries stay a handful."""
+    for day in range(0, 365, 7):
+        click(alice, T0 + timedelta(days=day, hours=5))
+    clicks_roll_up(settle=False)
+    exchanges_roll_up()
+    cover = Cover.of(T0 + timedelta(hours=3, minutes=30), T0 + timedelta(days=365, hours=3))
+    assert cover.raw == [(T0 + timedelta(hours=3, minutes=30), T0 + timedelta(hours=4))]
+    assert cover.hours == [(T0 + timedelta(hours=4), T0 + timedelta(days=1)),
+                           (T0 + timedelta(days=365), T0 + timedelta(days=365, hours=3))]
+    assert cover.days == [(T0 + timedelta(days=1), T0 + timedelta(days=365))]
+    period = Period("custom", date(2026, 3, 1), date(2027, 2, 28), KYIV)
+    # By week in Kyiv: only the UTC days holding a Monday's local midnight are read by hour.
+    weekly = Cover.of(period.start, period.end, cuts=_cuts(period, "week"))
+    whole_days = sum((high - low).days for low, high in weekly.days)
+    assert whole_days >= 365 - 54 and not weekly.raw
+    assert sum((high - low) / timedelta(hours=1) for low, high in weekly.hours) < 54 * 24
+    with django_assert_max_num_queries(12):
+        rows = series(partner_id=alice.pk, period=period)
+    assert sum(r.figures.clicks for r in rows) == 53
+    assert ClickDayRollup.objects.filter(partner=alice, dimension="").count() == 53
