@@ -220,6 +220,9 @@ class Exchange(TrafficSource):
     email = models.EmailField(_("customer e-mail"))
     account_get = models.CharField(_("customer's account to receive"), max_length=200)
     user_hash = models.CharField(_("user hash"), max_length=32, blank=True, db_index=True)
+    # The customer's address when the exchange was made (the API caller's for an API bid),
+    # kept whole; partners see it masked as clicks' addresses are (`mask_ips`).
+    user_ip = models.GenericIPAddressField(_("customer IP address"), null=True, blank=True)
     partner = models.ForeignKey("partners.Partner", models.PROTECT, null=True, blank=True,
                                 related_name="exchanges", verbose_name=_("partner"))
     status = models.CharField(_("status"), max_length=16, choices=ExchangeStatus.choices,

@@ -28,6 +28,7 @@ from obmin.exchange.models import (
     ExchangeStatusChange,
 )
 from obmin.lib.errors import Refused
+from obmin.lib.ipmask import normalize_ip
 from obmin.lib.mail import email_on_commit
 from obmin.lib.models import SOURCE_FIELDS, SOURCE_MAX_LENGTH
 from obmin.lib.money import plain, quantize_down
@@ -133,8 +134,12 @@ def exchange_create(
     user_hash: str = "",
     partner_id: int | None = None,
     source: Mapping[str, str] | None = None,
+    user_ip: str = "",
 ) -> Exchange:
     """Creates a new exchange at the direction's current rate, with its first status entry.
+
+    `user_ip`: the customer's address (the API caller's for an API bid); anything that is not
+    an IP address is stored as none.
 
     `source`: the traffic source of the click that referred it (sub1..sub5, utm_*, country:
     `hooks.Referrer.source()`), copied onto the row; other names are ignored.
@@ -165,6 +170,7 @@ def exchange_create(
             email=normalize_email(email),
             account_get=account_get,
             user_hash=user_hash,
+            user_ip=normalize_ip(user_ip) or None,
             partner_id=partner_id,
             created_at=now,
             status_changed_at=now,

@@ -70,6 +70,7 @@ def exchange_form(request: HttpRequest) -> HttpResponse:
                     email=data["email"],
                     account_get=data["account_get"],
                     user_hash=user_hash,
+                    user_ip=client_address_of(request),
                     partner_id=referrer.partner_id if referrer else None,
                     source=referrer.source() if referrer else None,
                 )

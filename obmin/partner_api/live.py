@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from itertools import chain
+from dataclasses import replace
+from itertools import chain, islice
 from typing import Any, TypeVar
 
 from django.db import connections
@@ -17,10 +18,12 @@ from django.db.models import BigIntegerField, Func, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
 from obmin.exchange.models import Currency, ExchangeStatusChange
+from obmin.lib.ipmask import mask_ip
 from obmin.lib.timeutil import from_unix
 from obmin.partner_api.envelope import ApiError
 from obmin.partner_api.records import ClickRow, ExchangeRow, Info, PayoutRow, Window
 from obmin.partners.models import Partner
+from obmin.partners.program import program_settings
 from obmin.partners.selectors import partner_links
 from obmin.rewards.selectors import (
     partner_balances,
@@ -87,11 +90,12 @@ def _fetched(queryset: QuerySet) -> Iterator[list[tuple[Any, ...]]]:
 
 
 # An exchange's columns as selected: ExchangeRow's first ten fields, then the currencies' ids
-# (their codes and the status history are added per chunk), then the source and `updated`.
+# (their codes and the status history are added per chunk), then the source, `updated` and
+# the customer's address (masked per chunk when the operator masks addresses).
 EXCHANGE_COLUMNS = ("id", "created", "rate_give", "rate_get", "amount_give", "amount_get",
                     "status", "reward_accrued", "partner_reward", "user_hash",
                     "currency_give_id", "currency_get_id",
-                    "sub1", "sub2", "sub3", "sub4", "sub5", "country", "updated")
+                    "sub1", "sub2", "sub3", "sub4", "sub5", "country", "updated", "user_ip")
 _CREATED = EXCHANGE_COLUMNS.index("created")
 
 
@@ -129,8 +133,22 @@ class LiveSource:
                              .annotate(created=UnixSeconds("created_at")))
         return map(ClickRow._make, raw_rows(clicks.values_list(*ClickRow._fields)))
 
-    def exchanges(self, window: Window) -> Iterator[ExchangeRow]:
+    def exchanges(self, window: Window, ip: str = "") -> Iterator[ExchangeRow]:
         exchanges = self.partner.exchanges.all()
+        mask = program_settings().mask_ips
+        wanted = (mask_ip(ip) if mask else ip) if ip else ""
+        paged = window
+        if wanted:
+            # Addresses are stored whole and compared as partners see them: the database
+            # narrows to a superset (the /24 of an IPv4, any IPv6 when masked), the masked
+            # comparison below decides, and the window's offset and limit are applied after it.
+            if not mask:
+                exchanges = exchanges.filter(user_ip=wanted)
+            elif ":" in wanted:
+                exchanges = exchanges.filter(user_ip__contains=":")
+            else:
+                exchanges = exchanges.filter(user_ip__startswith=wanted.rsplit(".", 1)[0] + ".")
+            paged = replace(window, offset=0, limit=None)
         if window.updated_since is None:
             exchanges = exchanges.order_by("created_at", "id")
         else:
@@ -138,13 +156,17 @@ class LiveSource:
             # (partner, updated_at) index), so a script keeps the last updated_time it saw.
             exchanges = (exchanges.filter(updated_at__gte=window.updated_since)
                          .order_by("updated_at", "id"))
-        exchanges = window.page(exchanges.annotate(created=UnixSeconds("created_at"),
-                                                   updated=UnixSeconds("updated_at")))
-        return self._with_history(raw_rows(exchanges.values_list(*EXCHANGE_COLUMNS)),
-                                  by_creation=window.updated_since is None)
+        exchanges = paged.page(exchanges.annotate(created=UnixSeconds("created_at"),
+                                                  updated=UnixSeconds("updated_at")))
+        rows = self._with_history(raw_rows(exchanges.values_list(*EXCHANGE_COLUMNS)),
+                                  by_creation=window.updated_since is None, mask=mask)
+        if not wanted:
+            return rows
+        stop = None if window.limit is None else window.offset + window.limit
+        return islice((row for row in rows if row.user_ip == wanted), window.offset, stop)
 
     def _with_history(self, rows: Iterator[tuple[Any, ...]], *,
-                      by_creation: bool = True) -> Iterator[ExchangeRow]:
+                      by_creation: bool = True, mask: bool = True) -> Iterator[ExchangeRow]:
         # A small table, read once per request rather than joined into every row.
         codes = dict(Currency.objects.values_list("id", "code"))
         for batch in _batches(rows, CHUNK):
@@ -169,12 +191,14 @@ class LiveSource:
             # NamedTuple of the columns first would double the per-exchange cost here.
             for (id_, created, rate_give, rate_get, amount_give, amount_get, status, accrued,
                  reward, user_hash, give_id, get_id, sub1, sub2, sub3, sub4, sub5, country,
-                 updated) in batch:
+                 updated, user_ip) in batch:
+                # PostgreSQL's driver may give an inet column as an address object.
+                address = "" if user_ip is None else str(user_ip)
                 yield ExchangeRow._make((
                     id_, created, rate_give, rate_get, amount_give, amount_get, status,
                     bool(accrued), reward, user_hash, codes.get(give_id, ""),
                     codes.get(get_id, ""), history.get(id_, []), sub1, sub2, sub3, sub4, sub5,
-                    country, updated))
+                    country, updated, mask_ip(address) if mask and address else address))
 
     def payouts(self, window: Window) -> Iterator[PayoutRow]:
         # partner_payouts filters the time itself; the window only pages.

@@ -67,6 +67,9 @@ class ExchangeRow(NamedTuple):
     sub5: str = ""
     country: str = ""
     updated: int = 0  # unix seconds of the last change of status, accrual or reward
+    # The customer's address as partners see it (masked when the operator masks clicks'),
+    # "" when unknown. API v1 only: api.php's get_exchanges has no such field.
+    user_ip: str = ""
 
 
 class PayoutRow(NamedTuple):
@@ -122,7 +125,9 @@ class Source(Protocol):
 
     def info(self) -> Info: ...
 
-    def exchanges(self, window: Window) -> Iterator[ExchangeRow]: ...
+    # `ip` (API v1): only the exchanges whose customer's address, masked as partners see it,
+    # is the given one's (masked alike).
+    def exchanges(self, window: Window, ip: str = "") -> Iterator[ExchangeRow]: ...
 
     def links(self, window: Window, ip: str = "") -> Iterator[ClickRow]: ...
 

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from obmin.lib.ipmask import mask_ip
 from obmin.lib.money import quantize_down
 from obmin.lib.timeutil import from_unix, to_unix
 from obmin.partner_api.envelope import ApiError
@@ -198,10 +199,18 @@ class SandboxSource:
                 user_hash=click.user_hash, currency_give_code=direction.give,
                 currency_get_code=direction.get, history=history, sub1=click.sub1,
                 sub2=click.sub2, country=click.country, updated=history[-1][0],
+                # The visitor's address, masked as the click's is (drawn nothing new: the
+                # same key keeps getting the same history).
+                user_ip=click.ip,
             ))
         return exchanges
 
-    def exchanges(self, window: Window) -> Iterator[ExchangeRow]:
+    def exchanges(self, window: Window, ip: str = "") -> Iterator[ExchangeRow]:
+        if ip:
+            # Made-up addresses are masked ones: the filter is compared masked too.
+            wanted = mask_ip(ip)
+            return self._page(window, (exchange for exchange in self.exchanges(
+                replace(window, offset=0, limit=None)) if exchange.user_ip == wanted))
         if window.updated_since is None:
             return self._page(window, self._all_in(window))
         # Incremental sync: a made-up exchange changes for the last time within a day and a

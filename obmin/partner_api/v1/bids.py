@@ -113,7 +113,7 @@ def bid_check_rate(*, key: ApiKey, client_ip: str) -> str | None:
 
 def bid_create(*, key: ApiKey, direction: Direction, amount: Decimal, action: int,
                account: str, email: str, partner_id: int | None, api_id: str,
-               callback_url: str) -> Exchange | Quote:
+               callback_url: str, client_ip: str = "") -> Exchange | Quote:
     """Checks a bid as the exchange page checks its form, then creates the exchange and its
     ApiBid. A test key's bid is checked alike but never stored: the quote comes back."""
     amount_give = amount if action == 1 else give_for_get(direction, amount)
@@ -139,7 +139,7 @@ def bid_create(*, key: ApiKey, direction: Direction, amount: Decimal, action: in
             exchange = exchange_create(
                 direction=direction, amount_give=form.cleaned_data["amount_give"],
                 email=form.cleaned_data["email"], account_get=form.cleaned_data["account_get"],
-                partner_id=partner_id)
+                partner_id=partner_id, user_ip=client_ip)
         except ExchangeError as error:
             raise BidRefused({FORM_TO_PARAM.get(error.field or "", "direction_id"):
                               error.message}) from None

@@ -64,7 +64,8 @@ METHODS = (
             Param("status_history", "integer", False,
                   _("0: leave the status history (statuses) empty.")),
             Param("ip", "string", False,
-                  _("Customer's address; Obmin keeps none, so nothing matches.")))),
+                  _("Only exchanges made from this customer's address (compared masked "
+                    "when addresses are masked; each item's user_ip shows it so).")))),
     Method("get_partner_payouts", _("The partner's payouts (0 pending, 1 paid, 2 cancelled)."),
            (*WINDOW, Param("id", "integer", False, _("Only this payout.")))),
     Method("add_partner_payout", _("Asks for a payout of the whole balance."),

@@ -211,7 +211,7 @@ def create_bid(request: V1Request) -> HttpResponseBase:
         made = bid_create(key=request.api_key, direction=direction, amount=amount,
                           action=action, account=options["account2"].strip(),
                           email=options["cf6"].strip(), partner_id=partner_id, api_id=api_id,
-                          callback_url=callback_url)
+                          callback_url=callback_url, client_ip=request.client_ip)
     except BidRefused as refused:
         raise bad_fields(refused.fields) from None
     if isinstance(made, Quote):

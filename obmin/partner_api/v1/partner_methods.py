@@ -90,10 +90,11 @@ def _exchange_writer(titles: dict[str, str], with_history: bool) -> Any:
         if not with_history:
             exchange = exchange._replace(history=[])
         give, get = exchange.currency_give_code, exchange.currency_get_code
-        # api.php's item, with v1's own fields in front (`user_ip`: Obmin keeps no customer
-        # address).
+        # api.php's item, with v1's own fields in front (`user_ip`: the customer's address,
+        # masked as partners see clicks' addresses).
         return (f'{{"psys_give":{string(titles.get(give, give))},'
-                f'"psys_get":{string(titles.get(get, get))},"user_ip":"",'
+                f'"psys_get":{string(titles.get(get, get))},'
+                f'"user_ip":{string(exchange.user_ip)},'
                 + _unkeyed(wire_names.exchange_item(exchange))[1:])
 
     return item
@@ -108,15 +109,12 @@ def get_partner_exchanges(request: V1Request) -> HttpResponseBase:
         raise bad_fields({"status_history": _("0 or 1 is expected.")})
     rows: Iterator[ExchangeRow]
     source = source_of(request)
-    if ip:
-        # Obmin keeps no customer's address (`user_ip` is always ""): no exchange matches.
-        rows = iter(())
-    elif wanted is not None:
+    if wanted is not None:
         created = (Exchange.objects.filter(partner=request.partner, pk=wanted)
                    .values_list("created_at", flat=True).first())
-        rows = _one(request, created, source.exchanges, wanted, window)
+        rows = _one(request, created, lambda each: source.exchanges(each, ip), wanted, window)
     else:
-        rows = source.exchanges(window)
+        rows = source.exchanges(window, ip)
     titles = dict(Currency.objects.values_list("code", "title"))
     return stream_list(map(_exchange_writer(titles, history != "0"), rows))
 
