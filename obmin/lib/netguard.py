@@ -211,7 +211,8 @@ def send(method: str, url: str, *, body: bytes | None = None,
         conn = cls(target.host, target.port, address, timeout)
         # The socket timeout bounds each read; this watchdog bounds the whole attempt, so a
         # receiver dripping one byte at a time cannot hold a worker thread for long.
-        watchdog = threading.Timer(timeout, _abort, args=(conn,))
+        fired = threading.Event()
+        watchdog = threading.Timer(timeout, _abort, args=(conn, fired))
         watchdog.daemon = True
         watchdog.start()
         try:
@@ -227,7 +228,7 @@ def send(method: str, url: str, *, body: bytes | None = None,
         except ssl.SSLError as exc:
             raise SendFailed(_("TLS failed: %(error)s") % {"error": exc.reason or exc}) from exc
         except (OSError, http.client.HTTPException) as exc:
-            if not watchdog.is_alive():
+            if fired.is_set():
                 raise SendFailed(_("No answer within %(seconds)s s.")
                                  % {"seconds": f"{timeout:g}"}) from exc
             raise SendFailed(_("Connection failed: %(error)s")
@@ -238,7 +239,10 @@ def send(method: str, url: str, *, body: bytes | None = None,
     raise SendFailed(_("Connection refused by %(host)s.") % {"host": target.host}) from last_error
 
 
-def _abort(conn: http.client.HTTPConnection) -> None:
+def _abort(conn: http.client.HTTPConnection, fired: threading.Event) -> None:
+    # Said before the socket is shut: the request's thread, woken by the shutdown, must see
+    # that the time ran out (the timer thread may still be alive then).
+    fired.set()
     sock = conn.sock
     if sock is not None:
         with suppress(OSError):
