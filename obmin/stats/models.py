@@ -31,17 +31,25 @@ class Dimension(models.TextChoices):
     NETWORK = "network", _("network (/24)")
 
 
-class ClickRollup(models.Model):
-    """Crawlers left out. `hour` is the first instant of a UTC hour."""
+class ClickFigures(models.Model):
+    """A click rollup's figures (crawlers left out): clicks and unique clicks."""
 
     partner = models.ForeignKey("partners.Partner", models.CASCADE, related_name="+",
                                 verbose_name=_("partner"), db_index=False)
     dimension = models.CharField(_("dimension"), max_length=16, choices=Dimension.choices,
                                  blank=True)
-    hour = models.DateTimeField(_("hour (UTC)"))
     value = models.CharField(_("value"), max_length=255, blank=True)
     clicks = models.PositiveIntegerField(_("clicks"), default=0)
     unique_clicks = models.PositiveIntegerField(_("unique clicks"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ClickRollup(ClickFigures):
+    """Clicks by UTC hour; `hour` is the first instant of the hour."""
+
+    hour = models.DateTimeField(_("hour (UTC)"))
 
     class Meta:
         verbose_name = _("click rollup")
@@ -83,18 +91,11 @@ class RollupState(SingletonModel):
         return f"clicks rolled up to id {self.rolled_id}"
 
 
-class ClickDayRollup(models.Model):
+class ClickDayRollup(ClickFigures):
     """The hourly click rollups summed by whole UTC day (kept beside them, by the same
     upserts): a period's whole UTC days read one row each instead of 24."""
 
-    partner = models.ForeignKey("partners.Partner", models.CASCADE, related_name="+",
-                                verbose_name=_("partner"), db_index=False)
-    dimension = models.CharField(_("dimension"), max_length=16, choices=Dimension.choices,
-                                 blank=True)
     day = models.DateField(_("day (UTC)"))
-    value = models.CharField(_("value"), max_length=255, blank=True)
-    clicks = models.PositiveIntegerField(_("clicks"), default=0)
-    unique_clicks = models.PositiveIntegerField(_("unique clicks"), default=0)
 
     class Meta:
         verbose_name = _("daily click rollup")
