@@ -15,12 +15,12 @@ from typing import Any
 
 from django.db import close_old_connections
 
+from obmin.lib.accesslog import WSGIApp
 from obmin.monitoring.views import export_answer
 
 EXPORT_PATH = re.compile(r"^/service/export/(xml|json|txt)/([^/]+)/?$")
 # Premium Exchanger's default export addresses: the export without a code.
 DEFAULT_EXPORT_PATH = re.compile(r"^/request-export(xml|txt)\.\1$")
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def with_export_fast_path(django_app: WSGIApp) -> WSGIApp:
