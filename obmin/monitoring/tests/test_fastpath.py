@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from wsgiref.util import setup_testing_defaults
-
 import pytest
 
-from obmin.wsgi import application
+from obmin.testing.wsgi import wsgi_request
 
 pytestmark = pytest.mark.django_db
 
 
-def wsgi(path: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str], bytes]:
-    environ: dict = {"PATH_INFO": path, "REQUEST_METHOD": method, **headers}
-    setup_testing_defaults(environ)
-    answer: dict = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        answer["status"] = int(status.split()[0])
-        answer["headers"] = dict(response_headers)
-
-    body = b"".join(application(environ, start_response))
-    return answer["status"], answer["headers"], body
+def wsgi(path: str, method: str = "GET", **meta: str) -> tuple[int, dict[str, str], bytes]:
+    """Through obmin.wsgi; headers named as in Django's META (HTTP_IF_NONE_MATCH...)."""
+    answer = wsgi_request(path, method=method,
+                          headers={name[5:].replace("_", "-"): value
+                                   for name, value in meta.items()})
+    return answer.status, dict(answer.headers), answer.body
 
 
 SAME = ["Content-Type", "Content-Encoding", "ETag", "Last-Modified", "Cache-Control"]
