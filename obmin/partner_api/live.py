@@ -52,6 +52,10 @@ class UnixSeconds(Func):
 
     def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
                   **extra: Any) -> tuple[str, Any]:
+        if connection.Database.sqlite_version_info >= (3, 38):
+            # A third of strftime's cost per row, which a year's stream pays a million times.
+            return self.as_sql(compiler, connection, template="unixepoch(%(expressions)s)",
+                               **extra)
         # `%%%%s` survives both Django's template and its qmark conversion as `%s`.
         return self.as_sql(compiler, connection,
                            template="CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)",
