@@ -191,7 +191,8 @@ def main() -> int:
     text = table(variants)
     print(text)
     note = (f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.rounds} rounds "
-            f"alternating old/new/new-without-access-log, {time.monotonic() - started:.0f} s; "
+            f"alternating {'/'.join(v.label for v in variants)}, "
+            f"{time.monotonic() - started:.0f} s; "
             f"SQLite, no Redis; partner_api with {args.clicks:,} clicks and "
             f"{args.exchanges:,} exchanges. Cells: median (each round). Ratios are the "
             f"endpoint over /health/live of the same server in the same run: req/s ratios "

@@ -6,6 +6,7 @@ the database as raw rows, straight into the `records.py` row types.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -52,7 +53,7 @@ class UnixSeconds(Func):
 
     def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
                   **extra: Any) -> tuple[str, Any]:
-        if connection.Database.sqlite_version_info >= (3, 38):
+        if sqlite3.sqlite_version_info >= (3, 38):
             # A third of strftime's cost per row, which a year's stream pays a million times.
             return self.as_sql(compiler, connection, template="unixepoch(%(expressions)s)",
                                **extra)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple, Protocol
@@ -57,13 +58,19 @@ def _subs(row: object) -> dict[str, str]:
     return {name: str(getattr(row, name, "") or "") for name in SUBS}
 
 
+def _click_id(uid: object) -> str:
+    # The canonical text of the click's uuid, whichever writer stored it (a Click row holds a
+    # UUID, the redirect's and the worker's ClickData 32 hex digits).
+    return str(uuid.UUID(str(uid))) if uid else ""
+
+
 def click_payload(click: StoredClick) -> Payload | None:
     if click.partner_id is None:
         return None
     moment = to_unix(click.created_at)
     subs = _subs(click)
     data: dict[str, Value] = {
-        "id": str(getattr(click, "uid", "") or ""), "time": moment,
+        "id": _click_id(getattr(click, "uid", "")), "time": moment,
         "date": utc_date(click.created_at), "browser": str(getattr(click, "browser", "")),
         "ip": str(getattr(click, "ip", "")), "referrer": str(getattr(click, "referrer", "")),
         "user_hash": click.user_hash, "query_string": str(getattr(click, "query_string", "")),

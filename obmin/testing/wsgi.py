@@ -42,7 +42,9 @@ def wsgi_request(path: str, *, method: str = "GET", query: str = "",
     `headers` by their HTTP names. `application` is obmin.wsgi's unless given (middleware reads
     its settings once, when built: a test that overrides them builds its own)."""
     if application is None:
-        from obmin.wsgi import application
+        from obmin import wsgi
+
+        application = wsgi.application
 
     environ = {
         "REQUEST_METHOD": method, "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),

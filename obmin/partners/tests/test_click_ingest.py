@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 from django.db import DatabaseError, connection
+from django.utils import timezone
 
 from obmin.partners import ingest
 from obmin.partners.ingest import CLICK_GROUP, CLICK_STREAM, ClickData, clicks_ingest
@@ -38,6 +39,13 @@ needs_redis = pytest.mark.skipif(not redis_answers(),
 def click(client, code: str = "alice001", **headers: str):
     headers.setdefault("HTTP_USER_AGENT", CHROME)
     return client.get(f"/ref/{code}/", QUERY_STRING="cur_from=PMUSD&cur_to=BTC", **headers)
+
+
+def click_data(partner, user_hash: str = "f" * 16) -> ClickData:
+    return ClickData(uid=ingest.new_click_uid(), created_at=timezone.now(),
+                     code=partner.ref_code, partner_id=partner.pk, user_hash=user_hash,
+                     is_bot=False, browser="Chrome 120", ip="203.0.113.0", referrer="",
+                     query_string="", user_agent=CHROME, seen_today=None)
 
 
 @contextlib.contextmanager
@@ -168,6 +176,27 @@ def test_redis_down_falls_back_to_the_database(client, alice, pm_btc, settings):
 
 @needs_redis
 @pytest.mark.django_db(transaction=True)
+def test_after_the_stream_failed_clicks_skip_it_for_a_while(client, alice, pm_btc, settings,
+                                                            monkeypatch):
+    monkeypatch.setattr(ingest, "_stream_down_until", {})
+    live = redis.Redis.from_url(REDIS_TEST_URL)
+    live.delete(CLICK_STREAM)
+    dead = "redis://127.0.0.1:1/0"
+    settings.REDIS_URL = dead
+    assert ingest.click_submit(click_data(alice)) == "database"
+    # Redis answers again at the same address (here: the URL points at the live one, its
+    # failure remembered as the dead one's): within the pause clicks go straight in.
+    ingest._stream_down_until[REDIS_TEST_URL] = ingest._stream_down_until[dead]
+    settings.REDIS_URL = REDIS_TEST_URL
+    assert ingest.click_submit(click_data(alice)) == "database"
+    ingest._stream_down_until[REDIS_TEST_URL] = 0  # the pause is over
+    assert ingest.click_submit(click_data(alice)) == "stream"
+    assert live.xlen(CLICK_STREAM) == 1
+    live.delete(CLICK_STREAM)
+
+
+@needs_redis
+@pytest.mark.django_db(transaction=True)
 def test_a_batch_the_database_refused_is_written_on_the_next_round(client, alice, pm_btc,
                                                                     stream):
     for _ in range(2):
@@ -179,3 +208,13 @@ def test_a_batch_the_database_refused_is_written_on_the_next_round(client, alice
     assert clicks_ingest() == 2
     assert Click.objects.count() == 2
     assert stream.xpending(CLICK_STREAM, CLICK_GROUP)["pending"] == 0
+
+
+@pytest.mark.django_db
+def test_a_batch_holding_a_click_twice_or_a_stored_one_writes_each_once(alice):
+    first, second = click_data(alice, "a" * 16), click_data(alice, "b" * 16)
+    assert ingest.clicks_write([first]) == 1
+    # Re-delivered with a new one, and the new one twice (two rounds read it): each once.
+    assert ingest.clicks_write([first, second, second]) == 1
+    assert sorted(Click.objects.values_list("user_hash", "is_unique")) == [
+        ("a" * 16, True), ("b" * 16, True)]

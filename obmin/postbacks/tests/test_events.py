@@ -4,6 +4,7 @@ queued when the causing transaction commits, never sent in it."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,7 +15,9 @@ from django.utils import timezone
 from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.partners import ingest
 from obmin.partners.ingest import ClickData
+from obmin.partners.models import Click
 from obmin.postbacks.models import DEFAULT_EVENTS, DeliveryStatus, Event, PostbackDelivery
+from obmin.postbacks.payloads import click_payload
 from obmin.postbacks.services import postback_create
 from obmin.rewards.models import PayoutMethod, RewardOverride
 from obmin.rewards.services import payout_mark_paid, payout_request
@@ -147,6 +150,15 @@ def test_click_event_only_when_chosen(alice, bob, tracker_public,
     with django_capture_on_commit_callbacks(execute=True):
         assert ingest.click_submit(click(alice, "kw 2")) == "database"
     assert [query(d)["s"] for d in queued(alice)] == ["kw 1", "kw 2"]
+
+
+def test_click_id_is_the_same_whichever_writer_stored_it(alice):
+    # The redirect's direct INSERT and the worker both hand over their ClickData; a Click row
+    # read back must give the same id.
+    data = click(alice, "x")
+    assert ingest.clicks_write([data]) == 1
+    row = Click.objects.get(uid=uuid.UUID(data.uid))
+    assert click_payload(data).data["id"] == click_payload(row).data["id"] == str(row.uid)
 
 
 def test_inactive_postback_gets_nothing(alice, pm_btc, program, subscribed,
