@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
 
+from obmin.lib.cache import redis_pauses_clear
 from obmin.rewards.models import RewardLevel, RewardProgram
 from obmin.testing.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
 
@@ -51,6 +52,7 @@ def _isolated_cache(settings, tmp_path):
     from django.core.cache import cache
 
     cache.clear()
+    redis_pauses_clear()  # a Redis failure in one test leaves no pause for the next
 
 
 @pytest.fixture

@@ -26,6 +26,12 @@ WARN_EVERY_SECONDS = 30.0
 # A dead or unreachable Redis must cost a request a moment, not the default of no timeout.
 SOCKET_TIMEOUT_SECONDS = 0.5
 
+# After Redis failed, this process leaves that server alone for this long: in a stall every
+# request would otherwise wait out the socket timeout once per call. The click stream
+# (partners.ingest) keeps the same pause.
+PAUSE_AFTER_FAILURE_SECONDS = 1.0
+_paused_until: dict[str, float] = {}
+
 _warned_at: float | None = None
 _warn_lock = threading.Lock()
 
@@ -46,6 +52,20 @@ def _warn(operation: str, error: Exception) -> None:
                    operation, error, WARN_EVERY_SECONDS)
 
 
+def redis_paused(url: str) -> bool:
+    """Whether `url` failed in this process less than PAUSE_AFTER_FAILURE_SECONDS ago."""
+    return time.monotonic() < _paused_until.get(url, 0.0)
+
+
+def redis_failed(url: str) -> None:
+    _paused_until[url] = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
+
+
+def redis_pauses_clear() -> None:
+    """Forgets every failure (tests start each from none)."""
+    _paused_until.clear()
+
+
 class ResilientRedisCache(RedisCache):
     """Django's Redis cache, for which an unreachable Redis is a miss rather than an error.
 
@@ -53,19 +73,26 @@ class ResilientRedisCache(RedisCache):
     (delete and touch answer False, set_many every key); incr and decr raise ValueError as for a
     missing key; add answers True, so django-ratelimit's counters let requests through
     while Redis is down rather than refusing everyone.
-    OPTIONS default to short socket timeouts (`SOCKET_TIMEOUT_SECONDS`).
+    OPTIONS default to short socket timeouts (`SOCKET_TIMEOUT_SECONDS`). After a failure the
+    server is left alone for PAUSE_AFTER_FAILURE_SECONDS (each call answers as above at once),
+    except deletions, which always try: a change must not leave a stale entry behind.
     """
 
     def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         super().__init__(server, params)
+        self._location = server if isinstance(server, str) else ",".join(server)
         self._options: dict[str, Any] = {"socket_connect_timeout": SOCKET_TIMEOUT_SECONDS,
                                          "socket_timeout": SOCKET_TIMEOUT_SECONDS,
                                          **self._options}
 
-    def _guarded(self, fallback: T, method: Callable[..., T], *args: Any) -> T:
+    def _guarded(self, fallback: T, method: Callable[..., T], *args: Any,
+                 always_try: bool = False) -> T:
+        if not always_try and redis_paused(self._location):
+            return fallback
         try:
             return method(*args)
         except REDIS_DOWN_ERRORS as error:
+            redis_failed(self._location)
             _warn(method.__name__, error)
             return fallback
 
@@ -85,7 +112,7 @@ class ResilientRedisCache(RedisCache):
         return self._guarded(False, super().touch, key, timeout, version)
 
     def delete(self, key: Any, version: int | None = None) -> bool:
-        return self._guarded(False, super().delete, key, version)
+        return self._guarded(False, super().delete, key, version, always_try=True)
 
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
         return self._guarded({}, super().get_many, keys, version)
@@ -94,12 +121,16 @@ class ResilientRedisCache(RedisCache):
         return self._guarded(False, super().has_key, key, version)
 
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        # What a missing key raises: callers (django-ratelimit) start a new counter.
+        missing = ValueError(f"Key {key!r} not found: the cache is unavailable.")
+        if redis_paused(self._location):
+            raise missing
         try:
             return super().incr(key, delta, version)
         except REDIS_DOWN_ERRORS as error:
+            redis_failed(self._location)
             _warn("incr", error)
-            # What a missing key raises: callers (django-ratelimit) start a new counter.
-            raise ValueError(f"Key {key!r} not found: the cache is unavailable.") from None
+            raise missing from None
 
     def set_many(self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT,
                  version: int | None = None) -> list[Any]:
@@ -107,7 +138,7 @@ class ResilientRedisCache(RedisCache):
         return self._guarded(list(data), super().set_many, data, timeout, version)
 
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
-        self._guarded(None, super().delete_many, keys, version)
+        self._guarded(None, super().delete_many, keys, version, always_try=True)
 
     def clear(self) -> None:
-        self._guarded(None, super().clear)
+        self._guarded(None, super().clear, always_try=True)

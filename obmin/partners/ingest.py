@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from time import monotonic, time_ns
+from time import time_ns
 from typing import Any
 
 import redis
@@ -38,7 +38,12 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 
 from obmin.lib import metrics
-from obmin.lib.cache import SOCKET_TIMEOUT_SECONDS
+from obmin.lib.cache import (
+    PAUSE_AFTER_FAILURE_SECONDS,
+    SOCKET_TIMEOUT_SECONDS,
+    redis_failed,
+    redis_paused,
+)
 from obmin.lib.models import SOURCE_FIELDS
 from obmin.lib.timeutil import day_start
 from obmin.partners.hooks import clicks_stored
@@ -123,9 +128,6 @@ def new_click_uid() -> str:
 # --- the request side ---------------------------------------------------------------------
 
 
-# After the stream failed, this process writes clicks directly for this long (per Redis URL).
-STREAM_RETRY_SECONDS = 1.0
-_stream_down_until: dict[str, float] = {}
 _redis_lock = threading.Lock()
 _redis: dict[str, redis.Redis] = {}
 
@@ -154,16 +156,16 @@ def click_submit(click: ClickData) -> str:
 
 def _submit(click: ClickData) -> str:
     client = _stream_client()
-    if client is not None and monotonic() >= _stream_down_until.get(settings.REDIS_URL, 0):
+    if client is not None and not redis_paused(settings.REDIS_URL):
         try:
             client.xadd(CLICK_STREAM, {"click": click.to_json()})
             return "stream"
         except (redis.RedisError, OSError) as error:
             # In a Redis stall every click would wait out the socket timeout before its
             # INSERT, and visitors queue behind them: this process writes directly for a while.
-            _stream_down_until[settings.REDIS_URL] = monotonic() + STREAM_RETRY_SECONDS
+            redis_failed(settings.REDIS_URL)
             logger.warning("click stream unavailable (%s); writing clicks directly for %s s",
-                           error, STREAM_RETRY_SECONDS)
+                           error, PAUSE_AFTER_FAILURE_SECONDS)
     if click.partner_id is not None:
         try:
             _insert_one(click)

@@ -107,6 +107,24 @@ def test_a_live_redis_works_as_usual():
         live.delete_many(["k", "counter"])  # never clear(): the database may be shared
 
 
+@pytest.mark.skipif(not _redis_answers(), reason="no Redis answers at 127.0.0.1:6379")
+def test_after_a_failure_the_server_is_left_alone_for_a_moment_but_deletions_try():
+    location = "redis://127.0.0.1:6379/14"
+    live, key = _backend(location), f"obmin-test-pause-{uuid.uuid4()}"
+    live.set(key, 1)
+    resilient.redis_failed(location)  # as a timeout in a Redis stall would
+    assert live.get(key) is None  # a miss at once, Redis not asked
+    live.set(key, 2)  # not stored
+    with pytest.raises(ValueError):
+        live.incr(key)
+    assert live.delete(key) is True  # a change must not leave a stale entry behind
+    resilient.redis_pauses_clear()  # the pause is over
+    assert live.get(key) is None  # deleted, and the paused set stored nothing
+    live.set(key, 3)
+    assert live.get(key) == 3
+    live.delete(key)
+
+
 def test_rate_limits_let_requests_through_while_redis_is_down(redis_down, fresh_warnings):
     request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.7")
     for _ in range(5):

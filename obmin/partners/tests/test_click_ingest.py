@@ -15,6 +15,7 @@ import redis
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from obmin.lib import cache as cache_module
 from obmin.partners import ingest
 from obmin.partners.ingest import CLICK_GROUP, CLICK_STREAM, ClickData, clicks_ingest
 from obmin.partners.models import Click
@@ -178,18 +179,16 @@ def test_redis_down_falls_back_to_the_database(client, alice, pm_btc, settings):
 @pytest.mark.django_db(transaction=True)
 def test_after_the_stream_failed_clicks_skip_it_for_a_while(client, alice, pm_btc, settings,
                                                             monkeypatch):
-    monkeypatch.setattr(ingest, "_stream_down_until", {})
     live = redis.Redis.from_url(REDIS_TEST_URL)
     live.delete(CLICK_STREAM)
-    dead = "redis://127.0.0.1:1/0"
-    settings.REDIS_URL = dead
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     assert ingest.click_submit(click_data(alice)) == "database"
-    # Redis answers again at the same address (here: the URL points at the live one, its
-    # failure remembered as the dead one's): within the pause clicks go straight in.
-    ingest._stream_down_until[REDIS_TEST_URL] = ingest._stream_down_until[dead]
+    assert cache_module.redis_paused("redis://127.0.0.1:1/0")
+    # The live server, as if it had just failed: within the pause clicks go straight in.
     settings.REDIS_URL = REDIS_TEST_URL
+    cache_module.redis_failed(REDIS_TEST_URL)
     assert ingest.click_submit(click_data(alice)) == "database"
-    ingest._stream_down_until[REDIS_TEST_URL] = 0  # the pause is over
+    cache_module.redis_pauses_clear()  # the pause is over
     assert ingest.click_submit(click_data(alice)) == "stream"
     assert live.xlen(CLICK_STREAM) == 1
     live.delete(CLICK_STREAM)
