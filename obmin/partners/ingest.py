@@ -382,7 +382,12 @@ def _stored(clicks: list[ClickData]) -> set[uuid.UUID]:
     if not clicks:
         return set()
     earliest = min(click.created_at for click in clicks)
-    stored = (Click.objects.filter(uid__in=[uuid.UUID(click.uid) for click in clicks],
+    uids = [uuid.UUID(click.uid) for click in clicks]
+    # Click uids are time-ordered (new_click_uid), so a batch's lie close together in the
+    # (uid, created_at) index; named as a range too, they make PostgreSQL read that stretch
+    # of the index. Given only 2,000 uids, it chose to read the whole month's partition for
+    # every batch: 48 against 5 ms at 360,000 clicks, growing with the month.
+    stored = (Click.objects.filter(uid__in=uids, uid__range=(min(uids), max(uids)),
                                    created_at__gte=earliest - timedelta(seconds=1))
               .values_list("uid", flat=True))
     return {uid for uid in stored if uid is not None}
