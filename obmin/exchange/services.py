@@ -195,13 +195,15 @@ def _source_columns(source: Mapping[str, str]) -> dict[str, str]:
 
 
 def exchange_set_status(
-    *, exchange_id: int, status: str, actor: str = "", note: str = ""
+    *, exchange_id: int, status: str, actor: str = "", note: str = "",
+    only_from: str | None = None,
 ) -> Exchange:
     """Moves an exchange to `status`: the one way a status ever changes.
 
     Locks the exchange row, records the change, moves reserves on entering or leaving success,
     and tells receivers of `exchange_status_changed` (rewards, connected in RewardsConfig.ready)
-    in the same transaction.
+    in the same transaction. `only_from`: refuse unless the locked row is in that status (a
+    caller that chose the exchange by its status before locking it).
     """
     if status not in S.values:
         raise ExchangeError(
@@ -213,6 +215,11 @@ def exchange_set_status(
         except Exchange.DoesNotExist:
             raise ExchangeError(_("No exchange #%(id)s.") % {"id": exchange_id}, "id") from None
         previous = exchange.status
+        if only_from is not None and previous != only_from:
+            raise ExchangeError(
+                _("Exchange #%(id)s is %(status)s now, no longer %(expected)s.")
+                % {"id": exchange_id, "status": S(previous).label,
+                   "expected": S(only_from).label}, "status")
         if status == previous:
             raise ExchangeError(
                 _("Exchange #%(id)s is already %(status)s.")
@@ -297,8 +304,10 @@ def exchange_cancel_overdue() -> int:
     cancelled = 0
     for exchange_id in overdue.values_list("pk", flat=True)[:500]:
         try:
+            # Only if still new once locked: "I have paid" or the operator may have come
+            # between the query and the lock, and a paid exchange must not be cancelled.
             exchange_set_status(exchange_id=exchange_id, status=S.CANCELLED, actor="deadline",
-                                note="not paid in time")
+                                note="not paid in time", only_from=S.NEW)
         except ExchangeError:
             continue  # paid (or changed) meanwhile: nothing to cancel
         cancelled += 1

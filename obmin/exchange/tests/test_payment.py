@@ -131,3 +131,18 @@ def test_worker_cancels_new_exchanges_past_their_deadline(btc_pm):
     change = overdue.status_changes.last()
     assert (change.previous_status, change.status, change.actor) == ("new", "cancelled",
                                                                      "deadline")
+
+
+def test_paid_after_the_deadline_query_is_not_cancelled(btc_pm):
+    # The duty picks new exchanges, then locks each: one paid in between must stay paid
+    # (without only_from, paid -> cancelled is an allowed move).
+    from obmin.exchange.services import ExchangeError, exchange_set_status
+
+    exchange = create(btc_pm)
+    exchange_set_status(exchange_id=exchange.pk, status="paid", actor="customer")
+    with pytest.raises(ExchangeError, match="no longer"):
+        exchange_set_status(exchange_id=exchange.pk, status="cancelled", actor="deadline",
+                            only_from="new")
+    exchange.refresh_from_db()
+    assert exchange.status == "paid"
+    assert [c.status for c in exchange.status_changes.order_by("id")] == ["new", "paid"]
