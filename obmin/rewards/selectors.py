@@ -48,6 +48,14 @@ def partner_balance(partner: Partner) -> Decimal:
     return balance if balance is not None else ZERO
 
 
+def partners_owing() -> list[tuple[int, Decimal]]:
+    """(partner id, payable balance) of every partner whose payable balance is below zero:
+    rewards reversed after a payout took them. Later rewards fill it before a payout can be
+    requested (a request needs the minimum)."""
+    return list(PartnerAccount.objects.filter(balance__lt=0).order_by("partner_id")
+                .values_list("partner_id", "balance"))
+
+
 @dataclass(frozen=True)
 class Balances:
     """A partner's money in USD: `payable` (what a payout may take; the API's `balance`),

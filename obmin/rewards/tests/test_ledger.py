@@ -70,6 +70,18 @@ def test_check_passes_on_clean_books(books):
     assert "Ledger OK" in out
 
 
+def test_a_reward_reversed_after_its_payout_leaves_a_debt_not_a_mismatch(books, alice):
+    # Alice's whole balance went into her payout; then one of her rewarded exchanges fails.
+    credit = books.filter(partner=alice, kind="credit").first()
+    exchange_set_status(exchange_id=credit.exchange_id, status="error")
+    from obmin.rewards.selectors import partner_balance
+
+    assert partner_balance(alice) == -credit.amount
+    ok, out = check()
+    assert ok, out
+    assert f"partner {alice.pk} owes {credit.amount}" in out
+
+
 def test_check_passes_with_no_books_at_all(db):
     assert check()[0]
 

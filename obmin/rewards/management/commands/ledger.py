@@ -1,10 +1,12 @@
-"""`obmin ledger check`: recompute every balance; exit non-zero naming each mismatch."""
+"""`obmin ledger check`: recompute every balance; exit non-zero naming each mismatch; name
+the partners who owe (a balance below zero is no mismatch)."""
 
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
 from obmin.lib.commands import ObminCommand
+from obmin.rewards.selectors import partners_owing
 from obmin.rewards.services import ledger_check
 
 
@@ -22,3 +24,6 @@ class Command(ObminCommand):
         if problems:
             raise CommandError(f"{len(problems)} mismatch(es) in the ledger")
         self.stdout.write("Ledger OK: every balance matches its entries")
+        for partner_id, balance in partners_owing():
+            self.stdout.write(f"partner {partner_id} owes {-balance}: rewards reversed after "
+                              "they were paid out or requested (later rewards fill it first)")
