@@ -336,8 +336,9 @@ def clicks_write(clicks: Iterable[ClickData]) -> int:
                 taken.add(click.uid)
                 new.append((click, unique))
         try:
-            with transaction.atomic():  # a savepoint: a refused batch leaves the rest usable
-                _insert_many([_row_values(click, unique) for click, unique in new])
+            if new:
+                with transaction.atomic():  # a savepoint: a refused batch leaves the rest usable
+                    _insert_many([_row_values(click, unique) for click, unique in new])
         except IntegrityError:
             # Some are stored already: delivered again after a worker crashed before its
             # acknowledgement, or written directly when an XADD's answer timed out. Only then
