@@ -7,7 +7,6 @@ only in this module. Inside, the code says rate, commission, total paid.
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import Any
 
 from obmin.exchange.models import ExchangeStatus
@@ -36,15 +35,15 @@ def info_data(info: Info) -> dict[str, Any]:
 # The item writers run once per streamed item, up to a million times an answer: one f-string
 # each, no intermediate dict.
 
-# sub1..sub5 and country, in this order in both row types; most items have none of them.
+# The writers unpack rows in their fields' order: a field added or moved must be written here.
+assert ClickRow._fields == ("id", "created", "browser", "ip", "referrer", "user_hash",
+                            "query_string", "sub1", "sub2", "sub3", "sub4", "sub5", "country")
+assert ExchangeRow._fields == (
+    "id", "created", "rate_give", "rate_get", "amount_give", "amount_get", "status",
+    "reward_accrued", "partner_reward", "user_hash", "currency_give_code", "currency_get_code",
+    "history", "sub1", "sub2", "sub3", "sub4", "sub5", "country", "updated", "user_ip")
+# sub1..sub5 and country; most items have none of them.
 _SOURCE_NAMES = ("sub1", "sub2", "sub3", "sub4", "sub5", "country")
-_CLICK_SOURCE = slice(ClickRow._fields.index("sub1"), ClickRow._fields.index("country") + 1)
-_EXCHANGE_SOURCE = slice(ExchangeRow._fields.index("sub1"),
-                         ExchangeRow._fields.index("country") + 1)
-assert ClickRow._fields[_CLICK_SOURCE] == ExchangeRow._fields[_EXCHANGE_SOURCE] == _SOURCE_NAMES
-# The six values as one tuple, in C.
-_click_source = itemgetter(_CLICK_SOURCE)
-_exchange_source = itemgetter(_EXCHANGE_SOURCE)
 _NO_SOURCE_VALUES = ("",) * len(_SOURCE_NAMES)
 _NO_SOURCE = "".join(f',"{name}":""' for name in _SOURCE_NAMES)
 
@@ -59,30 +58,36 @@ def _source(values: tuple[str, str, str, str, str, str]) -> str:
 
 
 def click_item(click: ClickRow) -> str:
+    # One unpacking by name rather than an attribute look-up per field: half the writer's
+    # own cost, on a path that runs a million times an answer.
+    (id_, created, browser, ip, referrer, user_hash, query_string,
+     sub1, sub2, sub3, sub4, sub5, country) = click
     return (
-        f'"{click.id}":{{"id":{click.id},{time_fields(click.created)},'
-        f'"browser":{string(click.browser)},"ip":{string(click.ip)},'
-        f'"referrer":{string(click.referrer)},"user_hash":{string(click.user_hash)},'
-        f'"query_string":{string(click.query_string)}{_source(_click_source(click))}}}'
+        f'"{id_}":{{"id":{id_},{time_fields(created)},'
+        f'"browser":{string(browser)},"ip":{string(ip)},'
+        f'"referrer":{string(referrer)},"user_hash":{string(user_hash)},'
+        f'"query_string":{string(query_string)}'
+        f'{_source((sub1, sub2, sub3, sub4, sub5, country))}}}'
     )
 
 
 def exchange_item(exchange: ExchangeRow) -> str:
-    statuses = ",".join(f'{{{time_fields(moment)},"status":{string(status)}}}'
-                        for moment, status in exchange.history)
+    # Unpacked once by name, as click_item.
+    (id_, created, rate_give, rate_get, amount_give, amount_get, status, accrued, reward,
+     user_hash, give_code, get_code, history, sub1, sub2, sub3, sub4, sub5, country,
+     updated, _user_ip) = exchange
+    statuses = ",".join(f'{{{time_fields(moment)},"status":{string(change)}}}'
+                        for moment, change in history)
     return (
-        f'"{exchange.id}":{{"id":{exchange.id},{time_fields(exchange.created)},'
-        f'"course_give":{number(exchange.rate_give)},"course_get":{number(exchange.rate_get)},'
-        f'"amount_give":{number(exchange.amount_give)},'
-        f'"amount_get":{number(exchange.amount_get)},'
-        f'"exchange_success":{1 if exchange.status == SUCCESS else 0},'
-        f'"accrued":{1 if exchange.reward_accrued else 0},'
-        f'"partner_reward":{number(exchange.partner_reward)},'
-        f'"user_hash":{string(exchange.user_hash)},'
-        f'"currency_code_give":{string(exchange.currency_give_code)},'
-        f'"currency_code_get":{string(exchange.currency_get_code)},'
-        f'"status":{string(exchange.status)},"statuses":[{statuses}]'
-        f'{_source(_exchange_source(exchange))},"updated_time":{int(exchange.updated)}}}'
+        f'"{id_}":{{"id":{id_},{time_fields(created)},'
+        f'"course_give":{number(rate_give)},"course_get":{number(rate_get)},'
+        f'"amount_give":{number(amount_give)},"amount_get":{number(amount_get)},'
+        f'"exchange_success":{1 if status == SUCCESS else 0},'
+        f'"accrued":{1 if accrued else 0},"partner_reward":{number(reward)},'
+        f'"user_hash":{string(user_hash)},'
+        f'"currency_code_give":{string(give_code)},"currency_code_get":{string(get_code)},'
+        f'"status":{string(status)},"statuses":[{statuses}]'
+        f'{_source((sub1, sub2, sub3, sub4, sub5, country))},"updated_time":{int(updated)}}}'
     )
 
 
