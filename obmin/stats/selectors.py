@@ -202,6 +202,16 @@ def _local_day(moment: datetime, zone: tzinfo) -> date:
     return moment.astimezone(zone).date()
 
 
+def _row_day(moment: date | datetime | None, zone: tzinfo | None) -> date | None:
+    """The local day in `zone` of a rollup row: an hourly row's hour, or a daily row's UTC day
+    (its first instant); None when the sums are not by day."""
+    if zone is None or moment is None:
+        return None
+    if not isinstance(moment, datetime):
+        moment = day_start(moment)
+    return _local_day(moment, zone)
+
+
 def _cuts(period: Period | None, size: str) -> list[datetime]:
     """The first instants of the period's buckets (local days, weeks or months) inside it."""
     if period is None:
@@ -239,13 +249,7 @@ def click_sums(*, partner_id: int | None, dimension: str, start: datetime, end: 
     head = ["partner_id"] if by_partner else []
 
     def add(partner: int, moment: date | datetime | None, value: str, c: int, u: int) -> None:
-        if zone is None or moment is None:
-            day = None
-        elif isinstance(moment, datetime):
-            day = _local_day(moment, zone)
-        else:
-            day = _local_day(day_start(moment), zone)
-        entry = out[(partner, day, value)]
+        entry = out[(partner, _row_day(moment, zone), value)]
         entry[0] += c
         entry[1] += u
 
@@ -397,13 +401,7 @@ def exchange_sums(*, partner_id: int | None, dimension: str, start: datetime, en
                          dirty=_dirty_hours(partner_id, start, end, at))
 
     def add(partner: int, moment: date | datetime | None, value: str, row: Any) -> None:
-        if zone is None or moment is None:
-            day = None
-        elif isinstance(moment, datetime):
-            day = _local_day(moment, zone)
-        else:
-            day = _local_day(day_start(moment), zone)
-        out[(partner, day, value)].add(*row[-4:])
+        out[(partner, _row_day(moment, zone), value)].add(*row[-4:])
 
     sources: list[tuple[QuerySet[Any], str, list[Span], bool]] = [
         (ExchangeDayRollup.objects.all(), "day", cover.days, True),
