@@ -1,4 +1,5 @@
-"""What the browser tests share: user agents a visitor's browser sends, and screenshots kept
+"""What the browser tests share: user agents a visitor's browser sends, a desktop page, and
+screenshots kept
 where a reviewer can look at what a run saw (`test-artifacts/screenshots/`, or
 `$OBMIN_SCREENSHOTS`)."""
 
@@ -16,6 +17,16 @@ PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML,
             "Chrome/131.0.0.0 Mobile Safari/537.36")
 SCREENSHOTS = Path(os.environ.get("OBMIN_SCREENSHOTS")
                    or Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots")
+
+
+def desktop_page(browser: Any, **options: Any) -> Any:
+    """A page in a new browser context at 1280 x 900 with an ordinary Chrome's user agent and
+    a 15 s timeout; `options` go to `browser.new_context` (base_url, timezone_id...). Close it
+    with `page.context.close()`."""
+    page = browser.new_context(**{"viewport": {"width": 1280, "height": 900},
+                                  "user_agent": DESKTOP_UA, **options}).new_page()
+    page.set_default_timeout(15_000)
+    return page
 
 
 def shoot(page: Any, name: str) -> Path:

@@ -32,7 +32,7 @@ from obmin.partners.models import Partner
 from obmin.partners.services import signup_token_make
 from obmin.rewards.models import PayoutMethod
 from obmin.rewards.services import PayoutError, payout_request
-from obmin.testing.browser import DESKTOP_UA
+from obmin.testing.browser import desktop_page
 
 TOOLS = Path(__file__).resolve().parent / "tools"
 AXE = TOOLS / "node_modules" / "axe-core" / "axe.min.js"
@@ -125,10 +125,9 @@ def test_no_serious_or_critical_violation_on_cabinet_and_public_pages(browser, l
 
     found: list[str] = []
     # axe's script is injected inline: the page's Content-Security-Policy is bypassed for it.
-    context = browser.new_context(base_url=live_server.url, user_agent=DESKTOP_UA,
-                                  viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+    page = desktop_page(browser, base_url=live_server.url, bypass_csp=True)
+    page.set_default_timeout(20_000)  # axe runs over whole pages
+    context = page.context
     # The check itself is shown to catch what it must: a field without a label.
     page.set_content("<!doctype html><html lang=en><title>t</title><main><input></main>")
     assert any(": label (critical):" in line for line in violations(page))

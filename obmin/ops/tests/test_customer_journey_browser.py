@@ -15,9 +15,8 @@ import pytest
 
 from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.rewards.models import Payout, PayoutMethod, PayoutStatus
-from obmin.testing.browser import DESKTOP_UA as DESKTOP
 from obmin.testing.browser import PHONE_UA as PHONE
-from obmin.testing.browser import shoot
+from obmin.testing.browser import desktop_page, shoot
 from obmin.testing.factories import DirectionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -58,10 +57,7 @@ def journey(program, alice, carol, usdt, btc):
 
 
 def test_from_a_partners_link_to_a_paid_out_reward(browser, live_server, journey, alice, carol):
-    customer = browser.new_context(base_url=live_server.url, user_agent=DESKTOP,
-                                   viewport={"width": 1280, "height": 900})
-    page = customer.new_page()
-    page.set_default_timeout(15_000)
+    page = desktop_page(browser, base_url=live_server.url)
 
     # The monitor's hand-off lands on the direction, preselected.
     page.goto("/ref/alice001/?cur_from=USDTTRC20&cur_to=BTC")
@@ -110,10 +106,7 @@ def test_from_a_partners_link_to_a_paid_out_reward(browser, live_server, journey
     phone.close()
 
     # The operator confirms the money arrived: success, through the admin's action.
-    operator = browser.new_context(base_url=live_server.url, viewport={"width": 1280,
-                                                                         "height": 900})
-    admin = operator.new_page()
-    admin.set_default_timeout(15_000)
+    admin = desktop_page(browser, base_url=live_server.url)
     log_in(admin, "/admin/login/", carol.get_username())
     admin.goto("/admin/exchange/exchange/")
     admin.check(f"input[name=_selected_action][value='{exchange.pk}']")
@@ -126,10 +119,7 @@ def test_from_a_partners_link_to_a_paid_out_reward(browser, live_server, journey
     assert exchange.partner_reward == Decimal(20)
 
     # The partner sees the reward and asks for it.
-    cabinet = browser.new_context(base_url=live_server.url, viewport={"width": 1280,
-                                                                        "height": 900})
-    partner = cabinet.new_page()
-    partner.set_default_timeout(15_000)
+    partner = desktop_page(browser, base_url=live_server.url)
     log_in(partner, "/cabinet/login/", alice.user.get_username())
     partner.goto("/cabinet/exchanges/")
     assert "20" in partner.locator("table").inner_text()
@@ -154,5 +144,5 @@ def test_from_a_partners_link_to_a_paid_out_reward(browser, live_server, journey
     partner.goto("/cabinet/payouts/")
     assert partner.locator(".payout-tx").inner_text() == "0xfeedbeef42"
     shoot(partner, "journey-partner-payouts")
-    for context in (customer, operator, cabinet):
-        context.close()
+    for each in (page, admin, partner):
+        each.context.close()

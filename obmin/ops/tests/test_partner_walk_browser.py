@@ -26,7 +26,7 @@ from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.partners.models import Click, Partner
 from obmin.rewards.models import Payout, PayoutMethod, PayoutStatus
 from obmin.rewards.services import payout_request
-from obmin.testing.browser import DESKTOP_UA, shoot
+from obmin.testing.browser import desktop_page, shoot
 from obmin.testing.factories import DirectionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -80,12 +80,9 @@ def test_sign_up_link_click_exchange_statistics_csv_reset_and_bulk_payout(
         browser, live_server, walk, carol, mailoutbox):
     bobs_payout = walk
     # The partner's browser: clipboard readable (the copy button), a time zone not UTC's.
-    partner_context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 1280, "height": 900},
-        timezone_id="Europe/Kyiv", permissions=["clipboard-read", "clipboard-write"],
-        accept_downloads=True)
-    page = partner_context.new_page()
-    page.set_default_timeout(15_000)
+    page = desktop_page(browser, base_url=live_server.url, timezone_id="Europe/Kyiv",
+                        permissions=["clipboard-read", "clipboard-write"],
+                        accept_downloads=True)
 
     # Sign-up asks only the e-mail; the password is chosen on the page the e-mail's link opens.
     page.goto("/cabinet/signup/")
@@ -114,10 +111,7 @@ def test_sign_up_link_click_exchange_statistics_csv_reset_and_bulk_payout(
                     f"?cur_from=USDTTRC20&cur_to=BTC&sub1={SUB}")
 
     # A visitor follows it in a browser of its own and exchanges on the page it lands on.
-    visitor_context = browser.new_context(user_agent=DESKTOP_UA,
-                                          viewport={"width": 1280, "height": 900})
-    visitor = visitor_context.new_page()
-    visitor.set_default_timeout(15_000)
+    visitor = desktop_page(browser)
     visitor.goto(link)
     assert visitor.locator("select[name=cur_from]").input_value() == "USDTTRC20"
     assert visitor.locator("select[name=cur_to]").input_value() == "BTC"
@@ -129,13 +123,10 @@ def test_sign_up_link_click_exchange_statistics_csv_reset_and_bulk_payout(
     click = Click.objects.get(partner=partner)
     exchange = Exchange.objects.get(partner=partner)
     assert click.sub1 == SUB and exchange.sub1 == SUB
-    visitor_context.close()
+    visitor.context.close()
 
     # The operator sets it successful with the admin's action.
-    operator_context = browser.new_context(base_url=live_server.url,
-                                           viewport={"width": 1280, "height": 900})
-    admin = operator_context.new_page()
-    admin.set_default_timeout(15_000)
+    admin = desktop_page(browser, base_url=live_server.url)
     log_in(admin, "/admin/login/", carol.get_username(), OPERATOR_PASSWORD)
     admin.goto("/admin/exchange/exchange/")
     admin.check(f"input[name=_selected_action][value='{exchange.pk}']")
@@ -214,8 +205,8 @@ def test_sign_up_link_click_exchange_statistics_csv_reset_and_bulk_payout(
         pending.refresh_from_db()
         assert pending.status == PayoutStatus.PAID and pending.transaction_id == "0xbulk0042"
     assert admin.locator("#pending-payouts input[name=payout]").count() == 0
-    operator_context.close()
+    admin.context.close()
 
     page.goto("/cabinet/payouts/")
     assert page.locator(".payout-tx").inner_text() == "0xbulk0042"
-    partner_context.close()
+    page.context.close()
