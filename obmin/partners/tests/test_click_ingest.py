@@ -196,6 +196,46 @@ def test_after_the_stream_failed_clicks_skip_it_for_a_while(client, alice, pm_bt
 
 @needs_redis
 @pytest.mark.django_db(transaction=True)
+def test_a_click_after_redis_closed_the_connection_still_goes_to_the_stream(alice, stream):
+    assert ingest.click_submit(click_data(alice)) == "stream"
+    # Redis closes the request side's connection (a restart, a proxy's idle timeout).
+    request_side = ingest._stream_connection(REDIS_TEST_URL)
+    request_side.send_command("CLIENT", "ID")
+    stream.client_kill_filter(_id=request_side.read_response())
+    assert ingest.click_submit(click_data(alice)) == "stream"  # opened again, not skipped
+    assert stream.xlen(CLICK_STREAM) == 2
+    assert not cache_module.redis_paused(REDIS_TEST_URL)
+
+
+@needs_redis
+@pytest.mark.django_db(transaction=True)
+def test_a_round_writes_the_stream_up_to_where_it_found_its_end(alice, stream, monkeypatch):
+    monkeypatch.setattr(ingest, "BATCH", 2)
+    for _ in range(3):
+        ingest.click_submit(click_data(alice))
+    assert clicks_ingest() == 3  # a full batch is followed by the next
+    ingest.click_submit(click_data(alice))
+    write = ingest._write_messages
+    arrived = []
+
+    def write_while_a_click_arrives(client, messages):
+        if not arrived:
+            arrived.append(ingest.click_submit(click_data(alice)))
+        return write(client, messages)
+
+    monkeypatch.setattr(ingest, "_write_messages", write_while_a_click_arrives)
+    # The round read one click (less than a batch: the end); the one that came meanwhile waits
+    # for the next round rather than making a batch of its own at once.
+    assert clicks_ingest() == 1
+    assert arrived == ["stream"]
+    assert stream.xlen(CLICK_STREAM) == 1
+    monkeypatch.setattr(ingest, "_write_messages", write)
+    assert clicks_ingest() == 1
+    assert Click.objects.count() == 5
+
+
+@needs_redis
+@pytest.mark.django_db(transaction=True)
 def test_a_batch_the_database_refused_is_written_on_the_next_round(client, alice, pm_btc,
                                                                     stream):
     for _ in range(2):
