@@ -42,19 +42,14 @@ assert ExchangeRow._fields == (
     "id", "created", "rate_give", "rate_get", "amount_give", "amount_get", "status",
     "reward_accrued", "partner_reward", "user_hash", "currency_give_code", "currency_get_code",
     "history", "sub1", "sub2", "sub3", "sub4", "sub5", "country", "updated", "user_ip")
-# sub1..sub5 and country; most items have none of them.
-_SOURCE_NAMES = ("sub1", "sub2", "sub3", "sub4", "sub5", "country")
-_NO_SOURCE_VALUES = ("",) * len(_SOURCE_NAMES)
-_NO_SOURCE = "".join(f',"{name}":""' for name in _SOURCE_NAMES)
+# sub1..sub5 and country when an item has none of them, as most have.
+_NO_SOURCE = "".join(f',"{name}":""' for name in ("sub1", "sub2", "sub3", "sub4", "sub5",
+                                                   "country"))
 
 
-def _source(values: tuple[str, str, str, str, str, str]) -> str:
-    if values == _NO_SOURCE_VALUES:
-        return _NO_SOURCE
-    sub1, sub2, sub3, sub4, sub5, country = values
+def _source(sub1: str, sub2: str, sub3: str, sub4: str, sub5: str, country: str) -> str:
     return (f',"sub1":{string(sub1)},"sub2":{string(sub2)},"sub3":{string(sub3)},'
             f'"sub4":{string(sub4)},"sub5":{string(sub5)},"country":{string(country)}')
-
 
 
 def click_item(click: ClickRow) -> str:
@@ -62,12 +57,14 @@ def click_item(click: ClickRow) -> str:
     # own cost, on a path that runs a million times an answer.
     (id_, created, browser, ip, referrer, user_hash, query_string,
      sub1, sub2, sub3, sub4, sub5, country) = click
+    # Tested here rather than in _source: no call and no tuple for an item without any.
+    source = (_source(sub1, sub2, sub3, sub4, sub5, country)
+              if sub1 or sub2 or sub3 or sub4 or sub5 or country else _NO_SOURCE)
     return (
         f'"{id_}":{{"id":{id_},{time_fields(created)},'
         f'"browser":{string(browser)},"ip":{string(ip)},'
         f'"referrer":{string(referrer)},"user_hash":{string(user_hash)},'
-        f'"query_string":{string(query_string)}'
-        f'{_source((sub1, sub2, sub3, sub4, sub5, country))}}}'
+        f'"query_string":{string(query_string)}{source}}}'
     )
 
 
@@ -78,6 +75,8 @@ def exchange_item(exchange: ExchangeRow) -> str:
      updated, _user_ip) = exchange
     statuses = ",".join(f'{{{time_fields(moment)},"status":{string(change)}}}'
                         for moment, change in history)
+    source = (_source(sub1, sub2, sub3, sub4, sub5, country)
+              if sub1 or sub2 or sub3 or sub4 or sub5 or country else _NO_SOURCE)
     return (
         f'"{id_}":{{"id":{id_},{time_fields(created)},'
         f'"course_give":{number(rate_give)},"course_get":{number(rate_get)},'
@@ -87,7 +86,7 @@ def exchange_item(exchange: ExchangeRow) -> str:
         f'"user_hash":{string(user_hash)},'
         f'"currency_code_give":{string(give_code)},"currency_code_get":{string(get_code)},'
         f'"status":{string(status)},"statuses":[{statuses}]'
-        f'{_source((sub1, sub2, sub3, sub4, sub5, country))},"updated_time":{int(updated)}}}'
+        f'{source},"updated_time":{int(updated)}}}'
     )
 
 
