@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import threading
 import time
 
 from django.conf import settings
@@ -26,6 +27,9 @@ FLUSH_LOCK_KEY = "monitoring:polls:flush-lock"
 
 _counts: dict[tuple[int, int], int] = {}
 _seen: dict[int, tuple[float, float]] = {}
+# A server process answers in several threads: an increment must not be lost, nor land in a
+# dict that was already pushed (it would be counted twice).
+_lock = threading.Lock()
 _last_push = time.time()
 _last_flush = time.time()
 
@@ -63,9 +67,10 @@ def poll_record(partner_id: int, now: float) -> bool:
     """Counts one poll; pushes to the cache when due. True when a database flush is due here."""
     global _last_flush
     key = (partner_id, hour_of(now))
-    _counts[key] = _counts.get(key, 0) + 1
-    first, _last = _seen.get(partner_id, (now, now))
-    _seen[partner_id] = (first, now)
+    with _lock:
+        _counts[key] = _counts.get(key, 0) + 1
+        first, _last = _seen.get(partner_id, (now, now))
+        _seen[partner_id] = (first, now)
     if now - _last_push >= _push_every:
         polls_push(now)
     if now - _last_flush >= _flush_every:
@@ -78,9 +83,10 @@ def poll_record(partner_id: int, now: float) -> bool:
 def polls_push(now: float | None = None) -> None:
     """Adds this process's counts to the shared cache counters and forgets them."""
     global _counts, _seen, _last_push
-    _last_push = time.time() if now is None else now
-    counts, seen = _counts, _seen
-    _counts, _seen = {}, {}
+    with _lock:
+        _last_push = time.time() if now is None else now
+        counts, seen = _counts, _seen
+        _counts, _seen = {}, {}
     for (partner_id, hour), n in counts.items():
         key = counter_key(partner_id, hour)
         try:
@@ -108,8 +114,9 @@ def buffered() -> dict[tuple[int, int], int]:
 def reset() -> None:
     """Forgets unpushed counts and restarts both timers (tests start from a clean state)."""
     global _counts, _seen, _last_push, _last_flush
-    _counts, _seen = {}, {}
-    _last_push = _last_flush = time.time()
+    with _lock:
+        _counts, _seen = {}, {}
+        _last_push = _last_flush = time.time()
 
 
 def _push_at_exit() -> None:

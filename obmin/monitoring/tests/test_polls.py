@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
 
 import pytest
@@ -65,6 +67,39 @@ def test_counts_from_several_processes_add_up(client, monitor, directions, slow_
     assert cache.get(polls.counter_key(monitor.pk, polls.hour_of(now))) == 5
     monitor_polls_flush(now=now)
     assert MonitorPollHour.objects.get(partner=monitor).polls == 5
+
+
+def test_polls_from_threads_of_one_process_are_each_counted_once(monitor, slow_push):
+    """`obmin serve` answers in two threads per process: an increment racing another, or a
+    push, is neither lost nor counted twice."""
+    now = time.time()
+    threads, each = 4, 5000
+    stop = threading.Event()
+
+    def record() -> None:
+        for _ in range(each):
+            polls.poll_record(monitor.pk, now)
+
+    def push() -> None:
+        while not stop.is_set():
+            polls.polls_push(now)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show
+    try:
+        pusher = threading.Thread(target=push)
+        pusher.start()
+        recorders = [threading.Thread(target=record) for _ in range(threads)]
+        for thread in recorders:
+            thread.start()
+        for thread in recorders:
+            thread.join()
+        stop.set()
+        pusher.join()
+    finally:
+        sys.setswitchinterval(switch)
+    polls.polls_push(now)
+    assert cache.get(polls.counter_key(monitor.pk, polls.hour_of(now))) == threads * each
 
 
 def test_hours_are_kept_apart(monitor, slow_push):
