@@ -69,17 +69,37 @@ class UnixSeconds(Func):
                            **extra)
 
 
-def raw_rows(queryset: QuerySet) -> Iterator[tuple[Any, ...]]:
-    """A values_list queryset's rows as the driver returns them, fetched CHUNK at a time.
+def raw_rows(queryset: QuerySet, *, alone: bool = False) -> Iterator[tuple[Any, ...]]:
+    """A values_list queryset's rows as the driver returns them, CHUNK at a time.
 
     Leaves out Django's per-value converters, half the cost of a long answer: it is used only
     for columns that need none (text, integers, booleans, UnixSeconds) and amounts, which
     envelope.number writes alike from Decimal (PostgreSQL) and int or float (SQLite's storage).
     Columns come in the order values_list names them (Django 5.2 selects them so).
-    A server-side cursor on PostgreSQL, so memory stays flat however many rows there are.
+    Memory stays flat however many rows there are.
+
+    On PostgreSQL, `alone` says that nothing else is asked of the connection until the rows are
+    read: outside a transaction (as answers are streamed) they are then streamed by libpq's
+    chunked mode, the server sending the next rows while these are written. Otherwise a
+    server-side cursor fetches them, which outside a transaction is declared WITH HOLD: the
+    server computes the whole result before the first row, and waits between fetches. A year
+    of get_links came in half the time (in process, 1,000,000 clicks). Inside a transaction the
+    cursor is lazy anyway, and cancelling an abandoned stream would abort the transaction.
     """
+    connection = connections[queryset.db]
+    if alone and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return _streamed(queryset)
     # chain, not `yield from`: no Python step per row, only per chunk.
     return chain.from_iterable(_fetched(queryset))
+
+
+def _streamed(queryset: QuerySet) -> Iterator[tuple[Any, ...]]:
+    sql, params = queryset.query.sql_with_params()
+    connection = connections[queryset.db]
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        # The driver's own cursor (its errors made Django's as usual); psycopg's stream
+        # cancels the query if the answer is abandoned half-way (a client that went away).
+        yield from cursor.cursor.stream(sql, params, size=CHUNK)
 
 
 def _fetched(queryset: QuerySet) -> Iterator[list[tuple[Any, ...]]]:
@@ -136,7 +156,7 @@ class LiveSource:
     def links(self, window: Window, ip: str = "") -> Iterator[ClickRow]:
         clicks = window.page(partner_links(partner=self.partner, ip=ip or None)
                              .annotate(created=UnixSeconds("created_at")))
-        return map(ClickRow._make, raw_rows(clicks.values_list(*ClickRow._fields)))
+        return map(ClickRow._make, raw_rows(clicks.values_list(*ClickRow._fields), alone=True))
 
     def exchanges(self, window: Window, ip: str = "") -> Iterator[ExchangeRow]:
         exchanges = self.partner.exchanges.all()

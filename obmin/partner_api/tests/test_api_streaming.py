@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from obmin.lib.timeutil import from_unix
-from obmin.partner_api.tests.conftest import T0, make_exchange
+from obmin.partner_api.tests.conftest import T0, URL, make_exchange
 from obmin.partners.models import Click
 
 
@@ -59,3 +61,44 @@ def test_streams_without_server_side_cursors_too(api, alice, alice_key):
         connection.settings_dict.clear()
         connection.settings_dict.update(before)
     assert len(body["data"]["items"]) == 2500
+
+
+def _clicks(partner, count: int) -> None:
+    Click.objects.bulk_create(
+        Click(partner=partner, created_at=from_unix(T0 + n), user_hash=f"h{n}")
+        for n in range(count))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_every_item_arrives_in_order(api, alice, alice_key, monkeypatch):
+    """As answers are served (autocommit): on PostgreSQL the rows are streamed, several
+    chunks of them here."""
+    from obmin.partner_api import live
+
+    monkeypatch.setattr(live, "CHUNK", 100)
+    _clicks(alice, 1234)
+    _r, body = api(alice_key, "get_links")
+    assert [i["user_hash"] for i in body["data"]["items"].values()] == [
+        f"h{n}" for n in range(1234)]
+    _r, body = api(alice_key, "get_links", offset=1200, limit=50)
+    assert [i["user_hash"] for i in body["data"]["items"].values()] == [
+        f"h{n}" for n in range(1200, 1234)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_abandoned_half_way_leaves_the_connection_usable(client, api, alice,
+                                                                  alice_key, monkeypatch):
+    """A script that stops reading, or a client gone: the rest of the query is dropped and the
+    process's next answers are whole."""
+    from obmin.partner_api import live
+
+    monkeypatch.setattr(live, "CHUNK", 10)
+    _clicks(alice, 3000)
+    response = client.get(URL, {"api_action": "pp", "api_key": alice_key,
+                                "method": "get_links"})
+    first = next(iter(response.streaming_content))
+    assert first.count(b'"user_hash"') == 500  # one chunk of items written, most still to come
+    response.close()  # as the server does when the client went away
+    assert Click.objects.filter(partner=alice).count() == 3000
+    _r, body = api(alice_key, "get_links", start_time=T0, end_time=T0 + 9)
+    assert len(body["data"]["items"]) == 10
