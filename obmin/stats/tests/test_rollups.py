@@ -278,3 +278,15 @@ def test_a_year_reads_day_rows_not_hours(alice, django_assert_max_num_queries):
         rows = series(partner_id=alice.pk, period=period)
     assert sum(r.figures.clicks for r in rows) == 53
     assert ClickDayRollup.objects.filter(partner=alice, dimension="").count() == 53
+
+
+def test_a_day_holding_a_changed_hour_is_read_by_hour_and_that_hour_raw():
+    """An hour holding an exchange changed since the rollups' round (dirty) is read from the
+    raw table; the rest of its UTC day from hourly rows, every other day from its day row."""
+    dirty = T0 + timedelta(days=2, hours=13)
+    cover = Cover.of(T0, T0 + timedelta(days=5), dirty=[dirty])
+    assert cover.days == [(T0, T0 + timedelta(days=2)),
+                          (T0 + timedelta(days=3), T0 + timedelta(days=5))]
+    assert cover.hours == [(T0 + timedelta(days=2), dirty),
+                           (dirty + timedelta(hours=1), T0 + timedelta(days=3))]
+    assert cover.raw == [(dirty, dirty + timedelta(hours=1))]
