@@ -19,11 +19,12 @@ class Command(ObminCommand):
         parser.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT")
         parser.add_argument("--workers", type=int, default=0,
                             help="Worker processes (default: the CPU count).")
-        # Two threads per worker process: while one waits on PostgreSQL or Redis (every click
-        # waits for its XADD), the other serves. With one, that wait left the process idle:
-        # /ref/ reached 0.77 of /health/live's requests/s, with two 0.85 (bench/RESULTS.md).
-        parser.add_argument("--blocking-threads", type=int, default=2,
-                            help="Request threads per worker process (default: 2).")
+        # One request thread per worker process. A second lets a process serve while a request
+        # waits on PostgreSQL or Redis, but the two then hand the GIL over on every request:
+        # measured side by side on one stack, /ref/ went from 0.77-0.78 to 0.80-0.85 of
+        # /health/live's requests/s, the rate export (the busiest path) from 3.23 to 2.60.
+        parser.add_argument("--blocking-threads", type=int, default=1,
+                            help="Request threads per worker process (default: 1).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, sep, port = options["bind"].rpartition(":")
