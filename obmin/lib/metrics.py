@@ -32,7 +32,9 @@ _last_push = time.monotonic()
 def count(name: str, amount: int = 1, **labels: str) -> None:
     """Adds `amount` to the counter `name{labels}` (pushed to the cache when due)."""
     key = (name, tuple(sorted(labels.items())))
-    with _lock:  # a server process runs requests in several threads: no lost increment
+    # Requests may run in several threads of a process (`obmin serve --blocking-threads`,
+    # the development server): no increment may be lost.
+    with _lock:
         _counts[key] = _counts.get(key, 0) + amount
     if time.monotonic() - _last_push >= PUSH_EVERY_SECONDS:
         push()

@@ -27,8 +27,9 @@ FLUSH_LOCK_KEY = "monitoring:polls:flush-lock"
 
 _counts: dict[tuple[int, int], int] = {}
 _seen: dict[int, tuple[float, float]] = {}
-# A server process answers in several threads: an increment must not be lost, nor land in a
-# dict that was already pushed (it would be counted twice).
+# Requests may run in several threads of a process (`obmin serve --blocking-threads`, the
+# development server): an increment must not be lost, nor land in a dict already pushed (it
+# would be counted twice).
 _lock = threading.Lock()
 _last_push = time.time()
 _last_flush = time.time()

@@ -70,8 +70,8 @@ def test_counts_from_several_processes_add_up(client, monitor, directions, slow_
 
 
 def test_polls_from_threads_of_one_process_are_each_counted_once(monitor, slow_push):
-    """`obmin serve` answers in two threads per process: an increment racing another, or a
-    push, is neither lost nor counted twice."""
+    """Requests in several threads of one process (`obmin serve --blocking-threads 2`): an
+    increment racing another, or a push, is neither lost nor counted twice."""
     now = time.time()
     threads, each = 4, 5000
     stop = threading.Event()
