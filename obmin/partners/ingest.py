@@ -179,22 +179,23 @@ def _xadd(url: str, payload: str) -> None:
     # A connection that served earlier clicks may have been closed meanwhile (Redis restarted,
     # a proxy's idle timeout): found out on use, it is opened again once. An XADD sent twice
     # that way is written once (the uid); a timeout is not retried (a stall would double it).
-    stale_allowed = redis_connection.is_connected
-    while True:
-        try:
-            redis_connection.send_packed_command(command, check_health=False)
-            redis_connection.read_response()
-            return
-        except redis.ConnectionError:
-            redis_connection.disconnect()
-            if not stale_allowed:
-                raise
-            stale_allowed = False
-        except BaseException:
-            # Whatever was half sent or left unread must not be taken for the next click's
-            # answer.
-            redis_connection.disconnect()
+    reused = redis_connection.is_connected
+    try:
+        _send(redis_connection, command)
+    except redis.ConnectionError:
+        if not reused:
             raise
+        _send(redis_connection, command)  # on a connection opened anew
+
+
+def _send(redis_connection: redis.connection.ConnectionInterface, command: list[bytes]) -> None:
+    try:
+        redis_connection.send_packed_command(command, check_health=False)
+        redis_connection.read_response()
+    except BaseException:
+        # Whatever was half sent or left unread must not be taken for the next click's answer.
+        redis_connection.disconnect()
+        raise
 
 
 def click_submit(click: ClickData) -> str:
@@ -229,12 +230,9 @@ def _submit(click: ClickData) -> str:
 
 @cache
 def _insert_sql(vendor: str, own_transaction: bool) -> str:
-    quote = connection.ops.quote_name
-    fields = {field.name: field for field in Click._meta.concrete_fields}
-    columns = ", ".join(quote(fields[name].column) for name in INSERT_COLUMNS)
     marks = ", ".join(["%s"] * len(INSERT_COLUMNS))
     # Names come from the model, values go as parameters.
-    sql = f"INSERT INTO {quote(Click._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+    sql = f"INSERT INTO {_table_columns()} VALUES ({marks})"  # noqa: S608
     if vendor == "postgresql" and own_transaction:
         # Without waiting for the WAL flush. The one query string is one transaction, so SET
         # LOCAL applies to this INSERT only (several statements with parameters in one string
@@ -363,9 +361,13 @@ def clicks_write(clicks: Iterable[ClickData]) -> int:
         return 0
     with transaction.atomic():
         owners = _owners({c.code.lower() for c in batch if c.partner_id is None})
-        rows: list[tuple[ClickData, bool]] = []  # (click with its partner, is_unique)
+        new: list[tuple[ClickData, bool]] = []  # (click with its partner, is_unique)
+        taken: set[str] = set()
         first_seen: set[tuple[int, str, object]] = set()
         for click in batch:
+            if click.uid in taken:
+                continue  # a message delivered twice in one batch: written once
+            taken.add(click.uid)
             if click.partner_id is None:
                 partner_id = owners.get(click.code.lower())
                 if partner_id is None:
@@ -379,13 +381,7 @@ def clicks_write(clicks: Iterable[ClickData]) -> int:
                                                               click.created_at)
             if not click.is_bot and click.user_hash:
                 first_seen.add(key)
-            rows.append((click, _is_unique(click, seen_today)))
-        new = []
-        taken: set[str] = set()
-        for click, unique in rows:
-            if click.uid not in taken:  # a message delivered twice in one batch: written once
-                taken.add(click.uid)
-                new.append((click, unique))
+            new.append((click, _is_unique(click, seen_today)))
         try:
             if new:
                 with transaction.atomic():  # a savepoint: a refused batch leaves the rest usable
@@ -420,10 +416,15 @@ def _insert_many(rows: list[list[Any]]) -> None:
 
 @cache
 def _copy_sql() -> str:
+    return f"COPY {_table_columns()} FROM STDIN"
+
+
+def _table_columns() -> str:
+    """`table (column, ...)` of INSERT_COLUMNS, quoted, as the INSERT and the COPY name them."""
     quote = connection.ops.quote_name
     fields = {field.name: field for field in Click._meta.concrete_fields}
     columns = ", ".join(quote(fields[name].column) for name in INSERT_COLUMNS)
-    return f"COPY {quote(Click._meta.db_table)} ({columns}) FROM STDIN"
+    return f"{quote(Click._meta.db_table)} ({columns})"
 
 
 def _owners(codes: set[str]) -> dict[str, int]:
