@@ -48,6 +48,8 @@ _NO_SOURCE = "".join(f',"{name}":""' for name in ("sub1", "sub2", "sub3", "sub4"
 
 
 def _source(sub1: str, sub2: str, sub3: str, sub4: str, sub5: str, country: str) -> str:
+    if not (sub1 or sub2 or sub3 or sub4 or sub5 or country):
+        return _NO_SOURCE
     return (f',"sub1":{string(sub1)},"sub2":{string(sub2)},"sub3":{string(sub3)},'
             f'"sub4":{string(sub4)},"sub5":{string(sub5)},"country":{string(country)}')
 
@@ -57,14 +59,12 @@ def click_item(click: ClickRow) -> str:
     # own cost, on a path that runs a million times an answer.
     (id_, created, browser, ip, referrer, user_hash, query_string,
      sub1, sub2, sub3, sub4, sub5, country) = click
-    # Tested here rather than in _source: no call and no tuple for an item without any.
-    source = (_source(sub1, sub2, sub3, sub4, sub5, country)
-              if sub1 or sub2 or sub3 or sub4 or sub5 or country else _NO_SOURCE)
     return (
         f'"{id_}":{{"id":{id_},{time_fields(created)},'
         f'"browser":{string(browser)},"ip":{string(ip)},'
         f'"referrer":{string(referrer)},"user_hash":{string(user_hash)},'
-        f'"query_string":{string(query_string)}{source}}}'
+        f'"query_string":{string(query_string)}'
+        f'{_source(sub1, sub2, sub3, sub4, sub5, country)}}}'
     )
 
 
@@ -75,8 +75,6 @@ def exchange_item(exchange: ExchangeRow) -> str:
      updated, _user_ip) = exchange
     statuses = ",".join(f'{{{time_fields(moment)},"status":{string(change)}}}'
                         for moment, change in history)
-    source = (_source(sub1, sub2, sub3, sub4, sub5, country)
-              if sub1 or sub2 or sub3 or sub4 or sub5 or country else _NO_SOURCE)
     return (
         f'"{id_}":{{"id":{id_},{time_fields(created)},'
         f'"course_give":{number(rate_give)},"course_get":{number(rate_get)},'
@@ -86,7 +84,7 @@ def exchange_item(exchange: ExchangeRow) -> str:
         f'"user_hash":{string(user_hash)},'
         f'"currency_code_give":{string(give_code)},"currency_code_get":{string(get_code)},'
         f'"status":{string(status)},"statuses":[{statuses}]'
-        f'{source},"updated_time":{int(updated)}}}'
+        f'{_source(sub1, sub2, sub3, sub4, sub5, country)},"updated_time":{int(updated)}}}'
     )
 
 
