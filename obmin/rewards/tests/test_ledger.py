@@ -10,6 +10,7 @@ from django.db import connection
 
 from obmin.exchange.services import exchange_set_status
 from obmin.rewards.models import LedgerEntry, LedgerImmutable
+from obmin.rewards.selectors import partner_balance
 from obmin.rewards.services import payout_request
 
 pytestmark = pytest.mark.django_db
@@ -74,8 +75,6 @@ def test_a_reward_reversed_after_its_payout_leaves_a_debt_not_a_mismatch(books, 
     # Alice's whole balance went into her payout; then one of her rewarded exchanges fails.
     credit = books.filter(partner=alice, kind="credit").first()
     exchange_set_status(exchange_id=credit.exchange_id, status="error")
-    from obmin.rewards.selectors import partner_balance
-
     assert partner_balance(alice) == -credit.amount
     ok, out = check()
     assert ok, out
@@ -127,7 +126,6 @@ def test_check_catches_a_payout_whose_hold_vanished(books):
 
 
 def test_a_paid_payout_is_an_entry_of_its_own_and_the_balance_stays(books, alice):
-    from obmin.rewards.selectors import partner_balance
     from obmin.rewards.services import payout_mark_paid
 
     hold = books.get(kind="payout_hold")
