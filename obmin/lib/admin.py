@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.db import models
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 
 from obmin.lib.models import SingletonModel
 from obmin.lib.money import plain, quantize
@@ -41,6 +43,12 @@ class PlainDecimalInput(forms.NumberInput):
 # For `formfield_overrides`: every decimal of a form or an editable list without its zeros.
 PLAIN_DECIMALS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
     models.DecimalField: {"widget": PlainDecimalInput}}
+
+
+def short_time(moment: datetime | None) -> str:
+    """`2026-11-28 14:05` in the admin's time zone: a list column of one width at every hour,
+    where the admin's own format (`Nov. 28, 2026, 10:43 a.m.`) grows with the hour and month."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
 def truncated(text: str, length: int = 40) -> str:

@@ -4,21 +4,14 @@ its attempts, may switch a postback off and resend deliveries. URLs are set by p
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from obmin.lib.admin import truncated
+from obmin.lib.admin import short_time, truncated
 from obmin.postbacks.models import Postback, PostbackAttempt, PostbackDelivery
 from obmin.postbacks.services import delivery_resend
-
-
-def _short_time(moment: datetime | None) -> str:
-    """`2026-11-28 14:05` (UTC): the list's dates without the admin's long format."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
 @admin.register(Postback)
@@ -80,11 +73,11 @@ class PostbackDeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("next attempt"), ordering="next_attempt_at")
     def next_attempt(self, obj: PostbackDelivery) -> str:
-        return _short_time(obj.next_attempt_at)
+        return short_time(obj.next_attempt_at)
 
     @admin.display(description=_("created"), ordering="created_at")
     def created(self, obj: PostbackDelivery) -> str:
-        return _short_time(obj.created_at)
+        return short_time(obj.created_at)
 
     @admin.display(description=_("last result"))
     def short_result(self, obj: PostbackDelivery) -> str:

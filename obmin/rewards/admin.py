@@ -14,7 +14,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from obmin.lib.admin import (
@@ -22,6 +21,7 @@ from obmin.lib.admin import (
     ReadOnlyAdmin,
     SingletonAdmin,
     amount_text,
+    short_time,
     truncated,
 )
 from obmin.rewards.models import (
@@ -131,7 +131,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("time"), ordering="created_at")
     def time(self, obj: LedgerEntry) -> str:
-        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
+        return short_time(obj.created_at)
 
     @admin.display(description=_("partner"), ordering="partner__ref_code")
     def partner_code(self, obj: LedgerEntry) -> str:
@@ -206,7 +206,7 @@ class PayoutAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("requested"), ordering="created_at")
     def requested(self, obj: Payout) -> str:
-        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
+        return short_time(obj.created_at)
 
     @admin.display(description=_("partner"), ordering="partner__ref_code")
     def partner_code(self, obj: Payout) -> str:
