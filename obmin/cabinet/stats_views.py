@@ -54,9 +54,10 @@ def local(moment: datetime, zone: tzinfo) -> str:
     return moment.astimezone(zone).strftime(TIME_FORMAT)
 
 
-def _page(request: PartnerRequest, rows: QuerySet[Any]) -> dict[str, Any]:
+def _page(request: PartnerRequest, rows: QuerySet[Any], period: Period) -> dict[str, Any]:
     """Offset paging without counting (a year of clicks is a million rows): one row more than
-    a page tells whether there is a next one."""
+    a page tells whether there is a next one. `csv_query` downloads every row of the filters
+    and of the days shown."""
     try:
         number = max(1, min(int(request.GET.get("page", "1")), 10_000))
     except ValueError:
@@ -64,8 +65,12 @@ def _page(request: PartnerRequest, rows: QuerySet[Any]) -> dict[str, Any]:
     items = list(rows[(number - 1) * PAGE_SIZE:number * PAGE_SIZE + 1])
     query = request.GET.copy()
     query.pop("page", None)
+    filters = query.copy()
+    for name in ("period", "from", "to"):
+        filters.pop(name, None)
+    csv_query = period.days_query() + (f"&{filters.urlencode()}" if filters else "")
     return {"items": items[:PAGE_SIZE], "number": number, "has_next": len(items) > PAGE_SIZE,
-            "has_previous": number > 1, "query": query.urlencode()}
+            "has_previous": number > 1, "query": query.urlencode(), "csv_query": csv_query}
 
 
 def _money(value: Decimal | None) -> str:
@@ -173,7 +178,7 @@ def _clicks(request: PartnerRequest) -> tuple[Period, str, QuerySet[Any]]:
 @partner_required
 def clicks(request: PartnerRequest) -> HttpResponse:
     period, error, rows = _clicks(request)
-    page = _page(request, rows.values_list(*selectors.ClickItem._fields))
+    page = _page(request, rows.values_list(*selectors.ClickItem._fields), period)
     page["items"] = [selectors.ClickItem._make(row) for row in page["items"]]
     with timezone.override(period.zone):
         return render(request, "cabinet/clicks.html", {
@@ -219,7 +224,7 @@ def exchanges(request: PartnerRequest) -> HttpResponse:
     period, error, rows = _exchanges(request)
     with timezone.override(period.zone):
         return render(request, "cabinet/exchanges.html", {
-            **period_context(request, period, error), "page": _page(request, rows),
+            **period_context(request, period, error), "page": _page(request, rows, period),
             "filters": request.GET, "statuses": ExchangeStatus.choices})
 
 
@@ -261,7 +266,7 @@ def ledger(request: PartnerRequest) -> HttpResponse:
     period, error, rows = _ledger(request)
     with timezone.override(period.zone):
         return render(request, "cabinet/ledger.html", {
-            **period_context(request, period, error), "page": _page(request, rows),
+            **period_context(request, period, error), "page": _page(request, rows, period),
             "filters": request.GET, "kinds": EntryKind.choices})
 
 

@@ -92,10 +92,16 @@ class Period:
                       self.first - timedelta(days=1), self.zone)
 
     def query(self) -> str:
-        """The query string that selects this period again."""
+        """The query string that selects this period again ("today" stays today: for links
+        between report pages)."""
         if self.kind == "custom":
-            return f"period=custom&from={self.first.isoformat()}&to={self.last.isoformat()}"
+            return self.days_query()
         return f"period={self.kind}"
+
+    def days_query(self) -> str:
+        """The query string that selects these very days (for downloads: a CSV fetched after
+        midnight still holds the day the page showed, not the new one)."""
+        return f"period=custom&from={self.first.isoformat()}&to={self.last.isoformat()}"
 
 
 def period_of(kind: str, *, today: date, zone: tzinfo, first: date | None = None,

@@ -9,6 +9,7 @@ import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -109,15 +110,40 @@ def test_csv_has_its_header_when_empty(client, alice):
     assert days[0][0] == "day" and len(days) == 8 and {r[1] for r in days[1:]} == {"0"}
 
 
+def test_downloads_hold_the_days_the_page_showed(client, alice):
+    # "Today" viewed at 23:59 and downloaded at 00:00 must not bring the new, empty day: the
+    # CSV links name the page's days, the links between pages keep "today".
+    alice.time_zone = "Europe/Kyiv"
+    alice.save()
+    client.force_login(alice.user)
+    while True:  # again if Kyiv's midnight fell between the requests
+        today = timezone.now().astimezone(ZoneInfo("Europe/Kyiv")).date()
+        stats = client.get("/cabinet/stats/?period=today&by=sub1").content.decode()
+        clicks = client.get("/cabinet/clicks/?period=7d&sub1=fb&unique=yes").content.decode()
+        if timezone.now().astimezone(ZoneInfo("Europe/Kyiv")).date() == today:
+            break
+    days = f"period=custom&amp;from={today}&amp;to={today}"
+    assert f'href="/cabinet/stats/csv?{days}&amp;by=sub1"' in stats
+    assert f'href="/cabinet/stats/csv?{days}&amp;by=day"' in stats
+    assert 'href="/cabinet/clicks/?period=today"' in stats
+    week = f"period=custom&amp;from={today - timedelta(days=6)}&amp;to={today}"
+    assert f'href="/cabinet/clicks/csv?{week}&amp;sub1=fb&amp;unique=yes"' in clicks
+    response = client.get(f"/cabinet/clicks/csv?{week.replace('&amp;', '&')}&sub1=fb")
+    assert response["Content-Disposition"].endswith(
+        f'clicks-{today - timedelta(days=6)}-{today}.csv"')
+
+
 def test_csv_neutralises_formulas_and_keeps_unicode(client, alice):
+    # The last 7 days, not today: minutes after midnight a click made 5 minutes ago is
+    # yesterday's.
     now = timezone.now() - timedelta(minutes=5)
     click(alice, now, sub1="=HYPERLINK(\"http://evil\")", sub2="+1", sub3="@x", sub4="-2",
           sub5="\tx", utm_source="Київ")
     client.force_login(alice.user)
-    rows = rows_of(client.get("/cabinet/clicks/csv?period=today"))
+    rows = rows_of(client.get("/cabinet/clicks/csv?period=7d"))
     assert rows[1][1:7] == ["'=HYPERLINK(\"http://evil\")", "'+1", "'@x", "'-2", "'\tx",
                             "Київ"]
-    by_sub = rows_of(client.get("/cabinet/stats/csv?period=today&by=sub1"))
+    by_sub = rows_of(client.get("/cabinet/stats/csv?period=7d&by=sub1"))
     assert by_sub[1][0].startswith("'=")
 
 
@@ -127,13 +153,13 @@ def test_filters_and_paging_select_what_the_csv_downloads(client, alice):
         click(alice, now - timedelta(seconds=n), sub1="a" if n % 2 else "b",
               is_unique=n % 3 == 0, country="UA" if n < 10 else "PL")
     client.force_login(alice.user)
-    first = client.get("/cabinet/clicks/?period=today").content.decode()
+    first = client.get("/cabinet/clicks/?period=7d").content.decode()
     assert 'rel="next"' in first
-    second = client.get("/cabinet/clicks/?period=today&page=2").content.decode()
+    second = client.get("/cabinet/clicks/?period=7d&page=2").content.decode()
     assert second.count("<tr><td class=\"nowrap\">") == 10
-    rows = rows_of(client.get("/cabinet/clicks/csv?period=today&sub1=a&country=pl"))
+    rows = rows_of(client.get("/cabinet/clicks/csv?period=7d&sub1=a&country=pl"))
     assert len(rows) - 1 == sum(1 for n in range(10, 60) if n % 2)
-    unique = rows_of(client.get("/cabinet/clicks/csv?period=today&unique=yes"))
+    unique = rows_of(client.get("/cabinet/clicks/csv?period=7d&unique=yes"))
     assert len(unique) - 1 == 20 and {r[-1] for r in unique[1:]} == {"1"}
 
 
