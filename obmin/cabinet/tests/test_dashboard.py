@@ -39,7 +39,7 @@ def test_exchange_list_never_shows_another_partners_exchange(client, alice, bob,
     assert f"<td>{theirs.pk}</td>" not in html and "456" not in html
 
 
-def test_dashboard_counts_own_human_clicks(client, alice, bob):
+def test_dashboard_counts_own_human_clicks(client, alice, bob, midday):
     from obmin.partners.models import Click
 
     Click.objects.create(partner=alice, user_hash="v1", is_unique=True)

@@ -183,7 +183,7 @@ def _redis_cache(tmp_path):
         not _redis_up(), reason="no Redis at 127.0.0.1:6379 (the Redis cache runs only there)")),
 ], ids=["file", "redis"])
 def test_shared_cache_backends(client, monitor, directions, settings, tmp_path, backend,
-                               django_assert_num_queries):
+                               django_assert_num_queries, midday):
     """The production caches: the snapshot pickles, the token moves, counters count."""
     settings.CACHES = {"default": backend(tmp_path)}
     settings.MONITORING_POLL_PUSH_SECONDS = 0

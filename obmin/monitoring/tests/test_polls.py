@@ -36,7 +36,7 @@ def test_polls_are_counted_per_code_without_touching_the_database(
     assert not MonitorPollHour.objects.exists()
 
 
-def test_flush_writes_hour_counts_and_last_seen(client, monitor, directions, slow_push):
+def test_flush_writes_hour_counts_and_last_seen(client, monitor, directions, slow_push, midday):
     before = time.time()
     for _ in range(3):
         export(client, "xml", "bestmon1")
@@ -112,7 +112,8 @@ def test_hours_are_kept_apart(monitor, slow_push):
     assert sorted(counts.values()) == [1, 2]
 
 
-def test_the_request_path_flushes_about_once_a_minute(client, monitor, directions, settings):
+def test_the_request_path_flushes_about_once_a_minute(client, monitor, directions, settings,
+                                                     midday):
     settings.MONITORING_POLL_PUSH_SECONDS = 0
     settings.MONITORING_POLL_FLUSH_SECONDS = 0
     export(client, "xml", "bestmon1")
@@ -142,7 +143,7 @@ def test_flush_command(client, monitor, directions, slow_push, capsys):
     assert MonitorStatus.objects.filter(partner=monitor).exists()
 
 
-def test_admin_shows_who_polls(client, carol, monitor, directions, slow_push):
+def test_admin_shows_who_polls(client, carol, monitor, directions, slow_push, midday):
     quiet = PartnerFactory(ref_code="quietmon")
     export(client, "xml", "bestmon1")
     export(client, "xml", "bestmon1")

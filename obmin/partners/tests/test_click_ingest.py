@@ -21,9 +21,10 @@ from obmin.partners.ingest import CLICK_GROUP, CLICK_STREAM, ClickData, clicks_i
 from obmin.partners.models import Click
 from obmin.partners.tests.conftest import CHROME
 
-# A database of its own per test process: parallel workers must not share the stream.
+# A database of its own per test process (8..15, up to eight workers; PYTEST_WORKERS may
+# raise scripts/test's two): parallel workers must not share the stream.
 REDIS_TEST_URL = ("redis://127.0.0.1:6379/"
-                  f"{13 + int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:] or 0) % 3}")
+                  f"{8 + int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:] or 0) % 8}")
 
 
 def redis_answers() -> bool:

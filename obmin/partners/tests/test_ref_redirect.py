@@ -108,7 +108,7 @@ def test_returning_visitor_keeps_its_hash_and_the_last_click_wins(client, alice,
     assert set(Click.objects.values_list("user_hash", flat=True)) == {visitor}
 
 
-def test_unique_clicks_one_visitor_per_partner_per_day(client, alice, bob, pm_btc):
+def test_unique_clicks_one_visitor_per_partner_per_day(client, alice, bob, pm_btc, midday):
     click(client, code="alice001")
     click(client, code="alice001")
     click(client, code="bob00002")
@@ -265,7 +265,7 @@ def test_cookie_from_an_earlier_day_makes_todays_first_click_unique(
     assert not Click.objects.filter(partner=bob).order_by("-id").first().is_unique
 
 
-def test_bot_clicks_stay_out_of_the_partners_statistics(client, alice, pm_btc):
+def test_bot_clicks_stay_out_of_the_partners_statistics(client, alice, pm_btc, midday):
     click(client)
     click(client, HTTP_USER_AGENT=GOOGLEBOT)
     click(client, HTTP_USER_AGENT="Mozilla/5.0 (compatible; bingbot/2.0)")
