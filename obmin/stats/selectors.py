@@ -16,14 +16,27 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Context, Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import (
+    BooleanField,
+    Count,
+    DecimalField,
+    Expression,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.expressions import Combinable
 from django.db.models.functions import TruncDate, TruncHour
+from django.db.models.sql.compiler import SQLCompiler
 
 from obmin.exchange.models import Currency, Exchange, ExchangeStatus
 from obmin.lib.money import quantize
@@ -185,13 +198,43 @@ class Cover:
         return cls(start, end, _merge(days), _merge(hours), _merge(raw))
 
     def q(self, field: str, spans: list[Span], *, as_days: bool = False) -> Q:
-        q = Q()
-        for low, high in spans:
-            if as_days:
-                q |= Q(**{f"{field}__gte": low.date(), f"{field}__lt": high.date()})
-            else:
-                q |= Q(**{f"{field}__gte": low, f"{field}__lt": high})
-        return q
+        """`field` in any of `spans` (nothing when there are none: Q() selects every row)."""
+        return Q(InSpans(field, spans, as_days=as_days)) if spans else Q()
+
+
+class InSpans(Expression):
+    """`field >= low AND field < high` for any of the spans, as one condition written here.
+
+    A year's statistics page in a half-hour zone reads ~200 spans per query; one Q per span
+    cost Django ten filter builds each, a third of the page's time."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, field: str, spans: list[Span], *, as_days: bool = False) -> None:
+        super().__init__()
+        self.spans, self.as_days = spans, as_days
+        self.column: Any = F(field)
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column]
+
+    def set_source_expressions(self, exprs: Sequence[Combinable | Expression]) -> None:
+        [self.column] = exprs
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper,
+               **extra: Any) -> tuple[str, list[Any]]:
+        column, column_params = compiler.compile(self.column)
+        ops = connection.ops
+        terms, params = [], []
+        for low, high in self.spans:
+            terms.append(f"({column} >= %s AND {column} < %s)")
+            bounds = ((ops.adapt_datefield_value(low.date()),
+                       ops.adapt_datefield_value(high.date())) if self.as_days
+                      else (ops.adapt_datetimefield_value(low),
+                            ops.adapt_datetimefield_value(high)))
+            params += [*column_params, bounds[0], *column_params, bounds[1]]
+        return "(" + " OR ".join(terms) + ")", params
 
 
 def _grouped(rows: QuerySet[Any], fields: list[str], sums: dict[str, Any]) -> list[Any]:
