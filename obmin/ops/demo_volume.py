@@ -40,6 +40,8 @@ def _clicks(rng: random.Random, partner_ids: list[int], count: int) -> Iterator[
     now = timezone.now()
     for n in range(count):
         moment = now - timedelta(seconds=rng.randrange(365 * 86400))
+        # Settled 20 minutes later, or by now: never in the future.
+        settled = min(moment + timedelta(minutes=20), now)
         bot = rng.random() < 0.04
         yield {"uid": uuid.uuid4(), "partner_id": partner_ids[n % len(partner_ids)],
                "created_at": moment, "browser": "Googlebot 2" if bot else rng.choice(BROWSERS),
@@ -110,6 +112,8 @@ def _exchanges(rng: random.Random, partner_ids: list[int], directions: list[Dire
     for n in range(count):
         direction = directions[n % len(directions)]
         moment = now - timedelta(seconds=rng.randrange(365 * 86400))
+        # Settled 20 minutes later, or by now: never in the future.
+        settled = min(moment + timedelta(minutes=20), now)
         give = Decimal(rng.randint(2000, 200000)) / 100
         roll = rng.random()
         status = (ExchangeStatus.SUCCESS if roll < 0.7 else ExchangeStatus.CANCELLED
@@ -129,8 +133,7 @@ def _exchanges(rng: random.Random, partner_ids: list[int], directions: list[Dire
             "account_get": "generated", "user_hash": f"{rng.getrandbits(40):010x}",
             "partner_id": partner_ids[n % len(partner_ids)], "status": status,
             "partner_reward": reward, "reward_accrued": reward > 0, "created_at": moment,
-            "status_changed_at": moment + timedelta(minutes=20),
-            "updated_at": moment + timedelta(minutes=20), "sub1": rng.choice(SUBS),
+            "status_changed_at": settled, "updated_at": settled, "sub1": rng.choice(SUBS),
             "utm_source": rng.choice(SOURCES), "country": rng.choice(COUNTRIES)})
     with transaction.atomic():
         for first in range(0, len(rows), BATCH):
@@ -140,10 +143,10 @@ def _exchanges(rng: random.Random, partner_ids: list[int], directions: list[Dire
                                            ledger_entries__isnull=True)
         LedgerEntry.objects.bulk_create(
             (LedgerEntry(partner_id=partner_id, amount=amount, kind=EntryKind.CREDIT,
-                         created_at=moment + timedelta(minutes=20), exchange_id=exchange_id,
-                         sequence=1, note="generated")
-             for exchange_id, partner_id, amount, moment in credited.values_list(
-                 "id", "partner_id", "partner_reward", "created_at").iterator()),
+                         created_at=settled, exchange_id=exchange_id, sequence=1,
+                         note="generated")
+             for exchange_id, partner_id, amount, settled in credited.values_list(
+                 "id", "partner_id", "partner_reward", "status_changed_at").iterator()),
             batch_size=5000)
         for partner_id in partner_ids:
             total = LedgerEntry.objects.filter(partner_id=partner_id).aggregate(
