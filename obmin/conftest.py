@@ -6,7 +6,7 @@ alice and bob are partners; bob must never see alice's data. carol is the operat
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import hypothesis
@@ -17,10 +17,11 @@ from obmin.lib.cache import redis_pauses_clear
 from obmin.rewards.models import RewardLevel, RewardProgram
 from obmin.testing.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
 
-# CI (.ci/run sets HYPOTHESIS_PROFILE=ci) tries the same generated examples on every run, so
-# a red CI points at a change, not at the draw; a developer's runs keep drawing new ones.
-hypothesis.settings.register_profile("ci", derandomize=True)
-hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+# CI (.ci/run sets HYPOTHESIS_PROFILE=ci: Hypothesis's own "ci" profile, derandomized) tries
+# the same generated examples on every run, so a red CI points at a change, not at the draw;
+# a developer's runs keep drawing new ones.
+if profile := os.environ.get("HYPOTHESIS_PROFILE"):
+    hypothesis.settings.load_profile(profile)
 
 
 class FastArgon2PasswordHasher(Argon2PasswordHasher):
@@ -65,9 +66,12 @@ def _isolated_cache(settings, tmp_path):
 
 @pytest.fixture
 def midday(time_machine):
-    """Today at 12:10 UTC, the clock ticking from there: for a test that counts a day's or an
-    hour's clicks or polls, which a midnight or an hour falling mid-test would split in two."""
-    time_machine.move_to(datetime.now(UTC).replace(hour=12, minute=10, second=0, microsecond=0))
+    """The next 12:10 UTC, the clock ticking from there: for a test that counts a day's or an
+    hour's clicks or polls, which a midnight or an hour falling mid-test would split in two.
+    Forward only: state an autouse fixture took at the real time is never in the future."""
+    now = datetime.now(UTC)
+    noon = now.replace(hour=12, minute=10, second=0, microsecond=0)
+    time_machine.move_to(noon if noon > now else noon + timedelta(days=1))
 
 
 @pytest.fixture

@@ -40,8 +40,6 @@ def _clicks(rng: random.Random, partner_ids: list[int], count: int) -> Iterator[
     now = timezone.now()
     for n in range(count):
         moment = now - timedelta(seconds=rng.randrange(365 * 86400))
-        # Settled 20 minutes later, or by now: never in the future.
-        settled = min(moment + timedelta(minutes=20), now)
         bot = rng.random() < 0.04
         yield {"uid": uuid.uuid4(), "partner_id": partner_ids[n % len(partner_ids)],
                "created_at": moment, "browser": "Googlebot 2" if bot else rng.choice(BROWSERS),

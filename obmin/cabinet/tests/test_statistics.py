@@ -110,18 +110,15 @@ def test_csv_has_its_header_when_empty(client, alice):
     assert days[0][0] == "day" and len(days) == 8 and {r[1] for r in days[1:]} == {"0"}
 
 
-def test_downloads_hold_the_days_the_page_showed(client, alice):
+def test_downloads_hold_the_days_the_page_showed(client, alice, midday):
     # "Today" viewed at 23:59 and downloaded at 00:00 must not bring the new, empty day: the
     # CSV links name the page's days, the links between pages keep "today".
     alice.time_zone = "Europe/Kyiv"
     alice.save()
     client.force_login(alice.user)
-    while True:  # again if Kyiv's midnight fell between the requests
-        today = timezone.now().astimezone(ZoneInfo("Europe/Kyiv")).date()
-        stats = client.get("/cabinet/stats/?period=today&by=sub1").content.decode()
-        clicks = client.get("/cabinet/clicks/?period=7d&sub1=fb&unique=yes").content.decode()
-        if timezone.now().astimezone(ZoneInfo("Europe/Kyiv")).date() == today:
-            break
+    today = timezone.now().astimezone(ZoneInfo("Europe/Kyiv")).date()
+    stats = client.get("/cabinet/stats/?period=today&by=sub1").content.decode()
+    clicks = client.get("/cabinet/clicks/?period=7d&sub1=fb&unique=yes").content.decode()
     days = f"period=custom&amp;from={today}&amp;to={today}"
     assert f'href="/cabinet/stats/csv?{days}&amp;by=sub1"' in stats
     assert f'href="/cabinet/stats/csv?{days}&amp;by=day"' in stats
@@ -131,6 +128,11 @@ def test_downloads_hold_the_days_the_page_showed(client, alice):
     response = client.get(f"/cabinet/clicks/csv?{week.replace('&amp;', '&')}&sub1=fb")
     assert response["Content-Disposition"].endswith(
         f'clicks-{today - timedelta(days=6)}-{today}.csv"')
+    yesterday = today - timedelta(days=1)
+    for page, filters in (("exchanges", "status=success"), ("ledger", "kind=credit")):
+        html = client.get(f"/cabinet/{page}/?period=yesterday&{filters}").content.decode()
+        assert (f'href="/cabinet/{page}/csv?period=custom&amp;from={yesterday}&amp;'
+                f'to={yesterday}&amp;{filters}"') in html
 
 
 def test_csv_neutralises_formulas_and_keeps_unicode(client, alice):

@@ -21,6 +21,12 @@ def _clean_process_state():
 
 
 @pytest.fixture
+def midday(midday):
+    """The shared clock pin, then the poll buffer started afresh at the pinned time."""
+    polls.reset()
+
+
+@pytest.fixture
 def monitor(db):
     """A monitoring site: a partner that polls with its export code."""
     return PartnerFactory(user=UserFactory(email="feeds@bestmon.example"), ref_code="bestmon1")
