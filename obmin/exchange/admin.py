@@ -25,7 +25,7 @@ from obmin.exchange.models import (
 )
 from obmin.exchange.rate_feed import RatesImportError, parse_rates_file, rates_import
 from obmin.exchange.services import ExchangeError, exchange_set_status
-from obmin.lib.admin import PLAIN_DECIMALS, amount_text, short_time, truncated
+from obmin.lib.admin import PLAIN_DECIMALS, amount_text, time_column, truncated
 from obmin.lib.i18n import lazy_format
 
 StatusAction = Callable[["admin.ModelAdmin[Exchange]", HttpRequest, "QuerySet[Exchange]"], None]
@@ -51,7 +51,7 @@ class DirectionAdmin(admin.ModelAdmin):
     formfield_overrides = PLAIN_DECIMALS
     change_list_template = "admin/exchange/direction/change_list.html"
     list_display = ["__str__", "rate_give", "rate_get", "min_amount", "max_amount",
-                    "profit", "is_active", "rate_updated"]
+                    "profit", "is_active", time_column(Direction, "rate_updated_at")]
     list_editable = ["rate_give", "rate_get", "min_amount", "max_amount", "is_active"]
     list_filter = ["is_active", "currency_give", "currency_get"]
     list_select_related = ["currency_give", "currency_get"]
@@ -62,10 +62,6 @@ class DirectionAdmin(admin.ModelAdmin):
     @admin.display(description=_("profit, %"), ordering="profit_percent")
     def profit(self, obj: Direction) -> str:
         return amount_text(obj.profit_percent)
-
-    @admin.display(description=_("rate updated"), ordering="rate_updated_at")
-    def rate_updated(self, obj: Direction) -> str:
-        return short_time(obj.rate_updated_at)
 
     @admin.display(description=_("reserve of the currency customers get"))
     def reserve_get(self, obj: Direction) -> str:
@@ -148,8 +144,8 @@ def _status_action(status: str) -> StatusAction:
 @admin.register(Exchange)
 class ExchangeAdmin(admin.ModelAdmin):
     # Amount and code in one column each, so the list fits 1280 px.
-    list_display = ["id", "created", "you_give", "you_get", "short_email", "partner_code",
-                    "status", "reward"]
+    list_display = ["id", time_column(Exchange, "created_at"), "you_give", "you_get",
+                    "short_email", "partner_code", "status", "reward"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter), "currency_give",
                    "currency_get"]
     list_select_related = ["currency_give", "currency_get", "partner__user"]
@@ -175,10 +171,6 @@ class ExchangeAdmin(admin.ModelAdmin):
     def you_get(self, obj: Exchange) -> str:
         currency = obj.currency_get
         return f"{amount_text(obj.amount_get, currency.decimals)} {currency.code}"
-
-    @admin.display(description=_("created at"), ordering="created_at")
-    def created(self, obj: Exchange) -> str:
-        return short_time(obj.created_at)
 
     @admin.display(description=_("customer e-mail"), ordering="email")
     def short_email(self, obj: Exchange) -> str:

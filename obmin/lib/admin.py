@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -17,6 +18,9 @@ from django.utils import timezone
 
 from obmin.lib.models import SingletonModel
 from obmin.lib.money import plain, quantize
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def amount_text(amount: Decimal | None, decimals: int | None = None) -> str:
@@ -49,6 +53,20 @@ def short_time(moment: datetime | None) -> str:
     """`2026-11-28 14:05` in the admin's time zone: a list column of one width at every hour,
     where the admin's own format (`Nov. 28, 2026, 10:43 a.m.`) grows with the hour and month."""
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def time_column(model: type[Model], field: str,
+                description: StrOrPromise | None = None) -> Callable[[Model], str]:
+    """A list_display column of the datetime `field` as short_time, sorted by it, headed by
+    the field's own name unless `description` is given."""
+
+    def column(obj: Model) -> str:
+        return short_time(getattr(obj, field))
+
+    column.__name__ = field  # the column's CSS class and sort key, as for the field itself
+    header = description if description is not None else cast(
+        models.Field[Any, Any], model._meta.get_field(field)).verbose_name
+    return admin.display(description=header, ordering=field)(column)
 
 
 def truncated(text: str, length: int = 40) -> str:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from obmin.lib.admin import SingletonAdmin
+from obmin.lib.admin import SingletonAdmin, time_column
 from obmin.monitoring.models import (
     DefaultExportPollHour,
     ExportSettings,
@@ -89,8 +89,9 @@ class PollingStateFilter(admin.SimpleListFilter):
 
 @admin.register(MonitorStatus)
 class MonitorStatusAdmin(admin.ModelAdmin):
-    list_display = ["partner", "export_code", "export_allowed", "state", "last_seen",
-                    "polls_last_hour", "polls_last_day", "first_seen"]
+    list_display = ["partner", "export_code", "export_allowed", "state",
+                    time_column(MonitorStatus, "last_seen"), "polls_last_hour", "polls_last_day",
+                    time_column(MonitorStatus, "first_seen")]
     list_filter = [PollingStateFilter, "partner__export_enabled", "partner__is_blocked"]
     list_select_related = ["partner__user"]
     search_fields = ["partner__export_code", "partner__user__email"]

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from obmin.lib.admin import time_column
 from obmin.partner_api.models import ApiBid, ApiKey, BidCallback
 from obmin.partner_api.services import apikey_create, apikey_revoke
 from obmin.partner_api.v1.catalog import ALL_METHODS
@@ -39,8 +40,9 @@ class ApiKeyCreateForm(forms.ModelForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("key_start", "login", "partner", "name", "is_test", "created_at",
-                    "last_used_at", "revoked_at")
+    list_display = ("key_start", "login", "partner", "name", "is_test",
+                    time_column(ApiKey, "created_at"), time_column(ApiKey, "last_used_at"),
+                    time_column(ApiKey, "revoked_at"))
     list_filter = ("is_test", ("revoked_at", admin.EmptyFieldListFilter))
     search_fields = ("partner__user__email", "partner__ref_code", "name", "key_start", "=login")
     readonly_fields = ("partner", "key_start", "login", "is_test", "created_at", "last_used_at",
@@ -109,7 +111,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 class ApiBidAdmin(admin.ModelAdmin):
     """Read-only: which key created which exchange, and its callbacks' state."""
 
-    list_display = ("exchange", "api_key", "api_id", "callback_url", "created_at")
+    list_display = ("exchange", "api_key", "api_id", "callback_url",
+                    time_column(ApiBid, "created_at"))
     search_fields = ("=exchange__id", "api_id", "api_key__login")
     list_select_related = ("exchange__currency_give", "exchange__currency_get", "api_key")
     readonly_fields = ("exchange", "api_key", "api_id", "callback_url", "created_at")
@@ -123,8 +126,8 @@ class ApiBidAdmin(admin.ModelAdmin):
 
 @admin.register(BidCallback)
 class BidCallbackAdmin(admin.ModelAdmin):
-    list_display = ("bid", "status", "attempts", "delivered_at", "next_attempt_at",
-                    "last_error")
+    list_display = ("bid", "status", "attempts", time_column(BidCallback, "delivered_at"),
+                    time_column(BidCallback, "next_attempt_at"), "last_error")
     list_filter = (("delivered_at", admin.EmptyFieldListFilter),)
     readonly_fields = ("bid", "status", "body", "created_at", "attempts", "next_attempt_at",
                        "delivered_at", "last_error")

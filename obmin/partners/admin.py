@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from obmin.lib.admin import ReadOnlyAdmin, SingletonAdmin, short_time, truncated
+from obmin.lib.admin import ReadOnlyAdmin, SingletonAdmin, time_column, truncated
 from obmin.partners.models import Click, ClickDay, Partner, ReferralSettings
 from obmin.partners.services import partner_delete, partner_save, partner_set_blocked
 
@@ -19,16 +19,12 @@ from obmin.partners.services import partner_delete, partner_save, partner_set_bl
 class PartnerAdmin(admin.ModelAdmin):
     # Monitors are found with the filter: the list keeps to 1280 px.
     list_display = ["id", "user", "ref_code", "export_code", "export_enabled", "is_blocked",
-                    "created"]
+                    time_column(Partner, "created_at")]
     list_filter = ["is_blocked", "is_monitor", "export_enabled"]
     search_fields = ["user__email", "ref_code", "export_code"]
     raw_id_fields = ["user", "referred_by"]
     readonly_fields = ["created_at"]
     actions = ["block", "unblock"]
-
-    @admin.display(description=_("created at"), ordering="created_at")
-    def created(self, obj: Partner) -> str:
-        return short_time(obj.created_at)
 
     def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
         partner_save(partner=obj)
@@ -84,8 +80,8 @@ class PartnerFilter(admin.SimpleListFilter):
 @admin.register(Click)
 class ClickAdmin(ReadOnlyAdmin):
     # Chosen to fit 1280 px: the id, user hash and the full referrer are on the click's page.
-    list_display = ["created", "partner_code", "browser", "ip", "short_referrer", "is_bot",
-                    "is_unique"]
+    list_display = [time_column(Click, "created_at"), "partner_code", "browser", "ip",
+                    "short_referrer", "is_bot", "is_unique"]
     list_filter = [PartnerFilter, ("is_bot", admin.BooleanFieldListFilter), "is_unique",
                    "created_at"]
     list_select_related = ["partner__user"]
@@ -94,10 +90,6 @@ class ClickAdmin(ReadOnlyAdmin):
     ordering = ["-created_at", "-id"]
     # No date hierarchy: it reads the dates of the whole click table on every page.
     show_full_result_count = False
-
-    @admin.display(description=_("created at"), ordering="created_at")
-    def created(self, obj: Click) -> str:
-        return short_time(obj.created_at)
 
     @admin.display(description=_("partner"), ordering="partner__ref_code")
     def partner_code(self, obj: Click) -> str:

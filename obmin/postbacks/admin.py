@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from obmin.lib.admin import short_time, truncated
+from obmin.lib.admin import time_column, truncated
 from obmin.postbacks.models import Postback, PostbackAttempt, PostbackDelivery
 from obmin.postbacks.services import delivery_resend
 
@@ -53,7 +53,8 @@ class AttemptInline(admin.TabularInline):
 @admin.register(PostbackDelivery)
 class PostbackDeliveryAdmin(admin.ModelAdmin):
     list_display = ("id", "partner", "event", "status", "attempts", "short_result",
-                    "next_attempt", "created")
+                    time_column(PostbackDelivery, "next_attempt_at", _("next attempt")),
+                    time_column(PostbackDelivery, "created_at", _("created")))
     list_filter = ("status", "event", "is_test")
     search_fields = ("partner__user__email", "uid", "url")
     list_select_related = ("partner__user",)
@@ -70,14 +71,6 @@ class PostbackDeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
-
-    @admin.display(description=_("next attempt"), ordering="next_attempt_at")
-    def next_attempt(self, obj: PostbackDelivery) -> str:
-        return short_time(obj.next_attempt_at)
-
-    @admin.display(description=_("created"), ordering="created_at")
-    def created(self, obj: PostbackDelivery) -> str:
-        return short_time(obj.created_at)
 
     @admin.display(description=_("last result"))
     def short_result(self, obj: PostbackDelivery) -> str:

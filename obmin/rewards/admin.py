@@ -21,7 +21,7 @@ from obmin.lib.admin import (
     ReadOnlyAdmin,
     SingletonAdmin,
     amount_text,
-    short_time,
+    time_column,
     truncated,
 )
 from obmin.rewards.models import (
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 class RewardProgramAdmin(SingletonAdmin):
     formfield_overrides = PLAIN_DECIMALS
     list_display = ["__str__", "reward_base", "min_payout", "hold_days", "second_tier_enabled",
-                    "updated_at"]
+                    time_column(RewardProgram, "updated_at")]
 
 
 @admin.register(RewardLevel)
@@ -94,7 +94,8 @@ class PartnerAccountAdmin(ReadOnlyAdmin):
 class RewardHoldAdmin(ReadOnlyAdmin):
     """Pending credits and when the worker makes them payable."""
 
-    list_display = ["entry_id", "partner", "amount_usd", "exchange_number", "release_at"]
+    list_display = ["entry_id", "partner", "amount_usd", "exchange_number",
+                    time_column(RewardHold, "release_at")]
     list_select_related = ["partner__user", "entry"]
     search_fields = ["=partner__user__email", "=partner__ref_code", "=entry__exchange__id"]
 
@@ -109,7 +110,8 @@ class RewardHoldAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "time", "partner_code", "kind_text", "amount_usd", "exchange_number",
+    list_display = ["id", time_column(LedgerEntry, "created_at", _("time")), "partner_code",
+                    "kind_text", "amount_usd", "exchange_number",
                     "payout_number", "short_note"]
     list_filter = ["kind", "tier", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=partner__user__email", "=exchange__id", "=payout__id"]
@@ -128,10 +130,6 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         if obj.pending_change > 0:
             text += ", " + str(_("pending"))
         return text
-
-    @admin.display(description=_("time"), ordering="created_at")
-    def time(self, obj: LedgerEntry) -> str:
-        return short_time(obj.created_at)
 
     @admin.display(description=_("partner"), ordering="partner__ref_code")
     def partner_code(self, obj: LedgerEntry) -> str:
@@ -176,7 +174,8 @@ class PayoutActionForm(ActionForm):
 @admin.register(Payout)
 class PayoutAdmin(admin.ModelAdmin):
     # Chosen to fit 1280 px: who changed it last and when are on the payout's page.
-    list_display = ["id", "requested", "partner_code", "method", "short_account", "to_pay",
+    list_display = ["id", time_column(Payout, "created_at", _("requested")), "partner_code",
+                    "method", "short_account", "to_pay",
                     "held_usd", "status"]
     list_filter = ["status", "method", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["partner__user", "method"]
@@ -203,10 +202,6 @@ class PayoutAdmin(admin.ModelAdmin):
         _payout_action(request, queryset, payout_refuse,
                        _("%(n)d payout(s) refused; their balance is back with the partner."),
                        reason=request.POST.get("reason", "").strip()[:255])
-
-    @admin.display(description=_("requested"), ordering="created_at")
-    def requested(self, obj: Payout) -> str:
-        return short_time(obj.created_at)
 
     @admin.display(description=_("partner"), ordering="partner__ref_code")
     def partner_code(self, obj: Payout) -> str:
