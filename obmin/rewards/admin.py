@@ -111,8 +111,7 @@ class RewardHoldAdmin(ReadOnlyAdmin):
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", time_column(LedgerEntry, "created_at", _("time")), "partner_code",
-                    "kind_text", "amount_usd", "exchange_number",
-                    "payout_number", "short_note"]
+                    "kind_text", "amount_usd", "exchange_number", "payout_number", "short_note"]
     list_filter = ["kind", "tier", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=partner__user__email", "=exchange__id", "=payout__id"]
     list_select_related = ["partner__user"]
@@ -175,8 +174,7 @@ class PayoutActionForm(ActionForm):
 class PayoutAdmin(admin.ModelAdmin):
     # Chosen to fit 1280 px: who changed it last and when are on the payout's page.
     list_display = ["id", time_column(Payout, "created_at", _("requested")), "partner_code",
-                    "method", "short_account", "to_pay",
-                    "held_usd", "status"]
+                    "method", "short_account", "to_pay", "held_usd", "status"]
     list_filter = ["status", "method", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["partner__user", "method"]
     search_fields = ["=id", "partner__user__email", "account"]

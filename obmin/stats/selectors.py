@@ -208,12 +208,11 @@ class InSpans(Expression):
     A year's statistics page in a half-hour zone reads ~200 spans per query; one Q per span
     cost Django ten filter builds each, a third of the page's time."""
 
-    output_field = BooleanField()
-    conditional = True
+    output_field = BooleanField()  # a condition: filter() and Q() take it as one
 
     def __init__(self, field: str, spans: list[Span], *, as_days: bool = False) -> None:
         super().__init__()
-        self.spans, self.as_days = spans, as_days
+        self.spans, self.as_days = tuple(spans), as_days
         self.column: Any = F(field)
 
     def get_source_expressions(self) -> list[Any]:
