@@ -423,8 +423,9 @@ def _exchanges_build() -> int:
     return len(rows)
 
 
-def rollups_reconcile(*, now: datetime | None = None, rng: random.Random | None = None) -> int:
-    """Compares the rollups of the last `RECENT_HOURS` hours and of `SAMPLED_HOURS` random
+def rollups_reconcile(*, now: datetime | None = None, rng: random.Random | None = None,
+                      sampled_hours: int = SAMPLED_HOURS) -> int:
+    """Compares the rollups of the last `RECENT_HOURS` hours and of `sampled_hours` random
     hours of the last `SAMPLED_DAYS_BACK` days (and those hours' days) with the raw rows,
     and repairs what differs; returns how many hours and days it repaired (each also counted
     as `obmin_rollup_repairs_total{source}`).
@@ -435,7 +436,7 @@ def rollups_reconcile(*, now: datetime | None = None, rng: random.Random | None 
                                                               microsecond=0)
     hours = {current - HOUR * back for back in range(RECENT_HOURS)}
     hours.update(current - HOUR * rng.randrange(RECENT_HOURS, SAMPLED_DAYS_BACK * 24)
-                 for _n in range(SAMPLED_HOURS))
+                 for _n in range(sampled_hours))
     RollupState.load()
     repaired = 0
     with transaction.atomic():
@@ -460,7 +461,7 @@ def rollups_reconcile(*, now: datetime | None = None, rng: random.Random | None 
 
 
 class Rebuilt(NamedTuple):
-    click_hours: int  # hours (or, for a whole rebuild, hourly rows) rebuilt
+    click_hours: int  # hours rewritten (a whole rebuild: hourly rows written)
     exchange_hours: int
     archived_days: int  # days left as they are: their clicks were archived
 
@@ -477,10 +478,10 @@ def rollups_rebuild(*, since: date | None = None, now: datetime | None = None) -
             ClickDayRollup.objects.all().delete()
             RollupState.objects.all().delete()
             StaleHour.objects.all().delete()
-        click_rows = clicks_roll_up(settle=False)
+        clicks_roll_up(settle=False)
         exchange_rows = exchanges_roll_up(settle=False)
-        return Rebuilt(click_rows, exchange_rows, ClickDay.objects.values("day").distinct()
-                       .count())
+        return Rebuilt(ClickRollup.objects.count(), exchange_rows,
+                       ClickDay.objects.values("day").distinct().count())
     end = (now or timezone.now()).astimezone(UTC).date() + timedelta(days=2)
     days = [since + timedelta(days=n) for n in range((end - since).days)]
     archived = _archived_days(days)
