@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from obmin.exchange.selectors import DirectionTable
 from obmin.lib.mail import email_on_commit
 from obmin.lib.models import SOURCE_MAX_LENGTH
+from obmin.lib.money import plain
 from obmin.lib.site import public_url
 from obmin.lib.text import normalize_email
 from obmin.partner_api.v1.catalog import ALL_METHODS
@@ -189,5 +190,5 @@ class PayoutRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         method = self.fields["method_id"]
         assert isinstance(method, forms.ChoiceField)
-        method.choices = [(o.id, f"{o.title} ({o.commission_percent.normalize()}%)")
+        method.choices = [(o.id, f"{o.title} ({plain(o.commission_percent)}%)")
                           for o in offers]

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from obmin.lib.csvsafe import csv_response
+from obmin.lib.money import plain
 from obmin.partners.models import Partner
 from obmin.rewards.models import Payout, PayoutStatus
 from obmin.rewards.services import PayoutError, payout_mark_paid
@@ -133,7 +134,7 @@ def payouts_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Pending payouts for a mass payment: who, where, how much."""
     rows = ([p.pk, p.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
              p.partner.email, p.partner.ref_code, p.method.title, p.account,
-             p.amount.normalize(), p.currency_code, p.original_amount]
+             plain(p.amount), p.currency_code, p.original_amount]
             for p in pending_payouts().iterator(chunk_size=1000))
     return csv_response("pending-payouts.csv",
                         ["id", "requested_utc", "partner_email", "ref_code", "method",

@@ -59,11 +59,10 @@ def partner_for_code(code: str) -> CodeOwner | None:
     if isinstance(owner, CodeOwner):
         _memo.set(key, owner)
         return owner
-    # Case-insensitive like every code check (`code_taken`); the partner table is small.
-    row = Partner.objects.filter(ref_code__iexact=code).values_list("pk", "is_blocked").first()
-    if row is None:  # a code the partner had before it chose another still counts
-        row = (OldReferralCode.objects.filter(code__iexact=code)
-               .values_list("partner_id", "partner__is_blocked").first())
+    # Case-insensitive like every code check (`code_taken`); the partner table is small. A
+    # code the partner had before it chose another still counts: one query for both.
+    row = (Partner.objects.filter(Q(ref_code__iexact=code) | Q(old_codes__code__iexact=code))
+           .values_list("pk", "is_blocked").first())
     if row is None:
         _memo.set(key, False)  # a mistyped link repeated by a monitor costs no query each time
         return None

@@ -19,6 +19,7 @@ from obmin.exchange.accounts import EXAMPLES, AccountFormat
 from obmin.exchange.models import Currency, Direction, Exchange, ExchangeStatus
 from obmin.exchange.selectors import active_directions
 from obmin.exchange.services import Quote, quote
+from obmin.lib.money import plain
 from obmin.lib.site import public_url
 from obmin.lib.timeutil import to_unix, utc_date
 from obmin.partner_api import params
@@ -172,7 +173,7 @@ def bid_data(exchange: Exchange, api_id: str = "") -> dict[str, Any]:
     give = exchange.currency_give.code
     memo = f" ({_('memo')}: {exchange.pay_memo})" if exchange.pay_memo else ""
     instruction = (_("Send %(amount)s %(code)s to %(pay_to)s%(memo)s, then press “I have "
-                     "paid”.") % {"amount": exchange.amount_give.normalize(), "code": give,
+                     "paid”.") % {"amount": plain(exchange.amount_give), "code": give,
                                   "pay_to": exchange.pay_to or "-", "memo": memo}
                    if is_new else "")
     return {
