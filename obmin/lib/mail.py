@@ -27,7 +27,7 @@ RETRY_LONGEST = timedelta(hours=4)
 
 def retry_delay(attempt: int) -> timedelta:
     """How long to wait after failed attempt number `attempt` (1, 2, ...)."""
-    return min(RETRY_FIRST * 4 ** (attempt - 1), RETRY_LONGEST)
+    return min(RETRY_FIRST * 4 ** min(attempt - 1, 8), RETRY_LONGEST)  # 4**8 min > 4 h
 
 
 def email_send_now(*, subject: str, body: str, to: list[str]) -> None:
