@@ -64,7 +64,7 @@ def test_backoff_grows_and_has_a_ceiling():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_send_is_retried_later_then_kept_as_failed(settings, time_machine,
-                                                            smtp_server):
+                                                            smtp_server, admin_client):
     inbox, port = smtp_server
     settings.TASKS = DB_TASKS
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -96,6 +96,11 @@ def test_a_failed_send_is_retried_later_then_kept_as_failed(settings, time_machi
     assert failed.args_kwargs["kwargs"]["attempt"] == 3
     assert not DBTaskResult.objects.filter(status=TaskResultStatus.READY).exists()
     assert email_counts() == {"retry": 3, "sent": 1, "failed": 1}
+    # The operator sees it on the staff overview, with a link to the failed tasks' errors.
+    overview = admin_client.get("/staff/overview/").content.decode()
+    assert 'id="failed-emails"' in overview and "1 e-mail could not be sent" in overview
+    failed_list = admin_client.get("/admin/django_tasks_database/dbtaskresult/?status__exact=FAILED")
+    assert failed_list.status_code == 200 and "send_email" in failed_list.content.decode()
 
 
 def _env(**extra: str) -> dict[str, str]:
