@@ -99,7 +99,8 @@ def test_a_failed_send_is_retried_later_then_kept_as_failed(settings, time_machi
     # The operator sees it on the staff overview, with a link to the failed tasks' errors.
     overview = admin_client.get("/staff/overview/").content.decode()
     assert 'id="failed-emails"' in overview and "1 e-mail could not be sent" in overview
-    failed_list = admin_client.get("/admin/django_tasks_database/dbtaskresult/?status__exact=FAILED")
+    failed_list = admin_client.get("/admin/django_tasks_database/dbtaskresult/",
+                                   {"status__exact": "FAILED"})
     assert failed_list.status_code == 200 and "send_email" in failed_list.content.decode()
 
 
