@@ -146,3 +146,11 @@ def test_an_ordinary_partner_code_is_not_reserved():
     for code in ("alice001", "bestmon1", "fx-trader", "cryptoclub_ua"):
         assert not code_reserved(code), code
     assert Partner.objects.count() == 0
+
+
+def test_the_operator_finds_a_partner_by_an_old_code(admin_client, alice_client, alice):
+    choose(alice_client, "AliceFX")
+    found = admin_client.get("/admin/partners/partner/", {"q": "alice001"}).content.decode()
+    assert f"/admin/partners/partner/{alice.pk}/change/" in found
+    page = admin_client.get(f"/admin/partners/partner/{alice.pk}/change/").content.decode()
+    assert "alice001" in page and "AliceFX" in page
