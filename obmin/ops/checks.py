@@ -13,6 +13,7 @@ from obmin.lib.timeutil import from_unix, utc_date
 
 DEMO_KEY_MARK = "obmin-demo-key"
 CONSOLE_EMAIL = "django.core.mail.backends.console.EmailBackend"
+FILE_EMAIL = "django.core.mail.backends.filebased.EmailBackend"
 
 
 @register(Tags.security, deploy=True)
@@ -57,3 +58,14 @@ def check_production_settings(app_configs: object, **kwargs: object) -> list[Che
             hint="Set SITE_URL to the address visitors use, e.g. SITE_URL=https://" + host,
             id="obmin.W021"))
     return problems
+
+
+@register()
+def check_mail_settings(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """The file backend without a directory fails every send (in the worker, out of sight)."""
+    if settings.EMAIL_BACKEND == FILE_EMAIL and not settings.EMAIL_FILE_PATH:
+        return [CheckError("EMAIL_BACKEND is the file backend but EMAIL_FILE_PATH is not set: "
+                           "every e-mail would fail.",
+                           hint="Set EMAIL_FILE_PATH to a directory the worker may write.",
+                           id="obmin.E020")]
+    return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.checks import run_checks
 
-from obmin.ops.checks import check_production_settings
+from obmin.ops.checks import check_mail_settings, check_production_settings
 
 
 def ids(problems) -> set[str]:
@@ -57,3 +57,11 @@ def test_requests_on_another_host_than_site_url_are_flagged(settings, monkeypatc
     assert "SITE_URL=https://old-name.example" in problem.hint
     settings.SITE_URL = "https://old-name.example"  # fixed: what was noted no longer differs
     assert check_production_settings(None) == []
+
+
+def test_the_file_mail_backend_needs_its_directory(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = None
+    assert ids(check_mail_settings(None)) == {"obmin.E020"}
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    assert check_mail_settings(None) == []
