@@ -37,6 +37,7 @@ COUNTERS = {
                                  "failed).",
     "obmin_rollup_repairs": "Statistics rollup hours and days the reconciler found differing "
                             "from the raw rows and rebuilt, by source (clicks, exchanges).",
+    "obmin_emails": "E-mail send attempts by the worker, by outcome (sent, retry, failed).",
 }
 
 
