@@ -38,6 +38,7 @@ S = ExchangeStatus
 TO_PREMIUM: dict[str, str] = {
     S.NEW: "new",
     S.PAID: "payed",  # the customer says it has paid
+    S.RECEIVED: "realpay",  # the operator (or a check) confirmed the money
     S.SUCCESS: "success",
     S.CANCELLED: "cancel",
     S.ERROR: "error",
