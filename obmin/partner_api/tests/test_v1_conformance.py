@@ -13,13 +13,12 @@ import pytest
 
 from obmin.exchange.accounts import EXAMPLES, AccountFormat
 from obmin.exchange.models import DirectionField, ExchangeStatus
-from obmin.exchange.services import exchange_set_status
 from obmin.partner_api.models import ApiKey
 from obmin.partner_api.services import apikey_create
 from obmin.partner_api.tests.conftest import parse
 from obmin.partner_api.v1.catalog import ALL_METHODS
 from obmin.partner_api.v1.statuses import TO_PREMIUM
-from obmin.partner_api.v1.table import BY_NAME, KEYED, LIST, METHODS, OBJECT, STRING, Field
+from obmin.partner_api.v1.table import BY_NAME, KEYED, LIST, OBJECT, STRING, Field
 
 V1 = "/api/userapi/v1/"
 BTC_ACCOUNT = EXAMPLES[AccountFormat.BITCOIN]
@@ -103,8 +102,8 @@ def world(client, alice, bob, pm_btc, pm_usdt, btc, history, usdt_method):
     key, raw = apikey_create(partner=alice, name="bot")
     ApiKey.objects.filter(pk=key.pk).update(may_complete_bids=True)
     key.refresh_from_db()
-    return {"v1": PremiumClient(client, key, raw), "pm_btc": pm_btc, "pm_usdt": pm_usdt, "alice": alice,
-            "bob": bob}
+    return {"v1": PremiumClient(client, key, raw), "pm_btc": pm_btc, "pm_usdt": pm_usdt,
+            "alice": alice, "bob": bob}
 
 
 def btc_bid(world: dict, via: str = "post", **extra: Any) -> dict:
