@@ -38,8 +38,6 @@ DIFFERENCES = (
       "(cd is 0); the calculator's cd parameter is accepted and unused."),
     _("cancel_bid, pay_bid and success_bid answer the whole bid (with status and "
       "status_title), as bid_info does."),
-    _("The partner lists (get_partner_links, get_partner_exchanges, get_partner_payouts) "
-      "come oldest first, as api.php's do; get_exchanges comes newest first."),
     _("Additions a Premium client ignores: each currency's code, api_actions.memo, "
       "get_exchanges' hash, the partner lists' sub1 … sub5, country and updated_time, a status "
       "filter, and error_fields on every refused parameter."),

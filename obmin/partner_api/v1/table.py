@@ -295,7 +295,7 @@ METHODS = (
     )),
     Method("get_partner_links", _("Clicks on the partner's links (crawlers left out)."),
            (*WINDOW, OFFSET, Param("ip", "string", False, _("Only clicks from this address."))),
-           answer=(Field("items", LIST, _("Clicks, oldest first."), fields=(
+           answer=(Field("items", LIST, _("Clicks, newest first."), fields=(
                _s("id", _("Click id.")), *TIME,
                _s("browser", _("Browser.")), _s("ip", _("Address (masked).")),
                _s("referrer", _("Referring page.")), _s("user_hash", _("Visitor's hash.")),
@@ -303,7 +303,7 @@ METHODS = (
     Method("get_partner_exchanges", _("Exchanges the partner referred, with statuses."),
            (*WINDOW, OFFSET, Param("id", "integer", False, _("Only this exchange.")),
             STATUS_HISTORY, IP, STATUS_FILTER),
-           answer=(Field("items", LIST, _("Exchanges, oldest first."), fields=(
+           answer=(Field("items", LIST, _("Exchanges, newest first."), fields=(
                *EXCHANGE_ITEM[:12],
                _s("accrued", _("1 when the partner's reward was credited.")),
                _s("partner_reward", _("The partner's reward.")),
@@ -311,7 +311,7 @@ METHODS = (
                _s("updated_time", _("Unix time of the last change (Obmin's addition).")))),)),
     Method("get_partner_payouts", _("The partner's payouts (0 pending, 1 paid, 2 cancelled)."),
            (*WINDOW, OFFSET, Param("id", "integer", False, _("Only this payout."))),
-           answer=(Field("items", LIST, _("Payouts, oldest first."), fields=(
+           answer=(Field("items", LIST, _("Payouts, newest first."), fields=(
                _s("id", _("Payout id.")), *TIME,
                _s("method_id", _("Payout method.")), _s("account", _("Paid to.")),
                _s("pay_amount", _("Amount paid.")),
