@@ -121,7 +121,7 @@ class ApiBidAdmin(admin.ModelAdmin):
                     time_column(ApiBid, "created_at"))
     search_fields = ("=exchange__id", "api_id", "api_key__login")
     list_select_related = ("exchange__currency_give", "exchange__currency_get", "api_key")
-    readonly_fields = ("exchange", "api_key", "api_id", "callback_url", "created_at")
+    readonly_fields = ("exchange", "api_key", "api_id", "callback_url", "fields", "created_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
