@@ -278,6 +278,8 @@ TASKS = {
 PARTNER_API_ENABLED = envbool("PARTNER_API_ENABLED", True)
 PARTNER_API_RATE = os.environ.get("PARTNER_API_RATE", "60/m")
 PARTNER_API_BAD_KEY_RATE = os.environ.get("PARTNER_API_BAD_KEY_RATE", "20/m")
+# API v1 create_bid per key and hour unless the operator set the key's own (a bot serves many).
+PARTNER_API_BIDS_PER_HOUR = int(os.environ.get("PARTNER_API_BIDS_PER_HOUR", "1000"))
 # Attempts to POST a bid's status change to its callback_url before giving up.
 PARTNER_API_CALLBACK_ATTEMPTS = int(os.environ.get("PARTNER_API_CALLBACK_ATTEMPTS", "6"))
 

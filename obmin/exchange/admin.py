@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from obmin.exchange.models import (
     Currency,
     Direction,
+    DirectionField,
     Exchange,
     ExchangeStatus,
     ExchangeStatusChange,
@@ -45,8 +46,18 @@ class RatesFileForm(forms.Form):
     file = forms.FileField(label=_("Rate file (.csv or .json)"))
 
 
+class DirectionFieldInline(admin.TabularInline):
+    """The fields a direction asks (Premium's names): what API v1's get_direction lists and
+    create_bid takes."""
+
+    model = DirectionField
+    extra = 0
+    fields = ["position", "name", "label", "label_uk", "tooltip", "required"]
+
+
 @admin.register(Direction)
 class DirectionAdmin(admin.ModelAdmin):
+    inlines = [DirectionFieldInline]
     # The list's object tools link to the rate-feed upload (import_rates_view).
     formfield_overrides = PLAIN_DECIMALS
     change_list_template = "admin/exchange/direction/change_list.html"

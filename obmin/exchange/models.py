@@ -60,6 +60,15 @@ def parse_flags(value: str) -> list[str]:
     return [flag.strip().lower() for flag in value.split(",") if flag.strip()]
 
 
+# Premium Exchanger's names of a direction's fields: `account1` (the paying account),
+# `account2` (the receiving account), `cfgiveN` / `cfgetN` (per currency), `cfN` (per direction).
+FIELD_NAME_PATTERN = r"account1|account2|cfgive[1-9][0-9]?|cfget[1-9][0-9]?|cf[1-9][0-9]?"
+field_name_validator = RegexValidator(
+    rf"\A(?:{FIELD_NAME_PATTERN})\Z",
+    _("account1, account2, cfgive1 … cfgive99, cfget1 … cfget99 or cf1 … cf99."))
+email_field_validator = RegexValidator(r"\Acf[1-9][0-9]?\Z", _("cf1 … cf99."))
+
+
 class Currency(models.Model):
     code = models.CharField(_("monitoring code"), max_length=20, unique=True,
                             validators=[code_validator])
@@ -139,6 +148,15 @@ class Direction(models.Model):
     pay_instructions = models.TextField(_("payment instructions (English)"), blank=True)
     pay_instructions_uk = models.TextField(_("payment instructions (Ukrainian)"), blank=True)
     pay_minutes = models.PositiveIntegerField(_("time to pay, minutes"), null=True, blank=True)
+    # Which of the direction's fields (`DirectionField`, Premium's names) is the customer's
+    # e-mail: Premium sites differ (`cf6` on some, `cf1` on others).
+    email_field = models.CharField(
+        _("e-mail field"), max_length=5, default="cf6", validators=[email_field_validator],
+        help_text=_("The name of the field that asks the customer's e-mail (cf1 … cf99)."))
+    automatic_payment = models.BooleanField(
+        _("payment confirmed automatically"), default=False,
+        help_text=_("The payment is detected without the customer's word (a merchant): "
+                    "customers pay on the exchange's page and cannot mark it paid themselves."))
     rate_updated_at = models.DateTimeField(_("rate updated"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -174,6 +192,30 @@ class Direction(models.Model):
             instructions_uk=self.pay_instructions_uk or give.pay_instructions_uk,
             minutes=give.pay_minutes if self.pay_minutes is None else self.pay_minutes,
         )
+
+
+class DirectionField(models.Model):
+    """A field a direction asks of the customer, by Premium's name. `account2` (where the
+    customer receives) and the e-mail field are always asked; a row for them sets their label."""
+
+    direction = models.ForeignKey("Direction", models.CASCADE, related_name="asked_fields",
+                                  verbose_name=_("direction"))
+    name = models.CharField(_("name"), max_length=8, validators=[field_name_validator])
+    label = models.CharField(_("label (English)"), max_length=100)
+    label_uk = models.CharField(_("label (Ukrainian)"), max_length=100, blank=True)
+    tooltip = models.CharField(_("tooltip"), max_length=200, blank=True)
+    required = models.BooleanField(_("required"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("direction field")
+        verbose_name_plural = _("direction fields")
+        constraints = [models.UniqueConstraint(fields=["direction", "name"],
+                                               name="directionfield_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,13 @@ from django.test import override_settings
 from django.utils import timezone
 
 from obmin.exchange.accounts import EXAMPLES, SUGGESTED_FORMATS, AccountFormat
-from obmin.exchange.models import Currency, Direction, Exchange, ExchangeStatus
+from obmin.exchange.models import (
+    Currency,
+    Direction,
+    DirectionField,
+    Exchange,
+    ExchangeStatus,
+)
 from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.partners.demo import load_clicks
 from obmin.partners.models import Partner
@@ -123,6 +129,23 @@ DIRECTIONS = [
     ("CASHUSD", "USDTTRC20", "1.5", "500", "50000", "manual", "KIEV"),
 ]
 
+# Fields some directions ask (Premium's names; API v1's get_direction lists them): give,
+# get, e-mail field, whether paid automatically, and (name, English, Ukrainian, required).
+# Premium sites differ: here the card direction asks the e-mail as cf6, the Privat24 one as cf1.
+DIRECTION_FIELDS = [
+    ("CARDUAH", "BTC", "cf6", False, [
+        ("account1", "Card number you pay from", "Номер картки, з якої платите", True),
+        ("cfgive8", "Cardholder's name", "Імʼя власника картки", True),
+        ("cf4", "Phone", "Телефон", False),
+    ]),
+    ("USDTTRC20", "P24UAH", "cf1", False, [
+        ("cf1", "E-mail", "Електронна пошта", True),
+        ("cf3", "Last name", "Прізвище", True),
+        ("cf11", "Telegram", "Telegram", False),
+    ]),
+    ("USDTERC20", "USDTTRC20", "cf6", True, []),
+]
+
 DEMO_PASSWORD = "demo-partner-2026"
 DEMO_PARTNERS = [
     ("alice@example.com", "alice001"),
@@ -157,6 +180,22 @@ def load_currencies_and_directions() -> None:
             currency_give=currencies[give], currency_get=currencies[get], city=city,
             defaults={"rate_give": rate_give, "rate_get": rate_get, "min_amount": D(low),
                       "max_amount": D(high), "profit_percent": D(profit), "flags": flags})
+
+
+def load_direction_fields() -> None:
+    """The fields of DIRECTION_FIELDS, on directions that ask none yet."""
+    for give, get, email_field, automatic, fields in DIRECTION_FIELDS:
+        direction = Direction.objects.filter(currency_give__code=give,
+                                             currency_get__code=get, city="").first()
+        if direction is None or direction.asked_fields.exists():
+            continue
+        direction.email_field = email_field
+        direction.automatic_payment = automatic
+        direction.save(update_fields=["email_field", "automatic_payment"])
+        DirectionField.objects.bulk_create(
+            DirectionField(direction=direction, name=name, label=label, label_uk=label_uk,
+                           required=required, position=n)
+            for n, (name, label, label_uk, required) in enumerate(fields))
 
 
 def load_users() -> None:
@@ -214,6 +253,7 @@ def load_exchanges() -> None:
 # reference the partners and directions.
 DEMO_STEPS: list[Callable[[], None]] = [
     load_currencies_and_directions,  # exchange: currencies and directions
+    load_direction_fields,  # exchange: the fields some directions ask (API v1)
     load_users,  # the operator and the demo partners
     load_exchanges,  # exchange: past exchanges, a third referred
     load_clicks,  # partners: a month of clicks

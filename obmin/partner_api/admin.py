@@ -38,6 +38,11 @@ class ApiKeyCreateForm(forms.ModelForm):
         fields = ("partner", "name", "is_test", "allowed_ips")
 
 
+# What only the operator sets on a key (API v1's attribution and completion grants, its bid
+# limit); the cabinet's keys never have the grants.
+GRANTS = ("may_name_partners", "may_complete_bids", "bids_per_hour")
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ("key_start", "login", "partner", "name", "is_test",
@@ -48,7 +53,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ("partner", "key_start", "login", "is_test", "created_at", "last_used_at",
                        "revoked_at")
     fields = ("partner", "key_start", "login", "name", "is_test", "allowed_ips", "methods",
-              "created_at", "last_used_at", "revoked_at")
+              *GRANTS, "created_at", "last_used_at", "revoked_at")
     list_select_related = ("partner__user",)
     autocomplete_fields = ("partner",)
     actions = ["revoke"]
@@ -61,7 +66,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
         if obj is None:
-            return ("partner", "name", "is_test", "allowed_ips", "methods")
+            return ("partner", "name", "is_test", "allowed_ips", "methods", *GRANTS)
         return self.fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
@@ -80,6 +85,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             test=bool(data.get("is_test")),
             allowed_ips=[str(ip) for ip in data.get("allowed_ips") or []],
             methods=list(data.get("methods") or []))
+        ApiKey.objects.filter(pk=created.pk).update(**{name: data.get(name) for name in GRANTS})
         obj.pk, obj.login, obj.key_start = created.pk, created.login, created.key_start
         _created[obj] = raw
 
@@ -115,7 +121,7 @@ class ApiBidAdmin(admin.ModelAdmin):
                     time_column(ApiBid, "created_at"))
     search_fields = ("=exchange__id", "api_id", "api_key__login")
     list_select_related = ("exchange__currency_give", "exchange__currency_get", "api_key")
-    readonly_fields = ("exchange", "api_key", "api_id", "callback_url", "created_at")
+    readonly_fields = ("exchange", "api_key", "api_id", "callback_url", "fields", "created_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

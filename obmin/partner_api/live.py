@@ -154,8 +154,10 @@ class LiveSource:
         )
 
     def links(self, window: Window, ip: str = "") -> Iterator[ClickRow]:
-        clicks = window.page(partner_links(partner=self.partner, ip=ip or None)
-                             .annotate(created=UnixSeconds("created_at")))
+        clicks = partner_links(partner=self.partner, ip=ip or None)
+        if window.newest_first:
+            clicks = clicks.order_by("-created_at", "-id")
+        clicks = window.page(clicks.annotate(created=UnixSeconds("created_at")))
         return map(ClickRow._make, raw_rows(clicks.values_list(*ClickRow._fields), alone=True))
 
     def exchanges(self, window: Window, ip: str = "") -> Iterator[ExchangeRow]:
@@ -175,7 +177,8 @@ class LiveSource:
                 exchanges = exchanges.filter(user_ip__startswith=wanted.rsplit(".", 1)[0] + ".")
             paged = replace(window, offset=0, limit=None)
         if window.updated_since is None:
-            exchanges = exchanges.order_by("created_at", "id")
+            exchanges = exchanges.order_by(*(("-created_at", "-id") if window.newest_first
+                                             else ("created_at", "id")))
         else:
             # Incremental sync: what changed since, in the order it changed (the
             # (partner, updated_at) index), so a script keeps the last updated_time it saw.
@@ -201,7 +204,7 @@ class LiveSource:
                 # The chunk's time span rather than a list of 2000 ids: one range on the
                 # (partner, created_at) index, and no 2000 parameters to build and bind.
                 # Histories of neighbours that share a boundary second are read and ignored.
-                first, last = batch[0][_CREATED], batch[-1][_CREATED]
+                first, last = sorted((batch[0][_CREATED], batch[-1][_CREATED]))
                 of_batch = of_batch.filter(exchange__created_at__gte=from_unix(first),
                                            exchange__created_at__lt=from_unix(last + 1))
             else:
@@ -228,6 +231,8 @@ class LiveSource:
     def payouts(self, window: Window) -> Iterator[PayoutRow]:
         # partner_payouts filters the time itself; the window only pages.
         payouts = partner_payouts(self.partner, window.start, window.end)
+        if window.newest_first:
+            payouts = payouts.order_by("-id")
         paged = Window(offset=window.offset, limit=window.limit).page(
             payouts.annotate(created=UnixSeconds("created_at")))
         return map(PayoutRow._make,

@@ -66,6 +66,17 @@ class ApiKey(models.Model):
         _("methods"), default=list, blank=True, validators=[validate_methods],
         help_text=_("API v1 method names the key may call (api.php's methods by their v1 "
                     "names); empty allows all."))
+    # Operator-only grants and limits (the admin); keys partners create have neither grant.
+    may_name_partners = models.BooleanField(
+        _("may attribute bids to other partners"), default=False,
+        help_text=_("create_bid's partner_id may name any partner; without this grant only "
+                    "the key's own partner."))
+    may_complete_bids = models.BooleanField(
+        _("may complete bids (success_bid)"), default=False,
+        help_text=_("For the exchanger's own tools: success_bid marks a bid done."))
+    bids_per_hour = models.PositiveIntegerField(
+        _("bids per hour"), null=True, blank=True,
+        help_text=_("create_bid's limit for this key; empty: PARTNER_API_BIDS_PER_HOUR."))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
@@ -112,6 +123,9 @@ class ApiBid(models.Model):
                                 verbose_name=_("API key"))
     api_id = models.CharField(_("caller's id"), max_length=100, blank=True)
     callback_url = models.CharField(_("callback URL"), max_length=500, blank=True)
+    # The direction's fields as the caller gave them (Premium's names: account1, cfgive8,
+    # cf1...), sent back in each callback.
+    fields = models.JSONField(_("fields given"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

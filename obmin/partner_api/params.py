@@ -60,7 +60,8 @@ def optional_time(params: Mapping[str, str], name: str) -> datetime | None:
 
 
 def window(params: Mapping[str, str]) -> Window:
-    """`start_time`, `end_time` (inclusive unix seconds), `offset`, `limit`."""
+    """`start_time`, `end_time` (inclusive unix seconds), `offset`, `limit`; items newest
+    first, as Premium lists them."""
     end = optional_time(params, "end_time")
     return Window(
         start=optional_time(params, "start_time"),
@@ -69,6 +70,7 @@ def window(params: Mapping[str, str]) -> Window:
         end=None if end is None else end + timedelta(seconds=1, microseconds=-1),
         offset=optional_int(params, "offset", minimum=0, maximum=MAX_PAGE) or 0,
         limit=optional_int(params, "limit", minimum=1, maximum=MAX_PAGE),
+        newest_first=True,
     )
 
 

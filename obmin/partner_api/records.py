@@ -97,6 +97,9 @@ class Window:
     limit: int | None = None
     sub1: str | None = None
     updated_since: datetime | None = None
+    # Newest first, as Premium lists items (what a request asks); the order of change when
+    # `updated_since` is given. Off: oldest first (internal reads of one moment's rows).
+    newest_first: bool = False
 
     def page(self, queryset: QuerySet) -> QuerySet:
         if self.sub1 is not None:

@@ -106,8 +106,9 @@ class SandboxSource:
         end = min(window.end or self.now, self.now)
         if end < start:
             return range(0)
-        return range((to_unix(start) - to_unix(EPOCH)) // DAY,
+        days = range((to_unix(start) - to_unix(EPOCH)) // DAY,
                      (to_unix(end) - to_unix(EPOCH)) // DAY + 1)
+        return days[::-1] if window.newest_first else days
 
     def _within(self, window: Window, seconds: int) -> bool:
         return ((window.start is None or seconds >= to_unix(window.start))
@@ -148,7 +149,8 @@ class SandboxSource:
     def links(self, window: Window, ip: str = "") -> Iterator[ClickRow]:
         def all_clicks() -> Iterator[ClickRow]:
             for day in self._day_range(window):
-                for click in self._day_clicks(day):
+                clicks = self._day_clicks(day)
+                for click in reversed(clicks) if window.newest_first else clicks:
                     if (self._within(window, click.created) and (not ip or click.ip == ip)
                             and (window.sub1 is None or click.sub1 == window.sub1)):
                         yield click
@@ -224,7 +226,9 @@ class SandboxSource:
 
     def _all_in(self, window: Window) -> Iterator[ExchangeRow]:
         for day in self._day_range(window):
-            for exchange in self._day_exchanges(day):
+            made = sorted(self._day_exchanges(day), key=lambda e: (e.created, e.id),
+                          reverse=window.newest_first)
+            for exchange in made:
                 if (self._within(window, exchange.created)
                         and (window.sub1 is None or exchange.sub1 == window.sub1)):
                     yield exchange
@@ -251,7 +255,8 @@ class SandboxSource:
 
     def payouts(self, window: Window) -> Iterator[PayoutRow]:
         def all_payouts() -> Iterator[PayoutRow]:
-            for number in range(self._payouts_so_far()):
+            numbers = range(self._payouts_so_far())
+            for number in numbers[::-1] if window.newest_first else numbers:
                 payout = self._payout(number)
                 if self._within(window, payout.created):
                     yield payout

@@ -168,20 +168,20 @@ METHODS = (
                                                  "paid, USD")),
                  _items(_("payout methods"), PAYOUT_METHOD_FIELDS))),
     Method("get_exchanges", _("Exchanges of visitors you referred"),
-           _("Every exchange attributed to you, oldest first, with its status history and "
+           _("Every exchange attributed to you, newest first, with its status history and "
              "the source (sub1…sub5, country) of the click that brought it. With "
              "updated_since: only those changed since, in the order they changed."),
            params=(*LIST_PARAMS, SUB1, UPDATED_SINCE),
            data=(_items(_("exchanges"), EXCHANGE_FIELDS),),
            example_options={"start_time": "1717200000", "end_time": "1717286399"}),
     Method("get_links", _("Clicks on your referral links"),
-           _("Every click on your links, oldest first. Crawlers' clicks are left out."),
+           _("Every click on your links, newest first. Crawlers' clicks are left out."),
            params=(*LIST_PARAMS, Param("ip", "string", _("Only clicks from this address, "
                                                          "as get_links writes it.")), SUB1),
            data=(_items(_("clicks"), CLICK_FIELDS),),
            example_options={"start_time": "1717200000", "end_time": "1717286399"}),
     Method("get_payouts", _("Your payouts"),
-           _("Your payout requests and what became of them, oldest first."),
+           _("Your payout requests and what became of them, newest first."),
            params=LIST_PARAMS, data=(_items(_("payouts"), PAYOUT_FIELDS),),
            example_options={"start_time": "1704067200"}),
     Method("add_payout", _("Ask for a payout"),

@@ -93,6 +93,19 @@ def bound_partner(email: str) -> int | None:
             .order_by("created_at", "id").values_list("partner_id", flat=True).first())
 
 
+def partner_for_bid(*, named_partner_id: int | None, email: str) -> int | None:
+    """The partner of an exchange made through the API, by the web's rule without a cookie: a
+    customer bound by an earlier successful exchange stays its partner's; otherwise the
+    partner the caller named. None when that partner may not earn on it."""
+    email = normalize_email(email)
+    partner_id = bound_partner(email)
+    if partner_id is None:
+        partner_id = named_partner_id
+    if partner_id is None or not partner_may_earn(partner_id=partner_id, customer_email=email):
+        return None
+    return partner_id
+
+
 def partner_for_exchange(request: HttpRequest, email: str) -> Referrer | None:
     """The referring partner of an exchange about to be created, with the source of the click
     that brought it (when that click was the referring partner's), or None."""

@@ -45,7 +45,7 @@ def test_operator_creates_a_key_for_a_partner_shown_once(client, carol, alice):
     answer = client.post("/api/userapi/v1/test", headers={"API-LOGIN": key.login,
                                                           "API-KEY": raw},
                          REMOTE_ADDR="10.1.2.3")
-    assert json.loads(answer.content)["data"]["partner_id"] == alice.pk
+    assert json.loads(answer.content)["data"]["partner_id"] == str(alice.pk)
 
 
 def test_a_bad_allowed_ip_is_a_form_error_in_the_admin(client, carol, alice):

@@ -73,7 +73,8 @@ def test_get_info_counts_balance_and_paid(api, history, alice, alice_key, usdt_m
 def test_get_exchanges(api, history, alice_key, via):
     data = assert_success(*api(alice_key, "get_exchanges", via=via))
     success, cancelled, new = history["exchanges"]
-    assert list(data["items"]) == [str(e.pk) for e in (success, cancelled, new)]
+    # Newest first, as Premium lists them.
+    assert list(data["items"]) == [str(e.pk) for e in (new, cancelled, success)]
     for item in data["items"].values():
         assert_shape(item, EXCHANGE)
         for change in item["statuses"]:
@@ -108,7 +109,7 @@ def test_get_links(api, history, alice_key, via):
     data = assert_success(*api(alice_key, "get_links", via=via))
     clicks = history["clicks"]
     # The crawler's click is kept for the operator but never listed.
-    assert list(data["items"]) == [str(c.pk) for c in clicks]
+    assert list(data["items"]) == [str(c.pk) for c in reversed(clicks)]  # newest first
     for item in data["items"].values():
         assert_shape(item, CLICK)
     first = data["items"][str(clicks[0].pk)]
@@ -157,13 +158,13 @@ def test_inclusive_time_bounds(api, history, alice_key, method):
 def test_only_start_or_only_end(api, history, alice_key):
     clicks = history["clicks"]
     _r, body = api(alice_key, "get_links", start_time=T0 + 3600)
-    assert list(body["data"]["items"]) == [str(clicks[2].pk), str(clicks[3].pk)]
+    assert list(body["data"]["items"]) == [str(clicks[3].pk), str(clicks[2].pk)]
     _r, body = api(alice_key, "get_links", end_time=T0 + 10, start_time="")
-    assert list(body["data"]["items"]) == [str(clicks[0].pk), str(clicks[1].pk)]
+    assert list(body["data"]["items"]) == [str(clicks[1].pk), str(clicks[0].pk)]
 
 
 def test_limit_and_offset_page_in_order(api, history, alice_key):
-    clicks = [str(c.pk) for c in history["clicks"]]
+    clicks = [str(c.pk) for c in reversed(history["clicks"])]  # newest first
     pages = []
     for offset in range(0, 5, 2):
         _r, body = api(alice_key, "get_links", limit=2, offset=offset)

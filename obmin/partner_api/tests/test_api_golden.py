@@ -95,7 +95,10 @@ def answers(api, history, alice_key, usdt_method) -> dict[str, Any]:
 
 def test_answers_without_new_parameters_are_unchanged(answers):
     if os.environ.get("OBMIN_WRITE_GOLDEN") == "1":
-        GOLDEN.write_text(json.dumps(answers, indent=1, ensure_ascii=False) + "\n")
+        # Written as compared: without the fields added since the seed.
+        GOLDEN.write_text(json.dumps({name: _without_added(answers[name], method)
+                                      for name, method, _options in REQUESTS},
+                                     indent=1, ensure_ascii=False) + "\n")
         return
     golden = json.loads(GOLDEN.read_text())
     assert list(golden) == [name for name, _m, _o in REQUESTS]

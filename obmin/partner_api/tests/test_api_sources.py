@@ -94,9 +94,9 @@ def test_an_accounting_script_sees_a_success_weeks_after_creation(api, alice, pm
     # A window on creation time still narrows (combined, not ignored).
     assert api(alice_key, "get_exchanges", updated_since=last_seen + 1,
                end_time=weeks_ago - 1)[1]["data"]["items"] == {}
-    # Without updated_since nothing changes: creation order, every exchange.
+    # Without updated_since: newest first by creation, every exchange.
     assert list(api(alice_key, "get_exchanges")[1]["data"]["items"]) == [
-        str(late.pk), str(other.pk)]
+        str(other.pk), str(late.pk)]
 
 
 def test_bob_never_sees_alices_updates(api, history, bob_key, alice):

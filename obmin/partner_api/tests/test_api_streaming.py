@@ -21,11 +21,13 @@ def test_thousands_of_clicks_all_arrive(api, alice, alice_key):
     assert response.streaming
     items = body["data"]["items"]
     assert len(items) == 5000
-    assert [item["user_hash"] for item in items.values()] == [f"h{n}" for n in range(5000)]
+    # Newest first, as Premium lists them.
+    assert [item["user_hash"] for item in items.values()] == [f"h{n}" for n in
+                                                               reversed(range(5000))]
     # A page from the middle.
     _r, body = api(alice_key, "get_links", offset=4990, limit=20)
     assert [i["user_hash"] for i in body["data"]["items"].values()] == [
-        f"h{n}" for n in range(4990, 5000)]
+        f"h{n}" for n in reversed(range(10))]
 
 
 def test_exchange_histories_are_read_per_chunk(api, alice, alice_key, pm_btc, program,
@@ -79,10 +81,10 @@ def test_outside_a_transaction_every_item_arrives_in_order(api, alice, alice_key
     _clicks(alice, 1234)
     _r, body = api(alice_key, "get_links")
     assert [i["user_hash"] for i in body["data"]["items"].values()] == [
-        f"h{n}" for n in range(1234)]
+        f"h{n}" for n in reversed(range(1234))]
     _r, body = api(alice_key, "get_links", offset=1200, limit=50)
     assert [i["user_hash"] for i in body["data"]["items"].values()] == [
-        f"h{n}" for n in range(1200, 1234)]
+        f"h{n}" for n in reversed(range(34))]
 
 
 @pytest.mark.django_db(transaction=True)

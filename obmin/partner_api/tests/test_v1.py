@@ -16,6 +16,7 @@ from obmin.partner_api.models import ApiBid, ApiKey
 from obmin.partner_api.services import apikey_create, apikey_revoke
 from obmin.partner_api.tests.conftest import T0, parse
 from obmin.partner_api.v1.catalog import ALL_METHODS
+from obmin.partner_api.v1.statuses import TO_PREMIUM
 from obmin.rewards.models import LedgerEntry
 
 V1 = "/api/userapi/v1/"
@@ -50,6 +51,11 @@ def bob_v1(client, bob):
     return V1Client(client, key, raw)
 
 
+def text(value: object) -> str:
+    """An api.php number as v1 (Premium's PHP) writes it: a string of the same digits."""
+    return value if isinstance(value, str) else str(value)
+
+
 def error_of(answer: dict) -> tuple[int, str]:
     return answer["error"], answer["error_text"]
 
@@ -63,8 +69,9 @@ def test_test_method_answers_the_envelope_with_error_as_number_zero(alice_v1, al
     assert response.status_code == 200
     assert b'"error":0,' in response.body  # a number: clients compare it as text "0"
     assert answer["error_text"] == ""
-    assert answer["data"] == {"ip": "127.0.0.1", "user_id": alice.user_id, "locale": "en_US",
-                              "partner_id": alice.pk}
+    # Values as Premium's PHP sends them: strings.
+    assert answer["data"] == {"ip": "127.0.0.1", "user_id": str(alice.user_id),
+                              "locale": "en_US", "partner_id": str(alice.pk)}
 
 
 @pytest.mark.django_db
@@ -108,11 +115,11 @@ def test_the_method_set_limits_api_php_too(client, alice, api):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("http", ["get", "put", "delete", "patch", "options"])
+@pytest.mark.parametrize("http", ["put", "delete", "patch", "options"])
 def test_other_http_methods_answer_the_envelope(alice_v1, http):
     response, answer = alice_v1("test", http=http)
     assert response.status_code == 405
-    assert response["Allow"] == "POST"
+    assert response["Allow"] == "GET, POST"
     assert error_of(answer) == (3, "Method not supported")
 
 
@@ -162,31 +169,37 @@ def test_partner_methods_agree_with_api_php(client, alice, history, api):
     window = {"start_time": T0, "end_time": T0 + 86_400}
 
     info_php, info_v1 = api(raw, "get_info")[1]["data"], v1("get_partner_info")[1]["data"]
-    assert info_v1["partner_id"] == alice.pk
-    assert (info_v1["balance"], info_v1["min_payout"]) == (info_php["balance"],
-                                                          info_php["min_payout"])
+    assert info_v1["partner_id"] == str(alice.pk)
+    # v1 writes as Premium's PHP (strings), api.php as its seed (numbers): the same values.
+    assert (info_v1["balance"], info_v1["min_payout"]) == (text(info_php["balance"]),
+                                                          text(info_php["min_payout"]))
     assert [(m["id"], m["title"], m["commission"], m["amount"]) for m in info_v1["items"]] == [
-        (m["id"], m["title"], m["comission"], m["amount"]) for m in info_php["items"].values()]
+        (text(m["id"]), m["title"], m["comission"], text(m["amount"]))
+        for m in info_php["items"].values()]
 
     php = api(raw, "get_links", **window)[1]["data"]["items"]
     items = v1("get_partner_links", **window)[1]["data"]["items"]
     assert isinstance(items, list) and len(items) == 4
-    assert items == list(php.values())
+    assert items == [{name: text(value) for name, value in item.items()}
+                     for item in php.values()]
 
     php = api(raw, "get_exchanges", **window)[1]["data"]["items"]
-    items = v1("get_partner_exchanges", **window)[1]["data"]["items"]
-    assert [e["id"] for e in items] == [int(i) for i in php]
+    items = v1("get_partner_exchanges", status_history=1, **window)[1]["data"]["items"]
+    assert [e["id"] for e in items] == list(php)
     for mine, theirs in zip(items, php.values(), strict=True):
         for field in ("time", "date", "course_give", "course_get", "amount_give", "amount_get",
                       "exchange_success", "accrued", "partner_reward", "user_hash",
-                      "currency_code_give", "currency_code_get", "status", "statuses"):
-            assert mine[field] == theirs[field], field
+                      "currency_code_give", "currency_code_get"):
+            assert mine[field] == text(theirs[field]), field
+        assert mine["status"] == TO_PREMIUM[theirs["status"]]
+        assert [s["status"] for s in mine["statuses"]] == [
+            TO_PREMIUM[s["status"]] for s in theirs["statuses"]]
         assert mine["psys_give"] == "Perfect Money USD" and mine["user_ip"] == ""
 
     php = api(raw, "get_payouts")[1]["data"]["items"]
     items = v1("get_partner_payouts")[1]["data"]["items"]
-    assert [p["id"] for p in items] == [int(i) for i in php]
-    assert items[0]["pay_amount"] == next(iter(php.values()))["pay_amount"]
+    assert [p["id"] for p in items] == list(php)
+    assert items[0]["pay_amount"] == text(next(iter(php.values()))["pay_amount"])
 
 
 @pytest.mark.django_db
@@ -195,15 +208,15 @@ def test_partner_lists_by_id_and_limit_and_isolation(client, alice, bob, history
     v1 = V1Client(client, key, raw)
     first = history["exchanges"][0]
     items = v1("get_partner_exchanges", id=first.pk)[1]["data"]["items"]
-    assert [e["id"] for e in items] == [first.pk]
-    assert v1("get_partner_exchanges", id=first.pk, status_history=0)[1][
-        "data"]["items"][0]["statuses"] == []
+    assert [e["id"] for e in items] == [str(first.pk)]
+    assert "statuses" not in v1("get_partner_exchanges", id=first.pk, status_history=0)[1][
+        "data"]["items"][0]
     # bob's exchange is no item of alice's, by id or otherwise.
     assert v1("get_partner_exchanges", id=history["bob_exchange"].pk)[1]["data"]["items"] == []
     assert len(v1("get_partner_links", limit=2)[1]["data"]["items"]) == 2
     payout = history["payout"]
     assert [p["id"] for p in v1("get_partner_payouts", id=payout.pk)[1]["data"]["items"]] == [
-        payout.pk]
+        str(payout.pk)]
     assert v1("get_partner_exchanges", ip="203.0.113.9")[1]["data"]["items"] == []
 
 
@@ -237,7 +250,7 @@ def test_a_test_key_answers_from_the_sandbox(client, alice):
     key, raw = apikey_create(partner=alice, test=True)
     v1 = V1Client(client, key, raw)
     items = v1("get_partner_exchanges")[1]["data"]["items"]
-    assert items and all(isinstance(e["id"], int) for e in items)
+    assert items and all(e["id"].isdigit() for e in items)
     assert not Exchange.objects.exists()
 
 
@@ -257,18 +270,18 @@ def test_directions_currencies_and_one_direction(alice_v1, pm_btc, pm_usdt):
     assert [c["title"] for c in currencies["give"]] == ["Perfect Money USD"]
     assert {c["title"] for c in currencies["get"]} == {"Bitcoin", "Tether TRC20"}
     directions = alice_v1("get_directions")[1]["data"]
-    assert {d["direction_id"] for d in directions} == {pm_btc.pk, pm_usdt.pk}
+    assert {d["direction_id"] for d in directions} == {str(pm_btc.pk), str(pm_usdt.pk)}
     assert set(directions[0]) == {"direction_id", "currency_give_id", "currency_give_title",
                                   "currency_give_logo", "currency_get_id",
                                   "currency_get_title", "currency_get_logo"}
     only = alice_v1("get_directions", currency_id_get=pm_usdt.currency_get_id)[1]["data"]
-    assert [d["direction_id"] for d in only] == [pm_usdt.pk]
+    assert [d["direction_id"] for d in only] == [str(pm_usdt.pk)]
     data = alice_v1("get_direction", direction_id=pm_btc.pk)[1]["data"]
     assert data["currency_code_give"] == "PMUSD" and data["currency_code_get"] == "BTC"
-    assert (data["min_give"], data["max_give"], data["reserve"]) == (10, 5000, 2)
-    assert data["min_get"] == 0.0001 and data["max_get"] == 0.05
-    assert [f["name"] for f in data["get_fields"]] == ["account2"]
-    assert [f["name"] for f in data["dir_fields"]] == ["cf6"]
+    assert (data["min_give"], data["max_give"], data["reserve"]) == ("10", "5000", "2")
+    assert data["min_get"] == "0.0001" and data["max_get"] == "0.05"
+    assert list(data["get_fields"]) == ["account2"] and data["give_fields"] == []
+    assert list(data["dir_fields"]) == ["cf6"]
     assert "cur_from=PMUSD" in data["url"]
 
 
@@ -287,16 +300,16 @@ def test_unknown_or_inactive_direction_is_direction_not_found(alice_v1, pm_btc):
 @pytest.mark.django_db
 def test_calc_both_ways_and_moved_into_the_limits(alice_v1, pm_btc):
     data = alice_v1("get_calc", direction_id=pm_btc.pk, calc_amount="1000")[1]["data"]
-    assert (data["sum_give"], data["sum_get"], data["changed"]) == (1000, 0.01, 0)
+    assert (data["sum_give"], data["sum_get"], data["changed"]) == ("1000", "0.01", "0")
     data = alice_v1("get_calc", direction_id=pm_btc.pk, calc_amount="0.02",
                     calc_action=2)[1]["data"]
-    assert (data["sum_give"], data["sum_get"], data["changed"]) == (2000, 0.02, 0)
+    assert (data["sum_give"], data["sum_get"], data["changed"]) == ("2000", "0.02", "0")
     data = alice_v1("get_calc", direction_id=pm_btc.pk, calc_amount="1")[1]["data"]
-    assert (data["sum_give"], data["changed"]) == (10, 1)
+    assert (data["sum_give"], data["changed"]) == ("10", "1")
     data = alice_v1("get_calc", direction_id=pm_btc.pk, calc_amount="99999")[1]["data"]
-    assert (data["sum_give"], data["changed"]) == (5000, 1)
+    assert (data["sum_give"], data["changed"]) == ("5000", "1")
     answer = alice_v1("get_calc", direction_id=pm_btc.pk, calc_amount="1",
-                      calc_action=3)[1]
+                      calc_action=5)[1]
     assert answer["error"] == 4 and "calc_action" in answer["error_fields"]
 
 
@@ -340,10 +353,10 @@ def test_create_bid_beyond_the_reserve_is_refused(alice_v1, pm_btc, btc_checked)
 @pytest.mark.django_db
 def test_bid_lifecycle_info_pay_cancel_and_key_isolation(alice_v1, bob_v1, pm_btc, btc_checked):
     created = bid(alice_v1, pm_btc, api_id="order-7")[1]["data"]
-    assert created["status"] == "new" and created["amount_give"] == 1000
-    assert created["currency_code_get"] == "BTC" and created["api_actions"]["cancel"] == 1
+    assert created["status"] == "new" and created["amount_give"] == "1000"
+    assert created["currency_code_get"] == "BTC" and created["api_actions"]["cancel"] == "api"
     assert created["api_id"] == "order-7"
-    exchange = Exchange.objects.get(pk=created["id"])
+    exchange = Exchange.objects.get(pk=int(created["id"]))
     assert exchange.token == created["hash"] and exchange.partner_id is None
     assert alice_v1("bid_info", id=created["id"])[1]["data"]["hash"] == created["hash"]
     assert alice_v1("bid_info", hash=created["hash"])[1]["data"]["id"] == created["id"]
@@ -356,20 +369,22 @@ def test_bid_lifecycle_info_pay_cancel_and_key_isolation(alice_v1, bob_v1, pm_bt
     assert error_of(alice_v1("bid_info", id=999999)[1]) == (6, "No bid exists")
     assert alice_v1("bid_info")[1]["error"] == 4
     paid = alice_v1("pay_bid", hash=created["hash"])[1]["data"]
-    assert paid["status"] == "paid"
+    assert paid["status"] == "payed"
     refused = alice_v1("cancel_bid", hash=created["hash"])[1]
     assert refused["error"] == 4 and "hash" in refused["error_fields"]
     listed = alice_v1("get_exchanges")[1]["data"]["items"]
     assert [b["id"] for b in listed] == [created["id"]]
     second = bid(alice_v1, pm_btc)[1]["data"]
-    assert alice_v1("cancel_bid", hash=second["hash"])[1]["data"]["status"] == "cancelled"
+    assert alice_v1("cancel_bid", hash=second["hash"])[1]["data"]["status"] == "cancel"
 
 
 @pytest.mark.django_db
 def test_bid_with_partner_id_credits_that_partner_on_success(alice_v1, bob, pm_btc,
                                                               btc_checked, program):
+    # The operator granted alice's key the right to name other partners (issue 28.2).
+    ApiKey.objects.filter(login=alice_v1.login).update(may_name_partners=True)
     created = bid(alice_v1, pm_btc, partner_id=bob.pk, calc_amount="5000")[1]["data"]
-    exchange = Exchange.objects.get(pk=created["id"])
+    exchange = Exchange.objects.get(pk=int(created["id"]))
     assert exchange.partner_id == bob.pk
     assert ApiBid.objects.get(pk=exchange.pk).api_key.partner.user.email == "alice@example.com"
     exchange_set_status(exchange_id=exchange.pk, status="success", actor="carol")
@@ -381,13 +396,25 @@ def test_bid_with_partner_id_credits_that_partner_on_success(alice_v1, bob, pm_b
 
 
 @pytest.mark.django_db
-def test_bid_rate_limit(alice_v1, pm_btc, btc_checked, settings):
-    settings.EXCHANGE_RATE_PER_VISITOR = "2/h"  # the exchange form's limit, per key here
-    assert bid(alice_v1, pm_btc)[1]["error"] == 0
-    assert bid(alice_v1, pm_btc)[1]["error"] == 0
+def test_bid_rate_limit_per_key_set_by_the_operator(alice_v1, pm_btc, btc_checked):
+    ApiKey.objects.filter(login=alice_v1.login).update(bids_per_hour=2)
+    assert bid(alice_v1, pm_btc)[1]["error"] == "0"
+    assert bid(alice_v1, pm_btc)[1]["error"] == "0"
     response, answer = bid(alice_v1, pm_btc)
     assert response.status_code == 429 and answer["error"] == 5
     assert Exchange.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_bid_rate_limit_per_customer_address_the_bot_passes(alice_v1, pm_btc, btc_checked,
+                                                            settings):
+    settings.EXCHANGE_RATE_PER_IP = "2/h"  # the exchange page's limit per address
+    assert bid(alice_v1, pm_btc, user_ip="192.0.2.1")[1]["error"] == "0"
+    assert bid(alice_v1, pm_btc, user_ip="192.0.2.1")[1]["error"] == "0"
+    response, answer = bid(alice_v1, pm_btc, user_ip="192.0.2.1")
+    assert response.status_code == 429 and answer["error"] == 5
+    # Another customer of the same bot (same key, same caller's address) is not held back.
+    assert bid(alice_v1, pm_btc, user_ip="192.0.2.2")[1]["error"] == "0"
 
 
 @pytest.mark.django_db
@@ -396,7 +423,7 @@ def test_a_test_keys_bid_is_checked_but_not_created(client, alice, pm_btc, btc_c
     v1 = V1Client(client, key, raw)
     assert bid(v1, pm_btc, account2="bc1qwrong")[1]["error"] == 4
     data = bid(v1, pm_btc)[1]["data"]
-    assert data["id"] == 0 and data["amount_get"] == 0.01
+    assert data["id"] == "0" and data["amount_get"] == "0.01"
     assert not Exchange.objects.exists()
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from obmin.exchange.accounts import EXAMPLES, AccountFormat
 from obmin.exchange.services import exchange_set_status
-from obmin.partner_api.models import BidCallback
+from obmin.partner_api.models import ApiKey, BidCallback
 from obmin.partner_api.services import apikey_create
 from obmin.partner_api.v1.bids import bid_callbacks_deliver
 
@@ -77,11 +77,12 @@ def test_live_server_bid_and_callback_delivered_after_a_retry(live_server, recei
     btc.account_format = AccountFormat.BITCOIN
     btc.save()
     key, raw = apikey_create(partner=alice)
+    ApiKey.objects.filter(pk=key.pk).update(may_name_partners=True)
     headers = {"API-LOGIN": key.login, "API-KEY": raw}
     url = live_server.url + "/api/userapi/v1/"
 
     status, answer = post(url + "test", headers, {})
-    assert (status, answer["error"], answer["data"]["partner_id"]) == (200, 0, alice.pk)
+    assert (status, answer["error"], answer["data"]["partner_id"]) == (200, 0, str(alice.pk))
     status, answer = post(url + "test", {**headers, "API-KEY": "obm_live_x"}, {})
     assert (status, answer["error"], answer["error_text"]) == (200, 1, "Api disabled")
 
@@ -89,11 +90,11 @@ def test_live_server_bid_and_callback_delivered_after_a_retry(live_server, recei
         "direction_id": pm_btc.pk, "calc_amount": "1000", "cf6": "client@example.org",
         "account2": EXAMPLES[AccountFormat.BITCOIN], "partner_id": bob.pk,
         "api_id": "tg-42", "callback_url": receiver.url})
-    assert (status, answer["error"]) == (200, 0), answer
+    assert (status, answer["error"]) == (200, "0"), answer
     bid = answer["data"]
 
-    exchange_set_status(exchange_id=bid["id"], status="paid", actor="customer")
-    exchange_set_status(exchange_id=bid["id"], status="success", actor="carol")
+    exchange_set_status(exchange_id=int(bid["id"]), status="paid", actor="customer")
+    exchange_set_status(exchange_id=int(bid["id"]), status="success", actor="carol")
     assert list(BidCallback.objects.values_list("status", flat=True)) == ["paid", "success"]
 
     # First round: the receiver answers 500 to the first, 200 to the second.
@@ -109,10 +110,11 @@ def test_live_server_bid_and_callback_delivered_after_a_retry(live_server, recei
     failed.refresh_from_db()
     assert failed.delivered_at is not None and failed.attempts == 2
 
-    assert [body["status"] for body in receiver.bodies] == ["paid", "success", "paid"]
+    # Premium's status names and fields.
+    assert [body["status"] for body in receiver.bodies] == ["payed", "success", "payed"]
     body = receiver.bodies[1]
-    assert body["id"] == str(bid["id"]) and body["hash"] == bid["hash"]
-    assert body["api_id"] == "tg-42" and body["previous_status"] == "paid"
+    assert body["bid_id"] == bid["id"] and body["hash"] == bid["hash"]
+    assert body["api_id"] == "tg-42" and body["cf6"] == "client@example.org"
 
     status, answer = post(url + "bid_info", headers, {"id": bid["id"]})
     assert answer["data"]["status"] == "success"
@@ -128,7 +130,7 @@ def test_a_callback_is_given_up_after_the_attempts(receiver, alice, pm_btc, sett
         "account2": "anything", "callback_url": receiver.url},
         headers={"API-LOGIN": key.login, "API-KEY": raw})
     bid = json.loads(response.content)["data"]
-    exchange_set_status(exchange_id=bid["id"], status="cancelled")
+    exchange_set_status(exchange_id=int(bid["id"]), status="cancelled")
     bid_callbacks_deliver()
     BidCallback.objects.update(next_attempt_at=timezone.now())
     bid_callbacks_deliver()

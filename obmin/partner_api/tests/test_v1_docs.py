@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from obmin.partner_api.models import ApiKey
 from obmin.partner_api.services import apikey_create
 from obmin.partner_api.tests.conftest import parse
 from obmin.partner_api.v1.catalog import ALL_METHODS
@@ -19,12 +20,17 @@ def test_docs_page_lists_every_v1_method_and_says_which_to_use(client):
 
 
 @pytest.mark.django_db
-def test_openapi_has_one_post_per_v1_method_beside_api_php(client):
+def test_openapi_has_a_post_and_a_get_per_v1_method_beside_api_php(client):
     document = client.get("/service/partner/openapi.json").json()
     assert "/service/partner/api.php" in document["paths"]
     for name in ALL_METHODS:
         operation = document["paths"][f"/api/userapi/v1/{name}"]
-        assert list(operation) == ["post"]
+        assert list(operation) == ["post", "get"]
+        # The answer's schema is the method's table: create_bid's error is the string "0".
+        success = operation["post"]["responses"]["200"]["content"]["application/json"][
+            "schema"]["oneOf"][0]
+        assert success["properties"]["error"]["type"] == (
+            "string" if name == "create_bid" else "integer")
     assert document["components"]["securitySchemes"]["v1_key"]["name"] == "API-KEY"
 
 
@@ -34,6 +40,7 @@ def test_documented_required_parameters_are_the_ones_the_endpoint_asks_for(clien
     """Each documented required parameter, left out, is refused naming it (or the direction
     / bid it names is not found); nothing documented as required is missing from the docs."""
     key, raw = apikey_create(partner=alice)
+    ApiKey.objects.filter(pk=key.pk).update(may_complete_bids=True)
     headers = {"API-LOGIN": key.login, "API-KEY": raw}
     for method in METHODS:
         required = [p.name for p in method.params if p.required]
@@ -44,3 +51,10 @@ def test_documented_required_parameters_are_the_ones_the_endpoint_asks_for(clien
         answer = parse(client.post(f"/api/userapi/v1/{method.name}", headers=headers))
         assert answer["error"] == 4, (method.name, answer)
         assert set(answer["error_fields"]) <= set(required), (method.name, answer)
+
+
+@pytest.mark.django_db
+def test_docs_page_shows_each_answers_fields_and_the_differences_from_premium(client):
+    page = client.get("/partners/api/").content.decode()
+    assert "<code>api_actions.pay</code>" in page and "<code>sum_give_com</code>" in page
+    assert "Where Obmin differs from Premium" in page

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from obmin.exchange.models import Exchange
+from obmin.partner_api.models import ApiKey
 from obmin.partner_api.services import apikey_create
 from obmin.partner_api.tests.test_v1 import BTC_ACCOUNT, V1Client, bid
 from obmin.partners.models import ReferralSettings
@@ -38,7 +39,8 @@ def v1_of(client, partner) -> V1Client:
 def listed(v1: V1Client, **params) -> list[dict]:
     response, answer = v1("get_partner_exchanges", **params)
     assert answer["error"] == 0, answer
-    return answer["data"]["items"]
+    # Ids arrive as text (Premium's PHP); compared here with the rows' own.
+    return [{**item, "id": int(item["id"])} for item in answer["data"]["items"]]
 
 
 def test_the_page_keeps_the_address_whole_and_v1_shows_it_masked(client, alice, pm_btc):
@@ -61,7 +63,7 @@ def test_ip_filter_compares_masked_to_masked(client, alice, pm_btc):
     other = referred_exchange(client, OTHER_IP)
     v6 = referred_exchange(client, IPV6)
     v1 = v1_of(client, alice)
-    assert [i["id"] for i in listed(v1)] == [mine.pk, other.pk, v6.pk]
+    assert [i["id"] for i in listed(v1)] == [v6.pk, other.pk, mine.pk]  # newest first
     # The same /24 finds it, masked as partners see it; another network does not.
     assert [i["id"] for i in listed(v1, ip="203.0.113.200")] == [mine.pk]
     assert [i["id"] for i in listed(v1, ip=OTHER_IP)] == [other.pk]
@@ -96,10 +98,12 @@ def test_a_bad_ip_filter_names_the_field(client, alice, pm_btc):
 
 
 def test_create_bid_keeps_the_callers_address(client, alice, bob, pm_btc):
-    _response, answer = bid(v1_of(client, alice), pm_btc, partner_id=str(bob.pk),
+    alice_v1 = v1_of(client, alice)
+    ApiKey.objects.filter(partner=alice).update(may_name_partners=True)
+    _response, answer = bid(alice_v1, pm_btc, partner_id=str(bob.pk),
                             remote="192.0.2.44")
-    assert answer["error"] == 0, answer
-    assert Exchange.objects.get(pk=answer["data"]["id"]).user_ip == "192.0.2.44"
+    assert answer["error"] == "0", answer
+    assert Exchange.objects.get(pk=int(answer["data"]["id"])).user_ip == "192.0.2.44"
     assert [i["user_ip"] for i in listed(v1_of(client, bob), ip="192.0.2.9")] == ["192.0.2.0"]
 
 

@@ -1,6 +1,7 @@
 """API v1's envelope: `{"error": 0, "error_text": "", "data": ...}`, and its errors.
 
-`error` is a JSON number (clients compare it as text, so success must be exactly `0`); a bad
+`error` is a JSON number: `0` on success, except create_bid's string `"0"` (Premium's PHP
+sends it so, and clients compare it exactly: contract 4b); a bad
 parameter adds `error_fields` (`{"param": "why"}`). Numbers are written exactly as api.php
 writes them (`envelope.encode`), and long lists are streamed the same way.
 """
@@ -66,15 +67,16 @@ def from_api_error(error: ApiError) -> V1Error:
     return V1Error(error.code, error.text)
 
 
-def body(data: Any, *, error: int = 0, text: str = "",
+def body(data: Any, *, error: int | str = 0, text: str = "",
          fields: Mapping[str, str] | None = None) -> str:
     extra = f',"error_fields":{encode(dict(fields))}' if fields else ""
-    return (f'{{"error":{error},"error_text":{string(text)}{extra},'
+    return (f'{{"error":{encode(error)},"error_text":{string(text)}{extra},'
             f'"data":{encode(data if data is not None else {})}}}')
 
 
-def ok(data: Any) -> HttpResponse:
-    return HttpResponse(body(data), content_type=CONTENT_TYPE)
+def ok(data: Any, *, error: int | str = 0) -> HttpResponse:
+    """A success; `error` as the method's PHP writes it (create_bid's is the string "0")."""
+    return HttpResponse(body(data, error=error), content_type=CONTENT_TYPE)
 
 
 class V1FailureResponse(HttpResponse):
@@ -91,7 +93,7 @@ def fail(error: V1Error) -> HttpResponse:
     if error.retry_after is not None:
         response["Retry-After"] = str(error.retry_after)
     if error.status == 405:
-        response["Allow"] = "POST"
+        response["Allow"] = "GET, POST"
     return response
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_UP, Decimal
@@ -24,10 +24,11 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_ratelimit.core import get_usage
 
 from obmin.exchange.forms import ExchangeForm
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus
-from obmin.exchange.selectors import active_directions
+from obmin.exchange.selectors import active_directions, direction_fields
 from obmin.exchange.services import (
     ExchangeError,
     Quote,
@@ -40,15 +41,16 @@ from obmin.exchange.services import (
 from obmin.lib import netguard
 from obmin.lib.money import quantize, quantize_down
 from obmin.lib.site import public_url
-from obmin.lib.timeutil import to_unix
 from obmin.partner_api.models import ApiBid, ApiKey, BidCallback
-from obmin.partners.selectors import partner_may_earn
+from obmin.partner_api.v1.statuses import premium_status
+from obmin.partners.attribution import partner_for_bid
 
 log = logging.getLogger(__name__)
 
-# The exchange form's fields -> the v1 parameters that carry them.
+# The exchange form's fields -> the v1 parameters that carry them (the e-mail's is the
+# direction's e-mail field, filled in by bid_create).
 FORM_TO_PARAM = {"cur_from": "direction_id", "cur_to": "direction_id",
-                 "amount_give": "calc_amount", "email": "cf6", "account_get": "account2",
+                 "amount_give": "calc_amount", "account_get": "account2",
                  "__all__": "direction_id"}
 # Pause before attempt n+1 after n failed attempts (seconds): 1 min, 5 min, 30 min, 2 h, 6 h.
 CALLBACK_BACKOFF = (60, 300, 1800, 7200, 21600)
@@ -57,10 +59,13 @@ CALLBACK_LEASE = timedelta(minutes=2)
 CALLBACK_TIMEOUT = 5.0
 # A round stops claiming callbacks after this long (slow receivers wait for the next round).
 CALLBACK_ROUND_SECONDS = 3.0
+# Longest value of a field a bid keeps (names, phones, Telegram handles are far shorter).
+FIELD_MAX_LENGTH = 200
 
 
 class BidRefused(Exception):
-    """A bid not created: `fields` maps each v1 parameter at fault to the reason."""
+    """A bid not created or not moved: `fields` maps each v1 parameter at fault to the
+    reason."""
 
     def __init__(self, fields: Mapping[str, str]) -> None:
         super().__init__(next(iter(fields.values())))
@@ -69,14 +74,25 @@ class BidRefused(Exception):
 
 @dataclass(frozen=True)
 class Calc:
+    """The calculator's answer. `quote.amount_give` is what the customer pays (Premium's
+    sum_give_com), `quote.amount_get` what it receives (sum_get_com); `sum_give` is the amount
+    after the give-side percent fee, `sum_get` before the fixed get-side fee."""
+
     quote: Quote
+    sum_give: Decimal
+    sum_get: Decimal
     changed: bool
+
+
+def _kept(direction: Direction) -> Decimal:
+    """The share of what the customer pays that is exchanged (after the give-side fee)."""
+    return Decimal(1) - direction.fee_give_percent / Decimal(100)
 
 
 def give_for_get(direction: Direction, amount_get: Decimal, *, up: bool = True) -> Decimal:
     """What the customer gives to get `amount_get` (quote's inverse), in the give currency's
     decimals: rounded up (the customer gets at least that) or down (never beyond it)."""
-    keep = Decimal(1) - direction.fee_give_percent / Decimal(100)
+    keep = _kept(direction)
     if keep <= 0 or direction.rate_get <= 0:
         return Decimal(0)
     give = (amount_get + direction.fee_get) * direction.rate_give / direction.rate_get / keep
@@ -84,68 +100,153 @@ def give_for_get(direction: Direction, amount_get: Decimal, *, up: bool = True) 
     return (quantize(give, decimals, ROUND_UP) if up else quantize_down(give, decimals))
 
 
+def _give_of(direction: Direction, amount: Decimal, action: int) -> Decimal:
+    """What the customer pays for `amount` read as `calc_action` says: 1 the amount exchanged
+    (before the give fee), 2 the amount received before the fixed get fee, 3 the amount paid,
+    4 the amount received."""
+    if action == 3:
+        return amount
+    if action == 1:
+        keep = _kept(direction)
+        return (quantize(amount / keep, direction.currency_give.decimals, ROUND_UP)
+                if keep > 0 else Decimal(0))
+    if action == 2:
+        return give_for_get(direction, max(amount - direction.fee_get, Decimal(0)))
+    return give_for_get(direction, amount)
+
+
 def calc(direction: Direction, amount: Decimal, action: int) -> Calc:
-    """`get_calc`: the amounts for `amount` given (action 1) or wanted (2), moved into the
+    """`get_calc`: the amounts for `amount` (as `calc_action` reads it), moved into the
     direction's limits and its reserve when outside them (`changed`)."""
-    give = amount if action == 1 else give_for_get(direction, amount)
-    moved = give
+    give = _give_of(direction, amount, action)
     caps = [give_for_get(direction, direction.currency_get.reserve, up=False)]
     if direction.max_amount:
         caps.append(direction.max_amount)
-    moved = min(moved, *caps)
-    moved = max(moved, direction.min_amount)
-    return Calc(quote(direction, moved), changed=moved != give)
+    moved = max(min(give, *caps), direction.min_amount)
+    q = quote(direction, moved)
+    sum_give = quantize_down(moved * _kept(direction), direction.currency_give.decimals)
+    sum_get = q.amount_get + direction.fee_get if q.amount_get > 0 else Decimal(0)
+    return Calc(q, sum_give=sum_give, sum_get=sum_get, changed=moved != give)
 
 
-def _form_refusal(form: ExchangeForm) -> dict[str, str]:
+def _form_refusal(form: ExchangeForm, email_param: str) -> dict[str, str]:
     fields: dict[str, str] = {}
     for name, errors in form.errors.items():
-        param = FORM_TO_PARAM.get(name, name)
+        param = email_param if name == "email" else FORM_TO_PARAM.get(name, name)
         fields.setdefault(param, " ".join(str(error) for error in errors))
     return fields
 
 
-def bid_check_rate(*, key: ApiKey, client_ip: str) -> str | None:
-    """The exchange form's own rate limit (`exchange_rate_limit_refusal`), counted per client
-    address and per key (as the form counts per visitor): the refusal's text, else None."""
-    refused = exchange_rate_limit_refusal(client_ip=client_ip, user_hash=f"apikey:{key.pk}")
-    return None if refused is None else refused.message
+def _limit_refusal(group: str, value: str, rate: str) -> int | None:
+    """Counts one bid; the seconds to wait when beyond `rate`, else None."""
+    usage = get_usage(None, group=group, key=lambda _group, _request: value, rate=rate,
+                      increment=True)
+    if usage is not None and usage["should_limit"]:
+        return max(int(usage["time_left"]), 1)
+    return None
 
 
-def bid_create(*, key: ApiKey, direction: Direction, amount: Decimal, action: int,
-               account: str, email: str, partner_id: int | None, api_id: str,
-               callback_url: str, client_ip: str = "") -> Exchange | Quote:
+def bid_check_rate(*, key: ApiKey, user_ip: str) -> str | None:
+    """The refusal of one more bid through this key, or None. A key serves all of a bot's
+    customers from one address, so it has its own hourly limit (the operator's, else
+    PARTNER_API_BIDS_PER_HOUR); the customer's address the bot passes (`user_ip`) is counted as
+    the exchange page counts a visitor's (`exchange_rate_limit_refusal`)."""
+    rate = f"{key.bids_per_hour or settings.PARTNER_API_BIDS_PER_HOUR}/h"
+    wait = _limit_refusal("v1:bids", str(key.pk), rate)
+    if wait is not None:
+        return _("This key's bid limit is reached; try again in %(minutes)s min.") % {
+            "minutes": max(wait // 60, 1)}
+    if user_ip:
+        refused = exchange_rate_limit_refusal(client_ip=user_ip, user_hash="")
+        if refused is not None:
+            return refused.message
+    return None
+
+
+@dataclass(frozen=True)
+class BidRequest:
+    """A bid as create_bid asks it: `fields` are the direction's fields by Premium's name."""
+
+    direction: Direction
+    amount: Decimal
+    action: int
+    fields: Mapping[str, str]
+    partner_id: int | None
+    api_id: str
+    callback_url: str
+    user_ip: str
+
+
+def _field_values(direction: Direction, given: Mapping[str, str]) -> tuple[dict[str, str],
+                                                                              dict[str, str]]:
+    """The direction's fields from the request (those it does not ask are ignored), and the
+    refusals of those missing or malformed."""
+    values: dict[str, str] = {}
+    refused: dict[str, str] = {}
+    for asked in direction_fields(direction):
+        value = given.get(asked.name, "").strip()
+        if not value:
+            if asked.required:
+                refused[asked.name] = _("This parameter is required.")
+            continue
+        if len(value) > FIELD_MAX_LENGTH or not value.isprintable():
+            refused[asked.name] = _("Printable text of up to %(max)s characters is expected.") \
+                % {"max": FIELD_MAX_LENGTH}
+            continue
+        values[asked.name] = value
+    return values, refused
+
+
+def bid_create(*, key: ApiKey, bid: BidRequest) -> Exchange | Calc:
     """Checks a bid as the exchange page checks its form, then creates the exchange and its
-    ApiBid. A test key's bid is checked alike but never stored: the quote comes back."""
-    amount_give = amount if action == 1 else give_for_get(direction, amount)
+    ApiBid. A test key's bid is checked alike but never stored: the calculation comes back.
+
+    Attribution follows the web's rule (`partners.attribution.partner_for_bid`): a customer
+    bound by an earlier successful exchange stays bound; a key names only its own partner
+    unless the operator granted it others (`may_name_partners`)."""
+    direction = bid.direction
+    values, fields = _field_values(direction, bid.fields)
+    email_param = direction.email_field
+    amount_give = _give_of(direction, bid.amount, bid.action)
     form = ExchangeForm(
         {"cur_from": direction.currency_give.code, "cur_to": direction.currency_get.code,
-         "amount_give": str(amount_give), "email": email, "account_get": account},
+         "amount_give": str(amount_give), "email": values.get(email_param, ""),
+         "account_get": values.get("account2", "")},
         directions=active_directions())
-    fields = {} if form.is_valid() else _form_refusal(form)
-    if partner_id is not None and not partner_may_earn(partner_id=partner_id,
-                                                       customer_email=email):
-        fields.setdefault("partner_id", _("No partner with this id may be credited for "
-                                          "this exchange."))
-    if callback_url:
-        refusal = netguard.url_refusal(callback_url)
+    if not form.is_valid():
+        for name, reason in _form_refusal(form, email_param).items():
+            fields.setdefault(name, reason)
+    partner_id = None
+    if bid.partner_id is not None:
+        if bid.partner_id != key.partner_id and not key.may_name_partners:
+            fields.setdefault("partner_id", _("This key may name only its own partner "
+                                              "(%(id)s).") % {"id": key.partner_id})
+        else:
+            partner_id = partner_for_bid(named_partner_id=bid.partner_id,
+                                         email=values.get(email_param, ""))
+            if partner_id is None:
+                fields.setdefault("partner_id", _("No partner with this id may be credited "
+                                                  "for this exchange."))
+    if bid.callback_url:
+        refusal = netguard.url_refusal(bid.callback_url)
         if refusal is not None:
             fields.setdefault("callback_url", refusal)
     if fields:
         raise BidRefused(fields)
     if key.is_test:
-        return quote(direction, form.cleaned_data["amount_give"])
+        return calc(direction, form.cleaned_data["amount_give"], 3)
     with transaction.atomic():
         try:
             exchange = exchange_create(
                 direction=direction, amount_give=form.cleaned_data["amount_give"],
                 email=form.cleaned_data["email"], account_get=form.cleaned_data["account_get"],
-                partner_id=partner_id, user_ip=client_ip)
+                partner_id=partner_id, user_ip=bid.user_ip)
         except ExchangeError as error:
-            raise BidRefused({FORM_TO_PARAM.get(error.field or "", "direction_id"):
-                              error.message}) from None
-        ApiBid.objects.create(exchange=exchange, api_key=key, api_id=api_id[:100],
-                              callback_url=callback_url)
+            param = (email_param if error.field == "email"
+                     else FORM_TO_PARAM.get(error.field or "", "direction_id"))
+            raise BidRefused({param: error.message}) from None
+        ApiBid.objects.create(exchange=exchange, api_key=key, api_id=bid.api_id[:100],
+                              callback_url=bid.callback_url, fields=values)
     return exchange
 
 
@@ -159,24 +260,34 @@ def bid_of(*, key: ApiKey, bid_id: int | None = None, token: str = "") -> Exchan
             .filter(condition, pk__in=mine).first())
 
 
-def bid_cancel(*, exchange: Exchange) -> Exchange:
-    """The customer (through the bot) gives up a bid not yet paid."""
-    if exchange.status != ExchangeStatus.NEW:
-        raise BidRefused({"hash": _("This exchange is already %(status)s.")
-                          % {"status": exchange.get_status_display()}})
+def _moved(exchange: Exchange, change: Callable[[], Exchange]) -> Exchange:
+    """A status change through exchange.services (which checks it under the row lock); its
+    refusal as the bid's."""
     try:
-        return exchange_set_status(exchange_id=exchange.pk, status=ExchangeStatus.CANCELLED,
-                                   actor="api")
+        return change()
     except ExchangeError as error:
         raise BidRefused({"hash": error.message}) from None
+
+
+def bid_cancel(*, exchange: Exchange) -> Exchange:
+    """The customer (through the bot) gives up a bid not yet paid."""
+    return _moved(exchange, lambda: exchange_set_status(
+        exchange_id=exchange.pk, status=ExchangeStatus.CANCELLED, actor="api",
+        only_from=ExchangeStatus.NEW))
 
 
 def bid_pay(*, exchange: Exchange) -> Exchange:
-    """The customer's "I have paid", pressed through the bot."""
-    try:
-        return customer_mark_paid(token=exchange.token)
-    except ExchangeError as error:
-        raise BidRefused({"hash": error.message}) from None
+    """The customer's "I have paid", pressed through the bot; not where the payment is
+    detected automatically (api_actions.pay is then the page, not `api`)."""
+    if exchange.direction.automatic_payment:
+        raise BidRefused({"hash": _("This bid's payment is confirmed automatically.")})
+    return _moved(exchange, lambda: customer_mark_paid(token=exchange.token))
+
+
+def bid_complete(*, exchange: Exchange) -> Exchange:
+    """success_bid: the exchanger's own tool says the bid is done."""
+    return _moved(exchange, lambda: exchange_set_status(
+        exchange_id=exchange.pk, status=ExchangeStatus.SUCCESS, actor="api"))
 
 
 def bid_url(exchange: Exchange) -> str:
@@ -187,15 +298,13 @@ def bid_url(exchange: Exchange) -> str:
 # Callbacks.
 
 
-def callback_body(exchange: Exchange, bid: ApiBid, previous_status: str) -> str:
-    """What a callback POSTs, form-encoded like v1's own requests."""
-    return urlencode({
-        "id": exchange.pk, "hash": exchange.token, "api_id": bid.api_id,
-        "status": exchange.status, "status_title": str(exchange.get_status_display()),
-        "previous_status": previous_status,
-        "amount_give": exchange.amount_give, "amount_get": exchange.amount_get,
-        "time": to_unix(exchange.status_changed_at),
-    })
+def callback_body(exchange: Exchange, bid: ApiBid) -> str:
+    """What a callback POSTs, form-encoded like v1's own requests: Premium's fields (bid_id,
+    the direction's fields as given: account1, account2, cfgive8, cf1..cf99), the status by
+    Premium's name and the bid's hash."""
+    return urlencode({"bid_id": exchange.pk, **bid.fields,
+                      "status": premium_status(exchange.status), "hash": exchange.token,
+                      "api_id": bid.api_id})
 
 
 def bid_callback_on_status_change(sender: object, *, exchange: Exchange,
@@ -206,7 +315,7 @@ def bid_callback_on_status_change(sender: object, *, exchange: Exchange,
     if bid is None:
         return
     BidCallback.objects.create(bid=bid, status=exchange.status,
-                               body=callback_body(exchange, bid, previous_status),
+                               body=callback_body(exchange, bid),
                                next_attempt_at=timezone.now())
 
 

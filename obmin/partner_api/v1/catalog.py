@@ -24,6 +24,7 @@ EXCHANGE_METHODS = (
     "bid_info",
     "cancel_bid",
     "pay_bid",
+    "success_bid",
     "get_exchanges",
 )
 ALL_METHODS = PARTNER_METHODS + EXCHANGE_METHODS

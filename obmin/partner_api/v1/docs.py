@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from obmin.lib.site import public_url
@@ -23,91 +21,34 @@ from obmin.partner_api.v1.answer import (
     NO_DIRECTION,
 )
 from obmin.partner_api.v1.catalog import ALL_METHODS
+from obmin.partner_api.v1.table import METHODS, Method, data_schema
+
+assert tuple(m.name for m in METHODS) == ALL_METHODS
 
 PATH = "/api/userapi/v1/"
 
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    type: str  # integer, number, string
-    required: bool
-    description: str | Promise
-
-
-@dataclass(frozen=True)
-class Method:
-    name: str
-    summary: str | Promise
-    params: tuple[Param, ...] = ()
-
-
-WINDOW = (
-    Param("start_time", "integer", False, _("From this unix time (inclusive).")),
-    Param("end_time", "integer", False, _("Up to this unix time (inclusive).")),
-    Param("limit", "integer", False, _("At most this many items.")),
+# Where Obmin's v1 still differs from Premium's (the docs page lists them; none should matter
+# to a client written for Premium).
+DIFFERENCES = (
+    _("Currencies have no logos: logo fields are empty strings."),
+    _("Statuses Obmin's lifecycle never reaches (coldnew, delete, techpay, coldpay, partpay, "
+      "verify, mercherror, payouterror, scrpayerror, coldsuccess, partpayout) are never sent; "
+      "the status filter accepts them and finds nothing."),
+    _("Fields are text inputs (type input, no select options) and none feeds the calculator "
+      "(cd is 0); the calculator's cd parameter is accepted and unused."),
+    _("cancel_bid, pay_bid and success_bid answer the whole bid (with status and "
+      "status_title), as bid_info does."),
+    _("Additions a Premium client ignores: each currency's code, api_actions.memo, "
+      "get_exchanges' hash, the partner lists' sub1 … sub5, country and updated_time, a status "
+      "filter, and error_fields on every refused parameter."),
 )
-DIRECTION = Param("direction_id", "integer", True, _("The direction's id (get_directions)."))
-AMOUNT = (
-    Param("calc_amount", "number", True, _("The amount.")),
-    Param("calc_action", "integer", False,
-          _("1: calc_amount is what the customer gives (default); 2: what it gets.")),
-)
-
-METHODS = (
-    Method("test", _("The key's partner, the caller's address and locale.")),
-    Method("get_partner_info", _("Balance, minimum payout and payout methods.")),
-    Method("get_partner_links", _("Clicks on the partner's links (crawlers left out)."),
-           (*WINDOW, Param("ip", "string", False, _("Only clicks from this address.")))),
-    Method("get_partner_exchanges", _("Exchanges the partner referred, with statuses."),
-           (*WINDOW, Param("id", "integer", False, _("Only this exchange.")),
-            Param("status_history", "integer", False,
-                  _("0: leave the status history (statuses) empty.")),
-            Param("ip", "string", False,
-                  _("Only exchanges made from this customer's address (compared masked "
-                    "when addresses are masked; each item's user_ip shows it so).")))),
-    Method("get_partner_payouts", _("The partner's payouts (0 pending, 1 paid, 2 cancelled)."),
-           (*WINDOW, Param("id", "integer", False, _("Only this payout.")))),
-    Method("add_partner_payout", _("Asks for a payout of the whole balance."),
-           (Param("method_id", "integer", True, _("A payout method's id.")),
-            Param("account", "string", True, _("Where to pay it.")))),
-    Method("get_direction_currencies", _("Currencies customers may give and get."),
-           (Param("currency_id_give", "integer", False, _("Only directions from it.")),
-            Param("currency_id_get", "integer", False, _("Only directions to it.")))),
-    Method("get_directions", _("The exchange directions on offer."),
-           (Param("currency_id_give", "integer", False, _("Only directions from it.")),
-            Param("currency_id_get", "integer", False, _("Only directions to it.")))),
-    Method("get_direction", _("One direction: rate, reserve, limits, the fields a bid needs."),
-           (DIRECTION,)),
-    Method("get_calc", _("What the customer gives and gets, moved into the limits."),
-           (DIRECTION, *AMOUNT)),
-    Method("create_bid", _("Creates an exchange, checked as the exchange page checks it."),
-           (DIRECTION, *AMOUNT,
-            Param("account2", "string", True, _("The customer's account to receive.")),
-            Param("cf6", "string", True, _("The customer's e-mail.")),
-            Param("partner_id", "integer", False,
-                  _("The partner that referred the customer (earns its reward).")),
-            Param("api_id", "string", False, _("Your own id for the bid.")),
-            Param("callback_url", "string", False,
-                  _("Receives a POST (form-encoded: id, hash, api_id, status, status_title, "
-                    "previous_status, amount_give, amount_get, time) on each status change; "
-                    "a public http(s) address; retried for about 9 hours.")))),
-    Method("bid_info", _("One of this key's bids."),
-           (Param("id", "integer", False, _("The bid's id.")),
-            Param("hash", "string", False, _("Or its hash.")))),
-    Method("cancel_bid", _("Cancels a bid not yet paid."),
-           (Param("hash", "string", True, _("The bid's hash.")),)),
-    Method("pay_bid", _("The customer says it has paid (“I have paid”)."),
-           (Param("hash", "string", True, _("The bid's hash.")),)),
-    Method("get_exchanges", _("This key's own bids."), WINDOW),
-)
-assert tuple(m.name for m in METHODS) == ALL_METHODS
 
 ERRORS = (
     (E_DISABLED, API_DISABLED, _("Unknown login or key, revoked key, or the API is off.")),
     (E_ADDRESS, API_DISABLED, _("The key may not be used from this address.")),
     (E_METHOD, METHOD_NOT_SUPPORTED,
-     _("Unknown method, one outside the key's method set, or not POST (HTTP 405).")),
+     _("Unknown method, one outside the key's method set or grants, or neither GET nor POST "
+       "(HTTP 405).")),
     (E_PARAMETER, "param: why", _("A bad parameter; error_fields names each.")),
     (E_TOO_MANY, "Too many requests…", _("HTTP 429 with Retry-After.")),
     (E_NO_BID, NO_BID, _("No bid of this key with that id or hash.")),
@@ -121,18 +62,27 @@ def curl(method: Method) -> str:
             f"-H 'API-LOGIN: <login>' -H 'API-KEY: <key>' {data}").rstrip()
 
 
+def _answer_rows(fields: Any, prefix: str = "") -> list[dict[str, str]]:
+    """The answer's fields as the docs table lists them, nested ones as `parent.child`."""
+    rows = []
+    for field in fields:
+        rows.append({"name": prefix + field.name, "wire": field.wire,
+                     "source": str(field.source)})
+        rows.extend(_answer_rows(field.fields, f"{prefix}{field.name}."))
+    return rows
+
+
 def page() -> dict[str, Any]:
-    """What the docs page shows of v1."""
+    """What the docs page shows of v1: every method's parameters and answer from its table."""
     return {"url": public_url(PATH), "methods": [
-        {"method": m, "curl": curl(m)} for m in METHODS], "errors": ERRORS}
+        {"method": m, "curl": curl(m), "answer": _answer_rows(m.answer),
+         "error": repr(m.success_error).replace("'", '"')} for m in METHODS],
+        "errors": ERRORS, "differences": DIFFERENCES}
 
 
 def openapi_paths() -> dict[str, Any]:
-    """One POST operation per v1 method, for the OpenAPI document beside api.php."""
-    envelope = {"type": "object", "required": ["error", "error_text", "data"], "properties": {
-        "error": {"type": "integer"}, "error_text": {"type": "string"},
-        "error_fields": {"type": "object", "additionalProperties": {"type": "string"}},
-        "data": {}}}
+    """A GET and a POST operation per v1 method, for the OpenAPI document beside api.php;
+    each answer's `data` schema comes from the method's table."""
     errors = "\n".join(f"- {code}: {text}" for code, text, _why in ERRORS)
     paths: dict[str, Any] = {}
     for method in METHODS:
@@ -140,25 +90,42 @@ def openapi_paths() -> dict[str, Any]:
                       for p in method.params}
         body = {"type": "object", "properties": properties,
                 "required": [p.name for p in method.params if p.required]}
-        json_answer = {"application/json": {"schema": envelope}}
-        paths[PATH + method.name] = {"post": {
+        success = {"type": "object", "required": ["error", "error_text", "data"], "properties": {
+            "error": ({"type": "string", "enum": ["0"]} if method.success_error == "0"
+                      else {"type": "integer"}),
+            "error_text": {"type": "string"}, "data": data_schema(method)}}
+        failure = {"type": "object", "required": ["error", "error_text", "data"], "properties": {
+            "error": {"type": "integer"}, "error_text": {"type": "string"},
+            "error_fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            "data": {}}}
+        json_answer = {"application/json": {"schema": {"oneOf": [success, failure]}}}
+        operation: dict[str, Any] = {
             "summary": f"v1 {method.name}: {method.summary}",
             "description": str(_("Errors:")) + "\n" + errors,
-            "operationId": f"v1_{method.name}",
+            "operationId": f"v1_{method.name}_%s",
             "tags": ["API v1"],
             "security": [{"v1_login": [], "v1_key": []}],
             "requestBody": {"required": False, "content": {
-                "application/x-www-form-urlencoded": {"schema": body}}},
+                "application/x-www-form-urlencoded": {"schema": body},
+                "application/json": {"schema": body}}},
             "responses": {
                 "200": {"description": str(_("The envelope; errors too.")),
                         "content": json_answer},
-                "405": {"description": str(_("Not POST (Method not supported).")),
+                "405": {"description": str(_("Neither GET nor POST (Method not "
+                                             "supported).")),
                         "content": json_answer},
                 "429": {"description": str(_("Too many requests.")),
                         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                         "content": json_answer},
             },
-        }}
+        }
+        query = [{"name": p.name, "in": "query", "required": p.required,
+                  "schema": {"type": p.type}, "description": str(p.description)}
+                 for p in method.params]
+        paths[PATH + method.name] = {
+            "post": {**operation, "operationId": operation["operationId"] % "post"},
+            "get": {**{k: v for k, v in operation.items() if k != "requestBody"},
+                    "operationId": operation["operationId"] % "get", "parameters": query}}
     return paths
 
 

@@ -1,7 +1,9 @@
 """API v1's exchange methods for bots and mini-apps: directions, a calculator, bids.
 
 Directions are the exchange page's own (`exchange.selectors.active_directions`); a bid is
-checked and created in `v1/bids.py` exactly as the exchange page does it.
+checked and created in `v1/bids.py` exactly as the exchange page does it. Each handler reads
+its parameters, gathers its values under the field names of its table (`v1/table.py`) and
+answers `table.shape` of them.
 """
 
 from __future__ import annotations
@@ -13,13 +15,20 @@ from typing import Any
 
 from django.http.response import HttpResponseBase
 from django.utils.http import urlencode
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from obmin.exchange.accounts import EXAMPLES, AccountFormat
-from obmin.exchange.models import Currency, Direction, Exchange, ExchangeStatus
-from obmin.exchange.selectors import active_directions
-from obmin.exchange.services import Quote, quote
-from obmin.lib.money import plain
+from obmin.exchange.models import (
+    Currency,
+    Direction,
+    Exchange,
+    ExchangeStatus,
+    ExchangeStatusChange,
+)
+from obmin.exchange.selectors import AskedField, active_directions, direction_fields
+from obmin.lib.ipmask import normalize_ip
+from obmin.lib.money import plain, quantize
 from obmin.lib.site import public_url
 from obmin.lib.timeutil import to_unix, utc_date
 from obmin.partner_api import params
@@ -28,6 +37,7 @@ from obmin.partner_api.v1.answer import (
     E_NO_BID,
     E_NO_DIRECTION,
     E_TOO_MANY,
+    METHOD_NOT_SUPPORTED,
     NO_BID,
     NO_DIRECTION,
     V1Error,
@@ -36,8 +46,11 @@ from obmin.partner_api.v1.answer import (
 )
 from obmin.partner_api.v1.bids import (
     BidRefused,
+    BidRequest,
+    Calc,
     bid_cancel,
     bid_check_rate,
+    bid_complete,
     bid_create,
     bid_of,
     bid_pay,
@@ -45,6 +58,13 @@ from obmin.partner_api.v1.bids import (
     calc,
 )
 from obmin.partner_api.v1.request import V1Request
+from obmin.partner_api.v1.statuses import (
+    FROM_PREMIUM,
+    PREMIUM_TITLES,
+    premium_status,
+    premium_title,
+)
+from obmin.partner_api.v1.table import BY_NAME, OMIT
 
 AMOUNT = re.compile(r"[0-9]{1,20}(?:[.,][0-9]{1,10})?")
 ID = re.compile(r"[0-9]{1,15}")
@@ -78,25 +98,51 @@ def _amount(options: Mapping[str, str], name: str = "calc_amount") -> Decimal:
 
 def _action(options: Mapping[str, str]) -> int:
     raw = options.get("calc_action", "").strip() or "1"
-    if raw not in ("1", "2"):
-        raise bad_fields({"calc_action": _("1 (the amount given) or 2 (the amount received) "
-                                           "is expected.")})
+    if raw not in ("1", "2", "3", "4"):
+        raise bad_fields({"calc_action": _("1, 2, 3 or 4 is expected.")})
     return int(raw)
+
+
+def _flag(options: Mapping[str, str], name: str) -> bool:
+    raw = options.get(name, "").strip()
+    if raw not in ("", "0", "1"):
+        raise bad_fields({name: _("0 or 1 is expected.")})
+    return raw == "1"
+
+
+def _user_ip(options: Mapping[str, str]) -> str:
+    raw = options.get("user_ip", "").strip()
+    if raw and not normalize_ip(raw):
+        raise bad_fields({"user_ip": _("An IPv4 or IPv6 address is expected.")})
+    return normalize_ip(raw) if raw else ""
+
+
+def _active() -> Any:
+    return Direction.objects.active().select_related("currency_give", "currency_get")
 
 
 def _direction(options: Mapping[str, str]) -> Direction:
     direction_id = _id(options, "direction_id", required=True)
-    assert direction_id is not None  # required
-    direction = (Direction.objects.active().select_related("currency_give", "currency_get")
-                 .filter(pk=direction_id).first())
+    direction = _active().filter(pk=direction_id).first()
     if direction is None:
         raise V1Error(E_NO_DIRECTION, NO_DIRECTION)
     return direction
 
 
-def _currency(currency: Currency) -> dict[str, Any]:
-    # Obmin keeps no currency logos: `logo` is always "".
-    return {"id": currency.pk, "title": currency.title, "logo": "", "code": currency.code}
+def _direction_by_id_or_pair(options: Mapping[str, str]) -> Direction:
+    """get_direction: by `direction_id`, or by `currency_id_give` + `currency_id_get`."""
+    if options.get("direction_id", "").strip():
+        return _direction(options)
+    give = _id(options, "currency_id_give", required=False)
+    get = _id(options, "currency_id_get", required=False)
+    if give is None or get is None:
+        raise bad_fields({"direction_id": _("Give direction_id, or currency_id_give and "
+                                            "currency_id_get.")})
+    direction = (_active().filter(currency_give_id=give, currency_get_id=get)
+                 .order_by("city", "id").first())
+    if direction is None:
+        raise V1Error(E_NO_DIRECTION, NO_DIRECTION)
+    return direction
 
 
 def _filtered(options: Mapping[str, str]) -> list[Direction]:
@@ -107,16 +153,26 @@ def _filtered(options: Mapping[str, str]) -> list[Direction]:
             and (get is None or d.currency_get_id == get)]
 
 
+def _answer(method: str, values: Any) -> HttpResponseBase:
+    return ok(BY_NAME[method].shape_data(values), error=BY_NAME[method].success_error)
+
+
+def _currency(currency: Currency) -> dict[str, Any]:
+    # Obmin keeps no currency logos: `logo` is always "".
+    return {"id": currency.pk, "title": currency.title, "logo": "", "code": currency.code}
+
+
 def get_direction_currencies(request: V1Request) -> HttpResponseBase:
     directions = _filtered(request.api_params)
     gives = {d.currency_give_id: d.currency_give for d in directions}
     gets = {d.currency_get_id: d.currency_get for d in directions}
-    return ok({"give": [_currency(c) for c in gives.values()],
-               "get": [_currency(c) for c in gets.values()]})
+    return _answer("get_direction_currencies", {
+        "give": [_currency(c) for c in gives.values()],
+        "get": [_currency(c) for c in gets.values()]})
 
 
 def get_directions(request: V1Request) -> HttpResponseBase:
-    return ok([{
+    return _answer("get_directions", [{
         "direction_id": d.pk,
         "currency_give_id": d.currency_give_id, "currency_give_title": d.currency_give.title,
         "currency_give_logo": "",
@@ -125,39 +181,58 @@ def get_directions(request: V1Request) -> HttpResponseBase:
     } for d in _filtered(request.api_params)])
 
 
-def _field(name: str, label: str, tooltip: str = "") -> dict[str, Any]:
-    return {"name": name, "type": "input", "label": label, "req": 1, "tooltip": tooltip}
+def _amounts(d: Direction, result: Calc) -> dict[str, Any]:
+    """Premium's amounts, rates, commissions and limits of a calculation."""
+    give, get = d.currency_give, d.currency_get
+    q = result.quote
+    lowest = calc(d, d.min_amount, 3).quote.amount_get if d.min_amount > 0 else None
+    highest = calc(d, d.max_amount, 3).quote.amount_get if d.max_amount > 0 else None
+    return {
+        "currency_code_give": give.code, "currency_code_get": get.code,
+        "reserve": get.reserve, "course_give": d.rate_give, "course_get": d.rate_get,
+        "sum_give": result.sum_give, "sum_give_com": q.amount_give,
+        "sum_get": result.sum_get, "sum_get_com": q.amount_get,
+        "com_give": f"{plain(d.fee_give_percent)}%" if d.fee_give_percent else "",
+        "com_get": f"{plain(d.fee_get)} {get.code}" if d.fee_get else "",
+        "min_give": d.min_amount if d.min_amount > 0 else "no",
+        "max_give": d.max_amount if d.max_amount > 0 else "no",
+        "min_get": "no" if lowest is None else lowest,
+        "max_get": "no" if highest is None else highest,
+    }
+
+
+def _field(asked: AskedField, tooltip: str = "") -> dict[str, Any]:
+    return {"name": asked.name, "type": "input", "label": asked.label, "req": asked.required,
+            "tooltip": asked.tooltip or tooltip, "options": {}, "cd": 0}
+
+
+def _instructions(d: Direction) -> str:
+    details = d.payment_details()
+    uk = (get_language() or "").startswith("uk")
+    return (details.instructions_uk if uk and details.instructions_uk
+            else details.instructions)
 
 
 def get_direction(request: V1Request) -> HttpResponseBase:
-    d = _direction(request.api_params)
+    d = _direction_by_id_or_pair(request.api_params)
     give, get = d.currency_give, d.currency_get
-    lowest = quote(d, d.min_amount).amount_get if d.min_amount > 0 else Decimal(0)
-    account_format = AccountFormat(get.account_format)
     example = EXAMPLES[get.account_format]
-    tooltip = str(account_format.label) + (f" ({example})" if example else "")
-    return ok({
+    account_hint = str(AccountFormat(get.account_format).label) + (
+        f" ({example})" if example else "")
+    sides: dict[str, dict[str, Any]] = {"give": {}, "get": {}, "dir": {}}
+    for asked in direction_fields(d):
+        hint = account_hint if asked.name == "account2" else ""
+        sides[asked.side][asked.name] = _field(asked, hint)
+    start = d.min_amount if d.min_amount > 0 else Decimal(1)
+    return _answer("get_direction", {
         "id": d.pk,
         "url": public_url("/exchange/?" + urlencode({"cur_from": give.code,
                                                      "cur_to": get.code})),
-        "currency_code_give": give.code, "currency_code_get": get.code,
-        "reserve": get.reserve,
-        "course_give": d.rate_give, "course_get": d.rate_get,
-        "min_give": d.min_amount if d.min_amount > 0 else "no",
-        "max_give": d.max_amount if d.max_amount > 0 else "no",
-        "min_get": lowest if d.min_amount > 0 else "no",
-        "max_get": quote(d, d.max_amount).amount_get if d.max_amount > 0 else "no",
-        "give_fields": [],
-        "get_fields": [_field("account2", _("Your account / wallet to receive"), tooltip)],
-        "dir_fields": [_field("cf6", _("E-mail"))],
+        **_amounts(d, calc(d, start, 3)),
+        "info": {"timeline_text": _instructions(d), "frozen_text": "",
+                 "before_button_text": ""},
+        "give_fields": sides["give"], "get_fields": sides["get"], "dir_fields": sides["dir"],
     })
-
-
-def _calc_data(q: Quote, changed: bool) -> dict[str, Any]:
-    d = q.direction
-    return {"sum_give": q.amount_give, "sum_get": q.amount_get, "course_give": d.rate_give,
-            "course_get": d.rate_get, "reserve": d.currency_get.reserve,
-            "changed": 1 if changed else 0}
 
 
 def get_calc(request: V1Request) -> HttpResponseBase:
@@ -165,31 +240,51 @@ def get_calc(request: V1Request) -> HttpResponseBase:
     direction = _direction(options)
     amount, action = _amount(options), _action(options)
     result = calc(direction, amount, action)
-    return ok(_calc_data(result.quote, result.changed))
+    return _answer("get_calc", {**_amounts(direction, result), "changed": result.changed})
 
 
-def bid_data(exchange: Exchange, api_id: str = "") -> dict[str, Any]:
+def _api_actions(exchange: Exchange) -> dict[str, Any]:
+    """What the customer may do next: Premium's `api`, `disabled` or a URL to open."""
     is_new = exchange.status == ExchangeStatus.NEW
+    automatic = exchange.direction.automatic_payment
     give = exchange.currency_give.code
-    memo = f" ({_('memo')}: {exchange.pay_memo})" if exchange.pay_memo else ""
-    instruction = (_("Send %(amount)s %(code)s to %(pay_to)s%(memo)s, then press “I have "
-                     "paid”.") % {"amount": plain(exchange.amount_give), "code": give,
-                                  "pay_to": exchange.pay_to or "-", "memo": memo}
-                   if is_new else "")
+    amount = plain(quantize(exchange.amount_give, exchange.currency_give.decimals))
+    if not is_new:
+        instruction = ""
+    elif automatic:
+        instruction = _("Pay %(amount)s %(code)s on the exchange's page: %(url)s") % {
+            "amount": amount, "code": give, "url": bid_url(exchange)}
+    else:
+        memo = f" ({_('memo')}: {exchange.pay_memo})" if exchange.pay_memo else ""
+        instruction = (_("Send %(amount)s %(code)s to %(pay_to)s%(memo)s, then press “I have "
+                         "paid”.") % {"amount": amount, "code": give,
+                                      "pay_to": exchange.pay_to or "-", "memo": memo})
+    pay = "disabled"
+    if is_new:
+        pay = bid_url(exchange) if automatic else "api"
+    return {"type": "merchant" if automatic else "address",
+            "cancel": "api" if is_new else "disabled", "pay": pay,
+            "instruction": instruction, "pay_amount": exchange.amount_give,
+            "address": "" if automatic else exchange.pay_to, "memo": exchange.pay_memo}
+
+
+def bid_values(exchange: Exchange, api_id: str = "") -> dict[str, Any]:
     return {
         "id": exchange.pk, "hash": exchange.token, "url": bid_url(exchange),
         "api_id": api_id,
-        "time": to_unix(exchange.created_at), "date": utc_date(exchange.created_at),
-        "status": exchange.status, "status_title": str(exchange.get_status_display()),
+        "status": premium_status(exchange.status),
+        "status_title": premium_title(exchange.status),
+        "psys_give": exchange.currency_give.title, "psys_get": exchange.currency_get.title,
         "amount_give": exchange.amount_give, "amount_get": exchange.amount_get,
-        "currency_code_give": give, "currency_code_get": exchange.currency_get.code,
-        "account2": exchange.account_get,
-        "api_actions": {
-            "type": "address", "cancel": 1 if is_new else 0, "pay": 1 if is_new else 0,
-            "instruction": instruction, "pay_amount": exchange.amount_give,
-            "pay_to": exchange.pay_to, "pay_memo": exchange.pay_memo,
-        },
+        "currency_code_give": exchange.currency_give.code,
+        "currency_code_get": exchange.currency_get.code,
+        "api_actions": _api_actions(exchange),
     }
+
+
+def _fields_given(options: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in options.items()
+            if name.startswith(("account", "cf"))}
 
 
 def create_bid(request: V1Request) -> HttpResponseBase:
@@ -197,35 +292,36 @@ def create_bid(request: V1Request) -> HttpResponseBase:
     direction = _direction(options)
     amount, action = _amount(options), _action(options)
     partner_id = _id(options, "partner_id", required=False)
+    user_ip = _user_ip(options)
     callback_url = options.get("callback_url", "").strip()
     if len(callback_url) > 500:
         raise bad_fields({"callback_url": _("At most 500 characters.")})
-    missing = {name: _("This parameter is required.") for name in ("account2", "cf6")
-               if not options.get(name, "").strip()}
-    if missing:
-        raise bad_fields(missing)
-    refusal = bid_check_rate(key=request.api_key, client_ip=request.client_ip)
+    refusal = bid_check_rate(key=request.api_key, user_ip=user_ip)
     if refusal is not None:
         raise V1Error(E_TOO_MANY, refusal, status=429, retry_after=60)
     api_id = options.get("api_id", "").strip()[:100]
     try:
-        made = bid_create(key=request.api_key, direction=direction, amount=amount,
-                          action=action, account=options["account2"].strip(),
-                          email=options["cf6"].strip(), partner_id=partner_id, api_id=api_id,
-                          callback_url=callback_url, client_ip=request.client_ip)
+        made = bid_create(key=request.api_key, bid=BidRequest(
+            direction=direction, amount=amount, action=action,
+            fields=_fields_given(options), partner_id=partner_id, api_id=api_id,
+            callback_url=callback_url, user_ip=user_ip or request.client_ip))
     except BidRefused as refused:
         raise bad_fields(refused.fields) from None
-    if isinstance(made, Quote):
+    if isinstance(made, Calc):
         # A test key: checked like a real bid, but nothing is created.
-        return ok({"id": 0, "hash": "", "url": "", "api_id": api_id, "status": "new",
-                   "status_title": str(ExchangeStatus.NEW.label),
-                   "amount_give": made.amount_give, "amount_get": made.amount_get,
-                   "currency_code_give": direction.currency_give.code,
-                   "currency_code_get": direction.currency_get.code,
-                   "api_actions": {"type": "address", "cancel": 0, "pay": 0,
-                                   "instruction": _("A test key's bid: nothing was created."),
-                                   "pay_amount": made.amount_give}})
-    return ok(bid_data(made, api_id))
+        return _answer("create_bid", {
+            "id": 0, "hash": "", "url": "", "api_id": api_id, "status": "new",
+            "status_title": str(PREMIUM_TITLES["new"]),
+            "psys_give": direction.currency_give.title,
+            "psys_get": direction.currency_get.title,
+            "amount_give": made.quote.amount_give, "amount_get": made.quote.amount_get,
+            "currency_code_give": direction.currency_give.code,
+            "currency_code_get": direction.currency_get.code,
+            "api_actions": {"type": "address", "cancel": "disabled", "pay": "disabled",
+                            "instruction": _("A test key's bid: nothing was created."),
+                            "pay_amount": made.quote.amount_give, "address": "",
+                            "memo": ""}})
+    return _answer("create_bid", bid_values(made, api_id))
 
 
 def _own_bid(request: V1Request, *, by_id: bool) -> Exchange:
@@ -246,36 +342,96 @@ def _api_id(exchange: Exchange) -> str:
 
 def bid_info(request: V1Request) -> HttpResponseBase:
     exchange = _own_bid(request, by_id=True)
-    return ok(bid_data(exchange, _api_id(exchange)))
+    return _answer("bid_info", bid_values(exchange, _api_id(exchange)))
+
+
+def _moved(request: V1Request, method: str, move: Any) -> HttpResponseBase:
+    exchange = _own_bid(request, by_id=False)
+    try:
+        move(exchange=exchange)
+    except BidRefused as refused:
+        raise bad_fields(refused.fields) from None
+    exchange.refresh_from_db()
+    return _answer(method, bid_values(exchange, _api_id(exchange)))
 
 
 def cancel_bid(request: V1Request) -> HttpResponseBase:
-    exchange = _own_bid(request, by_id=False)
-    try:
-        bid_cancel(exchange=exchange)
-    except BidRefused as refused:
-        raise bad_fields(refused.fields) from None
-    exchange.refresh_from_db()
-    return ok(bid_data(exchange, _api_id(exchange)))
+    return _moved(request, "cancel_bid", bid_cancel)
 
 
 def pay_bid(request: V1Request) -> HttpResponseBase:
-    exchange = _own_bid(request, by_id=False)
-    try:
-        bid_pay(exchange=exchange)
-    except BidRefused as refused:
-        raise bad_fields(refused.fields) from None
-    exchange.refresh_from_db()
-    return ok(bid_data(exchange, _api_id(exchange)))
+    return _moved(request, "pay_bid", bid_pay)
+
+
+def success_bid(request: V1Request) -> HttpResponseBase:
+    if not request.api_key.may_complete_bids:
+        raise V1Error(3, METHOD_NOT_SUPPORTED)
+    return _moved(request, "success_bid", bid_complete)
+
+
+def status_filter(options: Mapping[str, str]) -> list[str] | None:
+    """`status`: Premium's names (comma-separated) as Obmin's statuses; None when not asked.
+    A name Premium has but Obmin never reaches selects nothing; an unknown one is refused."""
+    raw = options.get("status", "").strip()
+    if not raw:
+        return None
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    unknown = [name for name in names if name not in PREMIUM_TITLES]
+    if unknown:
+        raise bad_fields({"status": _("Unknown status %(names)s; Premium's names are "
+                                      "expected (new, payed, success...).")
+                          % {"names": ", ".join(unknown)}})
+    return [FROM_PREMIUM[name] for name in names if name in FROM_PREMIUM]
+
+
+def exchange_history(exchanges: list[Exchange]) -> dict[int, list[dict[str, Any]]]:
+    history: dict[int, list[dict[str, Any]]] = {e.pk: [] for e in exchanges}
+    for change in ExchangeStatusChange.objects.filter(exchange__in=exchanges).order_by(
+            "exchange_id", "created_at", "id"):
+        history[change.exchange_id].append({
+            "time": to_unix(change.created_at), "date": utc_date(change.created_at),
+            "status": premium_status(change.status)})
+    return history
 
 
 def get_exchanges(request: V1Request) -> HttpResponseBase:
-    """The key's own bids, oldest first, within `start_time`/`end_time`, `offset`, `limit`."""
-    window = params.window(request.api_params)
+    """The key's own bids, newest first, with every documented filter applied."""
+    options = request.api_params
+    window = params.window(options)
+    wanted = _id(options, "id", required=False)
+    ip = params.ip_filter(options)
+    with_history = _flag(options, "status_history")
+    statuses = status_filter(options)
+    api_id = options.get("api_id", "").strip()
+    if len(api_id) > 100:
+        raise bad_fields({"api_id": _("At most 100 characters.")})
     mine = ApiBid.objects.filter(api_key=request.api_key)
-    exchanges = list(window.page(
-        Exchange.objects.filter(pk__in=mine.values("exchange_id"))
-        .select_related("currency_give", "currency_get").order_by("created_at", "id")))
-    api_ids = dict(mine.filter(pk__in=[e.pk for e in exchanges])
+    if api_id:
+        mine = mine.filter(api_id=api_id)
+    exchanges = (Exchange.objects.filter(pk__in=mine.values("exchange_id"))
+                 .select_related("currency_give", "currency_get")
+                 .order_by("-created_at", "-id"))
+    if wanted is not None:
+        exchanges = exchanges.filter(pk=wanted)
+    if statuses is not None:
+        exchanges = exchanges.filter(status__in=statuses)
+    if ip:
+        exchanges = exchanges.filter(user_ip=ip)
+    page = list(window.page(exchanges))
+    api_ids = dict(mine.filter(pk__in=[e.pk for e in page])
                    .values_list("exchange_id", "api_id"))
-    return ok({"items": [bid_data(e, api_ids.get(e.pk, "")) for e in exchanges]})
+    history = exchange_history(page) if with_history else {}
+    return _answer("get_exchanges", {"items": [{
+        "id": e.pk, "api_id": api_ids.get(e.pk, ""), "hash": e.token,
+        "time": to_unix(e.created_at), "date": utc_date(e.created_at),
+        "psys_give": e.currency_give.title, "psys_get": e.currency_get.title,
+        "currency_code_give": e.currency_give.code, "currency_code_get": e.currency_get.code,
+        "course_give": e.rate_give, "course_get": e.rate_get,
+        "amount_give": e.amount_give, "amount_get": e.amount_get,
+        "exchange_success": e.status == ExchangeStatus.SUCCESS,
+        # The key's own bids: the address its bot gave (or its own), as given.
+        "user_hash": e.user_hash, "user_ip": e.user_ip or "",
+        "status": premium_status(e.status),
+        "statuses": history[e.pk] if with_history else OMIT,
+    } for e in page]})
+

@@ -1,19 +1,22 @@
-"""`POST /api/userapi/v1/<method>`: the key check, the method's handler, the envelope.
+"""`/api/userapi/v1/<method>` (GET or POST): the key check, the method's handler, the envelope.
 
-Every answer is the v1 envelope, whatever the HTTP method, content type or body: a wrong
-method is `Method not supported` (HTTP 405), a failed key check `Api disabled`, a bad
-parameter its `error_fields`; never an HTML page.
+Every answer is the v1 envelope, whatever the HTTP method, content type or body: a method
+other than GET or POST is `Method not supported` (HTTP 405), a failed key check `Api
+disabled`, a bad parameter its `error_fields`; never an HTML page.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.http.request import RawPostDataException
 from django.http.response import HttpResponseBase
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from obmin.lib import metrics
@@ -30,6 +33,7 @@ from obmin.partner_api.v1.answer import (
     METHOD_NOT_SUPPORTED,
     V1Error,
     V1FailureResponse,
+    bad_fields,
     fail,
     from_api_error,
 )
@@ -54,9 +58,33 @@ HANDLERS: dict[str, Handler] = {
     "bid_info": exchange_methods.bid_info,
     "cancel_bid": exchange_methods.cancel_bid,
     "pay_bid": exchange_methods.pay_bid,
+    "success_bid": exchange_methods.success_bid,
     "get_exchanges": exchange_methods.get_exchanges,
 }
 assert tuple(HANDLERS) == ALL_METHODS
+
+
+def v1_params(request: HttpRequest) -> dict[str, str]:
+    """The query string, then a POST's form or JSON body over it (Premium's clients send
+    either; its own Telegram module calls parameterless methods with a plain GET)."""
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if request.method != "POST" or content_type != "application/json":
+        return request_params(request)
+    params = request.GET.dict()
+    try:
+        decoded = json.loads(request.body or b"{}")
+    except (ValueError, RawPostDataException):
+        raise bad_fields({"body": _("A JSON object is expected.")}) from None
+    if not isinstance(decoded, dict):
+        raise bad_fields({"body": _("A JSON object is expected.")})
+    for name, value in decoded.items():
+        if isinstance(value, bool):
+            params[str(name)] = "1" if value else "0"
+        elif isinstance(value, str | int | float):
+            params[str(name)] = str(value)
+        elif value is not None:
+            raise bad_fields({str(name): _("A string or a number is expected.")})
+    return params
 
 
 def language_of(header: str) -> str:
@@ -80,13 +108,13 @@ def answer(request: HttpRequest, method: str, *, locale: str) -> HttpResponseBas
     # The one place a plain request becomes a V1Request: the attributes are set below.
     v1_request = cast(V1Request, request)
     try:
-        if request.method != "POST":
+        if request.method not in ("GET", "POST"):
             raise V1Error(E_METHOD, METHOD_NOT_SUPPORTED, status=405)
         v1_request.client_ip = client_ip(
             request.META, trust_forwarded_for=program_settings().trust_forwarded_for)
         if not settings.PARTNER_API_ENABLED:
             raise V1Error(E_DISABLED, API_DISABLED)
-        params = request_params(request)
+        params = v1_params(request)
         key = admit(v1_request, apikey_for_login(request.META.get("HTTP_API_LOGIN", "").strip(),
                                                  request.META.get("HTTP_API_KEY", "").strip()))
         handler = HANDLERS.get(method)

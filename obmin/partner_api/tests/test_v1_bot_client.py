@@ -1,0 +1,195 @@
+"""A client written the way real Premium bots are (plain httpx against a running server,
+`error` compared exactly as each method's PHP sends it, ids read as text, api_actions
+followed), walking a whole exchange and a cancellation; and a bot's volume of bids through one
+key with the default settings."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from obmin.exchange.accounts import EXAMPLES, AccountFormat
+from obmin.exchange.models import DirectionField, ExchangeStatus
+from obmin.exchange.services import exchange_set_status
+from obmin.partner_api.models import ApiKey, BidCallback
+from obmin.partner_api.services import apikey_create
+from obmin.partner_api.v1.bids import bid_callbacks_deliver
+
+BTC_ACCOUNT = EXAMPLES[AccountFormat.BITCOIN]
+
+
+class CallbackReceiver:
+    """The bot's callback endpoint on a real local port; keeps each POSTed form."""
+
+    def __init__(self) -> None:
+        self.forms: list[dict[str, str]] = []
+        forms = self.forms
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                forms.append(dict(urllib.parse.parse_qsl(body.decode())))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"OK")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/premium/callback"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class PremiumBot:
+    """What an exchange bot for Premium does: POST form bodies with API-LOGIN / API-KEY, and
+    `error` compared as Premium's PHP sends it (create_bid's "0", the rest 0)."""
+
+    def __init__(self, base: str, login: str, key: str) -> None:
+        self.http = httpx.Client(base_url=base + "/api/userapi/v1/", timeout=10,
+                                 headers={"API-LOGIN": login, "API-KEY": key,
+                                          "API-LANG": "en_US"})
+
+    def call(self, method: str, **params: Any) -> Any:
+        answer = self.http.post(method, data=params).json()
+        ok = answer["error"] == "0" if method == "create_bid" else answer["error"] == 0
+        if not ok:
+            raise RuntimeError(f"{method}: {answer['error_text']} {answer.get('error_fields')}")
+        return answer["data"]
+
+    def get(self, method: str) -> Any:
+        """Premium's Telegram module calls parameterless methods with a plain GET."""
+        answer = self.http.get(method).json()
+        assert answer["error"] == 0, answer
+        return answer["data"]
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.POSTBACK_ALLOW_PRIVATE = True  # the receiver listens on loopback
+    made = CallbackReceiver()
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def bot_world(alice, bob, pm_btc, btc, program):
+    btc.account_format = AccountFormat.BITCOIN
+    btc.save()
+    DirectionField.objects.create(direction=pm_btc, name="account1", label="PM account")
+    DirectionField.objects.create(direction=pm_btc, name="cfgive8", label="Cardholder")
+    DirectionField.objects.create(direction=pm_btc, name="cf11", label="Telegram",
+                                  required=False)
+    # The exchanger's own bot key: may credit its partners and complete bids.
+    key, raw = apikey_create(partner=alice, name="exchange bot")
+    ApiKey.objects.filter(pk=key.pk).update(may_name_partners=True, may_complete_bids=True)
+    return key, raw
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bot_walks_an_exchange_to_success_with_its_callbacks(live_server, receiver,
+                                                               bot_world, bob, pm_btc):
+    key, raw = bot_world
+    bot = PremiumBot(live_server.url, key.login, raw)
+    assert bot.get("test")["partner_id"] == str(key.partner_id)
+
+    currencies = bot.call("get_direction_currencies")
+    give = next(c for c in currencies["give"] if c["title"] == "Perfect Money USD")
+    get = next(c for c in bot.call("get_direction_currencies",
+                                   currency_id_give=give["id"])["get"]
+               if c["title"] == "Bitcoin")
+    directions = {"dir_" + d["direction_id"]: d for d in bot.call(
+        "get_directions", currency_id_give=give["id"], currency_id_get=get["id"])}
+    (callback_data, chosen), = directions.items()
+    direction = bot.call("get_direction", direction_id=chosen["direction_id"])
+    assert direction["id"] == chosen["direction_id"] == str(pm_btc.pk)
+    asked = {**(direction["give_fields"] or {}), **(direction["get_fields"] or {}),
+             **(direction["dir_fields"] or {})}
+    assert set(asked) == {"account1", "cfgive8", "account2", "cf11", "cf6"}
+
+    # 1 and 3: PMUSD given; 2 and 4: BTC received.
+    for action, amount in (("1", "100"), ("2", "0.001"), ("3", "100"), ("4", "0.001")):
+        calc = bot.call("get_calc", direction_id=direction["id"], calc_amount=amount,
+                        calc_action=action)
+        assert calc["changed"] == "0" and calc["currency_code_give"] == "PMUSD"
+    assert bot.call("get_calc", direction_id=direction["id"], calc_amount="1")["changed"] == "1"
+
+    answers = {"account1": "U1234567", "cfgive8": "IVAN PETRENKO", "account2": BTC_ACCOUNT,
+               "cf11": "@ivan", "cf6": "ivan@example.org"}
+    bid = bot.call("create_bid", direction_id=direction["id"], calc_amount="100",
+                   calc_action="1", partner_id=str(bob.pk), api_id="tg-7001",
+                   callback_url=receiver.url, user_ip="203.0.113.50",
+                   **{name: answers[name] for name in asked})
+    assert bid["status"] == "new" and bid["api_actions"]["pay"] == "api"
+    info = bot.call("bid_info", id=bid["id"])
+    assert info["hash"] == bid["hash"] and info["amount_give"] == "100"
+
+    if info["api_actions"]["pay"] == "api":
+        paid = bot.call("pay_bid", hash=bid["hash"])
+    assert paid["status"] == "payed"
+    assert paid["api_actions"]["cancel"] == "disabled"  # a paid bid is never cancelled
+    exchange_set_status(exchange_id=int(bid["id"]), status=ExchangeStatus.RECEIVED,
+                        actor="carol")
+    assert bot.call("bid_info", hash=bid["hash"])["status"] == "realpay"
+    done = bot.call("success_bid", hash=bid["hash"])
+    assert done["status"] == "success"
+
+    while BidCallback.objects.filter(delivered_at__isnull=True).exists():
+        assert bid_callbacks_deliver() > 0
+    assert [form["status"] for form in receiver.forms] == ["payed", "realpay", "success"]
+    last = receiver.forms[-1]
+    assert {name: last[name] for name in ("bid_id", "account1", "account2", "cfgive8", "cf6",
+                                          "cf11", "hash")} == {
+        "bid_id": bid["id"], **answers, "hash": bid["hash"]}
+
+    by_id = bot.call("get_exchanges", id=bid["id"], status_history="1")["items"]
+    by_api_id = bot.call("get_exchanges", api_id="tg-7001", status_history="1")["items"]
+    assert by_id == by_api_id and len(by_id) == 1
+    assert by_id[0]["user_ip"] == "203.0.113.50" and by_id[0]["exchange_success"] == "1"
+    assert [s["status"] for s in by_id[0]["statuses"]] == ["new", "payed", "realpay",
+                                                           "success"]
+    # bob was named and the customer was bound to nobody: bob's exchange.
+    assert bob.exchanges.filter(pk=int(bid["id"])).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bot_cancels_a_bid_its_customer_gave_up(live_server, bot_world, pm_btc):
+    key, raw = bot_world
+    bot = PremiumBot(live_server.url, key.login, raw)
+    bid = bot.call("create_bid", direction_id=str(pm_btc.pk), calc_amount="50",
+                   account1="U1", cfgive8="A B", account2=BTC_ACCOUNT, cf6="a@example.org")
+    if bid["api_actions"]["cancel"] == "api":
+        cancelled = bot.call("cancel_bid", hash=bid["hash"])
+    assert cancelled["status"] == "cancel" and cancelled["api_actions"]["pay"] == "disabled"
+    with pytest.raises(RuntimeError, match="pay_bid"):
+        bot.call("pay_bid", hash=bid["hash"])  # a cancelled bid is never paid
+    assert bot.call("bid_info", id=bid["id"])["status"] == "cancel"
+
+
+@pytest.mark.django_db
+def test_five_hundred_bids_in_an_hour_through_one_key_with_default_settings(
+        client, alice, pm_usdt, time_machine):
+    key, raw = apikey_create(partner=alice, name="busy bot")
+    headers = {"API-LOGIN": key.login, "API-KEY": raw}
+    start = time.time()
+    for n in range(500):
+        # Spread over the hour as a bot's customers come (every 7 s), counted by the real
+        # limits in the shared cache.
+        time_machine.move_to(start + n * 7, tick=False)
+        response = client.post("/api/userapi/v1/create_bid", {
+            "direction_id": pm_usdt.pk, "calc_amount": "10", "account2": "TBOT",
+            "cf6": f"customer{n}@example.org", "user_ip": f"198.51.{n // 250}.{n % 250}"},
+            headers=headers)
+        assert response.json()["error"] == "0", (n, response.json())
+    assert alice.api_keys.get().bids.count() == 500
