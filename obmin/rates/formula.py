@@ -176,6 +176,9 @@ class _Parser:
     @staticmethod
     def unexpected(token: Token, wanted: str = "") -> FormulaError:
         found = repr(token.text) if token.kind != "end" else _("the end")
+        if token.kind == "end" and not wanted:
+            return FormulaError(_("The formula ends too early (position %(at)d).")
+                                % {"at": token.at + 1})
         if wanted:
             return FormulaError(_("Expected %(wanted)r at position %(at)d, found %(found)s.")
                                 % {"wanted": wanted, "at": token.at + 1, "found": found})
