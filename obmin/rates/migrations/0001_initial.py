@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('exchange', '0009_direction_rate_hidden_reason_and_more'),
+        ('exchange', '0009_market_rates'),
     ]
 
     operations = [

@@ -184,7 +184,7 @@ trees = st.recursive(
 
 
 @given(trees)
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_print_then_parse_gives_the_same_tree(tree):
     text = formula_text(tree)
     assert parse(text) == tree
@@ -192,7 +192,7 @@ def test_print_then_parse_gives_the_same_tree(tree):
 
 
 @given(trees)
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 def test_evaluation_is_stable_under_printing_and_never_raises_but_formula_errors(tree):
     inputs = TrialInputs()
     try:
@@ -205,7 +205,7 @@ def test_evaluation_is_stable_under_printing_and_never_raises_but_formula_errors
 
 
 @given(st.text(max_size=40))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_any_text_parses_or_is_refused_with_a_reason(text):
     try:
         tree = parse(text)
@@ -215,6 +215,7 @@ def test_any_text_parses_or_is_refused_with_a_reason(text):
         assert parse(formula_text(tree)) == tree
 
 
+@settings(deadline=None)
 @given(st.lists(st.decimals(min_value=1, max_value=10**5, places=2), min_size=1, max_size=6),
        st.integers(0, 5))
 def test_median_drops_unusable_venues_and_takes_the_middle_of_the_rest(prices, stale):
