@@ -351,9 +351,13 @@ def market_rates_recompute(*, now: datetime | None = None) -> int:
             direction_id=market.direction_id, rate_give=rate_give, rate_get=rate_get,
             inputs_at=verdict.inputs_at, valid_until=verdict.valid_until,
             hidden_reason=verdict.problem))
-        was_hidden = market.computed_at is not None and bool(market.problem)
+        # The operator hears of a direction that was offered and is hidden now, of one that
+        # comes back, and of every jump; not of a new formula waiting for its first quotes.
+        was_hidden = market.computed_at is None or bool(market.problem)
+        was_offered = market.accepted_rate is not None
         newly_jumped = market.pending_rate is None and verdict.pending_rate is not None
-        if bool(verdict.problem) != was_hidden or newly_jumped:
+        if ((verdict.problem and not was_hidden) or newly_jumped
+                or (not verdict.problem and was_hidden and was_offered)):
             changes.append(Change(str(market.direction), verdict.problem))
         market.accepted_rate, market.pending_rate = verdict.accepted_rate, verdict.pending_rate
         market.problem, market.computed_at = verdict.problem[:500], now
@@ -451,3 +455,16 @@ def rates_sync(*, force: bool = False, transport: httpx.BaseTransport | None = N
     wanted = wanted_symbols([*markets, *reserves])
     polled = sources_poll(now=timezone.now(), wanted=wanted, force=force, transport=transport)
     return polled + reserves_recompute() + market_rates_recompute()
+
+
+def market_rate_changed(*, direction_id: int) -> None:
+    """After the operator sets, switches or removes a direction's formula: recomputed at once
+    from the quotes there are (a new formula's direction stays out of the export until its
+    quotes arrive, never offered at the old typed-in rate), or, switched off or removed, the
+    direction's own rate again, shown as before."""
+    if MarketRate.objects.filter(direction_id=direction_id, is_enabled=True).exists():
+        market_rates_recompute()
+        return
+    market_rates_apply([DirectionMarketRate(direction_id=direction_id, rate_give=None,
+                                            rate_get=None, inputs_at=None, valid_until=None,
+                                            hidden_reason="")])

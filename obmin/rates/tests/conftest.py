@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import httpx
@@ -113,4 +113,4 @@ def btc_uah(db, sources):
 
 def expected_rate(binance: Decimal, kraken: Decimal | None, nbu: Decimal) -> Decimal:
     middle = binance if kraken is None else (binance + kraken) / 2
-    return (middle * nbu * (1 - Decimal("1.5") / 100)).quantize(Decimal("0.01"))
+    return (middle * nbu * (1 - Decimal("1.5") / 100)).quantize(Decimal("0.01"), ROUND_HALF_UP)

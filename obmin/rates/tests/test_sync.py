@@ -213,7 +213,9 @@ def test_a_floating_direction_is_marked_and_holds_the_rate(sync, client, clock, 
 
 
 def test_manual_directions_are_untouched(sync, client, clock, market, btc_uah, monitor, pm_btc):
-    MarketRate.objects.filter(direction=btc_uah).update(is_enabled=False)
+    market_rate = MarketRate.objects.get(direction=btc_uah)
+    market_rate.is_enabled = False
+    market_rate.save()  # the direction's own rate again, shown as before
     sync()
     assert market.calls == {}
     assert set(exported(client)) == {("PMUSD", "BTC", ""), KEY}
