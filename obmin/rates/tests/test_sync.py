@@ -235,3 +235,13 @@ def test_obmin_rates_sync_and_explain(capsys, clock, market, btc_uah):
     call_command("rates", "explain", str(btc_uah.pk))
     out = capsys.readouterr().out
     assert "!! source kraken failed: HTTP 503" in out
+
+
+def test_the_exchange_page_says_the_rate_floats(sync, client, clock, market, btc_uah):
+    Direction.objects.filter(pk=btc_uah.pk).update(rate_hold_minutes=15)
+    sync()
+    exchange = exchange_create(direction=Direction.objects.get(pk=btc_uah.pk),
+                               amount_give=Decimal("0.01"), email="c@example.com",
+                               account_get="4111111111111111")
+    html = client.get(f"/exchange/{exchange.token}/").content.decode()
+    assert "follows the market (floating): it is held for you until 2026-12-03 11:15 UTC" in html
