@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from obmin.lib.admin import PLAIN_DECIMALS, ReadOnlyAdmin, amount_text, time_column, truncated
 from obmin.rates.formula import FormulaError, formula_text
@@ -66,7 +67,7 @@ class QuoteAdmin(ReadOnlyAdmin):
     list_select_related = ["source"]
     search_fields = ["symbol"]
 
-    @admin.display(description=_("bid"))
+    @admin.display(description=pgettext_lazy("market price", "bid"))
     def bid_text(self, obj: Quote) -> str:
         return amount_text(obj.bid)
 

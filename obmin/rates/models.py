@@ -10,6 +10,7 @@ from typing import Any
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from obmin.exchange.models import AMOUNT, Currency, Direction
 from obmin.rates.formula import SOURCE_PATTERN
@@ -70,7 +71,7 @@ class Quote(models.Model):
     source = models.ForeignKey(RateSource, models.CASCADE, related_name="quotes",
                                verbose_name=_("source"))
     symbol = models.CharField(_("symbol"), max_length=40)
-    bid = models.DecimalField(_("bid"), null=True, blank=True, **AMOUNT)
+    bid = models.DecimalField(pgettext_lazy("market price", "bid"), null=True, blank=True, **AMOUNT)
     ask = models.DecimalField(_("ask"), null=True, blank=True, **AMOUNT)
     last = models.DecimalField(_("last"), null=True, blank=True, **AMOUNT)
     venue_time = models.DateTimeField(_("venue's time"), null=True, blank=True)
