@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('exchange', '0009_market_rates'),
+        ('exchange', '0010_market_rates'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exchange', '0008_exchange_user_ip'),
+        ('exchange', '0009_exchange_received_and_txids'),
     ]
 
     operations = [
