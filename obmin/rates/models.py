@@ -3,7 +3,7 @@ reserves follow."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -169,7 +169,3 @@ class ReserveFormula(models.Model):
 
     def __str__(self) -> str:
         return str(self.currency)
-
-
-def max_age(source: RateSource) -> timedelta:
-    return timedelta(seconds=source.max_age_seconds)

@@ -253,6 +253,8 @@ def _poll_store(source: RateSource, poll: Poll) -> None:
                                    "last_error", "last_success_at"])
         existing = {q.symbol: q for q in Quote.objects.filter(source=source,
                                                              symbol__in=poll.answer)}
+        venue = VENUES.get(source.venue)
+        tolerance = timedelta(seconds=venue.clock_tolerance_seconds if venue else 0)
         for symbol, ticker in poll.answer.items():
             quote = existing.get(symbol) or Quote(source=source, symbol=symbol)
             quote.fetched_at = poll.received_at
@@ -264,6 +266,11 @@ def _poll_store(source: RateSource, poll: Poll) -> None:
                 quote.ask = quantize(ticker.ask, RATE_PLACES)
                 quote.last = quantize(ticker.last, RATE_PLACES)
                 quote.venue_time, quote.problem = ticker.venue_time, ""
+                ahead = (ticker.venue_time - poll.received_at if ticker.venue_time
+                         else timedelta(0))
+                if ahead > tolerance:
+                    quote.problem = _("the venue's clock is %(seconds)d s ahead of ours") % {
+                        "seconds": ahead.total_seconds()}
             quote.save()
 
 

@@ -188,17 +188,22 @@ def test_a_failing_source_is_polled_on_its_interval_and_429_backs_off(sync, cloc
 
 
 def test_a_venue_clock_ahead_is_taken_at_our_time(sync, clock, market, btc_uah):
-    market.binance_time = START + timedelta(hours=2)
+    market.binance_time = START + timedelta(seconds=20)  # within the venue's tolerance
     sync()
     quote = Quote.objects.get(symbol="BTCUSDT")
-    assert quote.venue_time == START + timedelta(hours=2)
+    assert quote.venue_time == START + timedelta(seconds=20)
     assert quote.taken_at == quote.fetched_at == START
-    advance(clock, 61)
-    market.failing["binance"] = "500"
+    assert quote.problem == ""
+
+    # Hours ahead: the quote cannot say how old it is; the median holds on Kraken.
+    market.binance_time = START + timedelta(hours=2)
+    advance(clock, 11)
     sync()
-    assert "binance" in Direction.objects.get(pk=btc_uah.pk).rate_hidden_reason \
-        or Direction.objects.get(pk=btc_uah.pk).rate_get == expected_rate(
-            market.kraken, None, market.nbu)
+    quote.refresh_from_db()
+    assert quote.problem == "the venue's clock is 7189 s ahead of ours"
+    direction = Direction.objects.get(pk=btc_uah.pk)
+    assert direction.rate_hidden_reason == ""
+    assert direction.rate_get == expected_rate(market.kraken, None, market.nbu)
 
 
 def test_a_floating_direction_is_marked_and_holds_the_rate(sync, client, clock, market, btc_uah,

@@ -55,6 +55,9 @@ class Venue:
     title: ClassVar[str]
     url: ClassVar[str]  # the public API's base address
     symbol_pattern: ClassVar[str] = r"[A-Z0-9]{2,30}"
+    # How far the venue's clock may run ahead of ours before its quotes are not trusted (a
+    # frozen feed stamped in the future would otherwise look fresh until then).
+    clock_tolerance_seconds: ClassVar[float] = 30
     symbol_example: ClassVar[str] = "BTCUSDT"
 
     def symbol_problem(self, symbol: str) -> str:

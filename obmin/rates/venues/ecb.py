@@ -22,6 +22,8 @@ class Ecb(Venue):
     url = "https://www.ecb.europa.eu"
     symbol_pattern = r"[A-Z]{3}"
     symbol_example = "USD"
+    # A daily rate is dated by its day, published the afternoon before.
+    clock_tolerance_seconds = 2 * 86400
 
     def fetch(self, client: httpx.Client, symbols: Sequence[str]) -> Answer:
         response = client.get("/stats/eurofxref/eurofxref-daily.xml")

@@ -19,6 +19,8 @@ class Nbu(Venue):
     url = "https://bank.gov.ua"
     symbol_pattern = r"[A-Z]{3}"
     symbol_example = "USD"
+    # A daily rate is dated by its day, published the afternoon before.
+    clock_tolerance_seconds = 2 * 86400
 
     def fetch(self, client: httpx.Client, symbols: Sequence[str]) -> Answer:
         data = get_json(client, "/NBUStatService/v1/statdirectory/exchange", {"json": ""})
