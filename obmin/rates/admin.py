@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -36,7 +37,8 @@ def _age(moment: Any) -> str:
 
 @admin.register(RateSource)
 class RateSourceAdmin(admin.ModelAdmin):
-    formfield_overrides = PLAIN_DECIMALS
+    # An address typed without a scheme is https (Django 6's default, chosen now).
+    formfield_overrides = {**PLAIN_DECIMALS, models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "venue", "is_enabled", "interval_seconds", "timeout_seconds",
                     "max_age_seconds", time_column(RateSource, "last_success_at"),
                     "success_age", "latency", "error"]
