@@ -3,12 +3,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from obmin.cabinet.program import program
+
 urlpatterns = [
     path("", include("obmin.exchange.urls")),
     path("", include("obmin.partners.urls")),
     path("", include("obmin.monitoring.urls")),
     path("", include("obmin.partner_api.urls")),
     path("cabinet/", include("obmin.cabinet.urls")),
+    # The public partner program page, beside the API docs at partners/api/.
+    path("partners/", program, name="program"),
     path("", include("obmin.ops.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

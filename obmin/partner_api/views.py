@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from obmin.lib import metrics
+from obmin.lib.site import public_url
 from obmin.partner_api import docs, schema
 from obmin.partner_api.decorators import ApiRequest, api_key_required
 from obmin.partner_api.envelope import ApiError, FailureResponse, failure
@@ -104,7 +105,7 @@ def documentation(request: HttpRequest) -> HttpResponse:
         "url": schema.api_url(), "common": schema.COMMON_PARAMS, "methods": methods,
         "errors": schema.ERRORS,
         "error_example": json.dumps(docs.error_example(), indent=2, ensure_ascii=False),
-        "v1": v1_docs.page(),
+        "v1": v1_docs.page(), "site_url": public_url(""),
     })
 
 
