@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "obmin.ops",
     "obmin.exchange",
+    "obmin.rates",
     "obmin.partners",
     "obmin.rewards",
     "obmin.stats",

@@ -67,7 +67,10 @@ class DirectionAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "currency_give", "currency_get"]
     list_select_related = ["currency_give", "currency_get"]
     search_fields = ["currency_give__code", "currency_get__code", "city"]
-    readonly_fields = ["reserve_get", "rate_updated_at", "updated_at"]
+    # The market-rate sync keeps these (obmin/rates); shown so the operator sees why a
+    # direction is out of the export.
+    readonly_fields = ["reserve_get", "rate_updated_at", "rate_hidden_reason", "rate_inputs_at",
+                       "rate_valid_until", "updated_at"]
     list_per_page = 200
 
     @admin.display(description=_("profit, %"), ordering="profit_percent")

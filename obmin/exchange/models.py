@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -158,6 +159,24 @@ class Direction(models.Model):
         help_text=_("The payment is detected without the customer's word (a merchant): "
                     "customers pay on the exchange's page and cannot mark it paid themselves."))
     rate_updated_at = models.DateTimeField(_("rate updated"), default=timezone.now)
+    # Kept by the market-rate sync (obmin/rates) for a direction whose rate follows a formula
+    # (through rate_feed.market_rates_apply); empty for a rate typed in or imported.
+    rate_hidden_reason = models.CharField(
+        _("why the rate is hidden"), max_length=500, blank=True,
+        help_text=_("Set by the market-rate sync: while not empty the direction is out of the "
+                    "export and takes no new exchanges."))
+    rate_inputs_at = models.DateTimeField(
+        _("oldest input of the rate"), null=True, blank=True,
+        help_text=_("The time of the oldest market quote the current rate was built on."))
+    rate_valid_until = models.DateTimeField(
+        _("rate valid until"), null=True, blank=True,
+        help_text=_("When the oldest quote passes its maximum age: from then on the direction "
+                    "is out of the export and takes no new exchanges until a fresh rate."))
+    rate_hold_minutes = models.PositiveIntegerField(
+        _("rate held for the customer, minutes"), null=True, blank=True,
+        help_text=_("How long a new exchange keeps the rate it was made at; the export marks "
+                    "the direction “floating”. Blank: the rate is fixed for the whole "
+                    "exchange."))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = DirectionQuerySet.as_manager()
@@ -180,7 +199,19 @@ class Direction(models.Model):
 
     @property
     def flag_list(self) -> list[str]:
-        return parse_flags(self.flags)
+        """The monitoring flags, with `floating` when the rate is held only for a while."""
+        flags = parse_flags(self.flags)
+        if self.rate_hold_minutes is not None and "floating" not in flags:
+            flags.append("floating")
+        return flags
+
+    def rate_withheld(self, now: datetime) -> str:
+        """Why the rate must not be offered now (export, new exchanges), or "" when it may."""
+        if self.rate_hidden_reason:
+            return self.rate_hidden_reason
+        if self.rate_valid_until is not None and now >= self.rate_valid_until:
+            return str(_("the market quotes behind the rate are older than allowed"))
+        return ""
 
     def payment_details(self) -> PaymentDetails:
         """Where the customer pays: the direction's own details, else its give currency's."""
@@ -287,6 +318,8 @@ class Exchange(TrafficSource):
     pay_memo = models.CharField(_("memo / tag"), max_length=100, blank=True)
     # A new exchange still unpaid then is cancelled by the worker (null: no limit).
     pay_deadline = models.DateTimeField(_("pay by"), null=True, blank=True)
+    # The direction's rate floats (`rate_hold_minutes`): the rate is promised until then.
+    rate_held_until = models.DateTimeField(_("rate held until"), null=True, blank=True)
     # Transaction ids: the customer's payment (given with "I have paid") and the payout the
     # operator sent (given with success). The latest given wins; each is also on its change.
     customer_txid = models.CharField(_("customer's transaction id"), max_length=200,

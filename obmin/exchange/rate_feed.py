@@ -1,4 +1,5 @@
-"""The bulk rate feed: rates, limits and reserves from a CSV or JSON file, all rows or none.
+"""The rate feed: rates, limits and reserves from a CSV or JSON file, all rows or none; and
+the market rates obmin/rates' sync computes (`market_rates_apply`).
 
 Used by `obmin rates import FILE` and the upload page on the directions' admin. A file is
 parsed into rows (`parse_rates_file`), checked against the catalogue (`rates_validate`, which
@@ -10,8 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 
@@ -363,3 +365,61 @@ def rates_import(*, rows: Iterable[Mapping[str, object]]) -> ImportResult:
         }
         update = rates_validate(rows=rows, currencies=currencies, directions=directions)
         return rates_apply(update)
+
+
+# ---------------------------------------------------------------------------------------------
+# Market rates (kept by obmin/rates' sync)
+
+
+@dataclass(frozen=True)
+class MarketRate:
+    """A direction's rate as the market sync computed it, or why it has none to offer.
+
+    `rate_give`/`rate_get` None keeps the direction's last rate (unused while hidden);
+    `hidden_reason` "" puts the direction back in the export.
+    """
+
+    direction_id: int
+    rate_give: Decimal | None
+    rate_get: Decimal | None
+    inputs_at: datetime | None
+    valid_until: datetime | None
+    hidden_reason: str
+
+
+MARKET_FIELDS = ("rate_give", "rate_get", "rate_inputs_at", "rate_valid_until",
+                 "rate_hidden_reason")
+
+
+def market_rates_apply(changes: Sequence[MarketRate]) -> int:
+    """Writes market rates in one transaction and sends `rates_changed` once when anything
+    changed (the export is rebuilt, the /ref/ table dropped). Answers how many directions
+    changed; a direction deleted meanwhile is skipped."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Direction.objects.select_for_update().in_bulk(
+            [change.direction_id for change in changes])
+        changed = []
+        for change in changes:
+            direction = locked.get(change.direction_id)
+            if direction is None:
+                continue
+            before = [getattr(direction, name) for name in MARKET_FIELDS]
+            if change.rate_give is not None and change.rate_get is not None:
+                direction.rate_give, direction.rate_get = change.rate_give, change.rate_get
+            direction.rate_inputs_at = change.inputs_at
+            direction.rate_valid_until = change.valid_until
+            direction.rate_hidden_reason = change.hidden_reason[:500]
+            if [getattr(direction, name) for name in MARKET_FIELDS] == before:
+                continue
+            if change.rate_give is not None:
+                # Confirmed by fresh quotes now, changed or not: the operator's maximum rate
+                # age (export settings) counts from here.
+                direction.rate_updated_at = now
+            direction.updated_at = now
+            changed.append(direction)
+        if changed:
+            Direction.objects.bulk_update(changed, [*MARKET_FIELDS, "rate_updated_at",
+                                                    "updated_at"])
+            rates_changed.send(sender=Direction)
+    return len(changed)

@@ -154,10 +154,15 @@ def exchange_create(
         if not (direction.is_active and direction.currency_give.is_active
                 and direction.currency_get.is_active):
             raise ExchangeError(_("This exchange direction is not available now."), "cur_to")
+        now = timezone.now()
+        if direction.rate_withheld(now):
+            # A market rate the sync cannot vouch for now (stale, failed, jumped): no exchange
+            # at a rate that may be wrong; it comes back with the next sound rate.
+            raise ExchangeError(_("The rate of this direction is being updated; please try "
+                                  "again in a few minutes."), "cur_to")
         q = quote(direction, amount_give)
         check_quote(q)
         account_get = check_account(currency=direction.currency_get, account=account_get)
-        now = timezone.now()
         payment = direction.payment_details()
         exchange = Exchange.objects.create(
             direction=direction,
@@ -182,6 +187,8 @@ def exchange_create(
             pay_to=payment.pay_to,
             pay_memo=payment.memo,
             pay_deadline=now + timedelta(minutes=payment.minutes) if payment.minutes else None,
+            rate_held_until=(None if direction.rate_hold_minutes is None
+                             else now + timedelta(minutes=direction.rate_hold_minutes)),
             **_source_columns(source or {}),
         )
         ExchangeStatusChange.objects.create(exchange=exchange, status=S.NEW, created_at=now,

@@ -43,14 +43,17 @@ class ExportList:
     entries: list[ExportEntry]
     # When the list would change by time alone (a rate going stale, working hours): rebuild then.
     expires_at: datetime | None
+    # The oldest market quote behind an exported rate (None: no market rate is exported).
+    oldest_input: datetime | None = None
 
 
 def export_entries(*, now: datetime, settings: ExportSettings) -> ExportList:
     """One entry per direction a monitor may list now, in a stable order.
 
     Left out: inactive directions or currencies, a zero rate, a rate older than the operator's
-    maximum age, no reserve of the currency the customer gets, and manual directions outside
-    working hours.
+    maximum age, a market rate the sync hid or whose quotes passed their maximum age
+    (`Direction.rate_withheld`), no reserve of the currency the customer gets, and manual
+    directions outside working hours.
     """
     max_age = (timedelta(minutes=settings.max_rate_age_minutes)
                if settings.max_rate_age_minutes else None)
@@ -64,7 +67,12 @@ def export_entries(*, now: datetime, settings: ExportSettings) -> ExportList:
     directions = (Direction.objects.active()
                   .filter(rate_give__gt=0, rate_get__gt=0, currency_get__reserve__gt=0)
                   .select_related("currency_give", "currency_get"))
+    inputs: list[datetime] = []
     for d in directions:
+        if d.rate_withheld(now):
+            continue
+        if d.rate_valid_until is not None:
+            expiries.append(d.rate_valid_until)
         if max_age is not None:
             stale_at = d.rate_updated_at + max_age
             if stale_at <= now:
@@ -76,10 +84,13 @@ def export_entries(*, now: datetime, settings: ExportSettings) -> ExportList:
             if not manual_open:
                 continue
         entries.append(direction_entry(d, flags))
+        if d.rate_inputs_at is not None:
+            inputs.append(d.rate_inputs_at)
     if settings.manual_hours_enabled and has_manual:
         expiries.append(next_boundary(now, settings.manual_hours_start,
                                       settings.manual_hours_end))
-    return ExportList(entries, min(expiries) if expiries else None)
+    return ExportList(entries, min(expiries) if expiries else None,
+                      min(inputs) if inputs else None)
 
 
 def direction_entry(d: Direction, flags: list[str]) -> ExportEntry:

@@ -104,6 +104,7 @@ def build_snapshot(version: str, now: float) -> Snapshot:
     moment = datetime.fromtimestamp(now, tz=UTC)
     exporter = export_settings()
     codes = export_codes()
+    oldest_input: int | None = None
     if exporter.maintenance:
         rates, expires_at, count = dict(_maintenance_bodies), None, 0
     else:
@@ -111,6 +112,8 @@ def build_snapshot(version: str, now: float) -> Snapshot:
         rates = {fmt: make_body(RENDERERS[fmt](listing.entries), fmt) for fmt in FORMATS}
         expires_at = listing.expires_at.timestamp() if listing.expires_at else None
         count = len(listing.entries)
+        if listing.oldest_input is not None:
+            oldest_input = int(listing.oldest_input.timestamp())
     content_hash = "".join(rates[fmt].etag for fmt in FORMATS)
     since = cache.get(SINCE_KEY)
     if since and since[0] == content_hash:
@@ -120,8 +123,11 @@ def build_snapshot(version: str, now: float) -> Snapshot:
         # If-Modified-Since of the old content never earns a 304 for the new one.
         modified_at = max(int(now), since[1] + 1) if since else int(now)
         cache.set(SINCE_KEY, (content_hash, modified_at), None)
+    # Last-Modified says how old the rates are: with market rates, their oldest quote. A 304
+    # to If-Modified-Since still needs a date at or after the content appeared (modified_at).
+    last_modified = modified_at if oldest_input is None else min(modified_at, oldest_input)
     return Snapshot(version=version, modified_at=modified_at,
-                    last_modified=http_date(modified_at), expires_at=expires_at, codes=codes,
+                    last_modified=http_date(last_modified), expires_at=expires_at, codes=codes,
                     rates=rates, maintenance=_maintenance_bodies, entry_count=count,
                     default_enabled=exporter.default_export_enabled)
 

@@ -28,6 +28,7 @@ from obmin.partner_api.v1.bids import bid_callbacks_deliver
 from obmin.partners.ingest import clicks_ingest
 from obmin.partners.partitions import click_partitions_ensure
 from obmin.postbacks.delivery import postbacks_dispatch, postbacks_send_now
+from obmin.rates.services import rates_sync
 from obmin.rewards.services import reward_release_due
 from obmin.stats.services import clicks_roll_up, exchanges_roll_up, rollups_reconcile
 
@@ -62,6 +63,9 @@ def duties() -> list[Duty]:
         Duty("rebuild the statistics of hours whose exchanges changed", 30, exchanges_roll_up),
         # The recent hours and a sample of older ones compared with the raw rows, repaired.
         Duty("reconcile statistics with the raw rows", 300, rollups_reconcile),
+        # Polls each rate source on its own interval, then recomputes market rates and
+        # hides what cannot be priced (rates.services); every round, so staleness is seen.
+        Duty("sync market rates", 2, rates_sync),
     ]
 
 

@@ -1,0 +1,252 @@
+"""End to end: two venues and a central bank price BTC → CARDUAH through a cross-rate formula
+with a margin; the export follows them, and leaves the direction out whenever its rate
+cannot be vouched for."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils.http import parse_http_date
+
+from obmin.exchange.models import Direction, Exchange
+from obmin.exchange.services import ExchangeError, exchange_create
+from obmin.monitoring.tests.parse import export, json_items, txt_items, xml_items
+from obmin.rates.models import MarketRate, Quote, RateSource
+from obmin.rates.services import market_rate_confirm, rates_sync
+from obmin.rates.tests.conftest import START, expected_rate
+
+pytestmark = pytest.mark.django_db
+KEY = ("BTC", "CARDUAH", "")
+
+
+@pytest.fixture
+def clock(time_machine):
+    time_machine.move_to(START, tick=False)
+    return time_machine
+
+
+@pytest.fixture(autouse=True)
+def _operator(settings):
+    settings.OPERATOR_EMAIL = "ops@obmin.example"
+
+
+@pytest.fixture
+def sync(django_capture_on_commit_callbacks):
+    """One round of the sync, its e-mails sent as on a real commit."""
+    def run() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return rates_sync()
+    return run
+
+
+def exported(client) -> dict:
+    response = export(client, "xml", "bestmon1")
+    assert response.status_code == 200
+    return xml_items(response.content)
+
+
+def advance(clock, seconds: float) -> None:
+    clock.shift(timedelta(seconds=seconds))
+
+
+def test_the_cross_rate_reaches_the_export_and_follows_the_market(sync, client, clock, market,
+                                                                  btc_uah, monitor):
+    assert sync() == 3 + 1  # three sources polled, one direction changed
+    rate = expected_rate(market.binance, market.kraken, market.nbu)
+    item = exported(client)[KEY]
+    assert item["in"] == "1" and Decimal(item["out"]) == rate
+    direction = Direction.objects.get(pk=btc_uah.pk)
+    assert (direction.rate_give, direction.rate_get) == (1, rate)
+    assert direction.rate_hidden_reason == ""
+    # Every format lists it (the contract's TXT and JSON twins).
+    assert KEY in json_items(export(client, "json", "bestmon1").content)
+    assert KEY in txt_items(export(client, "txt", "bestmon1").content)
+
+    market.binance, market.kraken = Decimal("95000"), Decimal("95100")
+    advance(clock, 11)
+    sync()
+    assert Decimal(exported(client)[KEY]["out"]) == expected_rate(market.binance,
+                                                                  market.kraken, market.nbu)
+    assert mail.outbox == []  # nothing went wrong
+
+
+def test_stale_venues_leave_the_export_and_come_back(sync, client, clock, market, btc_uah, monitor):
+    sync()
+    assert KEY in exported(client)
+
+    # Binance's answers stop moving (its own clock says they are from the start).
+    market.binance_time = START
+    advance(clock, 61)
+    sync()
+    items = exported(client)
+    assert KEY in items, "one venue stale: the median holds on the other"
+    assert Decimal(items[KEY]["out"]) == expected_rate(market.kraken, None, market.nbu)
+
+    # Kraken stops answering too; its last quote ages past its maximum.
+    market.failing["kraken"] = "timeout"
+    advance(clock, 11)
+    sync()
+    direction = Direction.objects.get(pk=btc_uah.pk)
+    assert "binance:BTCUSDT:bid is 72 s old (at most 60 s)" in direction.rate_hidden_reason
+    assert "source kraken failed: no answer within 5 s" in direction.rate_hidden_reason
+    response = export(client, "xml", "bestmon1")
+    assert xml_items(response.content) == {}, "every direction out: a valid empty document"
+    assert response.content.endswith(b"<rates>\n</rates>\n")
+    assert export(client, "json", "bestmon1").content == b'{"rates":[]}'
+    assert export(client, "txt", "bestmon1").content == b""
+    with pytest.raises(ExchangeError, match="being updated"):
+        exchange_create(direction=direction, amount_give=Decimal("0.01"),
+                        email="c@example.com", account_get="4111111111111111")
+    assert Exchange.objects.count() == 0
+    (alert,) = mail.outbox
+    assert alert.to == ["ops@obmin.example"]
+    assert "BTC → CARDUAH" in alert.body and "no answer within 5 s" in alert.body
+
+    # Both recover: the direction returns by itself, and the operator hears of it.
+    market.binance_time = None
+    market.failing.clear()
+    advance(clock, 11)
+    sync()
+    assert KEY in exported(client)
+    assert Direction.objects.get(pk=btc_uah.pk).rate_hidden_reason == ""
+    assert "Back in the export" in mail.outbox[-1].body
+
+
+def test_a_jump_waits_for_the_operator(sync, client, clock, market, btc_uah, monitor):
+    sync()
+    before = exported(client)[KEY]["out"]
+    market.binance, market.kraken = Decimal("104000"), Decimal("104100")  # +10%
+    advance(clock, 11)
+    sync()
+    assert KEY not in exported(client)
+    market_rate = MarketRate.objects.get(direction=btc_uah)
+    assert market_rate.problem.startswith("the rate jumped 10.05% (from 3892907.15 to ")
+    assert "confirmation" in mail.outbox[-1].body
+    # Sound quotes alone do not bring it back.
+    advance(clock, 11)
+    sync()
+    assert KEY not in exported(client)
+    assert Direction.objects.get(pk=btc_uah.pk).rate_get == Decimal(before)
+
+    market_rate_confirm(market_rate_id=market_rate.pk, actor="carol")
+    assert Decimal(exported(client)[KEY]["out"]) == expected_rate(market.binance,
+                                                                  market.kraken, market.nbu)
+
+
+def test_venues_disagreeing_beyond_the_spread_hide_the_direction(sync, client, clock, market,
+                                                                  btc_uah, monitor):
+    market.kraken = market.binance * Decimal("1.03")
+    sync()
+    assert KEY not in exported(client)
+    assert "venues disagree by 2.96%" in Direction.objects.get(pk=btc_uah.pk).rate_hidden_reason
+
+
+def test_the_export_drops_a_rate_whose_inputs_age_even_without_a_sync(sync, client, clock, market,
+                                                                      btc_uah, monitor):
+    """The worker may stall; the export itself never serves quotes past their maximum age."""
+    sync()
+    assert KEY in exported(client)
+    advance(clock, 59)
+    assert KEY in exported(client)
+    advance(clock, 2)
+    assert KEY not in exported(client)
+    with pytest.raises(ExchangeError):
+        exchange_create(direction=btc_uah, amount_give=Decimal("0.01"),
+                        email="c@example.com", account_get="4111111111111111")
+
+
+def test_last_modified_is_the_oldest_input(sync, client, clock, market, btc_uah, monitor):
+    sync()
+    response = export(client, "xml", "bestmon1")
+    # The NBU's rate is of today (its date, midnight): the oldest input.
+    assert parse_http_date(response["Last-Modified"]) == int(
+        START.replace(hour=0, minute=0, second=0).timestamp())
+    # A conditional request with the ETag still earns a 304.
+    again = export(client, "xml", "bestmon1", HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304
+
+
+def test_a_failing_source_is_polled_on_its_interval_and_429_backs_off(sync, clock, market, btc_uah):
+    sync()
+    assert market.calls == {"binance": 1, "kraken": 1, "nbu": 1}
+    advance(clock, 5)
+    sync()  # nothing is due yet
+    assert market.calls == {"binance": 1, "kraken": 1, "nbu": 1}
+    market.failing["binance"] = "429"
+    advance(clock, 6)
+    sync()
+    binance = RateSource.objects.get(name="binance")
+    assert binance.last_error.startswith("HTTP 429")
+    assert binance.next_poll_at == binance.last_attempt_at + timedelta(seconds=60)
+    advance(clock, 11)
+    sync()
+    assert market.calls["binance"] == 2 and market.calls["kraken"] == 3
+
+
+def test_a_venue_clock_ahead_is_taken_at_our_time(sync, clock, market, btc_uah):
+    market.binance_time = START + timedelta(seconds=20)  # within the venue's tolerance
+    sync()
+    quote = Quote.objects.get(symbol="BTCUSDT")
+    assert quote.venue_time == START + timedelta(seconds=20)
+    assert quote.taken_at == quote.fetched_at == START
+    assert quote.problem == ""
+
+    # Hours ahead: the quote cannot say how old it is; the median holds on Kraken.
+    market.binance_time = START + timedelta(hours=2)
+    advance(clock, 11)
+    sync()
+    quote.refresh_from_db()
+    assert quote.problem == "the venue's clock is 7189 s ahead of ours"
+    direction = Direction.objects.get(pk=btc_uah.pk)
+    assert direction.rate_hidden_reason == ""
+    assert direction.rate_get == expected_rate(market.kraken, None, market.nbu)
+
+
+def test_a_floating_direction_is_marked_and_holds_the_rate(sync, client, clock, market, btc_uah,
+                                                          monitor):
+    Direction.objects.filter(pk=btc_uah.pk).update(rate_hold_minutes=15)
+    sync()
+    assert exported(client)[KEY]["param"] == "floating"
+    exchange = exchange_create(direction=Direction.objects.get(pk=btc_uah.pk),
+                               amount_give=Decimal("0.01"), email="c@example.com",
+                               account_get="4111111111111111")
+    assert exchange.rate_held_until == START + timedelta(minutes=15)
+
+
+def test_manual_directions_are_untouched(sync, client, clock, market, btc_uah, monitor, pm_btc):
+    market_rate = MarketRate.objects.get(direction=btc_uah)
+    market_rate.is_enabled = False
+    market_rate.save()  # the direction's own rate again, shown as before
+    sync()
+    assert market.calls == {}
+    assert set(exported(client)) == {("PMUSD", "BTC", ""), KEY}
+
+
+def test_obmin_rates_sync_and_explain(capsys, clock, market, btc_uah):
+    call_command("rates", "sync")
+    out = capsys.readouterr().out
+    assert "binance: ok" in out and "BTC → CARDUAH: ok" in out
+    call_command("rates", "explain", "BTC-CARDUAH")
+    out = capsys.readouterr().out
+    assert "[binance:BTCUSDT:bid] = 94500  (0 s old)" in out
+    assert "[nbu:USD:last] = 41.8  (39605 s old)" in out
+    assert f"offered: {expected_rate(market.binance, market.kraken, market.nbu)}" in out
+    market.failing["kraken"] = "503"
+    call_command("rates", "sync")
+    call_command("rates", "explain", str(btc_uah.pk))
+    out = capsys.readouterr().out
+    assert "!! source kraken failed: HTTP 503" in out
+
+
+def test_the_exchange_page_says_the_rate_floats(sync, client, clock, market, btc_uah):
+    Direction.objects.filter(pk=btc_uah.pk).update(rate_hold_minutes=15)
+    sync()
+    exchange = exchange_create(direction=Direction.objects.get(pk=btc_uah.pk),
+                               amount_give=Decimal("0.01"), email="c@example.com",
+                               account_get="4111111111111111")
+    html = client.get(f"/exchange/{exchange.token}/").content.decode()
+    assert "follows the market (floating): it is held for you until 2026-12-03 11:15 UTC" in html
