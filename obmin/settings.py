@@ -184,6 +184,13 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Obmin <noreply@obmin.local>")
 # Who is told when a customer presses "I have paid" (comma-separated); empty: nobody.
 OPERATOR_EMAIL = os.environ.get("OPERATOR_EMAIL", "")
+# The operator's desk shows times in this zone, named beside them (an IANA name).
+OPERATOR_TIME_ZONE = os.environ.get("OPERATOR_TIME_ZONE", "UTC")
+# Also told to this URL (optional): a JSON POST signed as postbacks are, with the secret below.
+OPERATOR_WEBHOOK_URL = os.environ.get("OPERATOR_WEBHOOK_URL", "")
+OPERATOR_WEBHOOK_SECRET = os.environ.get("OPERATOR_WEBHOOK_SECRET", "")
+# The operator is alerted when an exchange waits (paid or received) longer than this; 0: never.
+OPERATOR_ALERT_WAIT_MINUTES = envint("OPERATOR_ALERT_WAIT_MINUTES", 30)
 
 # Every cookie of ours is HttpOnly and SameSite=Lax; SECURE_COOKIES=1 (HTTPS) makes them Secure.
 # Pages' scripts never read a cookie: forms carry the CSRF token themselves.

@@ -240,7 +240,9 @@ def exchange_set_status(
         exchange.status_changed_at = now
         # What get_exchanges' `updated_since` selects on (incremental sync).
         exchange.updated_at = now
-        changed = ["status", "status_changed_at", "updated_at"]
+        # A new wait begins: the operator is told again if this one lasts too long.
+        exchange.waiting_alerted_at = None
+        changed = ["status", "status_changed_at", "updated_at", "waiting_alerted_at"]
         if txid and status in TXID_FIELD:
             setattr(exchange, TXID_FIELD[status], txid)
             changed.append(TXID_FIELD[status])
