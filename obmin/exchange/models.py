@@ -268,6 +268,8 @@ class Exchange(TrafficSource):
     customer_txid = models.CharField(_("customer's transaction id"), max_length=200,
                                      blank=True)
     payout_txid = models.CharField(_("payout transaction id"), max_length=200, blank=True)
+    # The language of the customer's pages when the exchange was made: their e-mails' language.
+    language = models.CharField(_("customer's language"), max_length=8, blank=True)
     # When the operator was told this exchange has waited too long in its current status
     # (cleared by every status change, so a new wait is told again).
     waiting_alerted_at = models.DateTimeField(_("waiting alert sent"), null=True, blank=True,

@@ -15,7 +15,12 @@ from obmin.exchange.accounts import EXAMPLES, is_crypto_address
 from obmin.exchange.forms import ExchangeForm
 from obmin.exchange.hooks import client_address_of, referrer_of
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus, normalize_currency_code
-from obmin.exchange.selectors import DirectionTable, active_directions
+from obmin.exchange.notify import next_step
+from obmin.exchange.selectors import (
+    DirectionTable,
+    active_directions,
+    usual_processing_minutes,
+)
 from obmin.exchange.services import (
     ExchangeError,
     customer_mark_paid,
@@ -40,6 +45,7 @@ def _directions_data(directions: list[Direction]) -> list[dict[str, object]]:
             "fee_give_percent": plain(d.fee_give_percent), "fee_get": plain(d.fee_get),
             "min": plain(d.min_amount), "max": plain(d.max_amount),
             "reserve": plain(d.currency_get.reserve), "decimals": d.currency_get.decimals,
+            "give_decimals": d.currency_give.decimals,
             "account_example": EXAMPLES[d.currency_get.account_format],
         }
         for d in directions
@@ -73,6 +79,7 @@ def exchange_form(request: HttpRequest) -> HttpResponse:
                     user_ip=client_address_of(request),
                     partner_id=referrer.partner_id if referrer else None,
                     source=referrer.source() if referrer else None,
+                    language=get_language() or "",
                 )
             except ExchangeError as error:
                 add_refusal(form, error)
@@ -95,6 +102,24 @@ def _qr_svg(text: str) -> str:
     return segno.make(text, error="m").svg_inline(scale=4)
 
 
+FINAL = (ExchangeStatus.SUCCESS, ExchangeStatus.CANCELLED)
+
+
+def _status_of(exchange: Exchange) -> dict[str, object]:
+    """What the status page shows that moves: the page renders it, status.json sends it."""
+    history = list(exchange.status_changes.all())
+    note = history[-1].note if history and exchange.status in (
+        ExchangeStatus.ERROR, ExchangeStatus.CANCELLED) else ""
+    return {
+        "status": exchange.status, "label": exchange.get_status_display(),
+        "next": next_step(exchange, usual_processing_minutes(exchange.direction_id)),
+        "customer_txid": exchange.customer_txid, "payout_txid": exchange.payout_txid,
+        "note": note, "final": exchange.status in FINAL,
+        "history": [{"at": change.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                     "label": change.get_status_display()} for change in history],
+    }
+
+
 def exchange_detail(request: HttpRequest, token: str) -> HttpResponse:
     exchange = get_object_or_404(
         Exchange.objects.select_related("direction__currency_give", "currency_give",
@@ -111,18 +136,21 @@ def exchange_detail(request: HttpRequest, token: str) -> HttpResponse:
         "exchange": exchange,
         "amount_give": plain(exchange.amount_give),
         "amount_get": plain(exchange.amount_get),
+        "rate_give": plain(exchange.rate_give), "rate_get": plain(exchange.rate_get),
         "instructions": instructions,
         "qr": qr,
-        "is_final": exchange.status in (ExchangeStatus.SUCCESS, ExchangeStatus.CANCELLED),
-        "history": exchange.status_changes.all(),
+        "state": _status_of(exchange),
+        "show_payment": exchange.status in (ExchangeStatus.NEW, ExchangeStatus.PAID,
+                                            ExchangeStatus.RECEIVED, ExchangeStatus.ERROR),
     })
 
 
 def exchange_status(request: HttpRequest, token: str) -> JsonResponse:
-    """What the status page polls to refresh itself."""
-    exchange = get_object_or_404(Exchange.objects.only("status"), token=token)
-    return JsonResponse({"status": exchange.status,
-                         "label": exchange.get_status_display()})
+    """What the status page polls to update itself in place."""
+    exchange = get_object_or_404(Exchange, token=token)
+    response = JsonResponse(_status_of(exchange))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST

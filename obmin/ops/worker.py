@@ -24,6 +24,7 @@ from django_tasks_db.utils import exclusive_transaction
 
 from obmin.exchange.services import exchange_cancel_overdue
 from obmin.monitoring.services import monitor_polls_flush
+from obmin.ops.alerts import exchanges_waiting_alert, reserves_low_alert
 from obmin.partner_api.v1.bids import bid_callbacks_deliver
 from obmin.partners.ingest import clicks_ingest
 from obmin.partners.partitions import click_partitions_ensure
@@ -59,6 +60,9 @@ def duties() -> list[Duty]:
         Duty("release rewards whose holding period ended", 60, reward_release_due),
         Duty("roll clicks up into hourly statistics", 30, clicks_roll_up),
         Duty("roll changed exchanges up into statistics", 30, exchanges_roll_up),
+        # The operator is told of exchanges waiting too long and of low reserves (ops.alerts).
+        Duty("alert on exchanges waiting too long", 60, exchanges_waiting_alert),
+        Duty("alert on low reserves", 60, reserves_low_alert),
     ]
 
 
