@@ -111,12 +111,12 @@ def test_i_have_paid_confirms_and_tells_the_operator(client, btc_pm, settings, m
     assert BTC_ADDRESS in told.body and "U1234567" in told.body
 
 
-def test_i_have_paid_without_operator_email_sends_nothing(client, btc_pm, mailoutbox,
-                                                          django_capture_on_commit_callbacks):
+def test_i_have_paid_without_operator_email_tells_only_the_customer(
+        client, btc_pm, mailoutbox, django_capture_on_commit_callbacks):
     exchange = create(btc_pm)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("exchange:mark_paid", args=[exchange.token]))
-    assert mailoutbox == []
+    assert [m.to for m in mailoutbox] == [["c@example.org"]]
 
 
 @pytest.mark.django_db(transaction=True)
