@@ -289,6 +289,9 @@ GEOIP_DB = os.environ.get("GEOIP_DB", "")
 # address and per visitor (obmin_vid cookie); django-ratelimit rates, such as "20/h".
 EXCHANGE_RATE_PER_IP = os.environ.get("EXCHANGE_RATE_PER_IP", "20/h")
 EXCHANGE_RATE_PER_VISITOR = os.environ.get("EXCHANGE_RATE_PER_VISITOR", "10/h")
+# "Find my exchange" (links sent by e-mail): asks per client address, and e-mails to one address.
+EXCHANGE_LOOKUP_RATE_PER_IP = os.environ.get("EXCHANGE_LOOKUP_RATE_PER_IP", "10/h")
+EXCHANGE_LOOKUP_RATE_PER_EMAIL = os.environ.get("EXCHANGE_LOOKUP_RATE_PER_EMAIL", "3/h")
 
 # GET /metrics (Prometheus): with a token, only requests bearing it; without, loopback only.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

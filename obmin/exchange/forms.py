@@ -86,3 +86,7 @@ class ExchangeForm(forms.Form):
             except ExchangeError as error:
                 add_refusal(self, error)
         return cleaned
+
+
+class LookupForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"), max_length=254)

@@ -7,18 +7,20 @@ room's own hooks in `ExchangeConfig.ready`, in the customer's language.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.exchange.selectors import usual_processing_minutes
 from obmin.lib.mail import email_on_commit
 from obmin.lib.money import plain
+from obmin.lib.text import normalize_email
 
 S = ExchangeStatus
 
@@ -75,3 +77,26 @@ def email_on_status(sender: object, *, exchange: Exchange, status: str, **kwargs
     with translation.override(exchange.language or settings.LANGUAGE_CODE):
         subject = _("Exchange #%(id)s is %(status)s")
     _send(exchange, subject)
+
+
+LOOKUP_DAYS = 180
+LOOKUP_MAX = 20
+
+
+def exchange_links_send(*, email: str) -> int:
+    """Sends the address the links of its recent exchanges (a customer who lost the page);
+    nothing when it made none. The page answers the same either way: it never says whether
+    an address has exchanges. Answers how many links were sent."""
+    since = timezone.now() - timedelta(days=LOOKUP_DAYS)
+    exchanges = list(Exchange.objects.filter(email=normalize_email(email), created_at__gte=since)
+                     .select_related("currency_give", "currency_get")
+                     .order_by("-created_at")[:LOOKUP_MAX])
+    if not exchanges:
+        return 0
+    language = exchanges[0].language or translation.get_language() or settings.LANGUAGE_CODE
+    with translation.override(language):
+        body = render_to_string("exchange/email/links.txt", {
+            "rows": [(e, plain(e.amount_give), plain(e.amount_get), status_url(e))
+                     for e in exchanges]})
+        email_on_commit(subject=_("Your exchanges' links"), body=body, to=[exchanges[0].email])
+    return len(exchanges)

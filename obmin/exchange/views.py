@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,12 +11,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
 
 from obmin.exchange.accounts import EXAMPLES, is_crypto_address
-from obmin.exchange.forms import ExchangeForm
+from obmin.exchange.forms import ExchangeForm, LookupForm
 from obmin.exchange.hooks import client_address_of, referrer_of
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus, normalize_currency_code
-from obmin.exchange.notify import next_step
+from obmin.exchange.notify import exchange_links_send, next_step
 from obmin.exchange.selectors import (
     DirectionTable,
     active_directions,
@@ -29,6 +31,7 @@ from obmin.exchange.services import (
 )
 from obmin.lib.errors import add_refusal
 from obmin.lib.money import plain
+from obmin.lib.text import normalize_email
 from obmin.lib.visitor import user_hash_of
 
 
@@ -163,3 +166,33 @@ def exchange_mark_paid(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, _("Thank you: we are checking your payment and will send "
                                     "your money once it arrives."))
     return redirect("exchange:detail", token=token)
+
+
+def _lookup_key(group: str, request: HttpRequest) -> str:
+    return client_address_of(request) or "unknown"
+
+
+def _lookup_email_key(group: str, request: HttpRequest) -> str:
+    return normalize_email(request.POST.get("email"))[:254]
+
+
+def exchange_lookup(request: HttpRequest) -> HttpResponse:
+    """A customer who lost the page asks for the links by e-mail. The answer is the same
+    whether the address has exchanges or not; counted per client address (a refusal says so)
+    and per e-mail (over it, nothing more is sent, and the page still says the same)."""
+    form = LookupForm(request.POST or None)
+    if request.method == "POST":
+        if is_ratelimited(request, group="exchange_lookup:ip", key=_lookup_key,
+                          rate=settings.EXCHANGE_LOOKUP_RATE_PER_IP, method="POST",
+                          increment=True):
+            return render(request, "exchange/lookup.html", {
+                "form": form, "limited": _("Too many requests from your connection; please "
+                                           "try again in an hour.")}, status=429)
+        if form.is_valid():
+            if not is_ratelimited(request, group="exchange_lookup:email", key=_lookup_email_key,
+                                  rate=settings.EXCHANGE_LOOKUP_RATE_PER_EMAIL, method="POST",
+                                  increment=True):
+                exchange_links_send(email=form.cleaned_data["email"])
+            return render(request, "exchange/lookup.html", {"sent": True})
+        return render(request, "exchange/lookup.html", {"form": form}, status=400)
+    return render(request, "exchange/lookup.html", {"form": form})
