@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import messages
@@ -28,6 +29,9 @@ from obmin.exchange.selectors import exchanges_waiting
 from obmin.exchange.services import ALLOWED_TRANSITIONS, ExchangeError, exchange_set_status
 from obmin.lib.money import plain, quantize
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 S = ExchangeStatus
 QUEUE_ROWS = 200
 # "Waiting longer than": the age filter's choices, in minutes.
@@ -39,7 +43,7 @@ ACTIONS = (S.RECEIVED, S.SUCCESS, S.ERROR, S.CANCELLED)
 @dataclass(frozen=True)
 class Action:
     status: str
-    label: str
+    label: StrOrPromise
     field: str  # "txid", "note" (a reason, required) or "" (an optional note)
     key: str  # the keyboard shortcut that opens it
 

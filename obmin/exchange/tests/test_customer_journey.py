@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from hypothesis import given, settings as hsettings
+from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from obmin.exchange.models import Currency, Direction, Exchange
@@ -62,7 +63,7 @@ def test_the_form_takes_the_amount_to_receive(client, direction, mailoutbox,
     # The e-mail with the page's link: what a customer who closes the tab comes back by.
     assert [m.to for m in mailoutbox] == [["buyer@example.org"]]
     assert f"/exchange/{exchange.token}/" in mailoutbox[0].body
-    assert "#%s" % exchange.pk in mailoutbox[0].subject
+    assert f"#{exchange.pk}" in mailoutbox[0].subject
 
 
 def test_an_amount_is_needed_on_one_side(client, direction):
