@@ -17,17 +17,16 @@ from decimal import Decimal
 import pytest
 
 from obmin.exchange.models import Exchange, ExchangeStatus
-from obmin.ops.tests.test_customer_journey_browser import (  # noqa: F401  (fixture)
-    VALID_BTC,
-    journey,
-    log_in,
-)
+from obmin.ops.tests import test_customer_journey_browser as issue16_walk
+from obmin.ops.tests.test_customer_journey_browser import VALID_BTC, log_in
 from obmin.rewards.models import LedgerEntry
 from obmin.testing.browser import desktop_page, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 375, "height": 812}
+# The same direction as issue 16's walk (USDT TRC20 to BTC, alice's program, carol's password).
+journey = issue16_walk.journey
 
 
 def both_widths(page, name: str) -> None:
