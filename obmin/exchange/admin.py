@@ -156,7 +156,8 @@ def _status_action(status: str) -> StatusAction:
 class ExchangeAdmin(admin.ModelAdmin):
     # Amount and code in one column each, so the list fits 1280 px.
     list_display = ["id", time_column(Exchange, "created_at"), "you_give", "you_get",
-                    "short_email", object_column("partner", _("partner"), "partner__user__email"),
+                    "short_email",
+                    object_column("partner", _("partner"), "partner__user__email", 20),
                     "status", "reward"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter), "currency_give",
                    "currency_get"]

@@ -84,13 +84,21 @@ def zoned_time(moment: datetime | None) -> str:
     return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
 
 
-def object_column(field: str, description: StrOrPromise, ordering: str) -> Callable[[Model], str]:
+def object_column(field: str, description: StrOrPromise, ordering: str,
+                  length: int = 32) -> Callable[[Model], str]:
     """A list_display column naming the related object as everywhere else (its `str`: a
-    partner is `e-mail (code)` on every list, filter and page)."""
+    partner is `e-mail (code)` on every list, filter and page); a long name is cut before
+    its `(code)`, which always stays whole."""
 
     def column(obj: Model) -> str:
         related = getattr(obj, field)
-        return "-" if related is None else str(related)
+        if related is None:
+            return "-"
+        text = str(related)
+        if len(text) > length and text.endswith(")") and " (" in text:
+            head, code = text.rsplit(" (", 1)
+            return f"{truncated(head, max(length - len(code) - 2, 8))} ({code}"
+        return text
 
     column.__name__ = field
     return admin.display(description=description, ordering=ordering)(column)
