@@ -205,6 +205,13 @@ SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 EMAIL_SEND_ATTEMPTS = envint("EMAIL_SEND_ATTEMPTS", 6)
 # Who is told when a customer presses "I have paid" (comma-separated); empty: nobody.
 OPERATOR_EMAIL = os.environ.get("OPERATOR_EMAIL", "")
+# The operator's desk shows times in this zone, named beside them (an IANA name).
+OPERATOR_TIME_ZONE = os.environ.get("OPERATOR_TIME_ZONE", "UTC")
+# Also told to this URL (optional): a JSON POST signed as postbacks are, with the secret below.
+OPERATOR_WEBHOOK_URL = os.environ.get("OPERATOR_WEBHOOK_URL", "")
+OPERATOR_WEBHOOK_SECRET = os.environ.get("OPERATOR_WEBHOOK_SECRET", "")
+# The operator is alerted when an exchange waits (paid or received) longer than this; 0: never.
+OPERATOR_ALERT_WAIT_MINUTES = envint("OPERATOR_ALERT_WAIT_MINUTES", 30)
 
 # Every cookie of ours is HttpOnly and SameSite=Lax; SECURE_COOKIES=1 (HTTPS) makes them Secure.
 # Pages' scripts never read a cookie: forms carry the CSRF token themselves.
@@ -305,6 +312,9 @@ GEOIP_DB = os.environ.get("GEOIP_DB", "")
 # address and per visitor (obmin_vid cookie); django-ratelimit rates, such as "20/h".
 EXCHANGE_RATE_PER_IP = os.environ.get("EXCHANGE_RATE_PER_IP", "20/h")
 EXCHANGE_RATE_PER_VISITOR = os.environ.get("EXCHANGE_RATE_PER_VISITOR", "10/h")
+# "Find my exchange" (links sent by e-mail): asks per client address, and e-mails to one address.
+EXCHANGE_LOOKUP_RATE_PER_IP = os.environ.get("EXCHANGE_LOOKUP_RATE_PER_IP", "10/h")
+EXCHANGE_LOOKUP_RATE_PER_EMAIL = os.environ.get("EXCHANGE_LOOKUP_RATE_PER_EMAIL", "3/h")
 
 # GET /metrics (Prometheus): with a token, only requests bearing it; without, loopback only.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

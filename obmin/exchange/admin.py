@@ -26,7 +26,14 @@ from obmin.exchange.models import (
 )
 from obmin.exchange.rate_feed import RatesImportError, parse_rates_file, rates_import
 from obmin.exchange.services import ExchangeError, exchange_set_status
-from obmin.lib.admin import PLAIN_DECIMALS, amount_text, time_column, truncated
+from obmin.lib.admin import (
+    PLAIN_DECIMALS,
+    amount_text,
+    object_column,
+    time_column,
+    truncated,
+    zoned_time,
+)
 from obmin.lib.i18n import lazy_format
 
 StatusAction = Callable[["admin.ModelAdmin[Exchange]", HttpRequest, "QuerySet[Exchange]"], None]
@@ -62,7 +69,7 @@ class DirectionAdmin(admin.ModelAdmin):
     formfield_overrides = PLAIN_DECIMALS
     change_list_template = "admin/exchange/direction/change_list.html"
     list_display = ["__str__", "rate_give", "rate_get", "min_amount", "max_amount",
-                    "profit", "is_active", time_column(Direction, "rate_updated_at")]
+                    "reserve_get", "profit", "is_active", time_column(Direction, "rate_updated_at")]
     list_editable = ["rate_give", "rate_get", "min_amount", "max_amount", "is_active"]
     list_filter = ["is_active", "currency_give", "currency_get"]
     list_select_related = ["currency_give", "currency_get"]
@@ -77,7 +84,7 @@ class DirectionAdmin(admin.ModelAdmin):
     def profit(self, obj: Direction) -> str:
         return amount_text(obj.profit_percent)
 
-    @admin.display(description=_("reserve of the currency customers get"))
+    @admin.display(description=_("reserve"))
     def reserve_get(self, obj: Direction) -> str:
         """Read here, changed on the currency's page (or by the rate feed), where it is kept."""
         if obj.pk is None:
@@ -125,7 +132,11 @@ class StatusChangeInline(admin.TabularInline):
     model = ExchangeStatusChange
     extra = 0
     can_delete = False
-    readonly_fields = ["created_at", "previous_status", "status", "actor", "note"]
+    fields = readonly_fields = ("when", "previous_status", "status", "actor", "txid", "note")
+
+    @admin.display(description=_("created at"))
+    def when(self, obj: ExchangeStatusChange) -> str:
+        return zoned_time(obj.created_at)
 
     def has_add_permission(self, request: HttpRequest, obj: Exchange | None = None) -> bool:
         return False
@@ -159,7 +170,9 @@ def _status_action(status: str) -> StatusAction:
 class ExchangeAdmin(admin.ModelAdmin):
     # Amount and code in one column each, so the list fits 1280 px.
     list_display = ["id", time_column(Exchange, "created_at"), "you_give", "you_get",
-                    "short_email", "partner_code", "status", "reward"]
+                    "short_email",
+                    object_column("partner", _("partner"), "partner__user__email", 20),
+                    "status", "reward"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter), "currency_give",
                    "currency_get"]
     list_select_related = ["currency_give", "currency_get", "partner__user"]
@@ -167,14 +180,71 @@ class ExchangeAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [StatusChangeInline]
     actions = [_status_action(s) for s in ExchangeStatus.values if s != ExchangeStatus.NEW]
-    # Amounts, rates and status are history: the status moves only through the actions.
-    readonly_fields = [f.name for f in Exchange._meta.fields]
+    # The page reads as the operator checks an exchange: what and where first, the traffic
+    # source last and folded. Amounts, rates and status are history: nothing here is edited
+    # (no Save buttons); the status moves on the operator's desk or through the list's actions.
+    fieldsets = [
+        (None, {"fields": ["desk", "status", "give", "get", "rate", "email", "account_get",
+                           "customer_txid", "payout_txid", "pay_to", "pay_memo",
+                           "partner", "reward_text", "created", "status_changed", "pay_by",
+                           "updated"]}),
+        (_("Traffic source"), {"classes": ["collapse"], "fields": [
+            "sub1", "sub2", "sub3", "sub4", "sub5", "utm_source", "utm_medium",
+            "utm_campaign", "country", "user_hash", "user_ip", "language"]}),
+    ]
+    readonly_fields = ["desk", "give", "get", "rate", "reward_text", "created",
+                       "status_changed", "pay_by", "updated",
+                       *(f.name for f in Exchange._meta.fields)]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Exchange | None = None) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Exchange | None = None) -> bool:
+        # Read-only: the change page becomes a view page, without Save buttons that saved
+        # nothing. The list's status actions ask no change permission.
+        return False
+
+    @admin.display(description=_("operator's desk"))
+    def desk(self, obj: Exchange) -> str:
+        # By the URL's name: the desk lives in a room above this one.
+        return format_html('<a href="{}">{}</a>', reverse("ops:desk_exchange", args=[obj.pk]),
+                           _("Open this exchange on the operator's desk"))
+
+    @admin.display(description=_("customer gives"))
+    def give(self, obj: Exchange) -> str:
+        return self.you_give(obj)
+
+    @admin.display(description=_("customer gets"))
+    def get(self, obj: Exchange) -> str:
+        return self.you_get(obj)
+
+    @admin.display(description=_("rate"))
+    def rate(self, obj: Exchange) -> str:
+        return f"{amount_text(obj.rate_give)} : {amount_text(obj.rate_get)}"
+
+    @admin.display(description=_("partner reward"))
+    def reward_text(self, obj: Exchange) -> str:
+        accrued = _("accrued") if obj.reward_accrued else _("not accrued")
+        return f"{amount_text(obj.partner_reward, 2)} USD ({accrued})"
+
+    @admin.display(description=_("created at"))
+    def created(self, obj: Exchange) -> str:
+        return zoned_time(obj.created_at)
+
+    @admin.display(description=_("status changed at"))
+    def status_changed(self, obj: Exchange) -> str:
+        return zoned_time(obj.status_changed_at)
+
+    @admin.display(description=_("pay by"))
+    def pay_by(self, obj: Exchange) -> str:
+        return zoned_time(obj.pay_deadline)
+
+    @admin.display(description=_("updated at"))
+    def updated(self, obj: Exchange) -> str:
+        return zoned_time(obj.updated_at)
 
     @admin.display(description=_("amount give"), ordering="amount_give")
     def you_give(self, obj: Exchange) -> str:
@@ -190,9 +260,6 @@ class ExchangeAdmin(admin.ModelAdmin):
     def short_email(self, obj: Exchange) -> str:
         return truncated(obj.email, 20)
 
-    @admin.display(description=_("partner"), ordering="partner__ref_code")
-    def partner_code(self, obj: Exchange) -> str:
-        return obj.partner.ref_code if obj.partner else "-"
 
     @admin.display(description=_("partner reward"), ordering="partner_reward")
     def reward(self, obj: Exchange) -> str:

@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 from obmin.exchange.models import Direction, normalize_currency_code
 from obmin.exchange.selectors import find_direction
-from obmin.exchange.services import ExchangeError, check_account, check_quote, quote
+from obmin.exchange.services import (
+    ExchangeError,
+    check_account,
+    check_quote,
+    quote,
+    quote_for_get,
+)
 from obmin.lib.errors import add_refusal
 
 
@@ -18,7 +24,15 @@ class ExchangeForm(forms.Form):
     cur_from = forms.ChoiceField(label=_("You give"))
     cur_to = forms.ChoiceField(label=_("You get"))
     amount_give = forms.DecimalField(label=_("Amount you give"), max_digits=30,
-                                     decimal_places=10, min_value=Decimal("0.0000000001"))
+                                     decimal_places=10, min_value=Decimal("0.0000000001"),
+                                     required=False)
+    # Either amount may be typed; `side` says which one the customer gave (the page's script
+    # fills the other for display only: the server computes it in Decimal).
+    amount_get = forms.DecimalField(label=_("Amount you receive"), max_digits=30,
+                                    decimal_places=10, min_value=Decimal("0.0000000001"),
+                                    required=False)
+    side = forms.ChoiceField(choices=[("give", "give"), ("get", "get")], initial="give",
+                             required=False, widget=forms.HiddenInput)
     email = forms.EmailField(label=_("E-mail"), max_length=254)
     account_get = forms.CharField(label=_("Your account / wallet to receive"), max_length=200)
 
@@ -53,7 +67,14 @@ class ExchangeForm(forms.Form):
             return cleaned
         self.direction = direction
         amount = cleaned.get("amount_give")
-        if amount is not None:
+        wanted = cleaned.get("amount_get")
+        if wanted is not None and (cleaned.get("side") == "get" or amount is None):
+            amount = cleaned["amount_give"] = quote_for_get(direction, wanted).amount_give
+        if amount is None:
+            if "amount_give" not in self.errors and "amount_get" not in self.errors:
+                self.add_error("amount_give", _("Enter the amount you give or the amount you "
+                                                "receive."))
+        else:
             try:
                 check_quote(quote(direction, amount))
             except ExchangeError as error:
@@ -65,3 +86,7 @@ class ExchangeForm(forms.Form):
             except ExchangeError as error:
                 add_refusal(self, error)
         return cleaned
+
+
+class LookupForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"), max_length=254)

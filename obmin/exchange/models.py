@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
@@ -57,6 +58,11 @@ def validate_flags(value: str) -> None:
         )
 
 
+def validate_explorer_url(value: str) -> None:
+    if value and not (value.startswith(("https://", "http://")) and "{txid}" in value):
+        raise ValidationError(_("An http(s) address with {txid} where the transaction id goes."))
+
+
 def parse_flags(value: str) -> list[str]:
     return [flag.strip().lower() for flag in value.split(",") if flag.strip()]
 
@@ -94,6 +100,18 @@ class Currency(models.Model):
     pay_minutes = models.PositiveIntegerField(
         _("time to pay, minutes"), default=60,
         help_text=_("A new exchange not paid within this time is cancelled. 0: no limit."))
+    # The operator's desk links a customer's transaction id here: `{txid}` is replaced by it.
+    explorer_url = models.CharField(
+        _("block explorer URL"), max_length=200, blank=True, validators=[validate_explorer_url],
+        help_text=_("For crypto: a transaction's page, with {txid} where its id goes, e.g. "
+                    "https://mempool.space/tx/{txid}"))
+    # The operator is alerted once when the reserve falls under this (0: never), and again
+    # only after it has been above it since.
+    reserve_alert_below = models.DecimalField(
+        _("alert when the reserve falls under"), default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0))], **AMOUNT, help_text=_("0: no alert."))
+    reserve_alerted_at = models.DateTimeField(_("reserve alert sent"), null=True, blank=True,
+                                              editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -325,6 +343,12 @@ class Exchange(TrafficSource):
     customer_txid = models.CharField(_("customer's transaction id"), max_length=200,
                                      blank=True)
     payout_txid = models.CharField(_("payout transaction id"), max_length=200, blank=True)
+    # The language of the customer's pages when the exchange was made: their e-mails' language.
+    language = models.CharField(_("customer's language"), max_length=8, blank=True)
+    # When the operator was told this exchange has waited too long in its current status
+    # (cleared by every status change, so a new wait is told again).
+    waiting_alerted_at = models.DateTimeField(_("waiting alert sent"), null=True, blank=True,
+                                              editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -342,6 +366,13 @@ class Exchange(TrafficSource):
         give = self.currency_give
         return (f"#{self.pk} {plain(quantize(self.amount_give, give.decimals))} {give.code} → "
                 f"{self.currency_get.code}")
+
+    def explorer_link(self) -> str:
+        """The block explorer's page of the customer's transaction, or ""."""
+        template = self.currency_give.explorer_url
+        if not (self.customer_txid and "{txid}" in template):
+            return ""
+        return template.replace("{txid}", quote(self.customer_txid, safe=""))
 
     @property
     def is_success(self) -> bool:

@@ -1,15 +1,22 @@
 """Reads of the exchanger that several places share (the exchange page, the home page, the
-/ref/ redirect)."""
+/ref/ redirect, the operator's desk)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from obmin.exchange.models import Direction, normalize_currency_code
+from obmin.exchange.models import (
+    Direction,
+    Exchange,
+    ExchangeStatus,
+    ExchangeStatusChange,
+    normalize_currency_code,
+)
 
 
 def active_directions() -> list[Direction]:
@@ -95,3 +102,35 @@ def direction_fields(direction: Direction) -> list[AskedField]:
     for name, default in defaults.items():
         asked.setdefault(name, default)
     return list(asked.values())
+
+
+# Exchanges waiting for the operator: the customer says paid, or the money has arrived and
+# the payout is still to be sent.
+WAITING_FOR_OPERATOR = (ExchangeStatus.PAID, ExchangeStatus.RECEIVED)
+
+
+def exchanges_waiting() -> QuerySet[Exchange]:
+    """The operator's queue, newest claims first."""
+    return (Exchange.objects.filter(status__in=WAITING_FOR_OPERATOR)
+            .select_related("currency_give", "currency_get", "direction", "partner__user")
+            .order_by("-status_changed_at", "-id"))
+
+
+def exchanges_waiting_count() -> int:
+    return Exchange.objects.filter(status__in=WAITING_FOR_OPERATOR).count()
+
+
+def usual_processing_minutes(direction_id: int, *, sample: int = 50) -> int | None:
+    """How long the last `sample` successful exchanges of a direction took from the
+    customer's "I have paid" to success, the median in whole minutes (None: none yet)."""
+    paid_at = dict(ExchangeStatusChange.objects.filter(
+        exchange__direction_id=direction_id, status=ExchangeStatus.PAID)
+        .order_by("-created_at").values_list("exchange_id", "created_at")[:sample * 4])
+    done = (ExchangeStatusChange.objects.filter(
+        exchange_id__in=list(paid_at), status=ExchangeStatus.SUCCESS)
+        .order_by("-created_at").values_list("exchange_id", "created_at")[:sample])
+    waits = sorted((finished - paid_at[exchange_id]).total_seconds()
+                   for exchange_id, finished in done if finished >= paid_at[exchange_id])
+    if not waits:
+        return None
+    return max(1, round(waits[len(waits) // 2] / 60))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -29,9 +29,8 @@ from obmin.exchange.models import (
 )
 from obmin.lib.errors import Refused
 from obmin.lib.ipmask import normalize_ip
-from obmin.lib.mail import email_on_commit
 from obmin.lib.models import SOURCE_FIELDS, SOURCE_MAX_LENGTH
-from obmin.lib.money import plain, quantize_down
+from obmin.lib.money import plain, quantize, quantize_down
 from obmin.lib.text import normalize_email
 
 S = ExchangeStatus
@@ -65,6 +64,20 @@ def quote(direction: Direction, amount_give: Decimal) -> Quote:
     gross = after_fee * direction.rate_get / direction.rate_give
     amount_get = quantize_down(gross - direction.fee_get, direction.currency_get.decimals)
     return Quote(direction, amount_give, max(amount_get, Decimal(0)))
+
+
+def quote_for_get(direction: Direction, amount_get: Decimal) -> Quote:
+    """The smallest amount to give (in the give currency's decimals) for which the customer
+    gets at least `amount_get`: the exchange form's "amount to receive"."""
+    keep = Decimal(1) - direction.fee_give_percent / Decimal(100)
+    if amount_get <= 0 or keep <= 0 or direction.rate_get <= 0:
+        return Quote(direction, Decimal(0), Decimal(0))
+    unit = Decimal(1).scaleb(-direction.currency_give.decimals)
+    exact = (amount_get + direction.fee_get) * direction.rate_give / direction.rate_get / keep
+    amount_give = quantize(exact, direction.currency_give.decimals, ROUND_UP)
+    # Rounding the get side down may leave it a hair short: one more unit then covers it.
+    q = quote(direction, amount_give)
+    return q if q.amount_get >= amount_get else quote(direction, amount_give + unit)
 
 
 def check_quote(q: Quote) -> None:
@@ -139,11 +152,14 @@ def exchange_create(
     partner_id: int | None = None,
     source: Mapping[str, str] | None = None,
     user_ip: str = "",
+    language: str = "",
 ) -> Exchange:
     """Creates a new exchange at the direction's current rate, with its first status entry.
 
     `user_ip`: the customer's address (the API caller's for an API bid); anything that is not
     an IP address is stored as none.
+
+    `language`: the customer's (their e-mails are written in it; "": the site's default).
 
     `source`: the traffic source of the click that referred it (sub1..sub5, utm_*, country:
     `hooks.Referrer.source()`), copied onto the row; other names are ignored.
@@ -186,6 +202,7 @@ def exchange_create(
             updated_at=now,
             pay_to=payment.pay_to,
             pay_memo=payment.memo,
+            language=language[:8],
             pay_deadline=now + timedelta(minutes=payment.minutes) if payment.minutes else None,
             rate_held_until=(None if direction.rate_hold_minutes is None
                              else now + timedelta(minutes=direction.rate_hold_minutes)),
@@ -248,7 +265,9 @@ def exchange_set_status(
         exchange.status_changed_at = now
         # What get_exchanges' `updated_since` selects on (incremental sync).
         exchange.updated_at = now
-        changed = ["status", "status_changed_at", "updated_at"]
+        # A new wait begins: the operator is told again if this one lasts too long.
+        exchange.waiting_alerted_at = None
+        changed = ["status", "status_changed_at", "updated_at", "waiting_alerted_at"]
         if txid and status in TXID_FIELD:
             setattr(exchange, TXID_FIELD[status], txid)
             changed.append(TXID_FIELD[status])
@@ -298,7 +317,8 @@ def clean_txid(value: str) -> str:
 
 
 def customer_mark_paid(*, token: str, txid: str = "") -> Exchange:
-    """The customer's "I have paid" button, optionally with the payment's transaction id."""
+    """The customer's "I have paid" button, optionally with the payment's transaction id (the
+    operator is told through the status hook: ops.alerts)."""
     exchange = Exchange.objects.filter(token=token).only("id", "status").first()
     if exchange is None:
         raise ExchangeError(_("No such exchange."))
@@ -317,20 +337,6 @@ def customer_mark_paid(*, token: str, txid: str = "") -> Exchange:
             current = Exchange.objects.get(pk=exchange.pk)
             raise ExchangeError(_("This exchange is already %(status)s.")
                                 % {"status": current.get_status_display()}) from None
-        operators = [a.strip() for a in settings.OPERATOR_EMAIL.split(",") if a.strip()]
-        if operators:
-            exchange = (Exchange.objects.select_related("currency_give", "currency_get")
-                        .get(pk=exchange.pk))
-            email_on_commit(
-                subject=_("Exchange #%(id)s paid by the customer") % {"id": exchange.pk},
-                body=_("The customer says exchange #%(id)s is paid: %(give)s %(give_code)s to "
-                       "%(pay_to)s %(memo)s.\nSend %(get)s %(get_code)s to %(account)s once "
-                       "the payment has arrived.")
-                % {"id": exchange.pk, "give": plain(exchange.amount_give),
-                   "give_code": exchange.currency_give.code, "pay_to": exchange.pay_to or "-",
-                   "memo": exchange.pay_memo, "get": plain(exchange.amount_get),
-                   "get_code": exchange.currency_get.code, "account": exchange.account_get},
-                to=operators)
     return exchange
 
 

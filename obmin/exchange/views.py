@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,12 +11,18 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
 
 from obmin.exchange.accounts import EXAMPLES, is_crypto_address
-from obmin.exchange.forms import ExchangeForm
+from obmin.exchange.forms import ExchangeForm, LookupForm
 from obmin.exchange.hooks import client_address_of, referrer_of
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus, normalize_currency_code
-from obmin.exchange.selectors import DirectionTable, active_directions
+from obmin.exchange.notify import exchange_links_send, next_step
+from obmin.exchange.selectors import (
+    DirectionTable,
+    active_directions,
+    usual_processing_minutes,
+)
 from obmin.exchange.services import (
     ExchangeError,
     customer_mark_paid,
@@ -24,6 +31,7 @@ from obmin.exchange.services import (
 )
 from obmin.lib.errors import add_refusal
 from obmin.lib.money import plain
+from obmin.lib.text import normalize_email
 from obmin.lib.visitor import user_hash_of
 
 
@@ -40,6 +48,7 @@ def _directions_data(directions: list[Direction]) -> list[dict[str, object]]:
             "fee_give_percent": plain(d.fee_give_percent), "fee_get": plain(d.fee_get),
             "min": plain(d.min_amount), "max": plain(d.max_amount),
             "reserve": plain(d.currency_get.reserve), "decimals": d.currency_get.decimals,
+            "give_decimals": d.currency_give.decimals,
             "account_example": EXAMPLES[d.currency_get.account_format],
         }
         for d in directions
@@ -73,6 +82,7 @@ def exchange_form(request: HttpRequest) -> HttpResponse:
                     user_ip=client_address_of(request),
                     partner_id=referrer.partner_id if referrer else None,
                     source=referrer.source() if referrer else None,
+                    language=get_language() or "",
                 )
             except ExchangeError as error:
                 add_refusal(form, error)
@@ -95,6 +105,24 @@ def _qr_svg(text: str) -> str:
     return segno.make(text, error="m").svg_inline(scale=4)
 
 
+FINAL = (ExchangeStatus.SUCCESS, ExchangeStatus.CANCELLED)
+
+
+def _status_of(exchange: Exchange) -> dict[str, object]:
+    """What the status page shows that moves: the page renders it, status.json sends it."""
+    history = list(exchange.status_changes.all())
+    note = history[-1].note if history and exchange.status in (
+        ExchangeStatus.ERROR, ExchangeStatus.CANCELLED) else ""
+    return {
+        "status": exchange.status, "label": exchange.get_status_display(),
+        "next": next_step(exchange, usual_processing_minutes(exchange.direction_id)),
+        "customer_txid": exchange.customer_txid, "payout_txid": exchange.payout_txid,
+        "note": note, "final": exchange.status in FINAL,
+        "history": [{"at": change.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                     "label": change.get_status_display()} for change in history],
+    }
+
+
 def exchange_detail(request: HttpRequest, token: str) -> HttpResponse:
     exchange = get_object_or_404(
         Exchange.objects.select_related("direction__currency_give", "currency_give",
@@ -111,18 +139,21 @@ def exchange_detail(request: HttpRequest, token: str) -> HttpResponse:
         "exchange": exchange,
         "amount_give": plain(exchange.amount_give),
         "amount_get": plain(exchange.amount_get),
+        "rate_give": plain(exchange.rate_give), "rate_get": plain(exchange.rate_get),
         "instructions": instructions,
         "qr": qr,
-        "is_final": exchange.status in (ExchangeStatus.SUCCESS, ExchangeStatus.CANCELLED),
-        "history": exchange.status_changes.all(),
+        "state": _status_of(exchange),
+        "show_payment": exchange.status in (ExchangeStatus.NEW, ExchangeStatus.PAID,
+                                            ExchangeStatus.RECEIVED, ExchangeStatus.ERROR),
     })
 
 
 def exchange_status(request: HttpRequest, token: str) -> JsonResponse:
-    """What the status page polls to refresh itself."""
-    exchange = get_object_or_404(Exchange.objects.only("status"), token=token)
-    return JsonResponse({"status": exchange.status,
-                         "label": exchange.get_status_display()})
+    """What the status page polls to update itself in place."""
+    exchange = get_object_or_404(Exchange, token=token)
+    response = JsonResponse(_status_of(exchange))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST
@@ -135,3 +166,33 @@ def exchange_mark_paid(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, _("Thank you: we are checking your payment and will send "
                                     "your money once it arrives."))
     return redirect("exchange:detail", token=token)
+
+
+def _lookup_key(group: str, request: HttpRequest) -> str:
+    return client_address_of(request) or "unknown"
+
+
+def _lookup_email_key(group: str, request: HttpRequest) -> str:
+    return normalize_email(request.POST.get("email"))[:254]
+
+
+def exchange_lookup(request: HttpRequest) -> HttpResponse:
+    """A customer who lost the page asks for the links by e-mail. The answer is the same
+    whether the address has exchanges or not; counted per client address (a refusal says so)
+    and per e-mail (over it, nothing more is sent, and the page still says the same)."""
+    form = LookupForm(request.POST or None)
+    if request.method == "POST":
+        if is_ratelimited(request, group="exchange_lookup:ip", key=_lookup_key,
+                          rate=settings.EXCHANGE_LOOKUP_RATE_PER_IP, method="POST",
+                          increment=True):
+            return render(request, "exchange/lookup.html", {
+                "form": form, "limited": _("Too many requests from your connection; please "
+                                           "try again in an hour.")}, status=429)
+        if form.is_valid():
+            if not is_ratelimited(request, group="exchange_lookup:email", key=_lookup_email_key,
+                                  rate=settings.EXCHANGE_LOOKUP_RATE_PER_EMAIL, method="POST",
+                                  increment=True):
+                exchange_links_send(email=form.cleaned_data["email"])
+            return render(request, "exchange/lookup.html", {"sent": True})
+        return render(request, "exchange/lookup.html", {"form": form}, status=400)
+    return render(request, "exchange/lookup.html", {"form": form})

@@ -36,7 +36,14 @@ def amount_text(amount: Decimal | None, decimals: int | None = None) -> str:
 
 
 class PlainDecimalInput(forms.NumberInput):
-    """A decimal input showing `66.9` rather than the column's `66.9000000000`."""
+    """A decimal input showing `66.9` rather than the column's `66.9000000000`, wide enough
+    for a rate or a reserve (`3924066.12345678`) to be read whole (obmin/admin.css)."""
+
+    class Media:
+        css = {"all": ["obmin/admin.css"]}
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"class": "plain-decimal", **(attrs or {})})
 
     def format_value(self, value: Any) -> str | None:
         if isinstance(value, Decimal):
@@ -67,6 +74,34 @@ def time_column(model: type[Model], field: str,
     header = description if description is not None else cast(
         models.Field[Any, Any], model._meta.get_field(field)).verbose_name
     return admin.display(description=header, ordering=field)(column)
+
+
+def zoned_time(moment: datetime | None) -> str:
+    """`2026-12-03 09:07:00 UTC`: a moment on a change page, in the admin's zone, named."""
+    if moment is None:
+        return "-"
+    local = timezone.localtime(moment)
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
+
+
+def object_column(field: str, description: StrOrPromise, ordering: str,
+                  length: int = 32) -> Callable[[Model], str]:
+    """A list_display column naming the related object as everywhere else (its `str`: a
+    partner is `e-mail (code)` on every list, filter and page); a long name is cut before
+    its `(code)`, which always stays whole."""
+
+    def column(obj: Model) -> str:
+        related = getattr(obj, field)
+        if related is None:
+            return "-"
+        text = str(related)
+        if len(text) > length and text.endswith(")") and " (" in text:
+            head, code = text.rsplit(" (", 1)
+            return f"{truncated(head, max(length - len(code) - 2, 8))} ({code}"
+        return text
+
+    column.__name__ = field
+    return admin.display(description=description, ordering=ordering)(column)
 
 
 def truncated(text: str, length: int = 40) -> str:

@@ -27,6 +27,8 @@ SUMMARY_DAYS = 30
 # The app list beside every page took 300 of 1280 px; the home page and the breadcrumbs
 # lead to the same places, and the lists need the width.
 admin.site.enable_nav_sidebar = False
+# The index leads to the operator's desk (with how many exchanges wait) and the overview.
+admin.site.index_template = "ops/admin_index.html"
 
 admin.site.unregister(Partner)
 

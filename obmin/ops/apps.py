@@ -8,4 +8,9 @@ class OpsConfig(AppConfig):
     verbose_name = _("Operations")
 
     def ready(self) -> None:
-        from obmin.ops import checks  # noqa: F401  (registers the deploy checks)
+        from obmin.exchange.hooks import exchange_status_changed
+        from obmin.ops import alerts, checks  # noqa: F401  (checks registers the deploy checks)
+
+        # The operator is told when a customer says paid (e-mail, webhook).
+        exchange_status_changed.connect(alerts.alert_on_paid, weak=False,
+                                        dispatch_uid="ops_alert_on_paid")

@@ -24,6 +24,7 @@ from django_tasks_db.utils import exclusive_transaction
 
 from obmin.exchange.services import exchange_cancel_overdue
 from obmin.monitoring.services import monitor_polls_flush
+from obmin.ops.alerts import exchanges_waiting_alert, reserves_low_alert
 from obmin.partner_api.v1.bids import bid_callbacks_deliver
 from obmin.partners.ingest import clicks_ingest
 from obmin.partners.partitions import click_partitions_ensure
@@ -66,6 +67,9 @@ def duties() -> list[Duty]:
         # Polls each rate source on its own interval, then recomputes market rates and
         # hides what cannot be priced (rates.services); every round, so staleness is seen.
         Duty("sync market rates", 2, rates_sync),
+        # The operator is told of exchanges waiting too long and of low reserves (ops.alerts).
+        Duty("alert on exchanges waiting too long", 60, exchanges_waiting_alert),
+        Duty("alert on low reserves", 60, reserves_low_alert),
     ]
 
 

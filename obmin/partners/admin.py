@@ -10,7 +10,13 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from obmin.lib.admin import ReadOnlyAdmin, SingletonAdmin, time_column, truncated
+from obmin.lib.admin import (
+    ReadOnlyAdmin,
+    SingletonAdmin,
+    object_column,
+    time_column,
+    truncated,
+)
 from obmin.partners.models import Click, ClickDay, OldReferralCode, Partner, ReferralSettings
 from obmin.partners.services import partner_delete, partner_save, partner_set_blocked
 
@@ -73,6 +79,10 @@ class PartnerAdmin(admin.ModelAdmin):
         self._set_blocked(request, queryset, False)
 
 
+# A partner in every list of the back office: `e-mail (code)`, as its own page names it.
+PARTNER_COLUMN = object_column("partner", _("partner"), "partner__user__email")
+
+
 class PartnerFilter(admin.SimpleListFilter):
     """Clicks of one partner; the choices come from the partner table, not from the clicks
     (a related-only filter would read the whole click table on every page)."""
@@ -82,8 +92,9 @@ class PartnerFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest,
                 model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
-        return [(str(pk), code) for pk, code in
-                Partner.objects.order_by("ref_code").values_list("pk", "ref_code")]
+        return [(str(pk), f"{email} ({code})") for pk, email, code in
+                Partner.objects.order_by("user__email").values_list("pk", "user__email",
+                                                                   "ref_code")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
@@ -95,7 +106,7 @@ class PartnerFilter(admin.SimpleListFilter):
 @admin.register(Click)
 class ClickAdmin(ReadOnlyAdmin):
     # Chosen to fit 1280 px: the id, user hash and the full referrer are on the click's page.
-    list_display = [time_column(Click, "created_at"), "partner_code", "browser", "ip",
+    list_display = [time_column(Click, "created_at"), PARTNER_COLUMN, "browser", "ip",
                     "short_referrer", "is_bot", "is_unique"]
     list_filter = [PartnerFilter, ("is_bot", admin.BooleanFieldListFilter), "is_unique",
                    "created_at"]
@@ -106,9 +117,6 @@ class ClickAdmin(ReadOnlyAdmin):
     # No date hierarchy: it reads the dates of the whole click table on every page.
     show_full_result_count = False
 
-    @admin.display(description=_("partner"), ordering="partner__ref_code")
-    def partner_code(self, obj: Click) -> str:
-        return obj.partner.ref_code
 
     @admin.display(description=_("referrer"), ordering="referrer")
     def short_referrer(self, obj: Click) -> str:

@@ -24,6 +24,7 @@ from obmin.lib.admin import (
     time_column,
     truncated,
 )
+from obmin.partners.admin import PARTNER_COLUMN
 from obmin.rewards.models import (
     LedgerEntry,
     PartnerAccount,
@@ -110,7 +111,7 @@ class RewardHoldAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", time_column(LedgerEntry, "created_at", _("time")), "partner_code",
+    list_display = ["id", time_column(LedgerEntry, "created_at", _("time")), PARTNER_COLUMN,
                     "kind_text", "amount_usd", "exchange_number", "payout_number", "short_note"]
     list_filter = ["kind", "tier", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=partner__user__email", "=exchange__id", "=payout__id"]
@@ -130,9 +131,6 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
             text += ", " + str(_("pending"))
         return text
 
-    @admin.display(description=_("partner"), ordering="partner__ref_code")
-    def partner_code(self, obj: LedgerEntry) -> str:
-        return obj.partner.ref_code
 
     @admin.display(description=_("note"))
     def short_note(self, obj: LedgerEntry) -> str:
@@ -173,7 +171,7 @@ class PayoutActionForm(ActionForm):
 @admin.register(Payout)
 class PayoutAdmin(admin.ModelAdmin):
     # Chosen to fit 1280 px: who changed it last and when are on the payout's page.
-    list_display = ["id", time_column(Payout, "created_at", _("requested")), "partner_code",
+    list_display = ["id", time_column(Payout, "created_at", _("requested")), PARTNER_COLUMN,
                     "method", "short_account", "to_pay", "held_usd", "status"]
     list_filter = ["status", "method", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["partner__user", "method"]
@@ -201,9 +199,6 @@ class PayoutAdmin(admin.ModelAdmin):
                        _("%(n)d payout(s) refused; their balance is back with the partner."),
                        reason=request.POST.get("reason", "").strip()[:255])
 
-    @admin.display(description=_("partner"), ordering="partner__ref_code")
-    def partner_code(self, obj: Payout) -> str:
-        return obj.partner.ref_code
 
     @admin.display(description=_("account"), ordering="account")
     def short_account(self, obj: Payout) -> str:

@@ -35,3 +35,39 @@ def shoot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}-{page.viewport_size['width']}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# Every word of every visible table cell in <main>, outside `code` and `.wrap` (addresses and
+# keys, which break anywhere on purpose): one broken over two lines, or sticking out of its
+# cell, means the cell is narrower than its longest word ("p e n d i n g").
+_BROKEN_WORDS = """() => {
+  const found = [];
+  for (const cell of document.querySelectorAll("main td, main th")) {
+    if (!cell.getClientRects().length) continue;
+    const box = cell.getBoundingClientRect();
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      if (node.parentElement.closest("code, .wrap, .visually-hidden")) continue;
+      const re = /\\S+/g;
+      let m;
+      while ((m = re.exec(node.textContent)) !== null) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const rects = Array.from(range.getClientRects()).filter(r => r.width > 0);
+        const tops = new Set(rects.map(r => Math.round(r.top)));
+        const right = Math.max(...rects.map(r => r.right));
+        if (tops.size > 1 || right > box.right + 1) {
+          found.push(m[0] + " in " + (cell.closest("table").id || "a table"));
+        }
+      }
+    }
+  }
+  return found.slice(0, 10);
+}"""
+
+
+def broken_words(page: Any) -> list[str]:
+    """Words of table cells on the page that do not fit their cell whole (see above)."""
+    return page.evaluate(_BROKEN_WORDS)

@@ -1,5 +1,6 @@
 """A partner on a 375 px phone: every cabinet page, and the pages before login, fit the screen
-without sideways scrolling of the page (tables scroll in their own box, long strings wrap).
+without sideways scrolling of the page (tables scroll in their own box, long strings wrap),
+and no table cell is narrower than its longest word.
 
 The cabinet's pages are read from its URL conf, so a page added later is checked too."""
 
@@ -18,6 +19,7 @@ from obmin.partners.models import Partner
 from obmin.partners.services import signup_token_make
 from obmin.rewards.models import PayoutMethod
 from obmin.rewards.services import PayoutError, payout_request
+from obmin.testing.browser import broken_words
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,6 +56,8 @@ def assert_fits(page, path: str, shots) -> None:
                     full_page=path.startswith("/cabinet/"), timeout=30_000)
     width = page.evaluate("document.scrollingElement.scrollWidth")
     assert width <= PHONE["width"], f"{path} is {width} px wide at 375 px"
+    # Tables scroll in their own box or become cards; a cell never breaks a word.
+    assert not broken_words(page), f"{path}: {broken_words(page)}"
 
 
 def test_every_cabinet_page_fits_a_phone(page, tmp_path, live_server):

@@ -24,7 +24,7 @@ def test_customer_exchanges_in_the_browser(page, pm_btc, pm_usdt):
     page.wait_for_url("**/exchange/*/")
     exchange = Exchange.objects.get()
     assert exchange.amount_get == Decimal("0.0025") and exchange.token in page.url
-    page.click("text=I have paid")
+    page.click("#mark-paid button[type=submit]")
     page.wait_for_selector(".status-paid")
     exchange.refresh_from_db()
     assert exchange.status == "paid"

@@ -104,17 +104,19 @@ def test_i_have_paid_confirms_and_tells_the_operator(client, btc_pm, settings, m
     assert "we are checking your payment" in response.content.decode()
     exchange.refresh_from_db()
     assert exchange.status == "paid"
-    assert [m.to for m in mailoutbox] == [["ops@example.com"]]
-    assert f"#{exchange.pk}" in mailoutbox[0].subject
-    assert BTC_ADDRESS in mailoutbox[0].body and "U1234567" in mailoutbox[0].body
+    # The operator (ops.alerts, through the status hook) and the customer (their new status).
+    assert sorted(m.to[0] for m in mailoutbox) == ["c@example.org", "ops@example.com"]
+    told = next(m for m in mailoutbox if m.to == ["ops@example.com"])
+    assert f"#{exchange.pk}" in told.subject
+    assert BTC_ADDRESS in told.body and "U1234567" in told.body
 
 
-def test_i_have_paid_without_operator_email_sends_nothing(client, btc_pm, mailoutbox,
-                                                          django_capture_on_commit_callbacks):
+def test_i_have_paid_without_operator_email_tells_only_the_customer(
+        client, btc_pm, mailoutbox, django_capture_on_commit_callbacks):
     exchange = create(btc_pm)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("exchange:mark_paid", args=[exchange.token]))
-    assert mailoutbox == []
+    assert [m.to for m in mailoutbox] == [["c@example.org"]]
 
 
 @pytest.mark.django_db(transaction=True)

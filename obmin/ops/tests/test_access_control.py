@@ -98,6 +98,8 @@ ROUTES: dict[str, Access] = {
     # The customer's pages: public.
     "exchange:home": everyone("200"),
     "exchange:form": everyone("200"),
+    # "Find my exchange": the same page for everyone; the links go by e-mail only.
+    "exchange:lookup": everyone("200"),
     "exchange:detail": everyone("200", customer_link=True),
     "exchange:status": everyone("200", customer_link=True),
     "exchange:mark_paid": everyone("302→/exchange/{token}/", method="post",
@@ -165,6 +167,13 @@ ROUTES: dict[str, Access] = {
     "ops:overview_mark_paid": Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN,
                                      "302→/staff/overview/", method="post"),
     "ops:overview_payouts_csv": Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"),
+    # The operator's desk: staff only.
+    "ops:desk": Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"),
+    "ops:desk_exchange": Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200",
+                                kwargs=lambda w: {"exchange_id": w.alice_exchange.pk}),
+    "ops:desk_act": Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "302→/staff/desk/{id}/",
+                           method="post",
+                           kwargs=lambda w: {"exchange_id": w.alice_exchange.pk}),
     # Operations.
     "ops:live": everyone("200"),
     "ops:ready": everyone("200"),
@@ -372,7 +381,8 @@ def request(client: Client, probe: Probe, persona: str, world: World) -> tuple[s
 
 
 def expected(access: Access, persona: str, world: World) -> str:
-    return getattr(access, persona).replace("{token}", world.alice_exchange.token)
+    return (getattr(access, persona).replace("{token}", world.alice_exchange.token)
+            .replace("{id}", str(world.alice_exchange.pk)))
 
 
 def leaks(body: bytes, world: World, customer_only: bool) -> list[str]:

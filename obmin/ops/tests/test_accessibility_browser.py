@@ -165,3 +165,33 @@ def test_no_serious_or_critical_violation_on_cabinet_and_public_pages(browser, l
     found += violations(page, "/staff/overview/")
     context.close()
     assert not found, "\n".join(found)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_no_serious_or_critical_violation_on_the_desk_and_the_customers_new_pages(
+        browser, live_server):
+    """Issue 29's pages: the desk's queue and exchange page (with an action open), the
+    look-up of lost exchanges, and a status page after "I have paid", at 1280 and 375 px."""
+    axe_script()
+    call_command("demo", "--no-serve")
+    waiting = Exchange.objects.filter(status="paid").first()
+    assert waiting is not None
+    page = desktop_page(browser, base_url=live_server.url, bypass_csp=True)
+    page.set_default_timeout(20_000)
+    found: list[str] = []
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        found += violations(page, "/exchange/lookup/")
+        found += violations(page, f"/exchange/{waiting.token}/")
+    operator = get_user_model().objects.filter(is_staff=True).first()
+    page.context.add_cookies([session_cookie(live_server, operator)])
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        found += violations(page, "/staff/desk/")
+        page.goto(f"/staff/desk/{waiting.pk}/")
+        page.click("#action-success summary")
+        found += violations(page)
+        found += violations(page, "/admin/")
+    page.context.close()
+    assert not found, "\n".join(found)

@@ -1,4 +1,5 @@
-"""The operator on a 1280 px screen: the busiest back-office lists need no sideways scrolling."""
+"""The operator on a 1280 px screen: the busiest back-office lists need no sideways scrolling;
+and the staff pages outside the admin on a 375 px phone."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
+
+from obmin.exchange.models import Exchange
+from obmin.testing.browser import broken_words
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,3 +34,22 @@ def test_admin_lists_fit_1280_px(page, carol, live_server, tmp_path):
         inner = page.evaluate("(() => { const r = document.querySelector('#changelist .results');"
                               " return r ? r.scrollWidth - r.clientWidth : 0; })()")
         assert inner <= 0, f"{name}'s table scrolls sideways by {inner} px"
+
+
+def test_staff_pages_fit_a_phone(page, carol, live_server):
+    """The desk's queue and exchange page and the overview at 375 px: no sideways scrolling,
+    no table cell narrower than its longest word."""
+    call_command("demo", "--no-serve")
+    waiting = Exchange.objects.filter(status__in=["paid", "received"]).first()
+    assert waiting is not None  # the demo leaves some paid
+    client = Client()
+    client.force_login(carol)
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                               "url": live_server.url}])
+    page.set_viewport_size({"width": 375, "height": 812})
+    for path in ["/staff/desk/", f"/staff/desk/{waiting.pk}/", "/staff/overview/"]:
+        page.goto(path)
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= 375, f"{path} is {width} px wide at 375 px"
+        assert not broken_words(page), f"{path}: {broken_words(page)}"

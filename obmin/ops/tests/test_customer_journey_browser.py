@@ -96,7 +96,7 @@ def test_from_a_partners_link_to_a_paid_out_reward(browser, live_server, journey
     assert fits(phone_page)
     shoot(phone_page, "journey-exchange-form")
 
-    page.click("text=I have paid")
+    page.click("#mark-paid button[type=submit]")
     page.wait_for_selector(".status-paid")
     exchange.refresh_from_db()
     assert exchange.status == ExchangeStatus.PAID

@@ -138,7 +138,8 @@ def test_language_switcher_turns_the_site_ukrainian(client, pm_btc, pm_usdt):
                  "Створити обмін", "Мова"):
         assert text in html, text
     # The script's words come from the catalog too.
-    assert '"мін."' in html and '"резерв"' in html and '"min "' not in html
+    assert '"Курс"' in html and '"резерв"' in html and "ви віддаєте від {min} до {max}" in html
+    assert "you give from {min}" not in html
 
     html = client.get("/").content.decode()
     for text in ("Напрямки обміну", "Курс", "Резерв", "Партнерам"):
