@@ -273,6 +273,10 @@ MONITORING_POLL_FLUSH_SECONDS = envint("MONITORING_POLL_FLUSH_SECONDS", 60)
 # Postbacks and callback URLs (obmin.lib.netguard): addresses resolving to loopback, private,
 # link-local or reserved networks are refused unless this is on (tests, private networks).
 POSTBACK_ALLOW_PRIVATE = envbool("POSTBACK_ALLOW_PRIVATE", False)
+# Pending deliveries one partner may have; events beyond are logged as failed, not queued.
+POSTBACK_MAX_PENDING = envint("POSTBACK_MAX_PENDING", 5000)
+# Postback saves and test events per partner (each resolves or calls a partner-given host).
+POSTBACK_SAVE_RATE = os.environ.get("POSTBACK_SAVE_RATE", "20/h")
 
 # Country of a click's address (obmin.lib.geo): an optional MaxMind DB file (GeoIP2 or
 # GeoLite2 Country or City) asked first; empty: the data built into the iptocc package only.
