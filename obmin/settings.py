@@ -159,6 +159,8 @@ AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The lockout counts per real client behind the operator's proxy (obmin.lib.ipmask).
+AXES_CLIENT_IP_CALLABLE = "obmin.lib.ipmask.client_address_of"
 # django-axes' own text, marked here so it is in Obmin's catalog (axes ships no Ukrainian).
 AXES_COOLOFF_MESSAGE = _("Account locked: too many login attempts. Please try again later.")
 
@@ -237,8 +239,14 @@ SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY", False) else None
 )
+# Peers whose X-Forwarded-For is believed (when the referral settings trust the header): the
+# operator's proxies. The client is the right-most address of the header not in these.
+TRUSTED_PROXIES = envlist("TRUSTED_PROXIES", [
+    "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"])
 
 RATELIMIT_USE_CACHE = "default"
+# Every limit's `ip` key is the one client address (obmin.lib.ipmask), never the proxy's.
+RATELIMIT_IP_META_KEY = "obmin.lib.ipmask.client_address_of"
 
 # Background work (e-mails, click ingestion, poll flushes...) through Django's task framework
 # (`django-tasks`, the backport of Django 6's django.tasks). Tasks are rows in the database,

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from obmin.exchange.accounts import EXAMPLES, is_crypto_address
 from obmin.exchange.forms import ExchangeForm
-from obmin.exchange.hooks import client_address_of, referrer_of
+from obmin.exchange.hooks import referrer_of
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus, normalize_currency_code
 from obmin.exchange.selectors import DirectionTable, active_directions
 from obmin.exchange.services import (
@@ -23,6 +23,7 @@ from obmin.exchange.services import (
     exchange_rate_limit_refusal,
 )
 from obmin.lib.errors import add_refusal
+from obmin.lib.ipmask import client_address_of
 from obmin.lib.money import plain
 from obmin.lib.visitor import user_hash_of
 

@@ -20,7 +20,6 @@ from django.http import HttpRequest, HttpResponse
 
 from obmin.exchange.hooks import Referrer
 from obmin.exchange.models import Exchange, ExchangeStatus
-from obmin.lib.ipmask import client_ip
 from obmin.lib.text import normalize_email
 from obmin.lib.visitor import USER_HASH_COOKIE
 from obmin.partners.program import ProgramSettings, program_settings
@@ -114,6 +113,6 @@ def partner_for_exchange(request: HttpRequest, email: str) -> Referrer | None:
     return Referrer(partner_id=partner_id, **source)
 
 
-def client_address(request: HttpRequest) -> str:
-    """The client's address, X-Forwarded-For believed only when the operator says so."""
-    return client_ip(request.META, trust_forwarded_for=program_settings().trust_forwarded_for)
+def forwarded_for_trusted() -> bool:
+    """The operator's "trust X-Forwarded-For" switch (`lib.ipmask.client_address` asks)."""
+    return program_settings().trust_forwarded_for
