@@ -182,7 +182,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The default prints e-mails to the worker's output, links' tokens masked unless DEBUG.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "obmin.lib.mail.ConsoleBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Obmin <noreply@obmin.local>")
 # Who is told when a customer presses "I have paid" (comma-separated); empty: nobody.
 OPERATOR_EMAIL = os.environ.get("OPERATOR_EMAIL", "")
@@ -295,8 +296,10 @@ GEOIP_DB = os.environ.get("GEOIP_DB", "")
 EXCHANGE_RATE_PER_IP = os.environ.get("EXCHANGE_RATE_PER_IP", "20/h")
 EXCHANGE_RATE_PER_VISITOR = os.environ.get("EXCHANGE_RATE_PER_VISITOR", "10/h")
 
-# GET /metrics (Prometheus): with a token, only requests bearing it; without, loopback only.
+# GET /metrics (Prometheus): with a token, only requests bearing it; without, no one unless
+# METRICS_PUBLIC opens it to anyone who reaches it (loopback is no proof: a proxy on this host).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_PUBLIC = envbool("METRICS_PUBLIC", False)
 
 # Logs go to the console, secrets scrubbed from every line (obmin.lib.logscrub). LOG_FORMAT=json
 # writes JSON lines for a log collector. ACCESS_LOG: one line per request from the WSGI
@@ -307,7 +310,8 @@ _formatter = "json" if LOG_FORMAT == "json" else "text"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"scrub_secrets": {"()": "obmin.lib.logscrub.ScrubSecretsFilter"}},
+    "filters": {"scrub_secrets": {"()": "obmin.lib.logscrub.ScrubSecretsFilter"},
+                "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
     "formatters": {
         "text": {"format": "%(message)s"},
         "access_text": {"format": "%(asctime)s %(message)s"},
@@ -319,10 +323,15 @@ LOGGING = {
         "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
                    "filters": ["scrub_secrets"],
                    "formatter": "json" if LOG_FORMAT == "json" else "access_text"},
+        "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],
+                        "class": "django.utils.log.AdminEmailHandler"},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {
         "obmin.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        # Django's loggers print through the scrubbed console above (propagating to the root),
+        # not Django's own unfiltered DEBUG console; errors still mail ADMINS (scrubbed report).
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
         # The development server's request lines: the access log above has them already, so
         # only its warnings and errors, and scrubbed like everything else.
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},

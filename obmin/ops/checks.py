@@ -36,4 +36,11 @@ def check_production_settings(app_configs: object, **kwargs: object) -> list[Che
         problems.append(Warning(
             "SITE_URL is the local demo address; partners' links would point there.",
             hint="Set SITE_URL=https://your-exchanger.example", id="obmin.W003"))
+    if not settings.METRICS_TOKEN:
+        problems.append(Warning(
+            "METRICS_TOKEN is not set: /metrics answers no one"
+            + (" but, with METRICS_PUBLIC, anyone who reaches it." if settings.METRICS_PUBLIC
+               else "."),
+            hint="Set METRICS_TOKEN to a long random value and give it to your scraper as a "
+                 "Bearer token.", id="obmin.W010"))
     return problems
