@@ -43,6 +43,15 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.ERROR: {S.PAID, S.RECEIVED, S.SUCCESS, S.CANCELLED},
     S.CANCELLED: {S.PAID, S.RECEIVED, S.SUCCESS, S.ERROR},
 }
+# What the customer ("I have paid"), their bot (API v1: pay and cancel) and the unpaid-deadline
+# duty may do, checked under the row lock whoever calls: only a new exchange is claimed paid or
+# given up, so none of them moves a cancelled exchange or cancels a paid one, however a race
+# between what they saw and the lock falls. Other actors (the operator) have ALLOWED_TRANSITIONS.
+ACTOR_TRANSITIONS: dict[str, dict[str, set[str]]] = {
+    "customer": {S.NEW: {S.PAID}},
+    "api": {S.NEW: {S.PAID, S.CANCELLED}},
+    "deadline": {S.NEW: {S.CANCELLED}},
+}
 # Where a transaction id given with a status change is kept on the exchange.
 TXID_FIELD: dict[str, str] = {S.PAID: "customer_txid", S.RECEIVED: "customer_txid", S.SUCCESS: "payout_txid"}
 
@@ -230,7 +239,8 @@ def exchange_set_status(
             raise ExchangeError(
                 _("Exchange #%(id)s is already %(status)s.")
                 % {"id": exchange_id, "status": S(status).label}, "status")
-        if status not in ALLOWED_TRANSITIONS[previous]:
+        allowed = ACTOR_TRANSITIONS.get(actor, ALLOWED_TRANSITIONS).get(previous, set())
+        if status not in allowed or status not in ALLOWED_TRANSITIONS[previous]:
             raise ExchangeError(
                 _("Exchange #%(id)s cannot go from %(old)s to %(new)s.")
                 % {"id": exchange_id, "old": S(previous).label, "new": S(status).label},

@@ -171,8 +171,9 @@ def bid_cancel(*, exchange: Exchange) -> Exchange:
         raise BidRefused({"hash": _("This exchange is already %(status)s.")
                           % {"status": exchange.get_status_display()}})
     try:
+        # Checked again under the row lock: "I have paid" may have come since it was read.
         return exchange_set_status(exchange_id=exchange.pk, status=ExchangeStatus.CANCELLED,
-                                   actor="api")
+                                   actor="api", only_from=ExchangeStatus.NEW)
     except ExchangeError as error:
         raise BidRefused({"hash": error.message}) from None
 
