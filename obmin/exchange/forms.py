@@ -14,11 +14,21 @@ from obmin.exchange.services import ExchangeError, check_account, check_quote, q
 from obmin.lib.errors import add_refusal
 
 
+class AsciiDecimalField(forms.DecimalField):
+    """Django's DecimalField, in ASCII digits only: `Decimal()` also reads Arabic-Indic,
+    Devanagari and full-width digits, which a person checking the amount may misread."""
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if isinstance(value, str) and not value.isascii():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class ExchangeForm(forms.Form):
     cur_from = forms.ChoiceField(label=_("You give"))
     cur_to = forms.ChoiceField(label=_("You get"))
-    amount_give = forms.DecimalField(label=_("Amount you give"), max_digits=30,
-                                     decimal_places=10, min_value=Decimal("0.0000000001"))
+    amount_give = AsciiDecimalField(label=_("Amount you give"), max_digits=30,
+                                    decimal_places=10, min_value=Decimal("0.0000000001"))
     email = forms.EmailField(label=_("E-mail"), max_length=254)
     account_get = forms.CharField(label=_("Your account / wallet to receive"), max_length=200)
 

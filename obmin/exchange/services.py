@@ -53,7 +53,8 @@ ACTOR_TRANSITIONS: dict[str, dict[str, set[str]]] = {
     "deadline": {S.NEW: {S.CANCELLED}},
 }
 # Where a transaction id given with a status change is kept on the exchange.
-TXID_FIELD: dict[str, str] = {S.PAID: "customer_txid", S.RECEIVED: "customer_txid", S.SUCCESS: "payout_txid"}
+TXID_FIELD: dict[str, str] = {S.PAID: "customer_txid", S.RECEIVED: "customer_txid",
+                              S.SUCCESS: "payout_txid"}
 
 
 class ExchangeError(Refused):
@@ -81,6 +82,11 @@ def check_quote(q: Quote) -> None:
     give_code, get_code = d.currency_give.code, d.currency_get.code
     if q.amount_give <= 0:
         raise ExchangeError(_("Enter an amount greater than zero."), "amount_give")
+    decimals = d.currency_give.decimals
+    if q.amount_give != quantize_down(q.amount_give, decimals):
+        raise ExchangeError(
+            _("%(code)s has at most %(n)s digits after the point.")
+            % {"code": give_code, "n": decimals}, "amount_give")
     if q.amount_give < d.min_amount:
         raise ExchangeError(
             _("The minimum for this direction is %(min)s %(code)s.")

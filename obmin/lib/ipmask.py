@@ -122,6 +122,10 @@ def set_forwarded_for_trust(lookup: Callable[[], bool]) -> None:
 
 def client_address(meta: Mapping[str, str]) -> str:
     """The client's address (see the module's docstring), canonical, or ""."""
+    remote = _parse(meta.get("REMOTE_ADDR", ""))
+    if remote is None or not _is_trusted_proxy(remote):
+        # No proxy of ours in between: the switch (a settings read) is not even asked.
+        return "" if remote is None else str(remote)
     return client_ip(meta, trust_forwarded_for=_forwarded_for_trusted())
 
 

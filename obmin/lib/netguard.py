@@ -41,6 +41,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from obmin.lib.text import has_hidden_characters
+
 REPLY_BYTES = 500
 USER_AGENT = "Obmin-Postback/1"
 # Longest wait for the system resolver; past it the name counts as not resolved.
@@ -166,12 +168,11 @@ class _Target(NamedTuple):
 
 
 def _hidden_character(ch: str) -> bool:
-    """Control, format (bidi overrides, zero-width), private, unassigned and separator
-    characters other than the plain space (which is percent-encoded)."""
-    return ch != " " and unicodedata.category(ch) in _HIDDEN_CATEGORIES
+    """`lib.text`'s hidden characters, and separators other than the plain space (which is
+    percent-encoded): in a URL a no-break space hides as well as a zero-width one."""
+    return ch != " " and (unicodedata.category(ch) == "Zs" or has_hidden_characters(ch))
 
 
-_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp", "Zs"})
 _HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
