@@ -18,7 +18,7 @@ class AsciiDecimalField(forms.DecimalField):
     """Django's DecimalField, in ASCII digits only: `Decimal()` also reads Arabic-Indic,
     Devanagari and full-width digits, which a person checking the amount may misread."""
 
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Any:
         if isinstance(value, str) and not value.isascii():
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return super().to_python(value)
