@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request Django cannot read gets the API's envelope (obmin.partner_api).
+    "obmin.partner_api.middleware.ApiEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # after whitenoise: static files need no policy
@@ -311,7 +313,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"scrub_secrets": {"()": "obmin.lib.logscrub.ScrubSecretsFilter"},
-                "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+                "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+                "without_traceback": {"()": "obmin.lib.logscrub.WithoutTraceback"}},
     "formatters": {
         "text": {"format": "%(message)s"},
         "access_text": {"format": "%(asctime)s %(message)s"},
@@ -323,6 +326,10 @@ LOGGING = {
         "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
                    "filters": ["scrub_secrets"],
                    "formatter": "json" if LOG_FORMAT == "json" else "access_text"},
+        # Refused requests (a bad Host, an unreadable body): one line each, no traceback.
+        "security": {"class": "logging.StreamHandler",
+                     "filters": ["scrub_secrets", "without_traceback"],
+                     "formatter": _formatter},
         "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],
                         "class": "django.utils.log.AdminEmailHandler"},
     },
@@ -332,6 +339,7 @@ LOGGING = {
         # Django's loggers print through the scrubbed console above (propagating to the root),
         # not Django's own unfiltered DEBUG console; errors still mail ADMINS (scrubbed report).
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.security": {"handlers": ["security"], "level": "WARNING", "propagate": False},
         # The development server's request lines: the access log above has them already, so
         # only its warnings and errors, and scrubbed like everything else.
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},

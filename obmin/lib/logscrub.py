@@ -98,6 +98,15 @@ class ScrubSecretsFilter(logging.Filter):
         return True
 
 
+class WithoutTraceback(logging.Filter):
+    """Drops a record's traceback: a refused request (a Host outside ALLOWED_HOSTS, an
+    unreadable body) is one line in the log, not fifteen."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
     """Error reports (500 e-mails, debug pages) hide API keys as they hide passwords."""
 
