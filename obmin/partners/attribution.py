@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
@@ -46,9 +47,16 @@ class Referral:
 
 
 def _signer(name: str) -> signing.Signer:
-    # Django's cookie signer (as set_signed_cookie uses), salted per cookie name. Plain, not
-    # timestamped: the click's own time is in the value, and the lifetime is checked on it.
-    return signing.Signer(salt=f"django.http.cookies{name}", algorithm="sha256")
+    return _signer_for(name, settings.SECRET_KEY)
+
+
+@lru_cache(maxsize=8)
+def _signer_for(name: str, secret_key: str) -> signing.Signer:
+    # Django's cookie signer (as set_signed_cookie uses), salted per cookie name, made once
+    # per key (on every click otherwise). Plain, not timestamped: the click's own time is in
+    # the value, and the lifetime is checked on it.
+    return signing.Signer(key=secret_key, salt=f"django.http.cookies{name}",
+                          algorithm="sha256")
 
 
 def signed_cookie_value(name: str, value: str) -> str:
