@@ -27,8 +27,8 @@ logger = logging.getLogger("django.security.obmin")
 
 V1_PREFIX = "/api/userapi/v1/"
 # What Django raises for a request it cannot read (the body's decoding may raise the rest).
-UNREADABLE = (BadRequest, SuspiciousOperation, MultiPartParserError, UnreadablePostError,
-              ValueError, LookupError)
+# Broken multipart is left to the views, which read it as no body parameters (as before).
+UNREADABLE = (BadRequest, SuspiciousOperation, UnreadablePostError, LookupError)
 
 
 class ApiEnvelopeMiddleware:
@@ -66,6 +66,8 @@ class ApiEnvelopeMiddleware:
             request.GET  # noqa: B018 - parsed now: too many fields raise here
             if request.method == "POST":
                 request.POST  # noqa: B018 - and the body's charset, size and fields here
+        except (MultiPartParserError, ValueError):
+            return None
         except UNREADABLE as exc:
             logger.warning("Unreadable API request for %s: %s", request.path_info[:100],
                            str(exc)[:200])

@@ -16,8 +16,9 @@ def test_demo_settings_are_flagged(settings, monkeypatch):
     settings.SECRET_KEY = "django-insecure-obmin-demo-key-change-me"
     settings.REDIS_URL = ""
     settings.SITE_URL = "http://127.0.0.1:8000"
+    settings.METRICS_TOKEN = ""
     assert ids(check_production_settings(None)) == {"obmin.E001", "obmin.W001", "obmin.W002",
-                                                    "obmin.W003"}
+                                                    "obmin.W003", "obmin.W010"}
     assert "obmin.E001" in ids(run_checks(include_deployment_checks=True))
 
 
@@ -26,4 +27,5 @@ def test_production_settings_pass(settings, monkeypatch):
     settings.SECRET_KEY = "x" * 60
     settings.REDIS_URL = "redis://cache:6379/0"
     settings.SITE_URL = "https://obmin.example"
+    settings.METRICS_TOKEN = "scrape-token-0123456789"
     assert check_production_settings(None) == []
