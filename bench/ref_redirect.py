@@ -32,6 +32,9 @@ COUNT = ("from obmin.partners.models import Click; "
 PARTNER_ID = "from obmin.partners.models import Partner; " \
              "print(Partner.objects.get(ref_code='alice001').pk)"
 
+REF_COOKIE_OF = ("from obmin.partners.attribution import REF_COOKIE, signed_cookie_value; "
+                 "print(signed_cookie_value(REF_COOKIE, '{value}'))")
+
 
 def stored(data_dir, env: dict[str, str]) -> int:  # type: ignore[no-untyped-def]
     return int(obmin("shell", "-c", COUNT, data_dir=data_dir, env=env).strip().splitlines()[-1])
@@ -72,8 +75,12 @@ def main() -> int:
     obmin("demo", "--no-serve", data_dir=data_dir, env=env)
     partner_id = obmin("shell", "-c", PARTNER_ID, data_dir=data_dir,
                        env=env).strip().splitlines()[-1]
+    # The referral cookie as the site signs it (a forged or unsigned one would count as none).
+    ref_cookie = obmin("shell", "-c", REF_COOKIE_OF.format(
+        value=f"{partner_id}.{int(time.time())}"), data_dir=data_dir, env=env
+    ).strip().splitlines()[-1]
     returning = {"User-Agent": CHROME,
-                 "Cookie": f"obmin_vid=0123456789abcdef; obmin_ref={partner_id}.{int(time.time())}"}
+                 "Cookie": f"obmin_vid=0123456789abcdef; obmin_ref={ref_cookie}"}
     runs: dict[str, list[LoadResult]] = {"live": [], "new": [], "back": []}
     cpu: dict[str, list[float]] = {"live": [], "new": [], "back": []}
     answered = stored_clicks = 0

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request Django cannot read gets the API's envelope (obmin.partner_api).
+    "obmin.partner_api.middleware.ApiEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # after whitenoise: static files need no policy
@@ -164,6 +166,8 @@ AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The lockout counts per real client behind the operator's proxy (obmin.lib.ipmask).
+AXES_CLIENT_IP_CALLABLE = "obmin.lib.ipmask.client_address_of"
 # django-axes' own text, marked here so it is in Obmin's catalog (axes ships no Ukrainian).
 AXES_COOLOFF_MESSAGE = _("Account locked: too many login attempts. Please try again later.")
 
@@ -185,9 +189,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# E-mail (contract §7), sent by `obmin worker` (obmin.lib.mail). The console backend prints
-# messages to the worker's output; `obmin check --deploy` warns while production keeps it.
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# E-mail (contract §7), sent by `obmin worker` (obmin.lib.mail). The default prints messages
+# to the worker's output, links' tokens masked unless DEBUG; `obmin check --deploy` warns while
+# production keeps a console backend.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "obmin.lib.mail.ConsoleBackend")
 # Django's file-based backend writes each message into this directory (tests, trials).
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH") or None
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -265,8 +270,14 @@ SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY", False) else None
 )
+# Peers whose X-Forwarded-For is believed (when the referral settings trust the header): the
+# operator's proxies. The client is the right-most address of the header not in these.
+TRUSTED_PROXIES = envlist("TRUSTED_PROXIES", [
+    "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"])
 
 RATELIMIT_USE_CACHE = "default"
+# Every limit's `ip` key is the one client address (obmin.lib.ipmask), never the proxy's.
+RATELIMIT_IP_META_KEY = "obmin.lib.ipmask.client_address_of"
 
 # Background work (e-mails, click ingestion, poll flushes...) through Django's task framework
 # (`django-tasks`, the backport of Django 6's django.tasks). Tasks are rows in the database,
@@ -303,6 +314,10 @@ MONITORING_POLL_FLUSH_SECONDS = envint("MONITORING_POLL_FLUSH_SECONDS", 60)
 # Postbacks and callback URLs (obmin.lib.netguard): addresses resolving to loopback, private,
 # link-local or reserved networks are refused unless this is on (tests, private networks).
 POSTBACK_ALLOW_PRIVATE = envbool("POSTBACK_ALLOW_PRIVATE", False)
+# Pending deliveries one partner may have; events beyond are logged as failed, not queued.
+POSTBACK_MAX_PENDING = envint("POSTBACK_MAX_PENDING", 5000)
+# Postback saves and test events per partner (each resolves or calls a partner-given host).
+POSTBACK_SAVE_RATE = os.environ.get("POSTBACK_SAVE_RATE", "20/h")
 
 # Country of a click's address (obmin.lib.geo): an optional MaxMind DB file (GeoIP2 or
 # GeoLite2 Country or City) asked first; empty: the data built into the iptocc package only.
@@ -316,8 +331,10 @@ EXCHANGE_RATE_PER_VISITOR = os.environ.get("EXCHANGE_RATE_PER_VISITOR", "10/h")
 EXCHANGE_LOOKUP_RATE_PER_IP = os.environ.get("EXCHANGE_LOOKUP_RATE_PER_IP", "10/h")
 EXCHANGE_LOOKUP_RATE_PER_EMAIL = os.environ.get("EXCHANGE_LOOKUP_RATE_PER_EMAIL", "3/h")
 
-# GET /metrics (Prometheus): with a token, only requests bearing it; without, loopback only.
+# GET /metrics (Prometheus): with a token, only requests bearing it; without, no one unless
+# METRICS_PUBLIC opens it to anyone who reaches it (loopback is no proof: a proxy on this host).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_PUBLIC = envbool("METRICS_PUBLIC", False)
 
 # Logs go to the console, secrets scrubbed from every line (obmin.lib.logscrub). LOG_FORMAT=json
 # writes JSON lines for a log collector. ACCESS_LOG: one line per request from the WSGI
@@ -328,7 +345,9 @@ _formatter = "json" if LOG_FORMAT == "json" else "text"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"scrub_secrets": {"()": "obmin.lib.logscrub.ScrubSecretsFilter"}},
+    "filters": {"scrub_secrets": {"()": "obmin.lib.logscrub.ScrubSecretsFilter"},
+                "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+                "without_traceback": {"()": "obmin.lib.logscrub.WithoutTraceback"}},
     "formatters": {
         "text": {"format": "%(message)s"},
         "access_text": {"format": "%(asctime)s %(message)s"},
@@ -340,10 +359,20 @@ LOGGING = {
         "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
                    "filters": ["scrub_secrets"],
                    "formatter": "json" if LOG_FORMAT == "json" else "access_text"},
+        # Refused requests (a bad Host, an unreadable body): one line each, no traceback.
+        "security": {"class": "logging.StreamHandler",
+                     "filters": ["scrub_secrets", "without_traceback"],
+                     "formatter": _formatter},
+        "mail_admins": {"level": "ERROR", "filters": ["require_debug_false"],
+                        "class": "django.utils.log.AdminEmailHandler"},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {
         "obmin.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        # Django's loggers print through the scrubbed console above (propagating to the root),
+        # not Django's own unfiltered DEBUG console; errors still mail ADMINS (scrubbed report).
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.security": {"handlers": ["security"], "level": "WARNING", "propagate": False},
         # The development server's request lines: the access log above has them already, so
         # only its warnings and errors, and scrubbed like everything else.
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},

@@ -18,6 +18,8 @@ from Crypto.Hash import keccak
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from obmin.lib.text import has_hidden_characters
+
 
 class AccountFormat(models.TextChoices):
     ANY = "any", _("any text")
@@ -209,22 +211,23 @@ def _luhn_ok(digits: str) -> bool:
 
 
 def _card(text: str) -> str | None:
-    digits = re.sub(r"[\s-]", "", text)
-    if re.fullmatch(r"\d{13,19}", digits) and _luhn_ok(digits):
+    digits = re.sub(r"[ \t-]", "", text)
+    if re.fullmatch(r"[0-9]{13,19}", digits) and _luhn_ok(digits):
         return digits
     return None
 
 
 def _pattern(regex: str) -> Callable[[str], str | None]:
     def check(text: str) -> str | None:
-        return text.upper() if re.fullmatch(regex, text, re.IGNORECASE) else None
+        # ASCII: no KELVIN SIGN for K, no Arabic-Indic or full-width digits for 0-9.
+        return text.upper() if re.fullmatch(regex, text, re.IGNORECASE | re.ASCII) else None
     return check
 
 
 def _advcash(text: str) -> str | None:
-    if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
+    if text.isascii() and re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
         return text.lower()
-    return _pattern(r"[UERG]\d{12}")(re.sub(r"\s", "", text))
+    return _pattern(r"[UERG][0-9]{12}")(re.sub(r"[ \t]", "", text))
 
 
 _CHECKS: dict[str, Callable[[str], str | None]] = {
@@ -236,14 +239,18 @@ _CHECKS: dict[str, Callable[[str], str | None]] = {
     AccountFormat.MONERO: _monero,
     AccountFormat.TON: _ton,
     AccountFormat.CARD: _card,
-    AccountFormat.PERFECT_MONEY: _pattern(r"U\d{7,8}"),
+    AccountFormat.PERFECT_MONEY: _pattern(r"U[0-9]{7,8}"),
     AccountFormat.ADVCASH: _advcash,
-    AccountFormat.PAYEER: _pattern(r"P\d{7,12}"),
+    AccountFormat.PAYEER: _pattern(r"P[0-9]{7,12}"),
 }
 
 
 def account_normalize(account_format: str, account: str) -> str | None:
-    """`account` as it is kept when it is an account of `account_format`, else None."""
+    """`account` as it is kept when it is an account of `account_format`, else None. No
+    format keeps control, bidi or zero-width characters (free text included): what the
+    operator reads must be what the money is sent to."""
+    if has_hidden_characters(account):
+        return None
     return _CHECKS[account_format](account.strip())
 
 

@@ -20,17 +20,27 @@ from obmin.exchange.services import (
 from obmin.lib.errors import add_refusal
 
 
+class AsciiDecimalField(forms.DecimalField):
+    """Django's DecimalField, in ASCII digits only: `Decimal()` also reads Arabic-Indic,
+    Devanagari and full-width digits, which a person checking the amount may misread."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and not value.isascii():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class ExchangeForm(forms.Form):
     cur_from = forms.ChoiceField(label=_("You give"))
     cur_to = forms.ChoiceField(label=_("You get"))
-    amount_give = forms.DecimalField(label=_("Amount you give"), max_digits=30,
-                                     decimal_places=10, min_value=Decimal("0.0000000001"),
-                                     required=False)
-    # Either amount may be typed; `side` says which one the customer gave (the page's script
-    # fills the other for display only: the server computes it in Decimal).
-    amount_get = forms.DecimalField(label=_("Amount you receive"), max_digits=30,
+    amount_give = AsciiDecimalField(label=_("Amount you give"), max_digits=30,
                                     decimal_places=10, min_value=Decimal("0.0000000001"),
                                     required=False)
+    # Either amount may be typed; `side` says which one the customer gave (the page's script
+    # fills the other for display only: the server computes it in Decimal).
+    amount_get = AsciiDecimalField(label=_("Amount you receive"), max_digits=30,
+                                   decimal_places=10, min_value=Decimal("0.0000000001"),
+                                   required=False)
     side = forms.ChoiceField(choices=[("give", "give"), ("get", "get")], initial="give",
                              required=False, widget=forms.HiddenInput)
     email = forms.EmailField(label=_("E-mail"), max_length=254)

@@ -11,9 +11,7 @@ through these hooks, and the rooms above connect to them in one visible place:
 - `set_referrer_lookup` (partners: attribution) names the function that says which partner
   referred an exchange about to be created, and from which traffic source (a `Referrer`);
   without one, nobody did.
-- `set_client_address_lookup` (partners: the operator's "trust X-Forwarded-For" setting)
-  names the function that says a request's client address (rate limits of new exchanges);
-  without one, REMOTE_ADDR.
+(A request's client address is `obmin.lib.ipmask.client_address`, the same everywhere.)
 """
 
 from __future__ import annotations
@@ -23,8 +21,6 @@ from dataclasses import dataclass, fields
 
 from django.dispatch import Signal
 from django.http import HttpRequest
-
-from obmin.lib.ipmask import client_ip
 
 exchange_status_changed = Signal()
 rates_changed = Signal()
@@ -69,20 +65,3 @@ def referrer_of(request: HttpRequest, email: str) -> Referrer | None:
     """The partner who referred the exchange this request is about to create (with its
     click's source), or None."""
     return None if _referrer_lookup is None else _referrer_lookup(request, email)
-
-
-# request -> the client's address, canonical, or "".
-ClientAddressLookup = Callable[[HttpRequest], str]
-_client_address_lookup: ClientAddressLookup | None = None
-
-
-def set_client_address_lookup(lookup: ClientAddressLookup) -> None:
-    global _client_address_lookup
-    _client_address_lookup = lookup
-
-
-def client_address_of(request: HttpRequest) -> str:
-    """The address a request came from, as the operator's proxy settings say."""
-    if _client_address_lookup is None:
-        return client_ip(request.META)
-    return _client_address_lookup(request)

@@ -20,6 +20,7 @@ from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.exchange.selectors import usual_processing_minutes
 from obmin.lib.mail import email_on_commit
 from obmin.lib.money import plain
+from obmin.lib.site import public_url
 from obmin.lib.text import normalize_email
 
 S = ExchangeStatus
@@ -27,7 +28,7 @@ S = ExchangeStatus
 
 def status_url(exchange: Exchange) -> str:
     """The exchange's page at the site's public address: the link a customer keeps."""
-    return settings.SITE_URL + reverse("exchange:detail", args=[exchange.token])
+    return public_url(reverse("exchange:detail", args=[exchange.token]))
 
 
 def next_step(exchange: Exchange, usual_minutes: int | None) -> str:

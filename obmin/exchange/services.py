@@ -42,6 +42,15 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.ERROR: {S.PAID, S.RECEIVED, S.SUCCESS, S.CANCELLED},
     S.CANCELLED: {S.PAID, S.RECEIVED, S.SUCCESS, S.ERROR},
 }
+# What the customer ("I have paid"), their bot (API v1: pay and cancel) and the unpaid-deadline
+# duty may do, checked under the row lock whoever calls: only a new exchange is claimed paid or
+# given up, so none of them moves a cancelled exchange or cancels a paid one, however a race
+# between what they saw and the lock falls. Other actors (the operator) have ALLOWED_TRANSITIONS.
+ACTOR_TRANSITIONS: dict[str, dict[str, set[str]]] = {
+    "customer": {S.NEW: {S.PAID}},
+    "api": {S.NEW: {S.PAID, S.CANCELLED}},
+    "deadline": {S.NEW: {S.CANCELLED}},
+}
 # Where a transaction id given with a status change is kept on the exchange.
 TXID_FIELD: dict[str, str] = {S.PAID: "customer_txid", S.RECEIVED: "customer_txid",
                               S.SUCCESS: "payout_txid"}
@@ -86,6 +95,11 @@ def check_quote(q: Quote) -> None:
     give_code, get_code = d.currency_give.code, d.currency_get.code
     if q.amount_give <= 0:
         raise ExchangeError(_("Enter an amount greater than zero."), "amount_give")
+    decimals = d.currency_give.decimals
+    if q.amount_give != quantize_down(q.amount_give, decimals):
+        raise ExchangeError(
+            _("%(code)s has at most %(n)s digits after the point.")
+            % {"code": give_code, "n": decimals}, "amount_give")
     if q.amount_give < d.min_amount:
         raise ExchangeError(
             _("The minimum for this direction is %(min)s %(code)s.")
@@ -255,7 +269,8 @@ def exchange_set_status(
             raise ExchangeError(
                 _("Exchange #%(id)s is already %(status)s.")
                 % {"id": exchange_id, "status": S(status).label}, "status")
-        if status not in ALLOWED_TRANSITIONS[previous]:
+        allowed = ACTOR_TRANSITIONS.get(actor, ALLOWED_TRANSITIONS).get(previous, set())
+        if status not in allowed or status not in ALLOWED_TRANSITIONS[previous]:
             raise ExchangeError(
                 _("Exchange #%(id)s cannot go from %(old)s to %(new)s.")
                 % {"id": exchange_id, "old": S(previous).label, "new": S(status).label},

@@ -15,7 +15,7 @@ from django_ratelimit.core import is_ratelimited
 
 from obmin.exchange.accounts import EXAMPLES, is_crypto_address
 from obmin.exchange.forms import ExchangeForm, LookupForm
-from obmin.exchange.hooks import client_address_of, referrer_of
+from obmin.exchange.hooks import referrer_of
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus, normalize_currency_code
 from obmin.exchange.notify import exchange_links_send, next_step
 from obmin.exchange.selectors import (
@@ -30,6 +30,7 @@ from obmin.exchange.services import (
     exchange_rate_limit_refusal,
 )
 from obmin.lib.errors import add_refusal
+from obmin.lib.ipmask import client_address_of
 from obmin.lib.money import plain
 from obmin.lib.text import normalize_email
 from obmin.lib.visitor import user_hash_of

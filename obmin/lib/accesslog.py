@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from obmin.lib.ipmask import client_address
 from obmin.lib.logscrub import scrub
 
 logger = logging.getLogger("obmin.access")
@@ -71,7 +72,7 @@ class _Logged:
         path = scrub(environ.get("PATH_INFO", "") + ("?" + query if query else ""))
         status = int((self.status[0] if self.status else "500").split(" ", 1)[0])
         duration_ms = round((time.perf_counter() - self.started) * 1000, 2)
-        client = environ.get("REMOTE_ADDR", "-")
+        client = client_address(environ) or "-"
         method = environ.get("REQUEST_METHOD", "-")
         logger.info('%s "%s %s" %s %s %sms', client, method, path, status, self.size,
                     duration_ms, extra={

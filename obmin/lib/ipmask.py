@@ -1,5 +1,12 @@
 """Client IP addresses: which one to believe, and masking them before they are stored.
 
+`client_address(meta)` is the one answer to "who sent this request", used by every rate limit,
+the login lockout (django-axes), the access log, clicks and exchanges: REMOTE_ADDR, unless the
+operator trusts X-Forwarded-For (the referral program's setting, read through the lookup the
+partners room registers with `set_forwarded_for_trust`) and the peer is one of
+`settings.TRUSTED_PROXIES`; then the right-most address of X-Forwarded-For that is not a trusted
+proxy (entries left of it are whatever the client chose to send).
+
 Masking keeps a click's network (enough to spot a farm of clicks) without keeping the person:
 IPv4 loses its last octet, IPv6 its last 80 bits (what stays is the /48 a site is given).
 """
@@ -7,7 +14,11 @@ IPv4 loses its last octet, IPv6 its last 80 bits (what stays is the /48 a site i
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+
+from django.conf import settings
+from django.http import HttpRequest
 
 IPV4_KEPT_BITS = 24
 IPV6_KEPT_BITS = 48
@@ -55,16 +66,70 @@ def mask_ip(value: str) -> str:
     return str(ipaddress.IPv6Address(int(address) & _IPV6_MASK))
 
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=4)
+def _networks(entries: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries
+                 if entry.strip())
+
+
+def _is_trusted_proxy(address: IPAddress) -> bool:
+    return any(address in network for network in _networks(tuple(settings.TRUSTED_PROXIES))
+               if network.version == address.version)
+
+
 def client_ip(meta: Mapping[str, str], *, trust_forwarded_for: bool = False) -> str:
     """The client's address from a WSGI environ (request.META), canonical, or "".
 
-    X-Forwarded-For is only believed when the operator says a proxy of ours is in front: then
-    the last entry is the address our proxy saw (entries left of it are whatever the client
-    chose to send, so they are never trusted).
+    X-Forwarded-For is only believed when the operator says a proxy of ours is in front and the
+    peer is one of `TRUSTED_PROXIES`: then the client is the right-most entry that is not a
+    trusted proxy (each proxy of ours appends what it saw; entries left of that are the
+    client's own claim). An entry that is not an address ends the walk at the last hop
+    trusted; when every entry is a trusted proxy, the left-most is the client.
     """
-    if trust_forwarded_for:
-        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-        address = normalize_ip(forwarded.rsplit(",", 1)[-1])
-        if address:
-            return address
-    return normalize_ip(meta.get("REMOTE_ADDR", ""))
+    remote = _parse(meta.get("REMOTE_ADDR", ""))
+    if remote is None:
+        return ""
+    if not trust_forwarded_for or not _is_trusted_proxy(remote):
+        return str(remote)
+    client = remote
+    for entry in reversed(meta.get("HTTP_X_FORWARDED_FOR", "").split(",")[-32:]):
+        hop = _parse(entry)
+        if hop is None:
+            break
+        client = hop
+        if not _is_trusted_proxy(hop):
+            break
+    return str(client)
+
+
+def _never() -> bool:
+    return False
+
+
+_forwarded_for_trusted: Callable[[], bool] = _never
+
+
+def set_forwarded_for_trust(lookup: Callable[[], bool]) -> None:
+    """Registers where the operator's "trust X-Forwarded-For" switch is read (the partners
+    room's referral settings, connected in `PartnersConfig.ready`)."""
+    global _forwarded_for_trusted
+    _forwarded_for_trusted = lookup
+
+
+def client_address(meta: Mapping[str, str]) -> str:
+    """The client's address (see the module's docstring), canonical, or ""."""
+    remote = _parse(meta.get("REMOTE_ADDR", ""))
+    if remote is None or not _is_trusted_proxy(remote):
+        # No proxy of ours in between: the switch (a settings read) is not even asked.
+        return "" if remote is None else str(remote)
+    return client_ip(meta, trust_forwarded_for=_forwarded_for_trusted())
+
+
+def client_address_of(request: HttpRequest) -> str:
+    """`client_address` of a request: django-ratelimit's `ip` key (RATELIMIT_IP_META_KEY) and
+    django-axes' lockout (AXES_CLIENT_IP_CALLABLE) read it."""
+    return client_address(request.META)

@@ -1,7 +1,10 @@
 """Keeps secrets (API keys, passwords, tokens) out of log lines and error reports.
 
-`scrub` masks them in any text; `ScrubSecretsFilter` runs it over every log record (message and
-traceback) on the configured handlers; `SecretsExceptionReporter` and its filter do the same for
+`scrub` masks them in any text: parameters whose name (percent-decoded, in any case) says
+secret, `"password": ...` in dicts and JSON, tokens in paths (password reset, sign-up and e-mail
+change confirmations, `/exchange/<token>/`), partner API keys and Bearer tokens.
+`ScrubSecretsFilter` runs it over every log record (message and traceback) on the configured
+handlers; `SecretsExceptionReporter` and its filter do the same for
 Django's error reports (the 500 e-mails to ADMINS and the DEBUG page): query string, URL, form
 fields, headers, cookies and frame variables whose names say secret, and a last pass of `scrub`
 over the finished report.
@@ -13,6 +16,7 @@ import logging
 import re
 from collections.abc import ItemsView
 from typing import Any
+from urllib.parse import unquote_plus
 
 from django.http import HttpRequest, QueryDict
 from django.utils.safestring import SafeString, mark_safe
@@ -25,16 +29,57 @@ SECRET_NAMES = re.compile(
     "API|TOKEN|KEY|SECRET|PASS|SIGNATURE|SESSION|CSRF|COOKIE|AUTHORIZATION", flags=re.I)
 # META values that carry the query string or the whole URL.
 _URL_META = ("QUERY_STRING", "REQUEST_URI", "RAW_URI", "PATH_INFO", "HTTP_REFERER")
-_QUERY_SECRET = re.compile(r"(?i)\b(" + "|".join(SECRET_PARAMS) + r")=([^&\s\"']+)")
+MASK = "********"
+
+# A query parameter (or any `name=value` in a line): its name is judged once percent-decoded
+# (`api%5Fkey`, `api%255Fkey`, `%61pi_key`), in any case, `-` read as `_`.
+_PAIR = re.compile(r"(?<![\w.%\-\[\]+])([\w.%\-\[\]+]{1,100})=([^&\s\"';,]+)")
+_SECRET_PARAM = re.compile(
+    r"api_?key|key|hash|sessionid|.*(?:password|passwd|token|secret|signature).*", flags=re.I)
+# `'api_key': '...'`, `"password":"..."`, `token: ...` in dicts, JSON and messages.
+_QUOTED_SECRET = re.compile(
+    r"""(?i)(["']?\b(?:api[_-]?key|password|token|secret)["']?\s*[:=]\s*["']?)"""
+    r"""(?!obm_(?:live|test)_\*)([^"'\s,}&]+)""")
+# Tokens in paths: password reset (/reset/<uid>/<token>/), sign-up and e-mail change
+# confirmations, and an exchange's own page (its token lets anyone view it and say "paid").
+_PATH_TOKEN = re.compile(
+    r"(/(?:cabinet/signup/confirm|cabinet/account/email/confirm|exchange)/)([^/\s?#\"']+)")
+_RESET_TOKEN = re.compile(r"(/cabinet/password/reset/)([^/\s?#\"']+)/([^/\s?#\"']+)")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-\.]+")
 # Partner API keys wherever they appear (a dict's repr, a JSON body), not only as `api_key=`.
 _API_KEY = re.compile(r"\b(obm_(?:live|test)_)[A-Za-z0-9_\-]+")
 
 
+def _decoded(name: str) -> str:
+    for _round in range(3):  # double-encoded names too (`api%255Fkey`)
+        unquoted = unquote_plus(name)
+        if unquoted == name:
+            break
+        name = unquoted
+    return name.replace("-", "_")
+
+
+def _pair(match: re.Match[str]) -> str:
+    name = match.group(1)
+    return f"{name}={MASK}" if _SECRET_PARAM.fullmatch(_decoded(name)) else match.group(0)
+
+
+def _reset(match: re.Match[str]) -> str:
+    if match.group(3) == "set-password":  # Django's own step after the token, none in it
+        return match.group(0)
+    return f"{match.group(1)}{MASK}/{MASK}"
+
+
 def scrub(text: str) -> str:
-    text = _QUERY_SECRET.sub(r"\1=********", text)
-    text = _API_KEY.sub(r"\1********", text)
-    return _BEARER.sub(r"\1********", text)
+    """The text with every secret and token masked (see the module's docstring)."""
+    if "=" in text:
+        text = _PAIR.sub(_pair, text)
+    text = _API_KEY.sub(rf"\1{MASK}", text)  # first: its prefix stays readable
+    text = _QUOTED_SECRET.sub(rf"\1{MASK}", text)
+    if "/" in text:
+        text = _RESET_TOKEN.sub(_reset, text)
+        text = _PATH_TOKEN.sub(rf"\1{MASK}", text)
+    return _BEARER.sub(rf"\1{MASK}", text)
 
 
 class ScrubSecretsFilter(logging.Filter):
@@ -50,6 +95,15 @@ class ScrubSecretsFilter(logging.Filter):
         if record.exc_info and not record.exc_text:
             # Formatters print exc_text when it is set (an exception's text may hold a key).
             record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+class WithoutTraceback(logging.Filter):
+    """Drops a record's traceback: a refused request (a Host outside ALLOWED_HOSTS, an
+    unreadable body) is one line in the log, not fifteen."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
         return True
 
 

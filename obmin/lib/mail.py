@@ -12,12 +12,14 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
+from django.core.mail.backends.console import EmailBackend as DjangoConsoleBackend
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
 from obmin.lib import metrics
+from obmin.lib.logscrub import scrub
 
 logger = logging.getLogger("obmin.mail")
 
@@ -36,7 +38,6 @@ def email_send_now(*, subject: str, body: str, to: list[str]) -> None:
     The one place a message leaves: the worker's task and `obmin mail test` both call it.
     """
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to, fail_silently=False)
-
 
 @task()
 def send_email(*, subject: str, body: str, to: list[str], attempt: int = 1) -> None:
@@ -67,3 +68,18 @@ def email_on_commit(*, subject: str, body: str, to: list[str]) -> None:
     nobody, and a failure to queue never undoes the change itself."""
     transaction.on_commit(lambda: send_email.enqueue(subject=str(subject), body=str(body),
                                                      to=list(to)), robust=True)
+
+
+class ConsoleBackend(DjangoConsoleBackend):
+    """Django's console backend (e-mails printed to the worker's output, when no SMTP is set),
+    with secrets and tokens masked (`logscrub.scrub`) unless DEBUG: outside development that
+    output is a log, and a password-reset or sign-up link in it is someone's account."""
+
+    def write_message(self, message: EmailMessage) -> None:
+        if settings.DEBUG:
+            super().write_message(message)
+            return
+        # The plain fields, not the MIME form (whose encodings could split a token in two).
+        text = (f"Subject: {message.subject}\nFrom: {message.from_email}\n"
+                f"To: {', '.join(message.to)}\n\n{message.body}")
+        self.stream.write(f"{scrub(text)}\n{'-' * 79}\n")

@@ -6,6 +6,12 @@ and the host must resolve to public addresses only; loopback, private, link-loca
 multicast and unspecified addresses are refused, IPv4 written as IPv6 (`::ffff:10.0.0.1`,
 6to4) too, unless `settings.POSTBACK_ALLOW_PRIVATE`.
 
+`url_normalize(url)` is the one form every partner-given URL is stored and sent in: the host in
+IDNA (`bücher.example` → `xn--bcher-kva.example`), path and query percent-encoded as UTF-8
+(existing `%XX` escapes and `{macro}` braces kept), the fragment dropped; a URL with control,
+invisible or bidi characters, or a host IDNA refuses, is refused. Names are resolved within
+`RESOLVE_TIMEOUT` seconds (a resolver that never answers cannot hold a web request).
+
 `send(method, url, ...)` resolves the host once, checks those addresses again (a name that was
 public when saved may point inside since), connects to the address it checked (so a second DNS
 answer cannot slip in between the check and the connection), never follows redirects, bounds
@@ -20,19 +26,31 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import threading
+import unicodedata
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager, suppress
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from obmin.lib.text import has_hidden_characters
+
 REPLY_BYTES = 500
 USER_AGENT = "Obmin-Postback/1"
+# Longest wait for the system resolver; past it the name counts as not resolved.
+RESOLVE_TIMEOUT = 3.0
+# Characters kept as they are in a path and a query: RFC 3986's reserved and unreserved ones,
+# `%` (escapes already made) and the braces of `{macro}` templates.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%{}"
+_QUERY_SAFE = _PATH_SAFE + "?"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -69,18 +87,31 @@ def hosts_override(table: Mapping[str, list[str]]) -> Iterator[None]:
             _hosts.update(saved)
 
 
+# getaddrinfo has no timeout of its own: it runs in these threads, waited for at most
+# RESOLVE_TIMEOUT (a look-up still hanging keeps its thread; with all four busy, further
+# look-ups time out as well rather than pile up).
+_resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+
+
+def _getaddrinfo(host: str, port: int) -> list[str]:
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
 def _resolve(host: str, port: int) -> list[str]:
     """Every address `host` resolves to (an address literal resolves to itself)."""
     override = _hosts.get(host.lower())
     if override is not None:
         return list(override)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = _resolver.submit(_getaddrinfo, host, port).result(timeout=RESOLVE_TIMEOUT)
+    except FutureTimeout as exc:
+        raise SendFailed(_("The host %(host)s could not be resolved within %(seconds)s s.")
+                         % {"host": host, "seconds": f"{RESOLVE_TIMEOUT:g}"}) from exc
     except (OSError, UnicodeError) as exc:
         raise SendFailed(_("The host %(host)s could not be resolved.") % {"host": host}) from exc
     addresses: list[str] = []
-    for info in infos:
-        address = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone ("fe80::1%eth0")
+    for raw in infos:
+        address = raw.split("%", 1)[0]  # drop an IPv6 zone ("fe80::1%eth0")
         if address not in addresses:
             addresses.append(address)
     if not addresses:
@@ -136,6 +167,64 @@ class _Target(NamedTuple):
     path: str  # path and query, as sent in the request line
 
 
+def _hidden_character(ch: str) -> bool:
+    """`lib.text`'s hidden characters, and separators other than the plain space (which is
+    percent-encoded): in a URL a no-break space hides as well as a zero-width one."""
+    return ch != " " and (unicodedata.category(ch) == "Zs" or has_hidden_characters(ch))
+
+
+_HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _encode(text: str, safe: str) -> str:
+    return quote(_LONE_PERCENT.sub("%25", text), safe=safe)
+
+
+def url_normalize(url: str) -> str:
+    """The URL as it is stored and sent: IDNA host, percent-encoded UTF-8 path and query (see
+    the module's docstring); raises `SendFailed` saying why when it cannot be one."""
+    url = url.strip()
+    if any(_hidden_character(ch) for ch in url):
+        raise SendFailed(_("The address may not contain control or invisible characters."))
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise SendFailed(_("The address is not a valid URL.")) from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise SendFailed(_("The address must start with http:// or https://."))
+    if not parts.hostname:
+        raise SendFailed(_("The address has no host."))
+    if parts.username is not None or parts.password is not None:
+        raise SendFailed(_("The address may not carry a user name or password."))
+    host = parts.hostname
+    if ":" in host:  # an IPv6 literal
+        try:
+            host = f"[{ipaddress.IPv6Address(host)}]"
+        except ValueError as exc:
+            raise SendFailed(_("The address is not a valid URL.")) from exc
+    else:
+        try:
+            host = host.encode("idna").decode("ascii").lower()
+        except UnicodeError as exc:
+            raise SendFailed(_("%(host)s is not a valid host name.") % {"host": host}) from exc
+        if not host or not set(host) <= _HOST_CHARACTERS:
+            raise SendFailed(_("%(host)s is not a valid host name.") % {"host": host})
+    netloc = host if port is None else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, _encode(parts.path, _PATH_SAFE),
+                       _encode(parts.query, _QUERY_SAFE), ""))
+
+
+def url_checked(url: str) -> str:
+    """The URL normalised (`url_normalize`), its host resolved and every address allowed;
+    raises `SendFailed` saying why not. The one check of a partner-given URL when saved."""
+    normalized = url_normalize(url)
+    _checked_addresses(_parse(normalized))
+    return normalized
+
+
 def _parse(url: str) -> _Target:
     try:
         parts = urlsplit(url.strip())
@@ -150,6 +239,8 @@ def _parse(url: str) -> _Target:
         raise SendFailed(_("The address may not carry a user name or password."))
     if any(ord(ch) < 33 for ch in url.strip()):
         raise SendFailed(_("The address may not contain spaces or control characters."))
+    if not url.isascii():  # stored before URLs were normalised: sent as signed, or not at all
+        raise SendFailed(_("The address is not normalised (non-ASCII characters)."))
     default_port = 443 if parts.scheme == "https" else 80
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return _Target(parts.scheme, parts.hostname, port or default_port, path)
@@ -168,7 +259,7 @@ def _checked_addresses(target: _Target) -> list[str]:
 def url_refusal(url: str) -> str | None:
     """Why Obmin will not call this URL, or None when it may (resolves the host now)."""
     try:
-        _checked_addresses(_parse(url))
+        url_checked(url)
     except SendFailed as exc:
         return exc.reason
     return None

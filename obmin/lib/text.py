@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 
 def normalize_email(value: str | None) -> str:
     """An e-mail address as stored and compared everywhere: trimmed and lower-cased.
@@ -10,3 +12,21 @@ def normalize_email(value: str | None) -> str:
     case, and no mailbox provider they use tells `Bob@` from `bob@`.
     """
     return (value or "").strip().lower()
+
+
+# Control (ESC, NUL), format (bidi overrides and isolates, zero-width, BOM), private-use,
+# surrogate and unassigned code points, and line or paragraph separators: invisible, or
+# reordering what is shown around them.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+
+
+def has_hidden_characters(value: str) -> bool:
+    """Whether the text holds a character that is invisible or reorders the text around it
+    (an account, a URL): what a person reads would not be what is stored."""
+    return any(unicodedata.category(ch) in HIDDEN_CATEGORIES for ch in value)
+
+
+def ascii_digits(value: str) -> bool:
+    """Whether the text is one or more ASCII digits (`str.isdigit`, `\\d`, `int()` and
+    `Decimal()` also take Arabic-Indic, Devanagari and full-width digits)."""
+    return value.isascii() and value.isdigit()

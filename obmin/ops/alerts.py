@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from obmin.exchange.selectors import WAITING_FOR_OPERATOR
 from obmin.lib import netguard
 from obmin.lib.mail import email_on_commit
 from obmin.lib.money import plain
+from obmin.lib.site import public_url
 from obmin.postbacks.delivery import TIMEOUT_SECONDS, signature
 
 S = ExchangeStatus
@@ -47,7 +49,9 @@ def operator_alert(*, event: str, subject: str, body: str, data: dict[str, Any])
     if operators:
         email_on_commit(subject=subject, body=body, to=operators)
     if settings.OPERATOR_WEBHOOK_URL:
-        payload = {"event": event, "time": int(time.time()), "data": data}
+        # The id is the webhook's X-Obmin-Delivery: the same on every retry of this alert.
+        payload = {"id": uuid.uuid4().hex, "event": event, "time": int(time.time()),
+                   "data": data}
         transaction.on_commit(lambda: send_operator_webhook.enqueue(payload=payload),
                               robust=True)
 
@@ -56,9 +60,12 @@ def webhook_request(payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     """The body and headers of an operator webhook: signed as postbacks are (the one seam with
     the postbacks room's signature)."""
     body = json.dumps(payload, separators=(",", ":")).encode()
+    delivery_id = str(payload["id"])
     return body, {"Content-Type": "application/json; charset=utf-8",
-                  "X-Obmin-Event": str(payload["event"]),
-                  "X-Obmin-Signature": signature(settings.OPERATOR_WEBHOOK_SECRET, body)}
+                  "X-Obmin-Event": str(payload["event"]), "X-Obmin-Delivery": delivery_id,
+                  "X-Obmin-Signature": signature(settings.OPERATOR_WEBHOOK_SECRET,
+                                                 at=int(time.time()), delivery_id=delivery_id,
+                                                 signed=body)}
 
 
 @task()
@@ -77,7 +84,7 @@ def _exchange_data(exchange: Exchange) -> dict[str, Any]:
             "currency_give": exchange.currency_give.code,
             "amount_get": plain(exchange.amount_get), "currency_get": exchange.currency_get.code,
             "customer_txid": exchange.customer_txid,
-            "desk_url": settings.SITE_URL + f"/staff/desk/{exchange.pk}/"}
+            "desk_url": public_url(f"/staff/desk/{exchange.pk}/")}
 
 
 def alert_on_paid(sender: object, *, exchange: Exchange, status: str, **kwargs: Any) -> None:
@@ -98,7 +105,7 @@ def alert_on_paid(sender: object, *, exchange: Exchange, status: str, **kwargs: 
            "get_code": exchange.currency_get.code, "account": exchange.account_get}
         + "\n" + (_("Transaction id: %(txid)s") % {"txid": exchange.customer_txid}
                   if exchange.customer_txid else "")
-        + "\n" + settings.SITE_URL + f"/staff/desk/{exchange.pk}/",
+        + "\n" + public_url(f"/staff/desk/{exchange.pk}/"),
         data=_exchange_data(exchange))
 
 
@@ -129,7 +136,7 @@ def exchanges_waiting_alert() -> int:
                 body=_("Exchange #%(id)s has been %(status)s since %(since)s UTC.")
                 % {"id": exchange.pk, "status": exchange.get_status_display(),
                    "since": exchange.status_changed_at.strftime("%Y-%m-%d %H:%M")}
-                + "\n" + settings.SITE_URL + f"/staff/desk/{exchange.pk}/",
+                + "\n" + public_url(f"/staff/desk/{exchange.pk}/"),
                 data=_exchange_data(exchange))
             told += 1
     return told

@@ -12,7 +12,9 @@ from obmin.lib.site import foreign_host_seen, public_host
 from obmin.lib.timeutil import from_unix, utc_date
 
 DEMO_KEY_MARK = "obmin-demo-key"
-CONSOLE_EMAIL = "django.core.mail.backends.console.EmailBackend"
+# Both print messages to the output instead of sending them (ours masks links' tokens).
+CONSOLE_EMAILS = {"django.core.mail.backends.console.EmailBackend",
+                  "obmin.lib.mail.ConsoleBackend"}
 FILE_EMAIL = "django.core.mail.backends.filebased.EmailBackend"
 
 
@@ -41,7 +43,7 @@ def check_production_settings(app_configs: object, **kwargs: object) -> list[Che
         problems.append(Warning(
             "SITE_URL is the local demo address; partners' links would point there.",
             hint="Set SITE_URL=https://your-exchanger.example", id="obmin.W003"))
-    if settings.EMAIL_BACKEND == CONSOLE_EMAIL:
+    if settings.EMAIL_BACKEND in CONSOLE_EMAILS:
         problems.append(Warning(
             "EMAIL_BACKEND is the console backend: sign-up, password reset and payout e-mails "
             "are printed to the worker's output, not sent.",
@@ -57,6 +59,13 @@ def check_production_settings(app_configs: object, **kwargs: object) -> list[Che
             "name SITE_URL.",
             hint="Set SITE_URL to the address visitors use, e.g. SITE_URL=https://" + host,
             id="obmin.W021"))
+    if not settings.METRICS_TOKEN:
+        problems.append(Warning(
+            "METRICS_TOKEN is not set: /metrics answers no one"
+            + (" but, with METRICS_PUBLIC, anyone who reaches it." if settings.METRICS_PUBLIC
+               else "."),
+            hint="Set METRICS_TOKEN to a long random value and give it to your scraper as a "
+                 "Bearer token.", id="obmin.W010"))
     return problems
 
 

@@ -9,7 +9,6 @@ Answered with `Authorization: Bearer <METRICS_TOKEN>` when that is set, else to 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -82,19 +81,20 @@ def _task_gauges() -> Iterator[Metric]:
 
 
 def _allowed(request: HttpRequest) -> bool:
+    """With METRICS_TOKEN, its bearer only; without, no one unless the operator opened the page
+    (METRICS_PUBLIC). Loopback opens nothing: behind a proxy on the same host every visitor
+    comes from loopback."""
     token = settings.METRICS_TOKEN
     if token:
         scheme, _sep, given = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
-    try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
-    except ValueError:
-        return False
+    return settings.METRICS_PUBLIC
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
-        return HttpResponse("forbidden: set METRICS_TOKEN and send it as a Bearer token\n",
+        return HttpResponse("forbidden: set METRICS_TOKEN and send it as a Bearer token "
+                            "(or open the page with METRICS_PUBLIC=1)\n",
                             status=403, content_type="text/plain")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ObminCollector())

@@ -18,13 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
 
-from obmin.lib.ipmask import client_ip
+from obmin.lib.ipmask import client_address
 from obmin.partner_api.envelope import ApiError, failure
 from obmin.partner_api.models import ApiKey
 from obmin.partner_api.params import request_params
 from obmin.partner_api.selectors import apikey_for_raw
 from obmin.partners.models import Partner
-from obmin.partners.program import program_settings
 
 P = ParamSpec("P")
 
@@ -78,8 +77,7 @@ def raw_key(request: HttpRequest, params: dict[str, str]) -> str:
 
 def authenticate(request: ApiRequest, params: dict[str, str]) -> ApiKey:
     """Sets request.client_ip, then request.api_key once the key may be used."""
-    request.client_ip = client_ip(
-        request.META, trust_forwarded_for=program_settings().trust_forwarded_for)
+    request.client_ip = client_address(request.META)
     if not settings.PARTNER_API_ENABLED:
         raise ApiError(1, _("The partner API is disabled."))
     return admit(request, apikey_for_raw(raw_key(request, params)))

@@ -11,20 +11,18 @@ class PartnersConfig(AppConfig):
     verbose_name = _("Partners")
 
     def ready(self) -> None:
-        from obmin.exchange.hooks import (
-            rates_changed,
-            set_client_address_lookup,
-            set_referrer_lookup,
-        )
-        from obmin.partners.attribution import client_address, partner_for_exchange
+        from obmin.exchange.hooks import rates_changed, set_referrer_lookup
+        from obmin.lib.ipmask import set_forwarded_for_trust
+        from obmin.partners.attribution import forwarded_for_trusted, partner_for_exchange
         from obmin.partners.landing import forget_direction_table
         from obmin.partners.models import ReferralSettings
         from obmin.partners.program import forget_program_settings
 
         # The exchange page asks who referred a new exchange.
         set_referrer_lookup(partner_for_exchange)
-        # ...and, for its rate limits, the client's address as the operator's proxy setting says.
-        set_client_address_lookup(client_address)
+        # Every client address (limits, lockout, logs) believes X-Forwarded-For as the
+        # operator's referral settings say.
+        set_forwarded_for_trust(forwarded_for_trusted)
         # The /ref/ hot path caches the direction table and the program settings; a change
         # must reach the next click. (Partners' codes are dropped by the services that change
         # them: partners.services.)

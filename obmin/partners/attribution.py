@@ -7,6 +7,11 @@ binds nothing: anyone can submit an exchange with anyone's e-mail). Who may earn
 `partner_may_earn`'s rule, shared with reward accrual. The exchange room asks
 `partner_for_exchange` through its referrer hook (`obmin.exchange.hooks`, registered in
 `PartnersConfig.ready`), which answers the partner and the source of its click.
+
+The referral cookie (`obmin_ref`: partner id and click time) and its companion (`obmin_src`:
+the click's sub-IDs, UTM tags and country) are signed with the site's SECRET_KEY (Django's
+cookie signer); a cookie whose signature does not match is no cookie at all, so a visitor
+cannot choose a partner, a click time that never expires, or a source.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
+from django.core import signing
 from django.http import HttpRequest, HttpResponse
 
 from obmin.exchange.hooks import Referrer
 from obmin.exchange.models import Exchange, ExchangeStatus
-from obmin.lib.ipmask import client_ip
 from obmin.lib.text import normalize_email
 from obmin.lib.visitor import USER_HASH_COOKIE
 from obmin.partners.program import ProgramSettings, program_settings
@@ -40,13 +46,43 @@ class Referral:
     clicked_at: int  # unix seconds
 
 
+def _signer(name: str) -> signing.Signer:
+    return _signer_for(name, settings.SECRET_KEY)
+
+
+@lru_cache(maxsize=8)
+def _signer_for(name: str, secret_key: str) -> signing.Signer:
+    # Django's cookie signer (as set_signed_cookie uses), salted per cookie name, made once
+    # per key (on every click otherwise). Plain, not timestamped: the click's own time is in
+    # the value, and the lifetime is checked on it.
+    return signing.Signer(key=secret_key, salt=f"django.http.cookies{name}",
+                          algorithm="sha256")
+
+
+def signed_cookie_value(name: str, value: str) -> str:
+    """`value:signature` for the cookie `name` (the referral and source cookies)."""
+    return _signer(name).sign(value)
+
+
+def cookie_unsigned(request: HttpRequest, name: str) -> str:
+    """The cookie's value when its signature is ours, else "" (forged, altered, unsigned)."""
+    raw = request.COOKIES.get(name) or ""
+    if not raw:
+        return ""
+    try:
+        return _signer(name).unsign(raw)
+    except signing.BadSignature:
+        return ""
+
+
 def referral(request: HttpRequest, program: ProgramSettings | None = None) -> Referral | None:
-    """The referral cookie, if it is well-formed and younger than the operator's lifetime.
+    """The referral cookie, if it is ours (signed), well-formed and younger than the
+    operator's lifetime.
 
     The lifetime is checked here too, not only by the browser, so that shortening it in the
     settings applies to cookies already given out.
     """
-    match = _REF.fullmatch(request.COOKIES.get(REF_COOKIE) or "")
+    match = _REF.fullmatch(cookie_unsigned(request, REF_COOKIE))
     if match is None:
         return None
     found = Referral(partner_id=int(match[1]), clicked_at=int(match[2]))
@@ -67,10 +103,11 @@ def set_referral_cookies(response: HttpResponse, *, partner_id: int, clicked_at:
     Written as morsels rather than with `set_cookie`, which adds an `Expires` date computed on
     every click; `Max-Age` alone is what browsers use.
     """
-    cookies = [(REF_COOKIE, f"{partner_id}.{clicked_at}"), (USER_HASH_COOKIE, user_hash)]
+    cookies = [(REF_COOKIE, signed_cookie_value(REF_COOKIE, f"{partner_id}.{clicked_at}")),
+               (USER_HASH_COOKIE, user_hash)]
     if source:
-        cookies.append((SOURCE_COOKIE, source_cookie_value(
-            partner_id=partner_id, clicked_at=clicked_at, fields=source)))
+        cookies.append((SOURCE_COOKIE, signed_cookie_value(SOURCE_COOKIE, source_cookie_value(
+            partner_id=partner_id, clicked_at=clicked_at, fields=source))))
     for name, value in cookies:
         response.cookies[name] = value
         morsel = response.cookies[name]
@@ -122,11 +159,11 @@ def partner_for_exchange(request: HttpRequest, email: str) -> Referrer | None:
         return None
     source: dict[str, str] = {}
     if found is not None and found.partner_id == partner_id:
-        source = source_from_cookie(request.COOKIES.get(SOURCE_COOKIE) or "",
+        source = source_from_cookie(cookie_unsigned(request, SOURCE_COOKIE),
                                     partner_id=found.partner_id, clicked_at=found.clicked_at)
     return Referrer(partner_id=partner_id, **source)
 
 
-def client_address(request: HttpRequest) -> str:
-    """The client's address, X-Forwarded-For believed only when the operator says so."""
-    return client_ip(request.META, trust_forwarded_for=program_settings().trust_forwarded_for)
+def forwarded_for_trusted() -> bool:
+    """The operator's "trust X-Forwarded-For" switch (`lib.ipmask.client_address` asks)."""
+    return program_settings().trust_forwarded_for

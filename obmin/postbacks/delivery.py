@@ -4,9 +4,20 @@ Each round claims the deliveries that are due (a lease in `claimed_until`, so tw
 send one at once) and hands them to a small pool of threads, without waiting: a receiver that
 is slow or never answers holds one thread for at most `TIMEOUT_SECONDS` (netguard bounds the
 whole attempt) and never the worker's other duties; at most `THREADS` are in flight per
-worker. A 2xx answer is delivered; anything else is retried with exponential backoff (1 min,
-2, 4... at most 4 h apart) until `give_up_at` (24 h after the event), the last attempt made
-then, after which the delivery has failed. Every attempt is logged.
+worker, and at most `PER_PARTNER` of them for one partner: each round takes the earliest due
+deliveries of every partner in turn, so a partner with thousands queued to a receiver that
+hangs, or to URLs that cannot be sent, delays no one else. A 2xx answer is delivered; anything
+else, whatever went wrong (an exception included), is a failed attempt, retried with
+exponential backoff (1 min, 2, 4... at most 4 h apart) until `give_up_at` (24 h after the
+event), the last attempt made then, after which the delivery has failed. Every attempt is
+logged.
+
+Signature (Stripe's scheme): `X-Obmin-Signature: t=<unix>,v1=<hex>`, the HMAC-SHA256 with the
+partner's secret of `<t>.<delivery id>.<body>` (the body: the raw POST body, or the full URL of a
+GET), `t` being when the attempt is made. A receiver checks it and refuses a `t` more than five
+minutes away from its clock, so a captured request cannot be replayed later, nor its body sent
+under another delivery id. A test event's delivery id starts with `test-`, signed like the rest,
+so it cannot pass as a real event.
 """
 
 from __future__ import annotations
@@ -16,12 +27,15 @@ import hmac
 import logging
 import threading
 import time
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from obmin.lib import metrics, netguard
 from obmin.postbacks.models import (
@@ -37,11 +51,14 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 5.0
 THREADS = 8
+# Sending threads one partner may hold at once (in each worker process).
+PER_PARTNER = 2
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=4)
 
 _pool: ThreadPoolExecutor | None = None
 _in_flight: dict[int, Future[None]] = {}
+_partner_of: dict[int, int] = {}  # delivery id -> partner id, of those in flight
 _lock = threading.Lock()
 
 
@@ -50,19 +67,29 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
 
 
-def signature(secret: str, signed: bytes) -> str:
-    """`sha256=<hex HMAC-SHA256>` of the raw body (POST) or the full URL (GET)."""
-    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+def signature(secret: str, *, at: int, delivery_id: str, signed: bytes) -> str:
+    """`t=<unix>,v1=<hex HMAC-SHA256 of "t.delivery_id." + signed>` (the module's docstring)."""
+    message = f"{at}.{delivery_id}.".encode() + signed
+    return f"t={at},v1={hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()}"
 
 
-def request_of(delivery: PostbackDelivery, secret: str) -> tuple[bytes | None, dict[str, str]]:
-    """The body and headers this delivery is sent with (the same on every attempt)."""
+def delivery_id_of(delivery: PostbackDelivery) -> str:
+    """`X-Obmin-Delivery`: the same on every retry; a test event's says so (`test-...`)."""
+    return f"test-{delivery.uid}" if delivery.is_test else str(delivery.uid)
+
+
+def request_of(delivery: PostbackDelivery, secret: str, *, at: int | None = None,
+               ) -> tuple[bytes | None, dict[str, str]]:
+    """The body and headers of an attempt made at `at` (unix seconds; now by default): the
+    same body and delivery id on every attempt, the signature's time each attempt's own."""
     body = delivery.body.encode() if delivery.method == Method.POST else None
+    delivery_id = delivery_id_of(delivery)
+    signed = body if body is not None else delivery.url.encode()
     headers = {
         "X-Obmin-Event": delivery.event,
-        "X-Obmin-Delivery": str(delivery.uid),
-        "X-Obmin-Signature": signature(secret, body if body is not None
-                                       else delivery.url.encode()),
+        "X-Obmin-Delivery": delivery_id,
+        "X-Obmin-Signature": signature(secret, at=int(time.time()) if at is None else at,
+                                       delivery_id=delivery_id, signed=signed),
     }
     if body is not None:
         headers["Content-Type"] = "application/json; charset=utf-8"
@@ -71,20 +98,43 @@ def request_of(delivery: PostbackDelivery, secret: str) -> tuple[bytes | None, d
     return body, headers
 
 
-def deliveries_claim(*, limit: int, lease: float, now: datetime | None = None) -> list[int]:
-    """Ids of up to `limit` due deliveries, now held by this worker for `lease` seconds."""
+def deliveries_claim(*, limit: int, lease: float, now: datetime | None = None,
+                     busy: Counter[int] | None = None) -> list[tuple[int, int]]:
+    """Up to `limit` due deliveries (id, partner id), now held by this worker for `lease`
+    seconds: the earliest due of each partner first, then each partner's next, and never more
+    than `PER_PARTNER` for a partner counting those of its already in flight (`busy`)."""
     now = now or timezone.now()
+    busy = busy or Counter()
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=timezone.now())
+    due = (PostbackDelivery.objects
+           .filter(free, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+           .annotate(turn=Window(RowNumber(), partition_by=[F("partner_id")],
+                                 order_by=[F("next_attempt_at").asc(), F("id").asc()]))
+           .filter(turn__lte=PER_PARTNER)
+           .order_by("turn", "next_attempt_at", "id")
+           .values_list("id", "partner_id"))
+    chosen: list[tuple[int, int]] = []
+    taken = Counter(busy)
+    for delivery_id, partner_id in due:
+        if len(chosen) >= limit:
+            break
+        if taken[partner_id] < PER_PARTNER:
+            taken[partner_id] += 1
+            chosen.append((delivery_id, partner_id))
+    if not chosen:
+        return []
     with transaction.atomic():
-        due = (PostbackDelivery.objects
-               .filter(free, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-               .order_by("next_attempt_at").select_for_update(skip_locked=True)
-               .values_list("id", flat=True)[:limit])
-        ids = list(due)
+        # Locked and claimed only if still free: another worker may have come between.
+        ids = list(PostbackDelivery.objects
+                   .filter(free, id__in=[pair[0] for pair in chosen],
+                           status=DeliveryStatus.PENDING)
+                   .select_for_update(skip_locked=True).values_list("id", flat=True))
         if ids:
-            PostbackDelivery.objects.filter(free, id__in=ids).update(
+            PostbackDelivery.objects.filter(id__in=ids).update(
                 claimed_until=timezone.now() + timedelta(seconds=lease))
-    return ids
+    kept = set(ids)
+    return [(delivery_id, partner_id) for delivery_id, partner_id in chosen
+            if delivery_id in kept]
 
 
 def delivery_attempt(delivery_id: int, *, timeout: float = TIMEOUT_SECONDS,
@@ -98,16 +148,21 @@ def delivery_attempt(delivery_id: int, *, timeout: float = TIMEOUT_SECONDS,
         return None
     secret = (PostbackSecret.objects.filter(partner_id=delivery.partner_id)
               .values_list("secret", flat=True).first() or "")
-    body, headers = request_of(delivery, secret)
     started = time.monotonic()
     status_code: int | None = None
     answer = error = ""
     try:
+        body, headers = request_of(delivery, secret)
         reply = netguard.send(delivery.method, delivery.url, body=body, headers=headers,
                               timeout=timeout)
         status_code, answer = reply.status, reply.text[:ANSWER_BYTES]
     except netguard.SendFailed as failure:
         error = failure.reason[:255]
+    except Exception as exc:  # noqa: BLE001 - whatever it was, this attempt failed
+        # Never the worker's problem: counted, backed off and finally failed like the rest.
+        logger.warning("postback delivery %s: %s: %s", delivery_id, type(exc).__name__, exc)
+        error = (_("Could not be sent: %(error)s")
+                 % {"error": f"{type(exc).__name__}: {exc}"})[:255]
     duration_ms = int((time.monotonic() - started) * 1000)
     now = now or timezone.now()
     attempt = PostbackAttempt(delivery=delivery, status_code=status_code, answer=answer,
@@ -139,11 +194,13 @@ def _run(delivery_id: int, timeout: float, now: datetime | None) -> None:
     try:
         delivery_attempt(delivery_id, timeout=timeout, now=now)
     except Exception:
+        # The database refused the record: the lease runs out and the delivery is tried again.
         logger.exception("postback delivery %s: the attempt could not be recorded", delivery_id)
     finally:
         connection.close()  # this thread's own connection
         with _lock:
             _in_flight.pop(delivery_id, None)
+            _partner_of.pop(delivery_id, None)
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -158,15 +215,17 @@ def postbacks_dispatch(*, timeout: float = TIMEOUT_SECONDS, now: datetime | None
     (how many it handed over). Never more than `THREADS` in flight in this process."""
     with _lock:
         room = THREADS - len(_in_flight)
+        busy = Counter(_partner_of.values())
     if room <= 0:
         return 0
     # The lease outlasts the attempt, so no other worker takes it while this one still may.
-    ids = deliveries_claim(limit=room, lease=timeout * 2 + 30, now=now)
+    claimed = deliveries_claim(limit=room, lease=timeout * 2 + 30, now=now, busy=busy)
     pool = _executor()
     with _lock:
-        for delivery_id in ids:
+        for delivery_id, partner_id in claimed:
+            _partner_of[delivery_id] = partner_id
             _in_flight[delivery_id] = pool.submit(_run, delivery_id, timeout, now)
-    return len(ids)
+    return len(claimed)
 
 
 def postbacks_wait(timeout: float | None = None) -> None:

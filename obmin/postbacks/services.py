@@ -7,10 +7,13 @@ import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_ratelimit.core import get_usage
 
 from obmin.lib import netguard
 from obmin.lib.errors import Refused
@@ -61,10 +64,14 @@ def _clean(url: str, method: str, events: list[str] | str) -> tuple[str, str, li
     if len(url) > URL_MAX_LENGTH:
         raise PostbackError(_("The URL is longer than %(n)s characters.") % {"n": URL_MAX_LENGTH},
                             "url")
-    # Macros in the host would be resolved as a name; check the URL with them filled in.
-    refusal = netguard.url_refusal(render_url(url, {}))
-    if refusal is not None:
-        raise PostbackError(refusal, "url")
+    try:
+        # Stored normalised (IDNA host, percent-encoded path and query), so what is sent is
+        # what was checked and signed. Macros in the host would be resolved as a name: the
+        # URL is checked with them as they stand (no name has braces).
+        url = netguard.url_normalize(url)
+        netguard.url_checked(render_url(url, {}))
+    except netguard.SendFailed as refused:
+        raise PostbackError(refused.reason, "url") from None
     method = method.strip().upper()
     if method not in Method.values:
         raise PostbackError(_("The method must be GET or POST."), "method")
@@ -80,6 +87,24 @@ def _clean(url: str, method: str, events: list[str] | str) -> tuple[str, str, li
     return url, method, [e for e in Event.values if e in names]
 
 
+def _save_refusal(partner: Partner) -> PostbackError | None:
+    """Saves and test events count against `POSTBACK_SAVE_RATE` per partner: each resolves a
+    partner-given host name (a save) or calls it (a test)."""
+    usage = get_usage(None, group="postback_save", key=lambda group, request: str(partner.pk),
+                      rate=settings.POSTBACK_SAVE_RATE, increment=True)
+    if usage is not None and usage["should_limit"]:
+        minutes = max(int(usage["time_left"]) // 60, 1)
+        return PostbackError(_("Too many postback changes; please try again in %(minutes)s "
+                               "min.") % {"minutes": minutes}, "url")
+    return None
+
+
+def _limit(partner: Partner) -> None:
+    refused = _save_refusal(partner)
+    if refused is not None:
+        raise refused
+
+
 def _forget_click_subscribers() -> None:
     cache.delete(CLICK_SUBSCRIBERS_KEY)
 
@@ -87,6 +112,7 @@ def _forget_click_subscribers() -> None:
 def postback_create(*, partner: Partner, url: str, method: str = Method.GET,
                     events: list[str] | str) -> Postback:
     """A new postback of the partner's (at most five); the URL must be acceptable now."""
+    _limit(partner)
     url, method, names = _clean(url, method, events)
     with transaction.atomic():
         # Counted under the partner's row lock, so two saves at once cannot make a sixth.
@@ -111,6 +137,7 @@ def _own(partner: Partner, postback_id: int | str) -> Postback:
 def postback_update(*, partner: Partner, postback_id: int | str, url: str, method: str,
                     events: list[str] | str, is_active: bool = True) -> Postback:
     postback = _own(partner, postback_id)
+    _limit(partner)
     postback.url, postback.method, postback.events = _clean(url, method, events)
     postback.is_active = is_active
     postback.save()
@@ -149,8 +176,28 @@ def postback_events_queue(payloads: list[Payload]) -> int:
     rows = [_delivery(postback, payload, now=now)
             for payload in wanted for postback in by_partner.get(payload.partner_id, [])
             if postback.wants(payload.event)]
+    _over_the_cap(rows, now)
     PostbackDelivery.objects.bulk_create(rows, batch_size=500)
     return len(rows)
+
+
+def _over_the_cap(rows: list[PostbackDelivery], now: datetime) -> None:
+    """Marks failed, unsent, the deliveries beyond `POSTBACK_MAX_PENDING` pending ones of a
+    partner (a receiver that is down, or a flood of clicks): one partner's backlog cannot
+    grow without bound. They stay in the partner's log, where *Resend* sends one."""
+    cap = settings.POSTBACK_MAX_PENDING
+    partners = {row.partner_id for row in rows}
+    pending = dict(PostbackDelivery.objects
+                   .filter(partner_id__in=partners, status=DeliveryStatus.PENDING)
+                   .values("partner_id").annotate(n=Count("id")).values_list("partner_id", "n"))
+    note = (_("Not sent: over %(n)s deliveries were waiting.") % {"n": cap})[:255]
+    for row in rows:
+        waiting = pending.get(row.partner_id, 0)
+        if waiting >= cap:
+            row.status, row.next_attempt_at, row.finished_at = DeliveryStatus.FAILED, None, now
+            row.last_result = note
+        else:
+            pending[row.partner_id] = waiting + 1
 
 
 def postback_events_queue_on_commit(payloads: list[Payload | None]) -> None:
@@ -189,6 +236,7 @@ def postback_send_test(*, partner: Partner, postback_id: int | str) -> PostbackD
     """Queues a made-up event (its first subscribed kind) to this postback, marked as a test
     (`"test": true` in a POST body, `X-Obmin-Test: 1`); the worker sends it at once."""
     postback = _own(partner, postback_id)
+    _limit(partner)
     now = timezone.now()
     event = postback.events[0] if postback.events else Event.EXCHANGE_SUCCESS
     delivery = _delivery(postback, _sample(event, partner, now), now=now, test=True)

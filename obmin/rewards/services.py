@@ -25,6 +25,7 @@ from obmin.exchange.services import exchange_record_reward
 from obmin.lib.errors import Refused
 from obmin.lib.mail import email_on_commit
 from obmin.lib.money import CENT, quantize, quantize_down
+from obmin.lib.text import ascii_digits, has_hidden_characters
 from obmin.partners.models import Partner
 from obmin.partners.selectors import partner_may_earn
 from obmin.rewards.hooks import ledger_entry_posted
@@ -336,6 +337,8 @@ def _payout_mail(payout: Payout) -> None:
 def payout_request(*, partner: Partner, method_id: int | str, account: str) -> Payout:
     """Asks for a payout of the partner's whole balance; holds the balance at once."""
     try:
+        if not ascii_digits(str(method_id)):  # int() would read "１" or "١" as 1
+            raise ValueError(method_id)
         method = PayoutMethod.objects.get(pk=int(method_id), is_active=True)
     except (PayoutMethod.DoesNotExist, ValueError, TypeError):
         raise PayoutError(_("Unknown payout method: %(id)s.") % {"id": method_id},
@@ -346,7 +349,7 @@ def payout_request(*, partner: Partner, method_id: int | str, account: str) -> P
     account = (account or "").strip()
     if not account:
         raise PayoutError(_("Enter the account to pay to."), "account")
-    if any(ord(char) < 32 or ord(char) == 127 for char in account):
+    if has_hidden_characters(account):  # control, bidi overrides, zero-width...
         raise PayoutError(_("The account contains control characters."), "account")
     if len(account) > PAYOUT_ACCOUNT_LENGTH:
         raise PayoutError(_("The account is too long."), "account")

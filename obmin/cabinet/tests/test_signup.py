@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from obmin.partners.attribution import REF_COOKIE
+from obmin.partners.attribution import REF_COOKIE, signed_cookie_value
 from obmin.partners.models import Partner
 from obmin.partners.services import signup_token_make
 
@@ -85,7 +85,7 @@ def test_known_and_unknown_addresses_get_the_same_answer(
 
 def test_the_referral_cookie_names_the_referrer_of_the_new_partner(
         client, alice, mailoutbox, django_capture_on_commit_callbacks):
-    client.cookies[REF_COOKIE] = f"{alice.pk}.{int(time.time())}"
+    client.cookies[REF_COOKIE] = signed_cookie_value(REF_COOKIE, f"{alice.pk}.{int(time.time())}")
     sign_up(client, django_capture_on_commit_callbacks, "friend@example.com")
     path = link_in(mailoutbox[0])
     # Followed in another browser (no cookie there): the link carries the referrer.

@@ -76,7 +76,7 @@ def test_public_addresses_are_acceptable(settings):
 @pytest.mark.parametrize("url", [
     "ftp://tracker.test/x", "file:///etc/passwd", "gopher://x", "tracker.test/x", "",
     "http:///nohost", "http://user:pw@tracker.test/", "http://tracker.test:99999/",
-    "http://tracker.test/a b",
+    "http://tracker.test/a\tb", "http://tracker.test/\u202ex", "http://exa\u200bmple.test/",
 ])
 def test_bad_urls_are_refused_with_a_reason(url):
     with hosts_override({"tracker.test": [PUBLIC]}):
@@ -207,3 +207,17 @@ def test_connection_refused_is_a_readable_failure(allow_private):
     with pytest.raises(SendFailed) as failure:
         send("GET", f"http://127.0.0.1:{port}/")
     assert failure.value.reason
+
+
+@given(path=st.text(st.characters(exclude_characters="#"), max_size=40),
+       query=st.text(st.characters(exclude_characters="#"), max_size=40))
+def test_normalised_urls_are_ascii_and_stay_as_they_are(path, query):
+    """Whatever path and query are typed, the stored form is ASCII (nothing for an HTTP client
+    to choke on), normalising it again changes nothing, and macros' braces are kept."""
+    try:
+        url = netguard.url_normalize(f"http://Bücher.test/{path}?{query}&s={{sub1}}")
+    except SendFailed as refused:
+        assert refused.reason
+        return
+    assert url.isascii() and url.startswith("http://xn--bcher-kva.test/")
+    assert "{sub1}" in url and netguard.url_normalize(url) == url

@@ -4,6 +4,7 @@ low; by e-mail and by a signed webhook, each told once."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -45,7 +46,10 @@ def test_paid_is_posted_to_the_webhook_signed_as_postbacks(
     assert receiver.got.wait(5)
     request = receiver.requests[0]
     assert request.path == "/ops" and request.headers["X-Obmin-Event"] == "exchange.paid"
-    assert request.headers["X-Obmin-Signature"] == signature("s3cret", request.body)
+    at = int(request.headers["X-Obmin-Signature"].split(",")[0].removeprefix("t="))
+    assert abs(at - time.time()) < 60
+    assert request.headers["X-Obmin-Signature"] == signature(
+        "s3cret", at=at, delivery_id=request.headers["X-Obmin-Delivery"], signed=request.body)
     payload = json.loads(request.body)
     assert payload["data"]["id"] == exchange.pk and payload["data"]["customer_txid"] == "in-tx-1"
 

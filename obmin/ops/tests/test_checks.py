@@ -17,9 +17,10 @@ def test_demo_settings_are_flagged(settings, monkeypatch):
     settings.SECRET_KEY = "django-insecure-obmin-demo-key-change-me"
     settings.REDIS_URL = ""
     settings.SITE_URL = "http://127.0.0.1:8000"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    settings.EMAIL_BACKEND = "obmin.lib.mail.ConsoleBackend"
+    settings.METRICS_TOKEN = ""
     assert ids(check_production_settings(None)) == {"obmin.E001", "obmin.W001", "obmin.W002",
-                                                    "obmin.W003", "obmin.W020"}
+                                                    "obmin.W003", "obmin.W010", "obmin.W020"}
     assert "obmin.E001" in ids(run_checks(include_deployment_checks=True))
 
 
@@ -34,6 +35,7 @@ def production(settings, monkeypatch) -> None:
     settings.REDIS_URL = "redis://cache:6379/0"
     settings.SITE_URL = "https://obmin.example"
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.METRICS_TOKEN = "scrape-token-0123456789"
 
 
 def test_the_console_mail_backend_is_flagged(settings, monkeypatch):

@@ -58,3 +58,9 @@ def test_the_demo_settings_are_flagged(tmp_path: Path) -> None:
     assert result.returncode != 0
     for problem in ("obmin.E001", "security.W004", "security.W008", "security.W012"):
         assert problem in result.stderr
+
+
+def test_a_missing_metrics_token_is_flagged(tmp_path: Path) -> None:
+    result = run_checks(tmp_path, "unset METRICS_TOKEN")
+    assert result.returncode != 0
+    assert "obmin.W010" in result.stderr and "METRICS_TOKEN" in result.stderr

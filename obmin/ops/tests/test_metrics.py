@@ -15,7 +15,14 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
-def test_loopback_may_read_metrics_without_a_token(client, alice, pm_btc):
+@pytest.fixture(autouse=True)
+def metrics_open(settings):
+    """The operator opened /metrics without a token (METRICS_PUBLIC); the access tests below
+    close it again."""
+    settings.METRICS_PUBLIC = True
+
+
+def test_metrics_read_when_opened(client, alice, pm_btc):
     for _ in range(3):
         client.get("/ref/alice001/", QUERY_STRING="cur_from=PMUSD&cur_to=BTC",
                    HTTP_USER_AGENT=CHROME)
@@ -28,15 +35,19 @@ def test_loopback_may_read_metrics_without_a_token(client, alice, pm_btc):
     assert ("obmin_tasks_ready", ()) in found
 
 
-def test_other_addresses_are_refused_without_a_token(client):
-    response = client.get("/metrics", REMOTE_ADDR="203.0.113.9")
-    assert response.status_code == 403
-    assert b"obmin_" not in response.content
+def test_closed_without_a_token_even_to_loopback(client, settings):
+    """Issue 28.5: a proxy on the same host makes every visitor loopback, so loopback opens
+    nothing: without METRICS_TOKEN (or METRICS_PUBLIC) /metrics answers no one."""
+    settings.METRICS_PUBLIC = False
+    for address in ("127.0.0.1", "::1", "203.0.113.9"):
+        response = client.get("/metrics", REMOTE_ADDR=address)
+        assert response.status_code == 403
+        assert b"obmin_" not in response.content
 
 
 def test_with_a_token_only_its_bearer_is_answered(client, settings):
     settings.METRICS_TOKEN = "scrape-me-0123456789"
-    assert client.get("/metrics").status_code == 403  # loopback is not enough now
+    assert client.get("/metrics").status_code == 403  # a token set: it is needed, always
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
     response = client.get("/metrics", REMOTE_ADDR="203.0.113.9",
                           headers={"Authorization": "Bearer scrape-me-0123456789"})

@@ -11,8 +11,8 @@ retries after growing pauses.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_UP, Decimal
@@ -20,7 +20,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -61,6 +62,11 @@ CALLBACK_TIMEOUT = 5.0
 CALLBACK_ROUND_SECONDS = 3.0
 # Longest value of a field a bid keeps (names, phones, Telegram handles are far shorter).
 FIELD_MAX_LENGTH = 200
+CALLBACK_URL_MAX_LENGTH = 500  # ApiBid.callback_url's column
+# Callbacks sent at once in a round, and at most this many of one API key's.
+CALLBACK_THREADS = 8
+CALLBACK_PER_KEY = 4
+_callback_pool = ThreadPoolExecutor(max_workers=CALLBACK_THREADS, thread_name_prefix="callback")
 
 
 class BidRefused(Exception):
@@ -227,10 +233,14 @@ def bid_create(*, key: ApiKey, bid: BidRequest) -> Exchange | Calc:
             if partner_id is None:
                 fields.setdefault("partner_id", _("No partner with this id may be credited "
                                                   "for this exchange."))
-    if bid.callback_url:
-        refusal = netguard.url_refusal(bid.callback_url)
-        if refusal is not None:
-            fields.setdefault("callback_url", refusal)
+    callback_url = bid.callback_url
+    if callback_url:
+        try:  # normalised (IDNA host, percent-encoded path and query) or refused
+            callback_url = netguard.url_checked(callback_url)
+        except netguard.SendFailed as refused:
+            fields.setdefault("callback_url", refused.reason)
+        if len(callback_url) > CALLBACK_URL_MAX_LENGTH:
+            fields.setdefault("callback_url", _("At most 500 characters."))
     if fields:
         raise BidRefused(fields)
     if key.is_test:
@@ -246,7 +256,7 @@ def bid_create(*, key: ApiKey, bid: BidRequest) -> Exchange | Calc:
                      else FORM_TO_PARAM.get(error.field or "", "direction_id"))
             raise BidRefused({param: error.message}) from None
         ApiBid.objects.create(exchange=exchange, api_key=key, api_id=bid.api_id[:100],
-                              callback_url=bid.callback_url, fields=values)
+                              callback_url=callback_url, fields=values)
     return exchange
 
 
@@ -286,8 +296,10 @@ def bid_pay(*, exchange: Exchange) -> Exchange:
 
 def bid_complete(*, exchange: Exchange) -> Exchange:
     """success_bid: the exchanger's own tool says the bid is done."""
+    # Not "api": that actor is the customer's bot, which may only claim or give up a new bid
+    # (exchange.services.ACTOR_TRANSITIONS); success_bid is the operator's own tool.
     return _moved(exchange, lambda: exchange_set_status(
-        exchange_id=exchange.pk, status=ExchangeStatus.SUCCESS, actor="api"))
+        exchange_id=exchange.pk, status=ExchangeStatus.SUCCESS, actor="api:operator"))
 
 
 def bid_url(exchange: Exchange) -> str:
@@ -319,37 +331,46 @@ def bid_callback_on_status_change(sender: object, *, exchange: Exchange,
                                next_attempt_at=timezone.now())
 
 
+def _callback_send(url: str, body: str) -> str:
+    """One POST of a callback: "" when answered 2xx, else why not. Whatever goes wrong is this
+    callback's failed attempt, never the round's."""
+    try:
+        reply = netguard.send("POST", url, body=body.encode(),
+                              headers={"Content-Type": "application/x-www-form-urlencoded"},
+                              timeout=CALLBACK_TIMEOUT)
+    except netguard.SendFailed as failed:
+        return failed.reason
+    except Exception as exc:  # noqa: BLE001 - a URL stored before URLs were normalised, ...
+        return f"{type(exc).__name__}: {exc}"
+    return "" if 200 <= reply.status < 300 else f"HTTP {reply.status}"
+
+
 def bid_callbacks_deliver() -> int:
     """Sends the callbacks that are due (a duty of `obmin worker`); answers how many it tried.
 
-    Each is claimed first (its next attempt moved a lease ahead), so two workers never send
-    the same one at once. 2xx is delivered; anything else is tried again after the next pause
-    of CALLBACK_BACKOFF, until PARTNER_API_CALLBACK_ATTEMPTS attempts."""
+    Each round takes the earliest due callbacks of each API key (at most CALLBACK_PER_KEY of
+    one key's, CALLBACK_THREADS in all) and sends them side by side, each bounded by
+    CALLBACK_TIMEOUT: a key with hundreds of callbacks to a receiver that hangs delays another
+    key's by one round at most. Each is claimed first (its next attempt moved a lease ahead),
+    so two workers never send the same one at once. 2xx is delivered; anything else is tried
+    again after the next pause of CALLBACK_BACKOFF, until PARTNER_API_CALLBACK_ATTEMPTS
+    attempts."""
     now = timezone.now()
-    started = time.monotonic()
-    due = list(BidCallback.objects.filter(delivered_at__isnull=True, next_attempt_at__lte=now)
-               .select_related("bid").order_by("next_attempt_at", "id")[:20])
-    tried = 0
-    for callback in due:
-        if time.monotonic() - started > CALLBACK_ROUND_SECONDS:
-            break  # the rest next round: the worker's other duties keep their pace
-        claimed = BidCallback.objects.filter(
-            pk=callback.pk, next_attempt_at=callback.next_attempt_at,
-        ).update(next_attempt_at=now + CALLBACK_LEASE)
-        if not claimed:
-            continue
-        tried += 1
-        error = ""
-        try:
-            reply = netguard.send(
-                "POST", callback.bid.callback_url, body=callback.body.encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-                timeout=CALLBACK_TIMEOUT)
-        except netguard.SendFailed as failed:
-            error = failed.reason
-        else:
-            if not 200 <= reply.status < 300:
-                error = f"HTTP {reply.status}"
+    due = (BidCallback.objects.filter(delivered_at__isnull=True, next_attempt_at__lte=now)
+           .annotate(turn=Window(RowNumber(), partition_by=[F("bid__api_key_id")],
+                                 order_by=[F("next_attempt_at").asc(), F("id").asc()]))
+           .filter(turn__lte=CALLBACK_PER_KEY).select_related("bid")
+           .order_by("turn", "next_attempt_at", "id"))
+    claimed = []
+    for callback in due[:CALLBACK_THREADS]:
+        if BidCallback.objects.filter(pk=callback.pk, next_attempt_at=callback.next_attempt_at,
+                                      ).update(next_attempt_at=now + CALLBACK_LEASE):
+            claimed.append(callback)
+    # Only the sending is in threads; the rows are read and written here.
+    sending = [(callback, _callback_pool.submit(_callback_send, callback.bid.callback_url,
+                                                callback.body)) for callback in claimed]
+    for callback, future in sending:
+        error = future.result()
         attempts = callback.attempts + 1
         done_at = timezone.now()
         if not error:
@@ -364,4 +385,4 @@ def bid_callbacks_deliver() -> int:
         if gave_up:
             log.warning("bid %s: callback given up after %s attempts (%s)",
                         callback.bid_id, attempts, error)
-    return tried
+    return len(claimed)

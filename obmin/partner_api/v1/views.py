@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from obmin.lib import metrics
-from obmin.lib.ipmask import client_ip
+from obmin.lib.ipmask import client_address
 from obmin.partner_api.decorators import admit
 from obmin.partner_api.envelope import ApiError
 from obmin.partner_api.params import request_params
@@ -39,7 +39,6 @@ from obmin.partner_api.v1.answer import (
 )
 from obmin.partner_api.v1.catalog import ALL_METHODS
 from obmin.partner_api.v1.request import V1Request
-from obmin.partners.program import program_settings
 
 Handler = Callable[[V1Request], HttpResponseBase]
 
@@ -110,8 +109,7 @@ def answer(request: HttpRequest, method: str, *, locale: str) -> HttpResponseBas
     try:
         if request.method not in ("GET", "POST"):
             raise V1Error(E_METHOD, METHOD_NOT_SUPPORTED, status=405)
-        v1_request.client_ip = client_ip(
-            request.META, trust_forwarded_for=program_settings().trust_forwarded_for)
+        v1_request.client_ip = client_address(request.META)
         if not settings.PARTNER_API_ENABLED:
             raise V1Error(E_DISABLED, API_DISABLED)
         params = v1_params(request)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from obmin.exchange.models import Exchange
 from obmin.exchange.services import exchange_set_status
 from obmin.lib.visitor import USER_HASH_COOKIE
-from obmin.partners.attribution import REF_COOKIE
+from obmin.partners.attribution import REF_COOKIE, signed_cookie_value
 from obmin.partners.models import Click, ReferralSettings
 from obmin.partners.services import partner_set_blocked
 from obmin.partners.tests.conftest import CHROME, GOOGLEBOT
@@ -103,7 +103,8 @@ def test_expired_or_forged_referral_cookie_attributes_nothing(client, alice, pm_
 
 
 def test_cookie_within_lifetime_is_honoured(client, alice, pm_btc):
-    client.cookies[REF_COOKIE] = f"{alice.pk}.{int(timezone.now().timestamp()) - 300 * 86400}"
+    client.cookies[REF_COOKIE] = signed_cookie_value(
+        REF_COOKIE, f"{alice.pk}.{int(timezone.now().timestamp()) - 300 * 86400}")
     assert exchange(client).partner == alice
 
 
@@ -151,16 +152,17 @@ def test_a_forged_source_cookie_is_cleaned(client, alice, pm_btc):
     from obmin.partners.sources import SOURCE_COOKIE
 
     follow(client, "alice001")
-    stamp = client.cookies[REF_COOKIE].value
+    stamp = client.cookies[REF_COOKIE].value.split(":", 1)[0]  # the signed value
     forged = json.dumps({"sub1": "ok\x00" + "x" * 100, "sub2": 5, "country": "not",
                          "utm_medium": "\u202egood", "evil": "x"}).encode()
     encoded = base64.urlsafe_b64encode(forged).decode().rstrip("=")
-    client.cookies[SOURCE_COOKIE] = f"{stamp}.{encoded}"
+    # Signed as ours (only the server can): what it carries is still cleaned.
+    client.cookies[SOURCE_COOKIE] = signed_cookie_value(SOURCE_COOKIE, f"{stamp}.{encoded}")
     made = exchange(client)
     assert made.partner == alice
     assert made.sub1 == "ok" + "x" * 62 and made.sub2 == "" and made.country == ""
     assert made.utm_medium == "good"
-    client.cookies[SOURCE_COOKIE] = f"{stamp}.!!!"
+    client.cookies[SOURCE_COOKIE] = signed_cookie_value(SOURCE_COOKIE, f"{stamp}.!!!")
     assert exchange(client).sub1 == ""
 
 

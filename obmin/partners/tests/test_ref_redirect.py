@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from obmin.lib.visitor import USER_HASH_COOKIE
-from obmin.partners.attribution import REF_COOKIE
+from obmin.partners.attribution import REF_COOKIE, signed_cookie_value
 from obmin.partners.models import Click, ReferralSettings
 from obmin.partners.selectors import partner_click_stats, partner_for_code, partner_links
 from obmin.partners.services import partner_set_blocked
@@ -256,7 +256,8 @@ def test_cookie_from_an_earlier_day_makes_todays_first_click_unique(
         client, alice, bob, pm_btc, django_assert_num_queries):
     click(client, code="bob00002")  # warms the caches, gives a visitor id
     partner_for_code("alice001")
-    client.cookies[REF_COOKIE] = f"{alice.pk}.{int(time.time()) - 86400}"
+    client.cookies[REF_COOKIE] = signed_cookie_value(REF_COOKIE,
+                                                     f"{alice.pk}.{int(time.time()) - 86400}")
     with django_assert_num_queries(1):  # the cookie decides: no look-up
         click(client, code="alice001")
     assert Click.objects.filter(partner=alice).get().is_unique

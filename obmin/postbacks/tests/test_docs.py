@@ -23,7 +23,8 @@ def test_docs_page_names_every_event_and_macro(client):
         assert header in page
 
 
-def test_metrics_count_deliveries_by_outcome(client):
+def test_metrics_count_deliveries_by_outcome(client, settings):
+    settings.METRICS_PUBLIC = True
     metrics.count("obmin_postback_deliveries", outcome="delivered")
     metrics.count("obmin_postback_deliveries", 2, outcome="retry")
     text = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()

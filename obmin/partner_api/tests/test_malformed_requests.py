@@ -1,0 +1,105 @@
+"""Issue 28.6: both APIs answer their own envelope to every malformed request (a form body
+declared utf-16, more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, a body over the size limit, a
+Host outside ALLOWED_HOSTS), never Django's HTML 400 page; and a bad Host anywhere is one log
+line, not a traceback. (Over a real server with generated requests: test_generated_attacks.)"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+from django.conf import settings as django_settings
+
+from obmin.partner_api.services import apikey_create
+
+pytestmark = pytest.mark.django_db
+
+API = "/service/partner/api.php"
+V1 = "/api/userapi/v1/get_info"
+
+
+def malformed(kind: str) -> dict[str, object]:
+    """Test client arguments for a POST of this kind of malformed request."""
+    if kind == "utf-16":
+        return {"data": "api_action=pp&method=get_info".encode("utf-16"),
+                "content_type": "application/x-www-form-urlencoded; charset=utf-16"}
+    if kind == "too many fields":
+        fields = "&".join(f"f{n}=1" for n in range(django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+                                                   + 5))
+        return {"data": f"api_action=pp&method=get_info&{fields}".encode(),
+                "content_type": "application/x-www-form-urlencoded"}
+    if kind == "too big":
+        size = django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1000
+        return {"data": ("api_action=pp&method=get_info&pad=" + "x" * size).encode(),
+                "content_type": "application/x-www-form-urlencoded"}
+    if kind == "bad multipart":
+        return {"data": b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1",
+                "content_type": "multipart/form-data; boundary=x"}
+    if kind == "unknown charset":
+        return {"data": b"api_action=pp", "content_type":
+                "application/x-www-form-urlencoded; charset=x-no-such-charset"}
+    if kind == "bad host":
+        return {"data": b"api_action=pp&method=get_info",
+                "content_type": "application/x-www-form-urlencoded",
+                "HTTP_HOST": "evil.example"}
+    raise AssertionError(kind)
+
+
+KINDS = ["utf-16", "too many fields", "too big", "bad multipart", "unknown charset", "bad host"]
+
+
+def assert_envelope(response, *, v1: bool) -> dict:
+    assert response["Content-Type"].startswith("application/json"), response.content[:200]
+    answer = json.loads(response.content)
+    keys = {"error", "error_text", "data"} if v1 else {"status", "error", "error_text", "data"}
+    assert keys <= set(answer), answer
+    assert answer["error"] != 0 and answer["error_text"]
+    return answer
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_api_php_answers_its_envelope(client, alice, kind):
+    _key, raw = apikey_create(partner=alice)
+    response = client.generic("POST", API, headers={"Authorization": f"Bearer {raw}"},
+                              **malformed(kind))
+    answer = assert_envelope(response, v1=False)
+    assert answer["status"] == "error"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_v1_answers_its_envelope(client, alice, kind):
+    key, raw = apikey_create(partner=alice)
+    response = client.generic("POST", V1, headers={"API-LOGIN": key.login, "API-KEY": raw},
+                              **malformed(kind))
+    assert_envelope(response, v1=True)
+
+
+def test_too_many_fields_in_the_query_string(client):
+    query = "&".join(f"f{n}=1" for n in range(django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 5))
+    assert_envelope(client.get(f"{API}?{query}"), v1=False)
+    assert_envelope(client.get(f"{V1}?{query}"), v1=True)
+
+
+@pytest.fixture
+def console():
+    """What the configured console handlers print (the root's and django.security's)."""
+    stream = io.StringIO()
+    handlers = [h for h in logging.getLogger().handlers
+                + logging.getLogger("django.security").handlers
+                if any(type(f).__name__ == "ScrubSecretsFilter" for f in h.filters)]
+    saved = [h.setStream(stream) for h in handlers]
+    try:
+        yield stream
+    finally:
+        for handler, old in zip(handlers, saved, strict=True):
+            handler.setStream(old)
+
+
+@pytest.mark.parametrize("path", ["/", "/cabinet/login/", API, V1, "/no/such/page/"])
+def test_a_bad_host_is_one_log_line(client, console, path):
+    client.get(path, HTTP_HOST="evil.example")
+    lines = [line for line in console.getvalue().splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert "evil.example" in lines[0] and "Traceback" not in console.getvalue()

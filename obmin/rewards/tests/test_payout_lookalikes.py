@@ -1,0 +1,30 @@
+"""Issue 28.7 for payouts: method ids in ASCII digits only, no control or bidi characters in
+a payout's account (api.php add_payout and the cabinet go through `payout_request`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from obmin.rewards.models import Payout
+from obmin.rewards.services import PayoutError, payout_request
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("account", ["TX\u202eabc", "TX\u200babc", "\u2066TXabc", "TX\x1babc",
+                                     "TXabc\ufeff"])
+def test_a_payout_account_with_hidden_characters_is_refused(alice, usdt_method, account):
+    with pytest.raises(PayoutError) as refused:
+        payout_request(partner=alice, method_id=usdt_method.pk, account=account)
+    assert refused.value.field == "account"
+    assert not Payout.objects.exists()
+
+
+@pytest.mark.parametrize("digits", ["０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹",
+                                    "०१२३४५६७८९"])
+def test_a_method_id_in_look_alike_digits_is_refused(alice, usdt_method, digits):
+    method_id = str(usdt_method.pk).translate(str.maketrans("0123456789", digits))
+    assert int(method_id) == usdt_method.pk  # what int() would have made of it
+    with pytest.raises(PayoutError) as refused:
+        payout_request(partner=alice, method_id=method_id, account="TXabc")
+    assert refused.value.field == "method_id"
