@@ -10,3 +10,22 @@ def normalize_email(value: str | None) -> str:
     case, and no mailbox provider they use tells `Bob@` from `bob@`.
     """
     return (value or "").strip().lower()
+
+
+# Providers that ignore dots in the local part (`a.lice@gmail.com` is `alice@gmail.com`).
+_DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def email_mailbox(value: str | None) -> str:
+    """The mailbox an address delivers to, for telling one person's aliases apart from other
+    people: normalised, without a `+tag`, and without dots where the provider ignores them
+    (`A.lice+shop@Gmail.com` -> `alice@gmail.com`). For comparing only, never for sending."""
+    email = normalize_email(value)
+    local, at, domain = email.rpartition("@")
+    if not at:
+        return email
+    local = local.split("+", 1)[0]
+    if domain in _DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"

@@ -72,7 +72,8 @@ def test_program_settings_are_one_form(client, carol, program):
     assert response["Location"].endswith(f"/admin/rewards/rewardprogram/{program.pk}/change/")
     response = client.post(response["Location"], {
         "reward_base": "amount", "min_payout": "25", "hold_days": "14",
-        "second_tier_enabled": "on", "second_tier_percent": "7.5"})
+        "second_tier_enabled": "on", "second_tier_percent": "7.5",
+            "four_eyes_amount": "0"})
     assert response.status_code == 302
     program = RewardProgram.load()
     assert (program.reward_base, program.min_payout) == ("amount", Decimal(25))
