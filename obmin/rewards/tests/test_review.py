@@ -241,3 +241,19 @@ def test_staff_without_the_permission_cannot_decide(client, alice, referred, fix
         "action": "reject", "_selected_action": [review_id], "confirm": "yes",
         "reason": "x"})
     assert RewardReview.objects.get().state == "review"
+
+
+def test_the_partner_sees_each_rewards_state_and_reason_in_words(
+        client, alice, referred, fixed_reward, program):
+    held = own_network_exchange(referred, alice)
+    clean = referred("1000", email="clean@example.org")
+    exchange_set_status(exchange_id=clean.pk, status="success")
+    client.force_login(alice.user)
+    page = client.get("/cabinet/ledger/").text
+    assert "in review: the customer&#x27;s e-mail is the partner&#x27;s own; the customer&#x27;s " \
+           "network is one the partner signed in from" in page
+    assert "203.0.113.0" not in page  # the evidence itself stays with the operator
+    assert ">approved<" in page
+    reward_reject(credit_id=RewardReview.objects.get(exchange=held).pk,
+                  reason="Your own purchase.")
+    assert "rejected: Your own purchase." in client.get("/cabinet/ledger/").text
