@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from obmin.exchange.accounts import AccountFormat
 from obmin.lib.models import SingletonModel
 from obmin.lib.money import plain
 
@@ -64,6 +65,11 @@ class RewardProgram(SingletonModel):
         validators=[MinValueValidator(Decimal(0))],
         help_text=_("A payout holding at least this much needs a second staff member's approval "
                     "before it can be marked paid. 0: never."), **MONEY)
+    wallet_cooling_hours = models.PositiveIntegerField(
+        _("new wallet usable after, hours"), default=24, validators=[MaxValueValidator(24 * 30)],
+        help_text=_("A payout wallet the partner adds or changes can be paid to only after "
+                    "this long; the partner is e-mailed at once (a stolen session cannot "
+                    "redirect money at once)."))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -168,6 +174,9 @@ class PayoutMethod(models.Model):
                                     max_digits=30, decimal_places=10,
                                     validators=[MinValueValidator(Decimal("0.0000000001"))])
     decimals = models.PositiveSmallIntegerField(_("decimals"), default=2)
+    # The same checks as exchanges' receiving accounts (checksums where the format has one).
+    account_format = models.CharField(_("account format"), max_length=16,
+                                      choices=AccountFormat.choices, default=AccountFormat.ANY)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -227,6 +236,33 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {plain(self.amount)} {self.currency_code} ({self.get_status_display()})"
+
+
+class PayoutWallet(models.Model):
+    """A partner's saved account for one payout method: payouts go only to these. A new or
+    changed one becomes usable after the program's cooling-off period; a change keeps the old
+    row (removed) and adds a new one, so the history stays."""
+
+    partner = models.ForeignKey("partners.Partner", models.PROTECT, related_name="payout_wallets",
+                                verbose_name=_("partner"))
+    method = models.ForeignKey(PayoutMethod, models.PROTECT, related_name="wallets",
+                               verbose_name=_("method"))
+    account = models.CharField(_("account"), max_length=PAYOUT_ACCOUNT_LENGTH)
+    created_at = models.DateTimeField(_("saved"), default=timezone.now)
+    usable_from = models.DateTimeField(_("usable from"))
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("payout wallet")
+        verbose_name_plural = _("payout wallets")
+        constraints = [models.UniqueConstraint(fields=["partner", "method"],
+                                               condition=Q(removed_at__isnull=True),
+                                               name="payout_wallet_one_per_method")]
+        indexes = [models.Index(fields=["account"], name="payout_wallet_account")]
+
+    def __str__(self) -> str:
+        return f"{self.method_id}: {self.account}"
 
 
 class EntryKind(models.TextChoices):

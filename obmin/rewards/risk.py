@@ -25,7 +25,7 @@ from obmin.lib.ipmask import mask_ip
 from obmin.lib.money import quantize
 from obmin.lib.text import email_mailbox, normalize_email
 from obmin.partners.models import Click, Partner, PartnerSignIn
-from obmin.rewards.models import DISPOSABLE_DOMAINS, Payout, RiskSettings
+from obmin.rewards.models import DISPOSABLE_DOMAINS, Payout, PayoutWallet, RiskSettings
 
 Hit = dict[str, Any]
 
@@ -86,15 +86,19 @@ def _disposable(partner: Partner, settings: RiskSettings) -> list[Hit]:
 
 
 def _shared_wallet(partner: Partner) -> list[Hit]:
-    accounts = set(Payout.objects.filter(partner_id=partner.pk)
-                   .values_list("account", flat=True).distinct())
+    """Accounts the partner saved as wallets or was paid to that another partner has too."""
+    accounts = (set(PayoutWallet.objects.filter(partner_id=partner.pk)
+                    .values_list("account", flat=True))
+                | set(Payout.objects.filter(partner_id=partner.pk)
+                      .values_list("account", flat=True)))
     if not accounts:
         return []
-    others = (Payout.objects.filter(account__in=accounts).exclude(partner_id=partner.pk)
-              .values_list("account", "partner__ref_code").distinct())
     shared: dict[str, set[str]] = {}
-    for account, code in others:
-        shared.setdefault(account, set()).add(code)
+    for model in (PayoutWallet, Payout):
+        for account, code in (model.objects.filter(account__in=accounts)
+                              .exclude(partner_id=partner.pk)
+                              .values_list("account", "partner__ref_code").distinct()):
+            shared.setdefault(account, set()).add(code)
     return [{"rule": "shared_wallet", "account": account, "partners": sorted(codes)}
             for account, codes in sorted(shared.items())]
 

@@ -20,6 +20,7 @@ from obmin.rewards.models import (
     Payout,
     PayoutMethod,
     PayoutStatus,
+    PayoutWallet,
     RewardBase,
     RewardHold,
     RewardLevel,
@@ -250,3 +251,10 @@ def reward_states(credit_ids: list[int]) -> dict[int, str]:
         else:
             states[credit.pk] = str(_("approved"))
     return states
+
+
+def partner_wallets(partner_id: int) -> QuerySet[PayoutWallet]:
+    """The partner's saved payout wallets, one per method at most (`usable_from` says when
+    each may be paid to)."""
+    return (PayoutWallet.objects.filter(partner_id=partner_id, removed_at__isnull=True)
+            .select_related("method").order_by("method_id"))

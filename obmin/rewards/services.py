@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from obmin.audit.context import current_actor
 from obmin.audit.models import AuditAction
 from obmin.audit.services import audit_record
+from obmin.exchange.accounts import AccountFormat, account_normalize
 from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.exchange.services import exchange_record_reward
 from obmin.lib.errors import Refused
@@ -38,6 +39,7 @@ from obmin.rewards.models import (
     Payout,
     PayoutMethod,
     PayoutStatus,
+    PayoutWallet,
     ReviewState,
     RewardHold,
     RewardProgram,
@@ -456,16 +458,16 @@ def _payout_mail(payout: Payout) -> None:
     _notify(payout.partner_id, subject, body)
 
 
-def payout_request(*, partner: Partner, method_id: int | str, account: str) -> Payout:
-    """Asks for a payout of the partner's whole balance; holds the balance at once."""
+def _active_method(method_id: int | str) -> PayoutMethod:
     try:
-        method = PayoutMethod.objects.get(pk=int(method_id), is_active=True)
+        return PayoutMethod.objects.get(pk=int(method_id), is_active=True)
     except (PayoutMethod.DoesNotExist, ValueError, TypeError):
         raise PayoutError(_("Unknown payout method: %(id)s.") % {"id": method_id},
                           "method_id") from None
-    if partner.is_blocked:
-        raise PayoutError(_("Payouts are suspended for this account; contact the exchanger."),
-                          "balance")
+
+
+def _clean_account(method: PayoutMethod, account: str) -> str:
+    """The account as kept, checked as exchanges check receiving accounts."""
     account = (account or "").strip()
     if not account:
         raise PayoutError(_("Enter the account to pay to."), "account")
@@ -473,6 +475,101 @@ def payout_request(*, partner: Partner, method_id: int | str, account: str) -> P
         raise PayoutError(_("The account contains control characters."), "account")
     if len(account) > PAYOUT_ACCOUNT_LENGTH:
         raise PayoutError(_("The account is too long."), "account")
+    normalized = account_normalize(method.account_format, account)
+    if normalized is None:
+        raise PayoutError(_("This is not a valid account for %(method)s: expected %(format)s.")
+                          % {"method": method.title,
+                             "format": AccountFormat(method.account_format).label}, "account")
+    return normalized
+
+
+def wallet_for(partner_id: int, method_id: int) -> PayoutWallet | None:
+    """The partner's saved wallet for the method, if any (usable or still cooling off)."""
+    return PayoutWallet.objects.filter(partner_id=partner_id, method_id=method_id,
+                                       removed_at__isnull=True).first()
+
+
+def wallet_save(*, partner: Partner, method_id: int | str, account: str) -> PayoutWallet:
+    """Saves the partner's payout wallet for a method (replacing the one it had): usable after
+    the program's cooling-off period, and the partner is e-mailed at once, so a stolen session
+    cannot redirect a payout before the owner hears of it. Saving the same account again
+    changes nothing."""
+    method = _active_method(method_id)
+    if partner.is_blocked:
+        raise PayoutError(_("Payouts are suspended for this account; contact the exchanger."),
+                          "account")
+    account = _clean_account(method, account)
+    now = timezone.now()
+    with transaction.atomic():
+        _locked_account(partner.pk)  # one change of a partner's wallets at a time
+        old = wallet_for(partner.pk, method.pk)
+        if old is not None and old.account == account:
+            return old
+        if old is not None:
+            old.removed_at = now
+            old.save(update_fields=["removed_at"])
+        hours = RewardProgram.load().wallet_cooling_hours
+        wallet = PayoutWallet.objects.create(partner=partner, method=method, account=account,
+                                             created_at=now,
+                                             usable_from=now + timedelta(hours=hours))
+        audit_record(action=AuditAction.WALLET_CHANGED if old else AuditAction.WALLET_ADDED,
+                     obj=wallet, before={"account": old.account} if old else None,
+                     after={"method": method.pk, "account": account,
+                            "usable_from": wallet.usable_from})
+        values = {"method": method.title, "account": account,
+                  "time": wallet.usable_from.strftime("%Y-%m-%d %H:%M"), "hours": hours}
+        _notify(partner.pk, _("Payout wallet saved: %(method)s") % values,
+                _("Your payout wallet for %(method)s is now %(account)s. Payouts can go to it "
+                  "from %(time)s UTC (%(hours)s hours from now).") % values + "\n"
+                + _("If you did not do this, change your password and write to the exchanger "
+                    "at once."))
+    return wallet
+
+
+def wallet_remove(*, partner: Partner, wallet_id: int) -> PayoutWallet:
+    """Removes one of the partner's saved wallets (another partner's is "not found")."""
+    with transaction.atomic():
+        wallet = (PayoutWallet.objects.select_for_update()
+                  .filter(pk=wallet_id, partner_id=partner.pk, removed_at__isnull=True).first())
+        if wallet is None:
+            raise PayoutError(_("No such wallet."), "wallet_id")
+        wallet.removed_at = timezone.now()
+        wallet.save(update_fields=["removed_at"])
+        audit_record(action=AuditAction.WALLET_REMOVED, obj=wallet,
+                     before={"method": wallet.method_id, "account": wallet.account})
+    return wallet
+
+
+def _payout_wallet(partner: Partner, method: PayoutMethod, account: str) -> str:
+    """The saved, cooled-off wallet a payout goes to; `account`, when given, must be it."""
+    wallet = wallet_for(partner.pk, method.pk)
+    if wallet is None:
+        raise PayoutError(_("Save a payout wallet for %(method)s first (cabinet, Payouts); "
+                            "payouts go only to saved wallets.") % {"method": method.title},
+                          "account")
+    if (account or "").strip() and _clean_account(method, account) != wallet.account:
+        raise PayoutError(_("Payouts by %(method)s go only to your saved wallet %(account)s.")
+                          % {"method": method.title, "account": wallet.account}, "account")
+    if wallet.usable_from > timezone.now():
+        raise PayoutError(_("Your wallet for %(method)s can be paid to from %(time)s UTC (a "
+                            "new or changed wallet waits out a cooling-off period).")
+                          % {"method": method.title,
+                             "time": wallet.usable_from.strftime("%Y-%m-%d %H:%M")}, "account")
+    return wallet.account
+
+
+def payout_request(*, partner: Partner, method_id: int | str, account: str = "") -> Payout:
+    """Asks for a payout of the partner's whole balance to its saved wallet for the method
+    (`account`, when given, must be that wallet); holds the balance at once."""
+    method = _active_method(method_id)
+    if partner.is_blocked:
+        raise PayoutError(_("Payouts are suspended for this account; contact the exchanger."),
+                          "balance")
+    if any(ord(char) < 32 or ord(char) == 127 for char in account or ""):
+        raise PayoutError(_("The account contains control characters."), "account")
+    if len((account or "").strip()) > PAYOUT_ACCOUNT_LENGTH:
+        raise PayoutError(_("The account is too long."), "account")
+    account = _payout_wallet(partner, method, account)
     with transaction.atomic():
         # The lock makes a second request wait, then see the balance this one held.
         partner_account = _locked_account(partner.pk)

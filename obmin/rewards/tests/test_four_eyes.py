@@ -15,9 +15,8 @@ from obmin.rewards.services import (
     ledger_check,
     payout_approve,
     payout_mark_paid,
-    payout_request,
 )
-from obmin.testing.factories import UserFactory
+from obmin.testing.factories import UserFactory, payout_to
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -29,7 +28,7 @@ def payout(alice, referred, program, usdt_method):
     program.save()
     RewardOverride.objects.create(partner=alice, kind="fixed", value=D("50"))
     exchange_set_status(exchange_id=referred("1000").pk, status="success")
-    return payout_request(partner=alice, method_id=usdt_method.pk, account="TX1")
+    return payout_to(partner=alice, method_id=usdt_method.pk, account="TX1")
 
 
 def test_a_large_payout_needs_another_staff_members_approval(payout):

@@ -27,12 +27,11 @@ from obmin.rewards.services import (
     ReviewError,
     ledger_check,
     payout_mark_paid,
-    payout_request,
     reward_approve,
     reward_reject,
     reward_release_due,
 )
-from obmin.testing.factories import PASSWORD
+from obmin.testing.factories import PASSWORD, payout_to
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -85,7 +84,7 @@ def test_self_referral_ends_in_review_with_both_pieces_of_evidence_and_nothing_p
     assert partner_balances(alice.pk).payable == 0
     assert partner_balances(alice.pk).pending == D("50.00")
     with pytest.raises(PayoutError):
-        payout_request(partner=alice, method_id=usdt_method.pk, account="TX1")
+        payout_to(partner=alice, method_id=usdt_method.pk, account="TX1")
     assert reward_release_due(now=timezone.now() + timedelta(days=400)) == 0
     assert RewardHold.objects.get().for_review
     assert "reviewed" in mailoutbox[-1].body
@@ -144,7 +143,7 @@ def test_rejection_after_payout_leaves_a_debt_the_next_rewards_repay(
         django_capture_on_commit_callbacks):
     first = referred("1000")
     exchange_set_status(exchange_id=first.pk, status="success")
-    payout = payout_request(partner=alice, method_id=usdt_method.pk, account="TX1")
+    payout = payout_to(partner=alice, method_id=usdt_method.pk, account="TX1")
     payout_mark_paid(payout_id=payout.pk, actor="admin:carol")
     credit = LedgerEntry.objects.get(exchange=first, kind="credit")
     with django_capture_on_commit_callbacks(execute=True):
@@ -158,7 +157,7 @@ def test_rejection_after_payout_leaves_a_debt_the_next_rewards_repay(
     exchange_set_status(exchange_id=second.pk, status="success")
     assert partner_balances(alice.pk).payable == 0
     with pytest.raises(PayoutError):
-        payout_request(partner=alice, method_id=usdt_method.pk, account="TX1")
+        payout_to(partner=alice, method_id=usdt_method.pk, account="TX1")
     third = referred("1000", email="third@example.org")
     exchange_set_status(exchange_id=third.pk, status="success")
     assert partner_balances(alice.pk).payable == D("50.00")

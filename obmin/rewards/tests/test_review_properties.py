@@ -22,11 +22,11 @@ from obmin.rewards.services import (
     payout_cancel,
     payout_mark_paid,
     payout_refuse,
-    payout_request,
     reward_approve,
     reward_reject,
     reward_release_due,
 )
+from obmin.testing.factories import payout_to
 
 pytestmark = pytest.mark.django_db
 EXCHANGES = 4
@@ -91,7 +91,7 @@ def _apply(action, args, exchanges, alice, usdt_method, now):
     elif action == "release":
         reward_release_due(now=now + timedelta(days=args[0]))
     elif action == "payout":
-        payout_request(partner=alice, method_id=usdt_method.pk, account="TX1")
+        payout_to(partner=alice, method_id=usdt_method.pk, account="TX1")
     else:
         payout = Payout.objects.order_by("id")[args[0]:args[0] + 1].first()
         if payout is None:
