@@ -32,8 +32,6 @@ class AuditAction(models.TextChoices):
     RULE_CREATED = "rule.created", _("rule created")
     RULE_CHANGED = "rule.changed", _("rule changed")
     RULE_DELETED = "rule.deleted", _("rule deleted")
-    TWO_FACTOR_ENABLED = "2fa.enabled", _("two-factor sign-in enabled")
-    TWO_FACTOR_DISABLED = "2fa.disabled", _("two-factor sign-in turned off")
 
 
 class AuditImmutable(Exception):
