@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from obmin.exchange.models import Exchange, ExchangeStatus
-from obmin.lib.ipmask import mask_ip
+from obmin.lib.ipmask import is_local, mask_ip
 from obmin.lib.money import quantize
 from obmin.lib.text import email_mailbox, normalize_email
 from obmin.partners.models import Click, Partner, PartnerSignIn
@@ -63,7 +63,8 @@ def _self_referral(exchange: Exchange, partner: Partner, settings: RiskSettings)
                      "partner_email": partner_email})
     sign_ins = PartnerSignIn.objects.filter(partner_id=partner.pk)
     network = mask_ip(exchange.user_ip or "")
-    if network:
+    # A private or loopback address is everyone's behind one proxy: no evidence.
+    if network and not is_local(network):
         seen = sign_ins.filter(network=network).order_by("-created_at").first()
         if seen is not None:
             hits.append({"rule": "self_network", "network": network,
@@ -165,7 +166,8 @@ def _one_network(partner: Partner, settings: RiskSettings, since: Any) -> list[H
                      .order_by("-created_at").values_list("ip", flat=True)[:NETWORK_SAMPLE])
     if len(addresses) < max(settings.one_network_min_clicks, 1):
         return []
-    networks = Counter(mask_ip(address) for address in addresses if address)
+    networks = Counter(mask_ip(address) for address in addresses
+                       if address and not is_local(address))
     if not networks:
         return []
     network, clicks = networks.most_common(1)[0]

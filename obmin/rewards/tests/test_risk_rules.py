@@ -190,3 +190,13 @@ def test_the_review_page_filters_by_rule():
     assert set(RULES) == {"self_email", "self_network", "self_device", "disposable_email",
                           "shared_wallet", "conversion_outlier", "turnover_outlier",
                           "one_network", "banned_referrer", "chain_loop"}
+
+
+def test_private_and_loopback_networks_are_no_evidence(alice, referred):
+    # Behind a proxy that hides its clients everyone is 127.0.0.1 or 10.x: no one is told apart.
+    PartnerSignIn.objects.create(partner=alice, network="127.0.0.0")
+    PartnerSignIn.objects.create(partner=alice, network="10.0.0.0")
+    assert hits_of(succeed(referred, user_ip="127.0.0.1")) == {}
+    assert hits_of(succeed(referred, email="c2@example.org", user_ip="10.0.0.9")) == {}
+    _clicks(alice, 30, network="10.0.0")
+    assert "one_network" not in hits_of(succeed(referred, email="c3@example.org"))
