@@ -186,8 +186,13 @@ class PaymentDetails:
 
 
 class ExchangeStatus(models.TextChoices):
+    """The lifecycle: new → paid (the customer says so) → received (the operator, or an
+    automatic check, confirmed the money arrived) → success (the payout was sent), or error /
+    cancelled. A claimed payment and a received one are different states on purpose."""
+
     NEW = "new", _("new")
     PAID = "paid", _("paid")
+    RECEIVED = "received", _("received")
     SUCCESS = "success", _("success")
     ERROR = "error", _("error")
     CANCELLED = "cancelled", _("cancelled")
@@ -240,6 +245,11 @@ class Exchange(TrafficSource):
     pay_memo = models.CharField(_("memo / tag"), max_length=100, blank=True)
     # A new exchange still unpaid then is cancelled by the worker (null: no limit).
     pay_deadline = models.DateTimeField(_("pay by"), null=True, blank=True)
+    # Transaction ids: the customer's payment (given with "I have paid") and the payout the
+    # operator sent (given with success). The latest given wins; each is also on its change.
+    customer_txid = models.CharField(_("customer's transaction id"), max_length=200,
+                                     blank=True)
+    payout_txid = models.CharField(_("payout transaction id"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -282,6 +292,7 @@ class ExchangeStatusChange(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     actor = models.CharField(_("actor"), max_length=100, blank=True)
     note = models.CharField(_("note"), max_length=255, blank=True)
+    txid = models.CharField(_("transaction id"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -36,12 +36,16 @@ from obmin.lib.text import normalize_email
 
 S = ExchangeStatus
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
-    S.NEW: {S.PAID, S.SUCCESS, S.ERROR, S.CANCELLED},
-    S.PAID: {S.SUCCESS, S.ERROR, S.CANCELLED},
+    S.NEW: {S.PAID, S.RECEIVED, S.SUCCESS, S.ERROR, S.CANCELLED},
+    S.PAID: {S.RECEIVED, S.SUCCESS, S.ERROR, S.CANCELLED},
+    S.RECEIVED: {S.SUCCESS, S.ERROR, S.CANCELLED},
     S.SUCCESS: {S.ERROR, S.CANCELLED},
-    S.ERROR: {S.PAID, S.SUCCESS, S.CANCELLED},
-    S.CANCELLED: {S.PAID, S.SUCCESS, S.ERROR},
+    S.ERROR: {S.PAID, S.RECEIVED, S.SUCCESS, S.CANCELLED},
+    S.CANCELLED: {S.PAID, S.RECEIVED, S.SUCCESS, S.ERROR},
 }
+# Where a transaction id given with a status change is kept on the exchange.
+TXID_FIELD: dict[str, str] = {S.PAID: "customer_txid", S.RECEIVED: "customer_txid",
+                              S.SUCCESS: "payout_txid"}
 
 
 class ExchangeError(Refused):
@@ -195,7 +199,7 @@ def _source_columns(source: Mapping[str, str]) -> dict[str, str]:
 
 
 def exchange_set_status(
-    *, exchange_id: int, status: str, actor: str = "", note: str = "",
+    *, exchange_id: int, status: str, actor: str = "", note: str = "", txid: str = "",
     only_from: str | None = None,
 ) -> Exchange:
     """Moves an exchange to `status`: the one way a status ever changes.
@@ -203,8 +207,11 @@ def exchange_set_status(
     Locks the exchange row, records the change, moves reserves on entering or leaving success,
     and tells receivers of `exchange_status_changed` (rewards, connected in RewardsConfig.ready)
     in the same transaction. `only_from`: refuse unless the locked row is in that status (a
-    caller that chose the exchange by its status before locking it).
+    caller that chose the exchange by its status before locking it). `txid`: the customer's
+    payment (paid, received) or the payout's (success) transaction id, kept on the change and
+    on the exchange.
     """
+    txid = clean_txid(txid)
     if status not in S.values:
         raise ExchangeError(
             _("Unknown status %(status)s; use one of: %(all)s.")
@@ -234,10 +241,14 @@ def exchange_set_status(
         exchange.status_changed_at = now
         # What get_exchanges' `updated_since` selects on (incremental sync).
         exchange.updated_at = now
-        exchange.save(update_fields=["status", "status_changed_at", "updated_at"])
+        changed = ["status", "status_changed_at", "updated_at"]
+        if txid and status in TXID_FIELD:
+            setattr(exchange, TXID_FIELD[status], txid)
+            changed.append(TXID_FIELD[status])
+        exchange.save(update_fields=changed)
         ExchangeStatusChange.objects.create(exchange=exchange, status=status,
                                             previous_status=previous, created_at=now,
-                                            actor=actor, note=note)
+                                            actor=actor, note=note[:255], txid=txid)
         reserves_moved = S.SUCCESS in (status, previous)
         if reserves_moved:
             # The money really moved: we received amount_give and sent amount_get.
@@ -269,8 +280,18 @@ def exchange_record_reward(*, exchange: Exchange, amount: Decimal, accrued: bool
                                                    updated_at=exchange.updated_at)
 
 
-def customer_mark_paid(*, token: str) -> Exchange:
-    """The customer's "I have paid" button."""
+def clean_txid(value: str) -> str:
+    """A transaction id as given by a person or a bot: printable ASCII without spaces around,
+    at most 200 characters (hashes, explorer ids, bank references)."""
+    value = (value or "").strip()
+    if len(value) > 200 or any(not (32 < ord(ch) < 127) for ch in value):
+        raise ExchangeError(
+            _("A transaction id is up to 200 printable characters without spaces."), "txid")
+    return value
+
+
+def customer_mark_paid(*, token: str, txid: str = "") -> Exchange:
+    """The customer's "I have paid" button, optionally with the payment's transaction id."""
     exchange = Exchange.objects.filter(token=token).only("id", "status").first()
     if exchange is None:
         raise ExchangeError(_("No such exchange."))
@@ -278,7 +299,17 @@ def customer_mark_paid(*, token: str) -> Exchange:
         raise ExchangeError(_("This exchange is already %(status)s.")
                             % {"status": exchange.get_status_display()})
     with transaction.atomic():
-        exchange = exchange_set_status(exchange_id=exchange.pk, status=S.PAID, actor="customer")
+        try:
+            # Checked again under the row lock: a cancel (the customer's bot, the deadline)
+            # may have come between the read above and the lock.
+            exchange = exchange_set_status(exchange_id=exchange.pk, status=S.PAID,
+                                           actor="customer", txid=txid, only_from=S.NEW)
+        except ExchangeError as error:
+            if error.field != "status":
+                raise
+            current = Exchange.objects.get(pk=exchange.pk)
+            raise ExchangeError(_("This exchange is already %(status)s.")
+                                % {"status": current.get_status_display()}) from None
         operators = [a.strip() for a in settings.OPERATOR_EMAIL.split(",") if a.strip()]
         if operators:
             exchange = (Exchange.objects.select_related("currency_give", "currency_get")

@@ -128,7 +128,7 @@ def exchange_status(request: HttpRequest, token: str) -> JsonResponse:
 @require_POST
 def exchange_mark_paid(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        customer_mark_paid(token=token)
+        customer_mark_paid(token=token, txid=request.POST.get("txid", ""))
     except ExchangeError as error:
         messages.error(request, error.message)
     else:

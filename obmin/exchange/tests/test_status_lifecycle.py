@@ -9,7 +9,12 @@ from django.core.management import CommandError, call_command
 
 from obmin.exchange.hooks import exchange_status_changed
 from obmin.exchange.models import Currency, Exchange, ExchangeStatus
-from obmin.exchange.services import ExchangeError, exchange_create, exchange_set_status
+from obmin.exchange.services import (
+    ExchangeError,
+    customer_mark_paid,
+    exchange_create,
+    exchange_set_status,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +112,49 @@ def test_admin_action_goes_through_the_function(client, carol, exchange):
     response = client.post("/admin/exchange/exchange/", {
         "action": "set_status_paid", "_selected_action": [exchange.pk]}, follow=True)
     assert "already paid" in response.content.decode()
+
+
+def test_claimed_then_received_then_success_keeps_both_transaction_ids(exchange):
+    """A claimed payment (paid) and a confirmed one (received) are different states; the
+    customer's and the payout's transaction ids land on the exchange and on their changes."""
+    customer_mark_paid(token=exchange.token, txid="0xabc123")
+    exchange_set_status(exchange_id=exchange.pk, status="received", actor="admin:carol")
+    exchange_set_status(exchange_id=exchange.pk, status="success", actor="admin:carol",
+                        txid="f00dbabe")
+    exchange.refresh_from_db()
+    assert (exchange.customer_txid, exchange.payout_txid) == ("0xabc123", "f00dbabe")
+    assert statuses(exchange) == [("", "new"), ("new", "paid"), ("paid", "received"),
+                                  ("received", "success")]
+    assert list(exchange.status_changes.values_list("txid", flat=True)) == [
+        "", "0xabc123", "", "f00dbabe"]
+
+
+@pytest.mark.parametrize("txid", ["has space", "x" * 201, "tab\there", "ünïcode"])
+def test_a_malformed_transaction_id_changes_nothing(exchange, txid):
+    with pytest.raises(ExchangeError) as refused:
+        exchange_set_status(exchange_id=exchange.pk, status="paid", txid=txid)
+    assert refused.value.field == "txid"
+    exchange.refresh_from_db()
+    assert exchange.status == "new" and statuses(exchange) == [("", "new")]
+
+
+def test_received_cannot_go_back_to_a_claim(exchange):
+    exchange_set_status(exchange_id=exchange.pk, status="received")
+    with pytest.raises(ExchangeError):
+        exchange_set_status(exchange_id=exchange.pk, status="paid")
+
+
+def test_customer_cannot_claim_payment_of_a_cancelled_exchange(exchange):
+    exchange_set_status(exchange_id=exchange.pk, status="cancelled", actor="deadline")
+    with pytest.raises(ExchangeError):
+        customer_mark_paid(token=exchange.token)
+    exchange.refresh_from_db()
+    assert exchange.status == "cancelled"
+
+
+def test_command_takes_a_payout_transaction_id(exchange, capsys):
+    call_command("exchange", "status", str(exchange.pk), "received")
+    call_command("exchange", "status", str(exchange.pk), "success", "--txid", "tx-77")
+    exchange.refresh_from_db()
+    assert exchange.payout_txid == "tx-77"
+    assert capsys.readouterr().out.strip().endswith("is now success")

@@ -18,12 +18,15 @@ class Command(ObminCommand):
         status.add_argument("exchange_id", type=int)
         status.add_argument("status", choices=ExchangeStatus.values)
         status.add_argument("--note", default="")
+        status.add_argument("--txid", default="",
+                            help="the customer's payment (paid, received) or the payout's "
+                                 "(success) transaction id")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             exchange = exchange_set_status(exchange_id=options["exchange_id"],
                                            status=options["status"], actor="cli",
-                                           note=options["note"])
+                                           note=options["note"], txid=options["txid"])
         except ExchangeError as error:
             raise CommandError(error.message) from None
         self.stdout.write(f"Exchange #{exchange.pk} is now {exchange.status}")
