@@ -121,11 +121,12 @@ def payouts(request: PartnerRequest) -> HttpResponse:
     return _payouts_page(request, form=form)
 
 
-@require_POST
 @partner_required
 def wallet_save_view(request: PartnerRequest) -> HttpResponse:
-    wallet_form = WalletForm(request.POST, offers=payout_methods_for(request.partner))
-    if wallet_form.is_valid():
+    """The wallet form's target; a GET shows the payouts page it is on."""
+    wallet_form = WalletForm(request.POST if request.method == "POST" else None,
+                             offers=payout_methods_for(request.partner))
+    if request.method == "POST" and wallet_form.is_valid():
         try:
             wallet = wallet_save(partner=request.partner,
                                  method_id=wallet_form.cleaned_data["method_id"],

@@ -345,7 +345,7 @@ class PayoutActionForm(ActionForm):
 class PayoutAdmin(admin.ModelAdmin):
     # Chosen to fit 1280 px: who changed it last and when are on the payout's page.
     list_display = ["id", time_column(Payout, "created_at", _("requested")), "partner_code",
-                    "method", "short_account", "to_pay", "held_usd", "status", "approval"]
+                    "method", "short_account", "to_pay", "held_usd", "status"]
     list_filter = ["status", "method", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["partner__user", "method"]
     search_fields = ["=id", "partner__user__email", "account"]
