@@ -184,7 +184,9 @@ class ApiKeyForm(forms.Form):
 
 class PayoutRequestForm(forms.Form):
     method_id = forms.TypedChoiceField(label=_("Payout method"), coerce=int)
-    account = forms.CharField(label=_("Your account / wallet"), max_length=200)
+    account = forms.CharField(label=_("Your account / wallet"), max_length=200, required=False,
+                              help_text=_("Leave empty: the payout goes to your saved wallet "
+                                          "for the method, and only there."))
 
     def __init__(self, *args: Any, offers: Sequence[PayoutMethodOffer], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -192,3 +194,14 @@ class PayoutRequestForm(forms.Form):
         assert isinstance(method, forms.ChoiceField)
         method.choices = [(o.id, f"{o.title} ({plain(o.commission_percent)}%)")
                           for o in offers]
+
+
+class WalletForm(forms.Form):
+    method_id = forms.TypedChoiceField(label=_("Payout method"), coerce=int)
+    account = forms.CharField(label=_("Wallet / account"), max_length=200)
+
+    def __init__(self, *args: Any, offers: Sequence[PayoutMethodOffer], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        method = self.fields["method_id"]
+        assert isinstance(method, forms.ChoiceField)
+        method.choices = [(o.id, o.title) for o in offers]

@@ -24,6 +24,7 @@ from obmin.exchange.models import ExchangeStatus
 from obmin.lib.csvsafe import csv_response
 from obmin.lib.money import plain
 from obmin.rewards.models import EntryKind, PayoutStatus
+from obmin.rewards.selectors import reward_states
 from obmin.stats import selectors
 from obmin.stats.dimensions import PLAIN
 from obmin.stats.periods import KINDS, Period, period_from_query, zone_of
@@ -265,9 +266,14 @@ def _ledger(request: PartnerRequest) -> tuple[Period, str, QuerySet[Any]]:
 @partner_required
 def ledger(request: PartnerRequest) -> HttpResponse:
     period, error, rows = _ledger(request)
+    page = _page(request, rows, period)
+    # Each reward's state in words: pending, in review and why, approved, rejected and why.
+    states = reward_states([e.pk for e in page["items"] if e.kind == EntryKind.CREDIT])
+    for entry in page["items"]:
+        entry.state_text = states.get(entry.pk, "")
     with timezone.override(period.zone):
         return render(request, "cabinet/ledger.html", {
-            **period_context(request, period, error), "page": _page(request, rows, period),
+            **period_context(request, period, error), "page": page,
             "filters": request.GET, "kinds": EntryKind.choices})
 
 

@@ -133,3 +133,18 @@ def client_address_of(request: HttpRequest) -> str:
     """`client_address` of a request: django-ratelimit's `ip` key (RATELIMIT_IP_META_KEY) and
     django-axes' lockout (AXES_CLIENT_IP_CALLABLE) read it."""
     return client_address(request.META)
+
+
+# Addresses that name no one: loopback, private (RFC 1918, carrier-grade NAT, unique local),
+# link-local, "this network". A proxy that hides its clients shows one of these for all.
+_LOCAL_NETWORKS = tuple(ipaddress.ip_network(network) for network in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.168.0.0/16", "::/128", "::1/128", "fc00::/7", "fe80::/10"))
+
+
+def is_local(value: str) -> bool:
+    """Whether the address (or masked network) is loopback, private or link-local: shared by
+    everyone behind one proxy or router, so it tells no one apart. Not an address: True."""
+    address = _parse(value)
+    return address is None or any(address in network for network in _LOCAL_NETWORKS
+                                  if network.version == address.version)

@@ -30,3 +30,22 @@ def ascii_digits(value: str) -> bool:
     """Whether the text is one or more ASCII digits (`str.isdigit`, `\\d`, `int()` and
     `Decimal()` also take Arabic-Indic, Devanagari and full-width digits)."""
     return value.isascii() and value.isdigit()
+
+
+# Providers that ignore dots in the local part (`a.lice@gmail.com` is `alice@gmail.com`).
+_DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def email_mailbox(value: str | None) -> str:
+    """The mailbox an address delivers to, for telling one person's aliases apart from other
+    people: normalised, without a `+tag`, and without dots where the provider ignores them
+    (`A.lice+shop@Gmail.com` -> `alice@gmail.com`). For comparing only, never for sending."""
+    email = normalize_email(value)
+    local, at, domain = email.rpartition("@")
+    if not at:
+        return email
+    local = local.split("+", 1)[0]
+    if domain in _DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"

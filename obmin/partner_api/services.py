@@ -9,6 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from obmin.audit.models import AuditAction
+from obmin.audit.services import audit_record
 from obmin.lib.errors import Refused
 from obmin.partner_api.models import LIVE_PREFIX, TEST_PREFIX, ApiKey
 from obmin.partner_api.selectors import hash_key
@@ -78,6 +80,10 @@ def apikey_create(
             allowed_ips=clean_allowed_ips(allowed_ips),
             methods=method_set,
         )
+        audit_record(action=AuditAction.APIKEY_CREATED, obj=key,
+                     after={"partner": partner.pk, "name": key.name, "test": key.is_test,
+                            "key_start": key.key_start, "allowed_ips": key.allowed_ips,
+                            "methods": key.methods})
     return key, raw_key
 
 
@@ -90,4 +96,6 @@ def apikey_revoke(*, partner: Partner, key_id: int) -> ApiKey:
         if key.revoked_at is None:
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
+            audit_record(action=AuditAction.APIKEY_REVOKED, obj=key,
+                         before={"revoked_at": None}, after={"revoked_at": key.revoked_at})
     return key

@@ -1,6 +1,7 @@
 """The partners room: partner accounts, /ref/ links and clicks, attribution."""
 
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +18,7 @@ class PartnersConfig(AppConfig):
         from obmin.partners.landing import forget_direction_table
         from obmin.partners.models import ReferralSettings
         from obmin.partners.program import forget_program_settings
+        from obmin.partners.signins import record_sign_in
 
         # The exchange page asks who referred a new exchange.
         set_referrer_lookup(partner_for_exchange)
@@ -27,6 +29,8 @@ class PartnersConfig(AppConfig):
         # must reach the next click. (Partners' codes are dropped by the services that change
         # them: partners.services.)
         rates_changed.connect(forget_direction_table, dispatch_uid="partners_forget_directions")
+        # Where partners sign in from, for the risk rules (a partner referring itself).
+        user_logged_in.connect(record_sign_in, dispatch_uid="partners_record_sign_in")
         for signal in (post_save, post_delete):
             signal.connect(forget_program_settings, sender=ReferralSettings,
                            dispatch_uid=f"partners_forget_program_{id(signal)}")

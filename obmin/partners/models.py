@@ -211,6 +211,29 @@ class Click(TrafficSource):
         return f"click #{self.pk} for {self.partner_id}"
 
 
+class PartnerSignIn(models.Model):
+    """A partner's sign-in to the cabinet: the network and the device it came from, which the
+    risk rules compare with its customers' (a partner referring itself)."""
+
+    partner = models.ForeignKey(Partner, models.CASCADE, related_name="sign_ins",
+                                verbose_name=_("partner"))
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    # The address masked as clicks' are (IPv4 /24, IPv6 /48): the network, not the person.
+    network = models.CharField(_("network"), max_length=45, blank=True, db_index=True)
+    # The browser's `obmin_vid` (the visitor id clicks and exchanges carry), "" if none.
+    user_hash = models.CharField(_("device (visitor id)"), max_length=32, blank=True,
+                                 db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("partner sign-in")
+        verbose_name_plural = _("partner sign-ins")
+        indexes = [models.Index(fields=["partner", "created_at"], name="signin_partner_time")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.created_at:%Y-%m-%d %H:%M} {self.network}"
+
+
 class ClickDay(models.Model):
     """One partner's clicks on one UTC day, once the raw clicks are archived (deleted).
 

@@ -111,7 +111,9 @@ def ledger_payload(entry: LedgerEntry) -> Payload | None:
     """reward.credited / reward.reversed / payout.paid for a ledger entry; None for the
     entries no postback reports (payout holds and releases, hold releases)."""
     at = to_unix(entry.created_at)
-    if entry.kind in (EntryKind.CREDIT, EntryKind.REVERSAL) and entry.exchange_id:
+    # The operator's rejection takes a reward back like a reversal: reward.reversed.
+    if entry.kind in (EntryKind.CREDIT, EntryKind.REVERSAL, EntryKind.REJECTION) \
+            and entry.exchange_id:
         event = Event.REWARD_CREDITED if entry.kind == EntryKind.CREDIT else \
             Event.REWARD_REVERSED
         exchange = entry.exchange

@@ -14,6 +14,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from obmin.lib.admin import (
@@ -26,6 +29,7 @@ from obmin.lib.admin import (
 )
 from obmin.partners.admin import PARTNER_COLUMN
 from obmin.rewards.models import (
+    EntryKind,
     LedgerEntry,
     PartnerAccount,
     Payout,
@@ -34,9 +38,20 @@ from obmin.rewards.models import (
     RewardLevel,
     RewardOverride,
     RewardProgram,
+    RewardReview,
+    RiskSettings,
     Tier,
 )
-from obmin.rewards.services import PayoutError, payout_mark_paid, payout_refuse
+from obmin.rewards.risk import RULES, evidence_text
+from obmin.rewards.services import (
+    PayoutError,
+    ReviewError,
+    payout_approve,
+    payout_mark_paid,
+    payout_refuse,
+    reward_approve,
+    reward_reject,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -47,6 +62,11 @@ class RewardProgramAdmin(SingletonAdmin):
     formfield_overrides = PLAIN_DECIMALS
     list_display = ["__str__", "reward_base", "min_payout", "hold_days", "second_tier_enabled",
                     time_column(RewardProgram, "updated_at")]
+
+
+@admin.register(RiskSettings)
+class RiskSettingsAdmin(SingletonAdmin):
+    formfield_overrides = PLAIN_DECIMALS
 
 
 @admin.register(RewardLevel)
@@ -117,6 +137,17 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ["=partner__user__email", "=exchange__id", "=payout__id"]
     list_select_related = ["partner__user"]
     show_full_result_count = False
+    actions = ["reject_rewards"]
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return may_decide(request)
+
+    @admin.action(description=_("Reject these rewards (with a reason told to the partner)"),
+                  permissions=["decide"])
+    def reject_rewards(self, request: HttpRequest,
+                       queryset: QuerySet[LedgerEntry]) -> TemplateResponse | None:
+        credits = queryset.filter(kind=EntryKind.CREDIT, tier=Tier.FIRST)
+        return _decide(self, request, list(credits.values_list("pk", flat=True)), reject=True)
 
     @admin.display(description=_("amount, USD"), ordering="amount")
     def amount_usd(self, obj: LedgerEntry) -> str:
@@ -144,6 +175,146 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     @admin.display(description=_("payout"), ordering="payout_id")
     def payout_number(self, obj: LedgerEntry) -> str:
         return f"#{obj.payout_id}" if obj.payout_id else "—"
+
+
+def may_decide(request: HttpRequest) -> bool:
+    """Approving and rejecting rewards moves money: the reviews' change permission."""
+    return request.user.has_perm("rewards.change_rewardreview")
+
+
+class DecisionForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (told to the partner)"), max_length=255,
+                             required=False, widget=forms.TextInput(attrs={"size": 80}))
+
+
+def _decide(model_admin: admin.ModelAdmin, request: HttpRequest, credit_ids: list[int], *,
+            reject: bool) -> TemplateResponse | None:
+    """Approves or rejects rewards in bulk: first a page that shows them with their evidence
+    and asks for the reason; its confirmation runs the service for each."""
+    if not credit_ids:
+        messages.error(request, _("None of the selected rows is a reward."))
+        return None
+    form = DecisionForm(request.POST if request.POST.get("confirm") else None)
+    if form.is_bound and form.is_valid() and (form.cleaned_data["reason"] or not reject):
+        done = 0
+        for credit_id in credit_ids:
+            try:
+                if reject:
+                    reward_reject(credit_id=credit_id, reason=form.cleaned_data["reason"])
+                else:
+                    reward_approve(credit_id=credit_id, reason=form.cleaned_data["reason"])
+                done += 1
+            except ReviewError as error:
+                messages.error(request, error.message)
+        if done:
+            messages.success(request, (_("%(n)d reward(s) rejected.") if reject
+                                       else _("%(n)d reward(s) approved.")) % {"n": done})
+        return None
+    if form.is_bound and reject:
+        form.add_error("reason", _("Give the reason for the rejection; the partner is told it."))
+    credits = (LedgerEntry.objects.filter(pk__in=credit_ids).select_related("partner")
+               .order_by("id"))
+    reviews = {r.pk: r for r in RewardReview.objects.filter(entry_id__in=credit_ids)}
+    rows = [{"credit_id": credit.pk, "partner": credit.partner.ref_code,
+             "exchange_id": credit.exchange_id, "amount": amount_text(credit.amount, 2),
+             "state": reviews[credit.pk].get_state_display() if credit.pk in reviews
+             else _("approved"),
+             "evidence": [evidence_text(hit) for hit in reviews[credit.pk].evidence]
+             if credit.pk in reviews else []}
+            for credit in credits]
+    opts = model_admin.model._meta
+    return TemplateResponse(request, "admin/rewards/decide.html", {
+        **model_admin.admin_site.each_context(request), "opts": opts,
+        "title": _("Reject rewards") if reject else _("Approve rewards"),
+        "question": _("Reject these rewards? Each is taken back from the partner's balance; "
+                      "one already paid out leaves a debt that later rewards repay.")
+        if reject else _("Approve these rewards? They become payable when their holding "
+                         "period is over."),
+        "submit": _("Yes, reject") if reject else _("Yes, approve"),
+        "rows": rows, "form": form, "selected": request.POST.getlist("_selected_action"),
+        "action": request.POST.get("action", "")})
+
+
+class OpenReviewFilter(admin.SimpleListFilter):
+    title = _("rule")
+    parameter_name = "rule"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin
+                ) -> list[tuple[str, StrOrPromise]]:
+        return list(RULES.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[RewardReview]
+                 ) -> QuerySet[RewardReview]:
+        value = self.value()
+        if not value:
+            return queryset
+        ids = [review.pk for review in queryset.only("entry_id", "evidence")
+               if any(hit.get("rule") == value for hit in review.evidence)]
+        return queryset.filter(pk__in=ids)
+
+
+@admin.register(RewardReview)
+class RewardReviewAdmin(admin.ModelAdmin):
+    """Rewards a risk rule held, with the evidence; the operator approves or rejects them."""
+
+    list_display = ["entry_id", time_column(RewardReview, "created_at"), "partner_code",
+                    "exchange_number", "amount_usd", "state", "rules", "decided_by"]
+    list_filter = ["state", OpenReviewFilter]
+    list_select_related = ["partner", "entry"]
+    search_fields = ["=partner__user__email", "=partner__ref_code", "=exchange__id"]
+    actions = ["approve", "reject"]
+    fields = readonly_fields = (
+        "entry", "partner", "exchange", "amount_usd", "state", "evidence_lines",
+        "created_at", "decided_at", "decided_by", "reason")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: RewardReview | None = None
+                              ) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: RewardReview | None = None
+                              ) -> bool:
+        return False
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return may_decide(request)
+
+    @admin.action(description=_("Approve (payable after the holding period)"),
+                  permissions=["decide"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[RewardReview]
+                ) -> TemplateResponse | None:
+        return _decide(self, request, list(queryset.values_list("entry_id", flat=True)),
+                       reject=False)
+
+    @admin.action(description=_("Reject (with a reason told to the partner)"),
+                  permissions=["decide"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[RewardReview]
+               ) -> TemplateResponse | None:
+        return _decide(self, request, list(queryset.values_list("entry_id", flat=True)),
+                       reject=True)
+
+    @admin.display(description=_("partner"), ordering="partner__ref_code")
+    def partner_code(self, obj: RewardReview) -> str:
+        return obj.partner.ref_code
+
+    @admin.display(description=_("exchange"), ordering="exchange_id")
+    def exchange_number(self, obj: RewardReview) -> str:
+        return f"#{obj.exchange_id}"
+
+    @admin.display(description=_("amount, USD"))
+    def amount_usd(self, obj: RewardReview) -> str:
+        return amount_text(obj.entry.amount, 2)
+
+    @admin.display(description=_("rules"))
+    def rules(self, obj: RewardReview) -> str:
+        return "; ".join(str(RULES.get(hit.get("rule", ""), hit.get("rule", "")))
+                         for hit in obj.evidence) or "—"
+
+    @admin.display(description=_("evidence"))
+    def evidence_lines(self, obj: RewardReview) -> SafeString:
+        return format_html_join("", "<p>{}</p>", ((evidence_text(hit),) for hit in obj.evidence))
 
 
 def _payout_action(request: HttpRequest, queryset: QuerySet[Payout],
@@ -176,7 +347,7 @@ class PayoutAdmin(admin.ModelAdmin):
     list_filter = ["status", "method", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["partner__user", "method"]
     search_fields = ["=id", "partner__user__email", "account"]
-    actions = ["mark_paid", "refuse"]
+    actions = ["approve", "mark_paid", "refuse"]
     action_form = PayoutActionForm
     # A payout changes only through the actions, which keep the ledger in step.
     readonly_fields = [f.name for f in Payout._meta.fields]
@@ -186,6 +357,15 @@ class PayoutAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Payout | None = None) -> bool:
         return False
+
+    @admin.action(description=_("Approve (the first of two staff members, for large payouts)"))
+    def approve(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        _payout_action(request, queryset, payout_approve,
+                       _("%(n)d payout(s) approved; another staff member may mark them paid."))
+
+    @admin.display(description=_("approved by"), ordering="approved_by")
+    def approval(self, obj: Payout) -> str:
+        return obj.approved_by or "—"
 
     @admin.action(description=_("Mark as paid (the money has been sent)"))
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:

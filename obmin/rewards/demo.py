@@ -15,7 +15,7 @@ from obmin.exchange.accounts import EXAMPLES
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus
 from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.partners.models import Partner
-from obmin.rewards.models import Payout, PayoutMethod, RewardLevel, RewardProgram
+from obmin.rewards.models import Payout, PayoutMethod, PayoutWallet, RewardLevel, RewardProgram
 from obmin.rewards.services import payout_mark_paid, payout_request, reward_backfill
 
 D = Decimal
@@ -74,6 +74,13 @@ def load_rewards() -> None:
         return
     now = timezone.now()
     _alice_exchanges(alice, 0)
+    # Saved long ago: their cooling-off is over.
+    for title, account in (("Perfect Money USD", "U12345678"),
+                           ("USDT TRC20", "TXk5dQ7hYk3wR8mPz2vLqN6sJfBcD4eGh1")):
+        PayoutWallet.objects.get_or_create(
+            partner=alice, method=methods[title], removed_at=None,
+            defaults={"account": account, "created_at": now - timedelta(days=30),
+                      "usable_from": now - timedelta(days=29)})
     paid = payout_request(partner=alice, method_id=methods["Perfect Money USD"].pk,
                           account="U12345678")
     Payout.objects.filter(pk=paid.pk).update(created_at=now - timedelta(days=20))

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from obmin.exchange.accounts import AccountFormat
 from obmin.lib.models import SingletonModel
 from obmin.lib.money import plain
 
@@ -59,6 +60,16 @@ class RewardProgram(SingletonModel):
         _("second-tier share, %"), default=Decimal(5),
         help_text=_("Percent of the referred partner's reward credited to its sponsor."),
         **PERCENT)
+    four_eyes_amount = models.DecimalField(
+        _("second approval from, USD"), default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0))],
+        help_text=_("A payout holding at least this much needs a second staff member's approval "
+                    "before it can be marked paid. 0: never."), **MONEY)
+    wallet_cooling_hours = models.PositiveIntegerField(
+        _("new wallet usable after, hours"), default=24, validators=[MaxValueValidator(24 * 30)],
+        help_text=_("A payout wallet the partner adds or changes can be paid to only after "
+                    "this long; the partner is e-mailed at once (a stolen session cannot "
+                    "redirect money at once)."))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -163,6 +174,9 @@ class PayoutMethod(models.Model):
                                     max_digits=30, decimal_places=10,
                                     validators=[MinValueValidator(Decimal("0.0000000001"))])
     decimals = models.PositiveSmallIntegerField(_("decimals"), default=2)
+    # The same checks as exchanges' receiving accounts (checksums where the format has one).
+    account_format = models.CharField(_("account format"), max_length=16,
+                                      choices=AccountFormat.choices, default=AccountFormat.ANY)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -206,6 +220,9 @@ class Payout(models.Model):
     # Set when the operator marks it paid; both are shown to the partner.
     transaction_id = models.CharField(_("transaction id"), max_length=200, blank=True)
     paid_note = models.CharField(_("note on payment"), max_length=255, blank=True)
+    # Four eyes: above the program's amount one staff member approves, another marks it paid.
+    approved_by = models.CharField(_("approved by"), max_length=100, blank=True)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -221,6 +238,33 @@ class Payout(models.Model):
         return f"#{self.pk} {plain(self.amount)} {self.currency_code} ({self.get_status_display()})"
 
 
+class PayoutWallet(models.Model):
+    """A partner's saved account for one payout method: payouts go only to these. A new or
+    changed one becomes usable after the program's cooling-off period; a change keeps the old
+    row (removed) and adds a new one, so the history stays."""
+
+    partner = models.ForeignKey("partners.Partner", models.PROTECT, related_name="payout_wallets",
+                                verbose_name=_("partner"))
+    method = models.ForeignKey(PayoutMethod, models.PROTECT, related_name="wallets",
+                               verbose_name=_("method"))
+    account = models.CharField(_("account"), max_length=PAYOUT_ACCOUNT_LENGTH)
+    created_at = models.DateTimeField(_("saved"), default=timezone.now)
+    usable_from = models.DateTimeField(_("usable from"))
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("payout wallet")
+        verbose_name_plural = _("payout wallets")
+        constraints = [models.UniqueConstraint(fields=["partner", "method"],
+                                               condition=Q(removed_at__isnull=True),
+                                               name="payout_wallet_one_per_method")]
+        indexes = [models.Index(fields=["account"], name="payout_wallet_account")]
+
+    def __str__(self) -> str:
+        return f"{self.method_id}: {self.account}"
+
+
 class EntryKind(models.TextChoices):
     CREDIT = "credit", _("reward")
     REVERSAL = "reversal", _("reward taken back")
@@ -230,6 +274,10 @@ class EntryKind(models.TextChoices):
     PAYOUT_PAID = "payout_paid", _("payout paid")
     # Zero amount: a pending credit's holding period ended; it moves from pending to payable.
     RELEASE = "release", _("reward released from hold")
+    # The operator's decision that the reward is not owed: it undoes the credit like a
+    # reversal, and is final (the exchange earns nothing more). After a payout took the
+    # money it leaves the payable balance below zero: a debt later rewards repay.
+    REJECTION = "rejection", _("reward rejected")
 
 
 class Tier(models.IntegerChoices):
@@ -296,7 +344,7 @@ class LedgerEntry(models.Model):
         indexes = [models.Index(fields=["partner", "id"], name="ledger_partner_id")]
         constraints = [
             models.UniqueConstraint(fields=["exchange", "tier", "sequence"],
-                                    condition=Q(kind__in=[A.CREDIT, A.REVERSAL]),
+                                    condition=Q(kind__in=[A.CREDIT, A.REVERSAL, A.REJECTION]),
                                     name="ledger_one_entry_per_accrual_step"),
             models.UniqueConstraint(fields=["exchange", "tier", "sequence"],
                                     condition=Q(kind=A.RELEASE),
@@ -308,8 +356,8 @@ class LedgerEntry(models.Model):
                 condition=(
                     Q(kind=A.CREDIT, amount__gt=0, exchange__isnull=False, payout__isnull=True,
                       sequence__isnull=False)
-                    | Q(kind=A.REVERSAL, amount__lt=0, exchange__isnull=False,
-                        payout__isnull=True, sequence__isnull=False)
+                    | Q(kind__in=[A.REVERSAL, A.REJECTION], amount__lt=0,
+                        exchange__isnull=False, payout__isnull=True, sequence__isnull=False)
                     | Q(kind=A.RELEASE, amount=0, pending_change__lt=0, exchange__isnull=False,
                         payout__isnull=True, sequence__isnull=False)
                     | Q(kind=A.PAYOUT_HOLD, amount__lt=0, payout__isnull=False,
@@ -324,14 +372,14 @@ class LedgerEntry(models.Model):
                 name="ledger_credit_odd_reversal_even",
                 condition=Q(sequence__isnull=True)
                 | Q(Exact(Mod("sequence", 2), 1), kind__in=[A.CREDIT, A.RELEASE])
-                | Q(Exact(Mod("sequence", 2), 0), kind=A.REVERSAL),
+                | Q(Exact(Mod("sequence", 2), 0), kind__in=[A.REVERSAL, A.REJECTION]),
             ),
             # A credit or reversal is wholly pending or wholly payable; payouts touch only
             # the payable balance.
             models.CheckConstraint(
                 name="ledger_pending_change",
                 condition=Q(kind=A.RELEASE) | Q(pending_change=0)
-                | Q(kind__in=[A.CREDIT, A.REVERSAL], pending_change=F("amount")),
+                | Q(kind__in=[A.CREDIT, A.REVERSAL, A.REJECTION], pending_change=F("amount")),
             ),
             models.CheckConstraint(name="ledger_tier", condition=Q(tier__in=[1, 2])),
         ]
@@ -363,6 +411,8 @@ class RewardHold(models.Model):
     partner = models.ForeignKey("partners.Partner", models.PROTECT, related_name="reward_holds",
                                 verbose_name=_("partner"))
     release_at = models.DateTimeField(_("payable from"), db_index=True)
+    # Held by a risk rule: the worker leaves it for the operator's decision (`RewardReview`).
+    for_review = models.BooleanField(_("waits for review"), default=False)
 
     class Meta:
         ordering = ["release_at"]
@@ -371,3 +421,105 @@ class RewardHold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id} until {self.release_at:%Y-%m-%d %H:%M}"
+
+
+class ReviewState(models.TextChoices):
+    REVIEW = "review", _("in review")
+    APPROVED = "approved", _("approved")
+    REJECTED = "rejected", _("rejected")
+    # The exchange left success before the operator decided: the reversal took it back.
+    REVERSED = "reversed", _("taken back")
+
+
+class RewardReview(models.Model):
+    """The operator's review of one reward (a first-tier credit; its second-tier share
+    follows it): opened by a risk rule with its evidence, or by a rejection. The money moves
+    only through the ledger; this row keeps the state, the evidence and the decision."""
+
+    entry = models.OneToOneField(LedgerEntry, models.PROTECT, primary_key=True,
+                                 related_name="review", verbose_name=_("credit"))
+    partner = models.ForeignKey("partners.Partner", models.PROTECT,
+                                related_name="reward_reviews", verbose_name=_("partner"))
+    exchange = models.ForeignKey("exchange.Exchange", models.PROTECT,
+                                 related_name="reward_reviews", verbose_name=_("exchange"))
+    state = models.CharField(_("state"), max_length=16, choices=ReviewState.choices,
+                             default=ReviewState.REVIEW, db_index=True)
+    # What the risk rules found: [{"rule": name, "text": in words, ...details}].
+    evidence = models.JSONField(_("evidence"), default=list, blank=True)
+    created_at = models.DateTimeField(_("held"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.CharField(_("decided by"), max_length=200, blank=True)
+    # Told to the partner.
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("reward review")
+        verbose_name_plural = _("reward reviews")
+
+    def __str__(self) -> str:
+        return f"#{self.entry_id} ({self.get_state_display()})"
+
+
+# A few of the best-known throwaway mailbox services; the operator adds more in the settings.
+DISPOSABLE_DOMAINS = ("10minutemail.com", "33mail.com", "dispostable.com", "emailondeck.com",
+                      "fakeinbox.com", "getnada.com", "guerrillamail.com", "maildrop.cc",
+                      "mailinator.com", "mailnesia.com", "mintemail.com", "mohmal.com",
+                      "sharklasers.com", "temp-mail.org", "tempmail.com", "tempr.email",
+                      "throwawaymail.com", "trashmail.com", "yopmail.com")
+
+
+class RiskSettings(SingletonModel):
+    """The risk rules the operator tunes: each holds a reward for review, none deletes one."""
+
+    self_referral = models.BooleanField(
+        _("customer looks like the partner"), default=True,
+        help_text=_("The customer's e-mail is the partner's in another form (a +tag, dots), "
+                    "or the customer's network or device is one the partner signed in from."))
+    disposable_email = models.BooleanField(
+        _("partner's e-mail is disposable"), default=True,
+        help_text=_("The partner's e-mail domain is a throwaway mailbox service."))
+    disposable_domains = models.TextField(
+        _("more disposable domains"), blank=True,
+        help_text=_("One domain per line, besides the built-in list."))
+    shared_wallet = models.BooleanField(
+        _("payout account shared with other partners"), default=True,
+        help_text=_("An account the partner was paid to, or asked to be, also serves another "
+                    "partner."))
+    outlier = models.BooleanField(
+        _("conversion or turnover far from the norm"), default=True,
+        help_text=_("The partner's exchanges per click, or its turnover, over the window are "
+                    "this many times the program's."))
+    outlier_factor = models.DecimalField(_("how many times the norm"), default=Decimal(5),
+                                         max_digits=8, decimal_places=2,
+                                         validators=[MinValueValidator(Decimal(1))])
+    outlier_min_exchanges = models.PositiveIntegerField(
+        _("fewest exchanges to judge"), default=5,
+        help_text=_("Below this many successful exchanges in the window the rule stays quiet."))
+    window_days = models.PositiveSmallIntegerField(
+        _("window, days"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)])
+    one_network = models.BooleanField(
+        _("clicks from one network"), default=True,
+        help_text=_("Most of the partner's clicks over the window come from one network "
+                    "(IPv4 /24, IPv6 /48)."))
+    one_network_percent = models.DecimalField(_("share of clicks from one network, %"),
+                                              default=Decimal(80), **PERCENT)
+    one_network_min_clicks = models.PositiveIntegerField(_("fewest clicks to judge"),
+                                                         default=20)
+    banned_referrers = models.TextField(
+        _("banned referrers"), blank=True,
+        help_text=_("One host per line (its subdomains too): a customer whose clicks came from "
+                    "one of them holds the reward."))
+    chain_loop = models.BooleanField(
+        _("second-tier chain loops back"), default=True,
+        help_text=_("Following who referred whom from the partner comes back to a partner "
+                    "already in the chain."))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("risk rules")
+        verbose_name_plural = _("risk rules")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="risk_settings_singleton")]
+
+    def __str__(self) -> str:
+        return str(_("Risk rules"))

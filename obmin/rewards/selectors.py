@@ -7,23 +7,29 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.lib.money import CENT, plain, quantize, quantize_down
 from obmin.partners.models import Partner
 from obmin.rewards.models import (
+    EntryKind,
     LedgerEntry,
     OverrideKind,
     PartnerAccount,
     Payout,
     PayoutMethod,
     PayoutStatus,
+    PayoutWallet,
     RewardBase,
+    RewardHold,
     RewardLevel,
     RewardOverride,
     RewardProgram,
+    RewardReview,
     Tier,
 )
+from obmin.rewards.risk import RULES
 
 ZERO = Decimal(0)
 
@@ -206,3 +212,54 @@ def reward_quote(exchange: Exchange, *, program: RewardProgram | None = None) ->
         raw = base * percent / Decimal(100)
     amount = quantize_down(raw, 2)
     return RewardQuote(amount if amount >= CENT else ZERO, rule)
+
+
+def reward_states(credit_ids: list[int]) -> dict[int, str]:
+    """Each credit's state in words, for the partner: approved (payable), pending until the
+    end of its hold, in review (and by which rules), rejected (and why), or taken back."""
+    credits = list(LedgerEntry.objects.filter(pk__in=credit_ids, kind=EntryKind.CREDIT)
+                   .only("exchange_id", "tier", "sequence"))
+    reviews = {r.pk: r for r in RewardReview.objects.filter(entry_id__in=credit_ids)}
+    holds = {h.pk: h for h in RewardHold.objects.filter(entry_id__in=credit_ids)}
+    undone = {(e.exchange_id, e.tier, e.sequence): e.kind for e in LedgerEntry.objects.filter(
+        exchange_id__in={c.exchange_id for c in credits},
+        kind__in=[EntryKind.REVERSAL, EntryKind.REJECTION]).only(
+        "exchange_id", "tier", "sequence", "kind")}
+    # A second-tier share follows its first-tier reward's review.
+    first_credits = {(e.exchange_id, e.sequence): e.pk for e in LedgerEntry.objects.filter(
+        exchange_id__in={c.exchange_id for c in credits}, tier=Tier.FIRST,
+        kind=EntryKind.CREDIT).only("exchange_id", "sequence")}
+    first_reviews = {r.pk: r for r in RewardReview.objects.filter(
+        entry_id__in=first_credits.values())}
+    states: dict[int, str] = {}
+    for credit in credits:
+        assert credit.sequence is not None
+        review = reviews.get(credit.pk)
+        if review is None and credit.tier == Tier.SECOND:
+            review = first_reviews.get(first_credits.get((credit.exchange_id, 1), -1))
+        undo = undone.get((credit.exchange_id, credit.tier, credit.sequence + 1))
+        hold = holds.get(credit.pk)
+        if undo == EntryKind.REJECTION:
+            reason = review.reason if review is not None else ""
+            states[credit.pk] = _("rejected: %(reason)s") % {"reason": reason} if reason \
+                else str(_("rejected"))
+        elif undo == EntryKind.REVERSAL:
+            states[credit.pk] = str(_("taken back: the exchange did not stay successful"))
+        elif hold is not None and hold.for_review:
+            rules = "; ".join(dict.fromkeys(str(RULES.get(hit.get("rule", ""), ""))
+                                            for hit in (review.evidence if review else [])))
+            states[credit.pk] = (_("in review: %(rules)s") % {"rules": rules} if rules
+                                 else str(_("in review")))
+        elif hold is not None:
+            states[credit.pk] = _("pending until %(date)s UTC") % {
+                "date": hold.release_at.strftime("%Y-%m-%d %H:%M")}
+        else:
+            states[credit.pk] = str(_("approved"))
+    return states
+
+
+def partner_wallets(partner_id: int) -> QuerySet[PayoutWallet]:
+    """The partner's saved payout wallets, one per method at most (`usable_from` says when
+    each may be paid to)."""
+    return (PayoutWallet.objects.filter(partner_id=partner_id, removed_at__isnull=True)
+            .select_related("method").order_by("method_id"))

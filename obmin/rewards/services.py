@@ -20,6 +20,10 @@ from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from obmin.audit.context import current_actor
+from obmin.audit.models import AuditAction
+from obmin.audit.services import audit_record
+from obmin.exchange.accounts import AccountFormat, account_normalize
 from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.exchange.services import exchange_record_reward
 from obmin.lib.errors import Refused
@@ -38,10 +42,14 @@ from obmin.rewards.models import (
     Payout,
     PayoutMethod,
     PayoutStatus,
+    PayoutWallet,
+    ReviewState,
     RewardHold,
     RewardProgram,
+    RewardReview,
     Tier,
 )
+from obmin.rewards.risk import risk_evidence
 from obmin.rewards.selectors import payout_amount, reward_quote
 
 logger = logging.getLogger(__name__)
@@ -107,12 +115,15 @@ def _notify(partner_id: int, compose: Callable[[], tuple[str, str]]) -> None:
 # --- rewards ------------------------------------------------------------------------------
 
 
+# The numbered steps of an exchange's reward: credits (odd) and what undoes them (even).
+ACCRUAL_STEPS = [EntryKind.CREDIT, EntryKind.REVERSAL, EntryKind.REJECTION]
+
+
 def _open_credit(exchange_id: int, tier: int) -> tuple[LedgerEntry | None, int]:
     """The tier's credit on the exchange that no reversal has undone yet (None when there is
     none), and the number the tier's next accrual step takes."""
     last = (LedgerEntry.objects
-            .filter(exchange_id=exchange_id, tier=tier,
-                    kind__in=[EntryKind.CREDIT, EntryKind.REVERSAL])
+            .filter(exchange_id=exchange_id, tier=tier, kind__in=ACCRUAL_STEPS)
             .order_by("-sequence")
             .only("kind", "amount", "sequence", "partner_id", "tier", "pending_change",
                   "exchange_id").first())
@@ -123,22 +134,25 @@ def _open_credit(exchange_id: int, tier: int) -> tuple[LedgerEntry | None, int]:
 
 
 def _credit(account: PartnerAccount, *, exchange: Exchange, tier: int, sequence: int,
-            amount: Decimal, note: str, hold_days: int) -> LedgerEntry:
-    """Posts a credit: payable at once, or pending with its place in the release queue."""
-    held = hold_days > 0
+            amount: Decimal, note: str, hold_days: int, for_review: bool = False) -> LedgerEntry:
+    """Posts a credit: payable at once, or pending with its place in the release queue (a
+    credit held for review is pending whatever the holding period, until the operator
+    decides)."""
+    held = hold_days > 0 or for_review
     entry = _post(account, amount=amount, pending_change=amount if held else ZERO,
                   kind=EntryKind.CREDIT, exchange=exchange, tier=tier, sequence=sequence,
                   note=note)
     if held:
         RewardHold.objects.create(entry=entry, partner_id=account.partner_id,
-                                  release_at=entry.created_at + timedelta(days=hold_days))
+                                  release_at=entry.created_at + timedelta(days=hold_days),
+                                  for_review=for_review)
     return entry
 
 
 def _reverse(account: PartnerAccount, credit: LedgerEntry, *, exchange: Exchange,
-             sequence: int, note: str) -> LedgerEntry:
-    """Posts the reversal of exactly `credit`: from pending when it has not been released
-    (it was never payable), else from the payable balance."""
+             sequence: int, note: str, kind: str = EntryKind.REVERSAL) -> LedgerEntry:
+    """Posts the reversal (or the operator's rejection) of exactly `credit`: from pending
+    when it has not been released (it was never payable), else from the payable balance."""
     released = LedgerEntry.objects.filter(exchange_id=exchange.pk, tier=credit.tier,
                                           sequence=credit.sequence,
                                           kind=EntryKind.RELEASE).exists()
@@ -146,8 +160,7 @@ def _reverse(account: PartnerAccount, credit: LedgerEntry, *, exchange: Exchange
     if pending:
         RewardHold.objects.filter(entry_id=credit.pk).delete()
     return _post(account, amount=-credit.amount, pending_change=-pending,
-                 kind=EntryKind.REVERSAL, exchange=exchange, tier=credit.tier,
-                 sequence=sequence, note=note)
+                 kind=kind, exchange=exchange, tier=credit.tier, sequence=sequence, note=note)
 
 
 def _sponsor_share(program: RewardProgram, exchange: Exchange,
@@ -171,7 +184,8 @@ def _sponsor_share(program: RewardProgram, exchange: Exchange,
     return sponsor_id, share
 
 
-def _credit_mail(entry: LedgerEntry, account: PartnerAccount, hold_days: int) -> None:
+def _credit_mail(entry: LedgerEntry, account: PartnerAccount, hold_days: int,
+                 for_review: bool = False) -> None:
     values = {"id": entry.exchange_id, "amount": quantize(entry.amount, 2),
               "currency": ACCOUNTING_CURRENCY, "balance": quantize(account.balance, 2),
               "days": hold_days}
@@ -185,7 +199,9 @@ def _credit_mail(entry: LedgerEntry, account: PartnerAccount, hold_days: int) ->
             subject = _("Reward credited: %(amount)s %(currency)s") % values
             body = (_("Exchange #%(id)s succeeded and earned you %(amount)s %(currency)s.")
                     % values)
-        if hold_days:
+        if for_review:
+            body += " " + _("It is pending until the exchanger has reviewed it.")
+        elif hold_days:
             body += " " + _("It is pending for %(days)s day(s), then payable.") % values
         body += " " + _("Your balance is now %(balance)s %(currency)s.") % values
         return subject, body
@@ -205,18 +221,23 @@ def reward_sync(*, exchange: Exchange) -> LedgerEntry | None:
     """
     credit, next_sequence = _open_credit(exchange.pk, Tier.FIRST)
     entry = None
-    if exchange.status == ExchangeStatus.SUCCESS and credit is None and exchange.partner_id:
+    if exchange.status == ExchangeStatus.SUCCESS and credit is None and exchange.partner_id \
+            and not _rejected(exchange.pk):
         program = RewardProgram.load()
         quote = reward_quote(exchange, program=program)
         if quote.amount > 0 and partner_may_earn(partner_id=exchange.partner_id,
                                                     customer_email=exchange.email):
             sponsor = _sponsor_share(program, exchange, quote.amount)
+            evidence = risk_evidence(exchange)
+            review = bool(evidence)
             accounts = _locked_accounts(exchange.partner_id, *([sponsor[0]] if sponsor else []))
             account = accounts[exchange.partner_id]
             entry = _credit(account, exchange=exchange, tier=Tier.FIRST,
                             sequence=next_sequence, amount=quote.amount, note=quote.rule,
-                            hold_days=program.hold_days)
-            _credit_mail(entry, account, program.hold_days)
+                            hold_days=program.hold_days, for_review=review)
+            if review:
+                _hold_for_review(entry, exchange, evidence)
+            _credit_mail(entry, account, program.hold_days, review)
             sponsor_credit, sponsor_sequence = _open_credit(exchange.pk, Tier.SECOND)
             # A second-tier credit is open only while the first tier's is, so none is here.
             if sponsor is not None and sponsor_credit is None:
@@ -224,9 +245,10 @@ def reward_sync(*, exchange: Exchange) -> LedgerEntry | None:
                 second = _credit(
                     accounts[sponsor_id], exchange=exchange, tier=Tier.SECOND,
                     sequence=sponsor_sequence, amount=share, hold_days=program.hold_days,
+                    for_review=review,
                     note=f"second tier {program.second_tier_percent.normalize():f}% of "
                          f"partner {exchange.partner_id}'s reward #{entry.pk}")
-                _credit_mail(second, accounts[sponsor_id], program.hold_days)
+                _credit_mail(second, accounts[sponsor_id], program.hold_days, review)
     elif exchange.status != ExchangeStatus.SUCCESS and credit is not None:
         sponsor_credit, sponsor_sequence = _open_credit(exchange.pk, Tier.SECOND)
         # The reversal goes to whoever was credited, even if the exchange's partner changed.
@@ -238,6 +260,9 @@ def reward_sync(*, exchange: Exchange) -> LedgerEntry | None:
         if sponsor_credit is not None:
             _reverse(accounts[sponsor_credit.partner_id], sponsor_credit, exchange=exchange,
                      sequence=sponsor_sequence, note=note)
+        # A review still open has nothing left to decide.
+        RewardReview.objects.filter(entry_id=credit.pk, state=ReviewState.REVIEW).update(
+            state=ReviewState.REVERSED, decided_at=timezone.now())
     if entry is not None:
         accrued = entry.kind == EntryKind.CREDIT
         exchange_record_reward(exchange=exchange, amount=entry.amount if accrued else ZERO,
@@ -268,6 +293,123 @@ def reward_backfill() -> int:
     return posted
 
 
+# --- review -------------------------------------------------------------------------------
+
+
+class ReviewError(Refused):
+    """A refused approval or rejection of a reward."""
+
+
+def _rejected(exchange_id: int) -> bool:
+    """Whether the operator rejected the exchange's reward: final, it earns nothing more."""
+    return LedgerEntry.objects.filter(exchange_id=exchange_id, tier=Tier.FIRST,
+                                      kind=EntryKind.REJECTION).exists()
+
+
+def _hold_for_review(credit: LedgerEntry, exchange: Exchange, evidence: list[dict]) -> None:
+    review = RewardReview.objects.create(entry=credit, partner_id=credit.partner_id,
+                                         exchange=exchange, evidence=evidence)
+    audit_record(action=AuditAction.REWARD_HELD, obj=review,
+                 after={"credit": credit.pk, "amount": credit.amount,
+                        "rules": [hit["rule"] for hit in evidence]})
+
+
+def reward_approve(*, credit_id: int, reason: str = "", now: datetime | None = None
+                   ) -> RewardReview:
+    """The operator lets a reward held for review become payable: at once when its holding
+    period is over, else when it ends (the worker's release). Its second-tier share follows."""
+    now = now or timezone.now()
+    exchange_id = (RewardReview.objects.filter(entry_id=credit_id)
+                   .values_list("exchange_id", flat=True).first())
+    if exchange_id is None:
+        raise ReviewError(_("Reward #%(id)s is not in review.") % {"id": credit_id}, "credit_id")
+    with transaction.atomic():
+        Exchange.objects.select_for_update().filter(pk=exchange_id).first()
+        review = RewardReview.objects.select_for_update().get(entry_id=credit_id)
+        if review.state != ReviewState.REVIEW:
+            raise ReviewError(_("Reward #%(id)s is already %(state)s.")
+                              % {"id": credit_id, "state": review.get_state_display()},
+                              "credit_id")
+        holds = list(RewardHold.objects.filter(entry__exchange_id=exchange_id, for_review=True))
+        RewardHold.objects.filter(pk__in=[hold.pk for hold in holds]).update(for_review=False)
+        review.state = ReviewState.APPROVED
+        review.decided_at = now
+        review.decided_by = current_actor()
+        review.reason = reason.strip()[:255]
+        review.save(update_fields=["state", "decided_at", "decided_by", "reason"])
+        audit_record(action=AuditAction.REWARD_APPROVED, obj=review,
+                     before={"state": ReviewState.REVIEW},
+                     after={"state": review.state, "reason": review.reason})
+        for hold in holds:
+            if hold.release_at <= now:
+                reward_release(credit_id=hold.entry_id, now=now)
+    return review
+
+
+def reward_reject(*, credit_id: int, reason: str) -> RewardReview:
+    """The operator decides a reward is not owed: a rejection entry undoes its credit (and
+    its second-tier share) from pending, or from the payable balance once released, which a
+    payout may already have taken: the partner then owes it, and later rewards repay it.
+    Final: the exchange earns nothing more. Works on rewards in review and on approved ones."""
+    reason = (reason or "").strip()[:255]
+    if not reason:
+        raise ReviewError(_("Give the reason for the rejection; the partner is told it."),
+                          "reason")
+    credit = (LedgerEntry.objects.filter(pk=credit_id, kind=EntryKind.CREDIT, tier=Tier.FIRST)
+              .only("exchange_id").first())
+    if credit is None or credit.exchange_id is None:
+        raise ReviewError(_("No reward #%(id)s.") % {"id": credit_id}, "credit_id")
+    with transaction.atomic():
+        exchange = Exchange.objects.select_for_update().get(pk=credit.exchange_id)
+        open_credit, next_sequence = _open_credit(exchange.pk, Tier.FIRST)
+        if open_credit is None or open_credit.pk != credit_id:
+            raise ReviewError(_("Reward #%(id)s is no longer credited: it was taken back or "
+                                "rejected.") % {"id": credit_id}, "credit_id")
+        sponsor_credit, sponsor_sequence = _open_credit(exchange.pk, Tier.SECOND)
+        accounts = _locked_accounts(open_credit.partner_id,
+                                    *([sponsor_credit.partner_id] if sponsor_credit else []))
+        note = _("rejected: %(reason)s") % {"reason": reason}
+        entry = _reverse(accounts[open_credit.partner_id], open_credit, exchange=exchange,
+                         sequence=next_sequence, note=note, kind=EntryKind.REJECTION)
+        if sponsor_credit is not None:
+            _reverse(accounts[sponsor_credit.partner_id], sponsor_credit, exchange=exchange,
+                     sequence=sponsor_sequence, note=note, kind=EntryKind.REJECTION)
+        exchange_record_reward(exchange=exchange, amount=ZERO, accrued=False)
+        review, created = RewardReview.objects.select_for_update().get_or_create(
+            entry_id=credit_id, defaults={"partner_id": open_credit.partner_id,
+                                          "exchange": exchange,
+                                          "state": ReviewState.APPROVED})
+        before = {"state": review.state, "amount": open_credit.amount}
+        review.state = ReviewState.REJECTED
+        review.decided_at = timezone.now()
+        review.decided_by = current_actor()
+        review.reason = reason
+        review.save(update_fields=["state", "decided_at", "decided_by", "reason"])
+        audit_record(action=AuditAction.REWARD_REJECTED, obj=review, before=before,
+                     after={"state": review.state, "reason": reason,
+                            "rejection_entry": entry.pk})
+        _rejection_mail(entry, accounts[open_credit.partner_id], reason)
+    return review
+
+
+def _rejection_mail(entry: LedgerEntry, account: PartnerAccount, reason: str) -> None:
+    values = {"id": entry.exchange_id, "amount": quantize(-entry.amount, 2),
+              "currency": ACCOUNTING_CURRENCY, "balance": quantize(account.balance, 2),
+              "reason": reason}
+    owing = account.balance < 0
+
+    def compose() -> tuple[str, str]:
+        subject = _("Reward for exchange #%(id)s rejected") % values
+        body = _("The exchanger rejected your reward of %(amount)s %(currency)s for exchange "
+                 "#%(id)s. Reason: %(reason)s") % values
+        body += "\n" + _("Your balance is now %(balance)s %(currency)s.") % values
+        if owing:
+            body += " " + _("You owe this amount; your next rewards repay it first.")
+        return subject, body
+
+    _notify(account.partner_id, compose)
+
+
 # --- holds --------------------------------------------------------------------------------
 
 
@@ -288,8 +430,8 @@ def reward_release(*, credit_id: int, now: datetime | None = None) -> bool:
     with transaction.atomic():
         exchange = Exchange.objects.select_for_update().get(pk=credit.exchange_id)
         hold = RewardHold.objects.filter(entry_id=credit_id).first()
-        if hold is None or hold.release_at > now:
-            return False  # released or reversed meanwhile, or not due
+        if hold is None or hold.release_at > now or hold.for_review:
+            return False  # released or reversed meanwhile, not due, or the operator's to decide
         open_credit, _next = _open_credit(exchange.pk, credit.tier)
         account = _locked_account(credit.partner_id)
         hold.delete()
@@ -306,7 +448,8 @@ def reward_release_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Releases the pending credits whose holding period has ended (the worker's duty, every
     minute). Returns how many it released; safe to run in several workers at once."""
     now = now or timezone.now()
-    due = list(RewardHold.objects.filter(release_at__lte=now).order_by("release_at")
+    due = list(RewardHold.objects.filter(release_at__lte=now, for_review=False)
+               .order_by("release_at")
                .values_list("entry_id", flat=True)[:limit])
     return sum(reward_release(credit_id=credit_id, now=now) for credit_id in due)
 
@@ -334,18 +477,18 @@ def _payout_mail(payout: Payout) -> None:
     _notify(payout.partner_id, compose)
 
 
-def payout_request(*, partner: Partner, method_id: int | str, account: str) -> Payout:
-    """Asks for a payout of the partner's whole balance; holds the balance at once."""
+def _active_method(method_id: int | str) -> PayoutMethod:
     try:
         if not ascii_digits(str(method_id)):  # int() would read "１" or "١" as 1
             raise ValueError(method_id)
-        method = PayoutMethod.objects.get(pk=int(method_id), is_active=True)
+        return PayoutMethod.objects.get(pk=int(method_id), is_active=True)
     except (PayoutMethod.DoesNotExist, ValueError, TypeError):
         raise PayoutError(_("Unknown payout method: %(id)s.") % {"id": method_id},
                           "method_id") from None
-    if partner.is_blocked:
-        raise PayoutError(_("Payouts are suspended for this account; contact the exchanger."),
-                          "balance")
+
+
+def _clean_account(method: PayoutMethod, account: str) -> str:
+    """The account as kept, checked as exchanges check receiving accounts."""
     account = (account or "").strip()
     if not account:
         raise PayoutError(_("Enter the account to pay to."), "account")
@@ -353,6 +496,105 @@ def payout_request(*, partner: Partner, method_id: int | str, account: str) -> P
         raise PayoutError(_("The account contains control characters."), "account")
     if len(account) > PAYOUT_ACCOUNT_LENGTH:
         raise PayoutError(_("The account is too long."), "account")
+    normalized = account_normalize(method.account_format, account)
+    if normalized is None:
+        raise PayoutError(_("This is not a valid account for %(method)s: expected %(format)s.")
+                          % {"method": method.title,
+                             "format": AccountFormat(method.account_format).label}, "account")
+    return normalized
+
+
+def wallet_for(partner_id: int, method_id: int) -> PayoutWallet | None:
+    """The partner's saved wallet for the method, if any (usable or still cooling off)."""
+    return PayoutWallet.objects.filter(partner_id=partner_id, method_id=method_id,
+                                       removed_at__isnull=True).first()
+
+
+def wallet_save(*, partner: Partner, method_id: int | str, account: str) -> PayoutWallet:
+    """Saves the partner's payout wallet for a method (replacing the one it had): usable after
+    the program's cooling-off period, and the partner is e-mailed at once, so a stolen session
+    cannot redirect a payout before the owner hears of it. Saving the same account again
+    changes nothing."""
+    method = _active_method(method_id)
+    if partner.is_blocked:
+        raise PayoutError(_("Payouts are suspended for this account; contact the exchanger."),
+                          "account")
+    account = _clean_account(method, account)
+    now = timezone.now()
+    with transaction.atomic():
+        _locked_account(partner.pk)  # one change of a partner's wallets at a time
+        old = wallet_for(partner.pk, method.pk)
+        if old is not None and old.account == account:
+            return old
+        if old is not None:
+            old.removed_at = now
+            old.save(update_fields=["removed_at"])
+        hours = RewardProgram.load().wallet_cooling_hours
+        wallet = PayoutWallet.objects.create(partner=partner, method=method, account=account,
+                                             created_at=now,
+                                             usable_from=now + timedelta(hours=hours))
+        audit_record(action=AuditAction.WALLET_CHANGED if old else AuditAction.WALLET_ADDED,
+                     obj=wallet, before={"account": old.account} if old else None,
+                     after={"method": method.pk, "account": account,
+                            "usable_from": wallet.usable_from})
+        values = {"method": method.title, "account": account,
+                  "time": wallet.usable_from.strftime("%Y-%m-%d %H:%M"), "hours": hours}
+
+        def compose() -> tuple[str, str]:
+            return (_("Payout wallet saved: %(method)s") % values,
+                    _("Your payout wallet for %(method)s is now %(account)s. Payouts can go to "
+                      "it from %(time)s UTC (%(hours)s hours from now).") % values + "\n"
+                    + _("If you did not do this, change your password and write to the "
+                        "exchanger at once."))
+
+        _notify(partner.pk, compose)
+    return wallet
+
+
+def wallet_remove(*, partner: Partner, wallet_id: int) -> PayoutWallet:
+    """Removes one of the partner's saved wallets (another partner's is "not found")."""
+    with transaction.atomic():
+        wallet = (PayoutWallet.objects.select_for_update()
+                  .filter(pk=wallet_id, partner_id=partner.pk, removed_at__isnull=True).first())
+        if wallet is None:
+            raise PayoutError(_("No such wallet."), "wallet_id")
+        wallet.removed_at = timezone.now()
+        wallet.save(update_fields=["removed_at"])
+        audit_record(action=AuditAction.WALLET_REMOVED, obj=wallet,
+                     before={"method": wallet.method_id, "account": wallet.account})
+    return wallet
+
+
+def _payout_wallet(partner: Partner, method: PayoutMethod, account: str) -> str:
+    """The saved, cooled-off wallet a payout goes to; `account`, when given, must be it."""
+    wallet = wallet_for(partner.pk, method.pk)
+    if wallet is None:
+        raise PayoutError(_("Save a payout wallet for %(method)s first (cabinet, Payouts); "
+                            "payouts go only to saved wallets.") % {"method": method.title},
+                          "account")
+    if (account or "").strip() and _clean_account(method, account) != wallet.account:
+        raise PayoutError(_("Payouts by %(method)s go only to your saved wallet %(account)s.")
+                          % {"method": method.title, "account": wallet.account}, "account")
+    if wallet.usable_from > timezone.now():
+        raise PayoutError(_("Your wallet for %(method)s can be paid to from %(time)s UTC (a "
+                            "new or changed wallet waits out a cooling-off period).")
+                          % {"method": method.title,
+                             "time": wallet.usable_from.strftime("%Y-%m-%d %H:%M")}, "account")
+    return wallet.account
+
+
+def payout_request(*, partner: Partner, method_id: int | str, account: str = "") -> Payout:
+    """Asks for a payout of the partner's whole balance to its saved wallet for the method
+    (`account`, when given, must be that wallet); holds the balance at once."""
+    method = _active_method(method_id)
+    if partner.is_blocked:
+        raise PayoutError(_("Payouts are suspended for this account; contact the exchanger."),
+                          "balance")
+    if any(ord(char) < 32 or ord(char) == 127 for char in account or ""):
+        raise PayoutError(_("The account contains control characters."), "account")
+    if len((account or "").strip()) > PAYOUT_ACCOUNT_LENGTH:
+        raise PayoutError(_("The account is too long."), "account")
+    account = _payout_wallet(partner, method, account)
     with transaction.atomic():
         # The lock makes a second request wait, then see the balance this one held.
         partner_account = _locked_account(partner.pk)
@@ -376,6 +618,10 @@ def payout_request(*, partner: Partner, method_id: int | str, account: str) -> P
             status_changed_at=now, actor="partner")
         _post(partner_account, amount=-balance, kind=EntryKind.PAYOUT_HOLD, payout=payout,
               note=_("payout #%(id)s requested") % {"id": payout.pk})
+        audit_record(action=AuditAction.PAYOUT_REQUESTED, obj=payout,
+                     after={"status": payout.status, "method": method.pk, "account": account,
+                            "amount": payout.amount, "currency": payout.currency_code,
+                            "held_usd": balance})
         _payout_mail(payout)
     return payout
 
@@ -395,6 +641,9 @@ def _change_payout(payout_id: int, status: PayoutStatus, *, actor: str, reason: 
             raise PayoutError(_("Payout #%(id)s is already %(status)s.")
                               % {"id": payout.pk, "status": payout.get_status_display()},
                               "payout_id")
+        if status == PayoutStatus.PAID:
+            _check_second_approval(payout, actor)
+        before = {"status": payout.status}
         payout.status = status
         payout.status_changed_at = timezone.now()
         payout.actor = actor[:100]
@@ -410,7 +659,57 @@ def _change_payout(payout_id: int, status: PayoutStatus, *, actor: str, reason: 
         elif status == PayoutStatus.PAID:
             _post(account, amount=Decimal(0), kind=EntryKind.PAYOUT_PAID, payout=payout,
                   note=note)
+        audit_record(action=PAYOUT_ACTIONS[status], obj=payout, before=before,
+                     after={"status": payout.status, "reason": payout.reason,
+                            "transaction_id": payout.transaction_id,
+                            "note": payout.paid_note})
         _payout_mail(payout)
+    return payout
+
+
+PAYOUT_ACTIONS = {PayoutStatus.PAID: AuditAction.PAYOUT_PAID,
+                  PayoutStatus.REFUSED: AuditAction.PAYOUT_REFUSED,
+                  PayoutStatus.CANCELLED: AuditAction.PAYOUT_CANCELLED}
+
+
+def payout_needs_second_approval(payout: Payout) -> bool:
+    """Whether the payout holds at least the program's four-eyes amount (0: never)."""
+    threshold = RewardProgram.load().four_eyes_amount
+    return threshold > 0 and payout.original_amount >= threshold
+
+
+def _check_second_approval(payout: Payout, actor: str) -> None:
+    """Four eyes: a payout at or above the program's amount is marked paid only after a
+    staff member approved it, and not by that same member."""
+    if not payout_needs_second_approval(payout):
+        return
+    if not payout.approved_by:
+        raise PayoutError(_("Payout #%(id)s needs a staff member's approval before it is paid.")
+                          % {"id": payout.pk}, "payout_id")
+    if payout.approved_by == actor:
+        raise PayoutError(_("Payout #%(id)s was approved by you; another staff member marks "
+                            "it paid.") % {"id": payout.pk}, "payout_id")
+
+
+def payout_approve(*, payout_id: int, actor: str) -> Payout:
+    """The first of two staff members agrees to a pending payout (four eyes); a second one
+    may then mark it paid."""
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().filter(pk=payout_id).first()
+        if payout is None:
+            raise PayoutError(_("No payout #%(id)s.") % {"id": payout_id}, "payout_id")
+        if payout.status != PayoutStatus.PENDING:
+            raise PayoutError(_("Payout #%(id)s is already %(status)s.")
+                              % {"id": payout.pk, "status": payout.get_status_display()},
+                              "payout_id")
+        if payout.approved_by:
+            raise PayoutError(_("Payout #%(id)s is already approved by %(actor)s.")
+                              % {"id": payout.pk, "actor": payout.approved_by}, "payout_id")
+        payout.approved_by = actor[:100]
+        payout.approved_at = timezone.now()
+        payout.save(update_fields=["approved_by", "approved_at"])
+        audit_record(action=AuditAction.PAYOUT_APPROVED, obj=payout,
+                     before={"approved_by": ""}, after={"approved_by": payout.approved_by})
     return payout
 
 
@@ -470,6 +769,9 @@ def _check_accrual(where: str, entries: list[LedgerEntry],
     """One exchange's steps of one tier: numbering, reversals, releases, the hold queue."""
     if [e.sequence for e in entries] != list(range(1, len(entries) + 1)):
         problems.append(f"{where}: accrual steps are not 1..{len(entries)}")
+    rejections = [e.sequence for e in entries if e.kind == EntryKind.REJECTION]
+    if rejections and rejections[0] != entries[-1].sequence:
+        problems.append(f"{where}: steps after the rejection #{rejections[0]}")
     for index, credit in enumerate(entries[::2]):
         reversal = entries[2 * index + 1] if 2 * index + 1 < len(entries) else None
         assert credit.sequence is not None

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from obmin.exchange.models import Currency, Direction
 from obmin.partners.models import Partner, new_partner_code
+from obmin.rewards.models import Payout, PayoutWallet
+from obmin.rewards.services import payout_request
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -54,3 +58,18 @@ class DirectionFactory(factory.django.DjangoModelFactory):
     rate_get = Decimal(1)
     min_amount = Decimal(10)
     max_amount = Decimal(5000)
+
+
+def usable_wallet(partner: Partner, method_id: int, account: str) -> PayoutWallet:
+    """The partner's saved payout wallet for the method, its cooling-off over: for tests and
+    demos about something else than wallets (`rewards.services.wallet_save` is the real way)."""
+    wallet, _created = PayoutWallet.objects.update_or_create(
+        partner=partner, method_id=method_id, removed_at=None,
+        defaults={"account": account.strip(), "usable_from": timezone.now() - timedelta(days=1)})
+    return wallet
+
+
+def payout_to(*, partner: Partner, method_id: int, account: str) -> Payout:
+    """`payout_request` to `account`, saved first as the partner's usable wallet."""
+    usable_wallet(partner, method_id, account)
+    return payout_request(partner=partner, method_id=method_id, account=account)

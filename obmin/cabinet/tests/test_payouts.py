@@ -9,6 +9,7 @@ import pytest
 from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.rewards.models import OverrideKind, Payout, PayoutMethod, RewardOverride
 from obmin.rewards.selectors import partner_balance
+from obmin.testing.factories import usable_wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,7 @@ def earn(partner, direction, sum_usd: str) -> None:
 def test_request_holds_the_whole_balance_and_cancel_returns_it(client, alice, pm_usdt,
                                                                usdt_method):
     earn(alice, pm_usdt, "25")
+    usable_wallet(alice, usdt_method.pk, "TXYZwallet")
     client.force_login(alice.user)
     page = client.get("/cabinet/payouts/").content.decode()
     assert 'id="balance">25.00<' in page and "24.75 USD" in page  # after 1% commission
@@ -47,6 +49,7 @@ def test_request_holds_the_whole_balance_and_cancel_returns_it(client, alice, pm
 
 def test_below_minimum_is_a_form_error(client, alice, pm_usdt, usdt_method):
     earn(alice, pm_usdt, "5")
+    usable_wallet(alice, usdt_method.pk, "T")
     client.force_login(alice.user)
     response = client.post("/cabinet/payouts/", {"method_id": usdt_method.pk, "account": "T"})
     assert response.status_code == 400
@@ -56,6 +59,7 @@ def test_below_minimum_is_a_form_error(client, alice, pm_usdt, usdt_method):
 
 def test_bob_cannot_cancel_or_see_alices_payout(client, alice, bob, pm_usdt, usdt_method):
     earn(alice, pm_usdt, "30")
+    usable_wallet(alice, usdt_method.pk, "ALICEWALLET")
     client.force_login(alice.user)
     client.post("/cabinet/payouts/", {"method_id": usdt_method.pk, "account": "ALICEWALLET"})
     payout = Payout.objects.get()

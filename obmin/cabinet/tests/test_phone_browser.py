@@ -18,8 +18,9 @@ from obmin.partner_api.services import apikey_create
 from obmin.partners.models import Partner
 from obmin.partners.services import signup_token_make
 from obmin.rewards.models import PayoutMethod
-from obmin.rewards.services import PayoutError, payout_request
+from obmin.rewards.services import PayoutError
 from obmin.testing.browser import broken_words
+from obmin.testing.factories import payout_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -71,7 +72,7 @@ def test_every_cabinet_page_fits_a_phone(page, tmp_path, live_server):
     apikey_create(partner=partner, name="accounting-script-" + "y" * 60)
     for method in PayoutMethod.objects.filter(is_active=True):
         with contextlib.suppress(PayoutError):  # the demo monitor may have nothing to pay
-            payout_request(partner=partner, method_id=method.pk, account=ADDRESS)
+            payout_to(partner=partner, method_id=method.pk, account=ADDRESS)
 
     client = Client()
     client.force_login(partner.user)

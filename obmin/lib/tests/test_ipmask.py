@@ -52,3 +52,13 @@ def test_client_ip_falls_back_to_the_peer_when_forwarded_for_is_garbage():
     meta = {"REMOTE_ADDR": "192.0.2.1", "HTTP_X_FORWARDED_FOR": "1.2.3.4, nonsense"}
     assert client_ip(meta, trust_forwarded_for=True) == "192.0.2.1"
     assert client_ip({}, trust_forwarded_for=True) == ""
+
+
+def test_local_addresses_tell_no_one_apart():
+    from obmin.lib.ipmask import is_local
+
+    for address in ("127.0.0.1", "10.1.2.0", "192.168.0.7", "172.20.0.0", "100.64.1.1",
+                    "::1", "fd00::1", "fe80::1", "not an address"):
+        assert is_local(address), address
+    for address in ("203.0.113.0", "198.51.100.7", "8.8.8.8", "2001:db8:85a3::"):
+        assert not is_local(address), address

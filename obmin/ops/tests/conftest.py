@@ -22,7 +22,7 @@ from obmin.partner_api.services import apikey_create
 from obmin.partners.models import Click, Partner
 from obmin.rewards.models import LedgerEntry, Payout, PayoutMethod, RewardLevel
 from obmin.rewards.selectors import partner_balance
-from obmin.rewards.services import payout_request
+from obmin.testing.factories import payout_to, usable_wallet
 
 ALICE_MARK = "alicemark"
 BOB_MARK = "bobmark"
@@ -93,7 +93,8 @@ def world(alice, bob, carol, pm_btc, program) -> World:
     alice_exchange = make_exchange(pm_btc, alice, ALICE_MARK, status="success")
     alice_new = make_exchange(pm_btc, alice, ALICE_MARK, amount="100")
     # Her whole 20 USD reward asked for: a requested payout bob must not be able to cancel.
-    payout = payout_request(partner=alice, method_id=method.pk, account=f"{ALICE_MARK}-payout")
+    payout = payout_to(partner=alice, method_id=method.pk, account=f"{ALICE_MARK}-payout")
+    usable_wallet(bob, method.pk, "TQbobwallet")  # the API table's add_payout as bob
     alice_key, alice_raw = apikey_create(partner=alice, name=f"{ALICE_MARK}-key",
                                          allowed_ips=[])
     _test_key, alice_test_raw = apikey_create(partner=alice, name=f"{ALICE_MARK}-test-key",

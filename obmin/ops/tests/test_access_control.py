@@ -78,6 +78,7 @@ def cabinet(alice: str, bob: str | None = None, **options: object) -> Access:
 # Values a URL needs, by name: alice's objects unless an entry says otherwise.
 KWARGS: dict[str, Callable[[World], object]] = {
     "token": lambda w: w.alice_exchange.token,
+    "wallet_id": lambda w: w.alice.payout_wallets.get().pk,
     "payout_id": lambda w: w.alice_payout.pk,
     "key_id": lambda w: w.alice_key.pk,
     "code": lambda w: w.alice.ref_code,
@@ -124,6 +125,9 @@ ROUTES: dict[str, Access] = {
     "cabinet:payouts": cabinet("200"),
     # bob's try on alice's payout or key is refused on his own page; nothing changes.
     "cabinet:payout_cancel": cabinet("302→/cabinet/payouts/", method="post"),
+    "cabinet:wallet_save": cabinet("400", method="post"),
+    "cabinet:wallet_remove": cabinet("302→/cabinet/payouts/", method="post"),
+    "admin:audit_auditentry_csv": Access(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"),
     "cabinet:api_access": cabinet("200"),
     "cabinet:api_key_revoke": cabinet("302→/cabinet/api/", method="post"),
     # Sign-up by proof and password reset: public; a made-up token is refused.
@@ -231,6 +235,9 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
     "rewards.partneraccount": READ_ONLY,
     "rewards.ledgerentry": READ_ONLY,
     "rewards.rewardhold": READ_ONLY,
+    "rewards.rewardreview": READ_ONLY,
+    "rewards.risksettings": SINGLETON,
+    "audit.auditentry": READ_ONLY,
     "rewards.payout": READ_ONLY,
     "monitoring.exportsettings": SINGLETON,
     "monitoring.monitorstatus": READ_ONLY,

@@ -31,8 +31,9 @@ from obmin.partner_api.services import apikey_create
 from obmin.partners.models import Partner
 from obmin.partners.services import signup_token_make
 from obmin.rewards.models import PayoutMethod
-from obmin.rewards.services import PayoutError, payout_request
+from obmin.rewards.services import PayoutError
 from obmin.testing.browser import desktop_page
+from obmin.testing.factories import payout_to
 
 TOOLS = Path(__file__).resolve().parent / "tools"
 AXE = TOOLS / "node_modules" / "axe-core" / "axe.min.js"
@@ -99,7 +100,7 @@ def test_no_serious_or_critical_violation_on_cabinet_and_public_pages(browser, l
     apikey_create(partner=partner, name="accounting script")
     for method in PayoutMethod.objects.filter(is_active=True):
         with contextlib.suppress(PayoutError):  # the demo monitor may have nothing to pay
-            payout_request(partner=partner, method_id=method.pk, account="TXYZpartnerWallet")
+            payout_to(partner=partner, method_id=method.pk, account="TXYZpartnerWallet")
     direction = Direction.objects.filter(is_active=True).select_related(
         "currency_give", "currency_get").first()
     assert direction is not None

@@ -17,7 +17,7 @@ from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.rewards.models import Payout, PayoutMethod, PayoutStatus
 from obmin.testing.browser import PHONE_UA as PHONE
 from obmin.testing.browser import desktop_page, shoot
-from obmin.testing.factories import DirectionFactory
+from obmin.testing.factories import DirectionFactory, usable_wallet
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -123,9 +123,11 @@ def test_from_a_partners_link_to_a_paid_out_reward(browser, live_server, journey
     log_in(partner, "/cabinet/login/", alice.user.get_username())
     partner.goto("/cabinet/exchanges/")
     assert "20" in partner.locator("table").inner_text()
+    # Its wallet saved long enough ago (cooling-off: ops/tests/test_trust_walk_browser.py).
+    usable_wallet(alice, PayoutMethod.objects.get().pk, "TXYZpartnerWallet")
     partner.goto("/cabinet/payouts/")
     assert partner.locator("#balance").inner_text().startswith("20")
-    partner.fill("input[name=account]", "TXYZpartnerWallet")
+    partner.fill("form:not(#wallet-form) input[name=account]", "TXYZpartnerWallet")
     partner.click("text=Request payout of the whole balance")
     partner.wait_for_load_state()
     payout = Payout.objects.get()

@@ -180,6 +180,7 @@ FORMS: dict[str, FormCase] = {
     "cabinet:login": FormCase("anonymous", (302,), (200, 400, 403, 429)),
     "cabinet:password_reset": FormCase("anonymous", (302,), (200, 400, 429)),
     "cabinet:payouts": FormCase("bob", (302,)),
+    "cabinet:wallet_save": FormCase("bob", (302,)),
     "cabinet:api_access": FormCase("alice", (200,)),
     "cabinet:account": FormCase("alice", (302,)),
     "cabinet:password_change": FormCase("alice", (302,)),

@@ -15,8 +15,8 @@ from django.utils import timezone
 from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.partners.models import Click
 from obmin.rewards.models import LedgerEntry, Payout, PayoutMethod, PayoutStatus
-from obmin.rewards.services import payout_request
 from obmin.stats.services import clicks_roll_up
+from obmin.testing.factories import payout_to
 
 pytestmark = pytest.mark.django_db
 
@@ -68,8 +68,8 @@ def test_bulk_mark_paid_goes_through_the_payout_service(client, carol, alice, bo
                                                         program, method):
     earn(pm_usdt, alice, "5000")
     earn(pm_usdt, bob, "8000")
-    first = payout_request(partner=alice, method_id=method.pk, account="=TQalice")
-    second = payout_request(partner=bob, method_id=method.pk, account="TQbob")
+    first = payout_to(partner=alice, method_id=method.pk, account="=TQalice")
+    second = payout_to(partner=bob, method_id=method.pk, account="TQbob")
     client.force_login(carol)
     rows = list(csv.reader(io.StringIO(b"".join(client.get(
         "/staff/overview/pending-payouts.csv").streaming_content).decode()[1:])))

@@ -25,9 +25,8 @@ from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.partners.models import Click, Partner
 from obmin.rewards.models import Payout, PayoutMethod, PayoutStatus
-from obmin.rewards.services import payout_request
 from obmin.testing.browser import desktop_page, shoot
-from obmin.testing.factories import DirectionFactory
+from obmin.testing.factories import DirectionFactory, payout_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -72,8 +71,11 @@ def walk(settings, live_server, program, carol, bob, usdt, btc):
                            email="bobs-customer@example.org", account_get=VALID_BTC,
                            partner_id=bob.pk)
     exchange_set_status(exchange_id=bobs.pk, status=ExchangeStatus.SUCCESS)
-    return payout_request(partner=bob, method_id=PayoutMethod.objects.get().pk,
-                          account="TBobsWallet")
+    # Wallets here are usable at once (their cooling-off is rewards/tests/test_wallets.py's).
+    program.wallet_cooling_hours = 0
+    program.save()
+    return payout_to(partner=bob, method_id=PayoutMethod.objects.get().pk,
+                     account="TBobsWallet")
 
 
 def test_sign_up_link_click_exchange_statistics_csv_reset_and_bulk_payout(
@@ -172,7 +174,9 @@ def test_sign_up_link_click_exchange_statistics_csv_reset_and_bulk_payout(
     # The whole balance asked for.
     page.goto("/cabinet/payouts/")
     assert page.locator("#balance").inner_text().startswith("20")
-    page.fill("input[name=account]", "TDanasWallet")
+    page.fill("#wallet-form input[name=account]", "TDanasWallet")
+    page.click("text=Save wallet")
+    page.wait_for_selector("text=Wallet saved")
     page.click("text=Request payout of the whole balance")
     page.wait_for_load_state()
     payout = Payout.objects.get(partner=partner)

@@ -15,7 +15,7 @@ from obmin.lib.timeutil import from_unix
 from obmin.partner_api.services import apikey_create
 from obmin.partners.models import Click
 from obmin.rewards.models import Payout, PayoutMethod, RewardLevel
-from obmin.rewards.services import payout_request
+from obmin.testing.factories import payout_to
 
 URL = "/service/partner/api.php"
 T0 = 1_717_200_000  # 2024-06-01 00:00:00 UTC
@@ -104,7 +104,7 @@ def history(alice, bob, pm_btc, program, usdt_method):
         make_exchange(pm_btc, alice, T0 + 200, "25.5", status="cancelled"),
         make_exchange(pm_btc, alice, T0 + 86_400),
     ]
-    payout = payout_request(partner=alice, method_id=usdt_method.pk, account="TQalice")
+    payout = payout_to(partner=alice, method_id=usdt_method.pk, account="TQalice")
     Payout.objects.filter(pk=payout.pk).update(created_at=from_unix(T0 + 7200))
     payout.refresh_from_db()
     bob_click = make_click(bob, T0 + 5, user_hash="bob")

@@ -7,6 +7,7 @@ import pytest
 from obmin.partner_api.models import ApiKey
 from obmin.partner_api.services import apikey_create, apikey_revoke
 from obmin.partner_api.tests.conftest import URL, parse
+from obmin.testing.factories import usable_wallet
 
 
 def assert_error(response, body, code: int, status: int = 200) -> str:
@@ -101,7 +102,8 @@ def test_add_payout_empty_account(api, alice_key, usdt_method):
     assert text.startswith("account")
 
 
-def test_add_payout_below_minimum(api, alice_key, usdt_method, program):
+def test_add_payout_below_minimum(api, alice, alice_key, usdt_method, program):
+    usable_wallet(alice, usdt_method.pk, "TQ1")
     text = assert_error(*api(alice_key, "add_payout", method_id=usdt_method.pk,
                              account="TQ1"), 4)
     assert text.startswith("balance")

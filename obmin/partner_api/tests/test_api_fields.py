@@ -8,6 +8,7 @@ import pytest
 
 from obmin.lib.timeutil import utc_date
 from obmin.partner_api.tests.conftest import T0
+from obmin.testing.factories import usable_wallet
 
 NUMBER = (int, float)
 ENVELOPE = {"status", "error", "error_text", "data"}
@@ -186,6 +187,7 @@ def test_add_payout(api, alice, alice_key, history, pm_btc, usdt_method):
 
     make_exchange(pm_btc, alice, T0 + 300, "5000", status="success")
     assert partner_balance(alice) == Decimal(20)
+    usable_wallet(alice, usdt_method.pk, "TQalice2")
     data = assert_success(*api(alice_key, "add_payout", via="post", method_id=usdt_method.pk,
                                account="TQalice2"))
     assert set(data) == {"payout_id"} and isinstance(data["payout_id"], int)

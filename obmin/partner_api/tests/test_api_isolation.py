@@ -5,6 +5,7 @@ from __future__ import annotations
 from obmin.partner_api.tests.conftest import T0
 from obmin.rewards.models import Payout
 from obmin.rewards.selectors import partner_balance
+from obmin.testing.factories import usable_wallet
 
 
 def test_bob_sees_only_his_own(api, history, bob_key, alice_key):
@@ -46,6 +47,7 @@ def test_bob_add_payout_never_touches_alice(api, history, bob, bob_key, alice, u
     make_exchange(pm_btc, alice, T0 + 400, "5000", status="success")
     alice_before = partner_balance(alice)
     alice_payouts = list(Payout.objects.filter(partner=alice).values())
+    usable_wallet(bob, usdt_method.pk, "TQbob")
     _r, body = api(bob_key, "add_payout", method_id=usdt_method.pk, account="TQbob")
     assert body["error"] == 0
     payout = Payout.objects.get(pk=body["data"]["payout_id"])

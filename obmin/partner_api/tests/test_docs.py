@@ -10,6 +10,7 @@ import pytest
 
 from obmin.partner_api import schema
 from obmin.partner_api.methods import HANDLERS
+from obmin.testing.factories import usable_wallet
 
 PAGE = "/partners/api/"
 OPENAPI = "/service/partner/openapi.json"
@@ -42,6 +43,7 @@ def real_answers(api, alice_key, usdt_method, history):
             make_exchange(history["exchanges"][0].direction, history["exchanges"][0].partner,
                           1_717_300_000, "5000", status="success")
             options = {"method_id": usdt_method.pk, "account": "TQdocs"}
+            usable_wallet(history["exchanges"][0].partner, usdt_method.pk, "TQdocs")
         else:
             options = {}
         _r, answers[name] = api(alice_key, name, **options)

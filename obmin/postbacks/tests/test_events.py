@@ -20,7 +20,8 @@ from obmin.postbacks.models import DEFAULT_EVENTS, DeliveryStatus, Event, Postba
 from obmin.postbacks.payloads import click_payload
 from obmin.postbacks.services import postback_create
 from obmin.rewards.models import PayoutMethod, RewardOverride
-from obmin.rewards.services import payout_mark_paid, payout_request
+from obmin.rewards.services import payout_mark_paid
+from obmin.testing.factories import payout_to
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +120,7 @@ def test_payout_paid(alice, pm_btc, program, subscribed, django_capture_on_commi
                                   value=Decimal(50))
     exchange = create(pm_btc, alice)
     exchange_set_status(exchange_id=exchange.pk, status="success")
-    payout = payout_request(partner=alice, method_id=method.pk, account="TXabc")
+    payout = payout_to(partner=alice, method_id=method.pk, account="TXabc")
     with django_capture_on_commit_callbacks(execute=True):
         payout_mark_paid(payout_id=payout.pk, actor="carol")
     paid = [d for d in queued(alice) if d.event == "payout.paid"]

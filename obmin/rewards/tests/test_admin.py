@@ -9,7 +9,8 @@ import pytest
 from obmin.exchange.services import exchange_set_status
 from obmin.rewards.models import Payout, RewardProgram
 from obmin.rewards.selectors import partner_balance, partner_total_paid
-from obmin.rewards.services import ledger_check, payout_request
+from obmin.rewards.services import ledger_check
+from obmin.testing.factories import payout_to
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def payouts(referred, alice, usdt_method, program):
     made = []
     for _n in range(2):
         exchange_set_status(exchange_id=referred("1000").pk, status="success")
-        made.append(payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc"))
+        made.append(payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc"))
     return made
 
 
@@ -72,7 +73,8 @@ def test_program_settings_are_one_form(client, carol, program):
     assert response["Location"].endswith(f"/admin/rewards/rewardprogram/{program.pk}/change/")
     response = client.post(response["Location"], {
         "reward_base": "amount", "min_payout": "25", "hold_days": "14",
-        "second_tier_enabled": "on", "second_tier_percent": "7.5"})
+        "second_tier_enabled": "on", "second_tier_percent": "7.5",
+            "four_eyes_amount": "0", "wallet_cooling_hours": "24"})
     assert response.status_code == 302
     program = RewardProgram.load()
     assert (program.reward_base, program.min_payout) == ("amount", Decimal(25))

@@ -28,6 +28,7 @@ from obmin.partners.models import Partner
 from obmin.rewards.models import LedgerEntry, Payout, PayoutMethod
 from obmin.rewards.selectors import partner_balance
 from obmin.rewards.services import PayoutError, ledger_check, payout_request, reward_sync
+from obmin.testing.factories import usable_wallet
 
 D = Decimal
 THREADS = 6
@@ -135,6 +136,7 @@ def many_rewards_at_once(make: MakeExchange, partner: Partner) -> dict:
 def concurrent_payout_requests(make: MakeExchange, partner: Partner) -> dict:
     method = PayoutMethod.objects.create(title="Race USDT", commission_percent=D(1),
                                          currency_code="USDT")
+    usable_wallet(partner, method.pk, "TXabc")
 
     def request(_n: int) -> str:
         try:

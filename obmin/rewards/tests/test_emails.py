@@ -11,7 +11,8 @@ from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 
 from obmin.exchange.services import exchange_set_status
-from obmin.rewards.services import payout_cancel, payout_mark_paid, payout_refuse, payout_request
+from obmin.rewards.services import payout_cancel, payout_mark_paid, payout_refuse
+from obmin.testing.factories import payout_to
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +67,7 @@ def test_every_payout_change_is_mailed(referred, alice, usdt_method, program, ma
     program.save()
     exchange_set_status(exchange_id=referred("1000").pk, status="success")
     with django_capture_on_commit_callbacks(execute=True):
-        payout = payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+        payout = payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
         change(payout, alice)
     requested, changed = to_alice(mailoutbox)
     assert requested.subject == f"Payout #{payout.pk}: pending"

@@ -20,10 +20,10 @@ from obmin.rewards.services import (
     _locked_account,
     _post,
     ledger_check,
-    payout_request,
     reward_release,
     reward_release_due,
 )
+from obmin.testing.factories import payout_to
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -141,13 +141,13 @@ def test_a_payout_takes_only_payable_money(referred, alice, held, usdt_method):
     succeed(referred, "3000")  # 12.00, pending
     assert money(alice) == (D(0), D("12.00"))
     with pytest.raises(PayoutError) as refused:
-        payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+        payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     assert refused.value.field == "balance"
     assert money(alice) == (D(0), D("12.00"))
 
     reward_release_due(now=timezone.now() + 8 * DAY)
     succeed(referred, "1000")  # 4.00, pending: stays out of the payout
-    payout = payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+    payout = payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     assert payout.original_amount == D("12.00")
     assert money(alice) == (D(0), D("4.00"))
     assert ledger_check() == []

@@ -11,7 +11,7 @@ from django.db import connection
 from obmin.exchange.services import exchange_set_status
 from obmin.rewards.models import LedgerEntry, LedgerImmutable
 from obmin.rewards.selectors import partner_balance
-from obmin.rewards.services import payout_request
+from obmin.testing.factories import payout_to
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -24,7 +24,7 @@ def books(referred, alice, bob, usdt_method):
         exchange = referred(amount, partner=partner)
         exchange_set_status(exchange_id=exchange.pk, status="success")
     exchange_set_status(exchange_id=exchange.pk, status="cancelled")  # bob's, reversed
-    payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+    payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     return LedgerEntry.objects.order_by("id")
 
 

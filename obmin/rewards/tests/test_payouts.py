@@ -25,6 +25,7 @@ from obmin.rewards.services import (
     payout_refuse,
     payout_request,
 )
+from obmin.testing.factories import payout_to
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -45,7 +46,7 @@ def earned(referred, alice):
 
 def test_request_holds_the_whole_balance(alice, earned, usdt_method):
     earned("50.00")
-    payout = payout_request(partner=alice, method_id=usdt_method.pk, account=" TXabc ")
+    payout = payout_to(partner=alice, method_id=usdt_method.pk, account=" TXabc ")
     assert payout.status == 0
     assert payout.account == "TXabc"
     assert payout.original_amount == D("50.00")
@@ -63,14 +64,14 @@ def test_amount_is_converted_into_the_methods_currency(alice, earned):
                                       currency_code="UAH", usd_price=D("0.025"))
     earned("50.00")
     # 50 USD less 2% = 49 USD = 1960 UAH at 0.025 USD per UAH.
-    assert payout_request(partner=alice, method_id=uah.pk, account="4149").amount == D("1960")
+    assert payout_to(partner=alice, method_id=uah.pk, account="4149").amount == D("1960")
 
 
 def test_below_min_payout_is_refused_naming_balance(alice, earned, usdt_method):
     earned("9.99")
     assert partner_min_payout(alice) == D(10)
     with pytest.raises(PayoutError) as caught:
-        payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+        payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     assert caught.value.field == "balance"
     assert "10.00" in caught.value.message
     assert not Payout.objects.exists()
@@ -82,7 +83,7 @@ def test_methods_own_minimum_applies_too(alice, earned, usdt_method):
     usdt_method.save()
     earned("50.00")
     with pytest.raises(PayoutError) as caught:
-        payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+        payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     assert caught.value.field == "balance"
 
 
@@ -99,7 +100,7 @@ def test_inactive_method_is_refused_naming_method_id(alice, earned, usdt_method)
     usdt_method.save()
     earned()
     with pytest.raises(PayoutError) as caught:
-        payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+        payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     assert caught.value.field == "method_id"
     assert payout_methods_for(alice) == []
 
@@ -115,16 +116,16 @@ def test_empty_or_overlong_account_is_refused_naming_account(alice, earned, usdt
 
 def test_second_request_finds_the_balance_held(alice, earned, usdt_method):
     earned()
-    payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+    payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     with pytest.raises(PayoutError) as caught:
-        payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+        payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     assert caught.value.field == "balance"
     assert Payout.objects.count() == 1
 
 
 def test_paid_payout_counts_as_received(alice, earned, usdt_method):
     earned("50.00")
-    payout = payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+    payout = payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     assert partner_total_paid(alice) == D(0)
     paid = payout_mark_paid(payout_id=payout.pk, actor="admin:carol")
     assert (paid.status, paid.actor) == (1, "admin:carol")
@@ -135,7 +136,7 @@ def test_paid_payout_counts_as_received(alice, earned, usdt_method):
 
 def test_refusal_returns_the_hold(alice, earned, usdt_method):
     earned("50.00")
-    payout = payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+    payout = payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     refused = payout_refuse(payout_id=payout.pk, actor="admin:carol", reason="Wrong address")
     assert (refused.status, refused.reason) == (2, "Wrong address")
     assert partner_balance(alice) == D("50.00")
@@ -147,16 +148,16 @@ def test_refusal_returns_the_hold(alice, earned, usdt_method):
 
 def test_partner_cancels_its_pending_payout(alice, earned, usdt_method):
     earned("50.00")
-    payout = payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+    payout = payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     assert payout_cancel(partner=alice, payout_id=payout.pk).status == 3
     assert partner_balance(alice) == D("50.00")
     # The balance is free again: a new request may hold it.
-    assert payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc").status == 0
+    assert payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc").status == 0
 
 
 def test_bob_cannot_cancel_alices_payout(alice, bob, earned, usdt_method):
     earned()
-    payout = payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+    payout = payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     with pytest.raises(PayoutError, match="No payout"):
         payout_cancel(partner=bob, payout_id=payout.pk)
     assert Payout.objects.get(pk=payout.pk).status == 0
@@ -165,7 +166,7 @@ def test_bob_cannot_cancel_alices_payout(alice, bob, earned, usdt_method):
 @pytest.mark.parametrize("first", ["paid", "refused", "cancelled"])
 def test_only_pending_payouts_change(alice, earned, usdt_method, first):
     earned("50.00")
-    payout = payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+    payout = payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     {"paid": lambda: payout_mark_paid(payout_id=payout.pk),
      "refused": lambda: payout_refuse(payout_id=payout.pk),
      "cancelled": lambda: payout_cancel(partner=alice, payout_id=payout.pk)}[first]()
@@ -192,9 +193,9 @@ def test_offers_show_what_the_balance_pays_after_the_fee(alice, earned, usdt_met
 
 def test_payouts_list_is_the_partners_own_within_the_period(alice, bob, earned, usdt_method):
     earned("50.00")
-    first = payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+    first = payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     payout_cancel(partner=alice, payout_id=first.pk)
-    second = payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+    second = payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     week_ago = timezone.now() - timedelta(days=7)
     Payout.objects.filter(pk=first.pk).update(created_at=week_ago)
     assert list(partner_payouts(alice)) == [first, second]
@@ -227,6 +228,6 @@ def test_a_blocked_partner_cannot_ask_for_a_payout(alice, earned, usdt_method):
     alice.is_blocked = True
     alice.save()
     with pytest.raises(PayoutError) as caught:
-        payout_request(partner=alice, method_id=usdt_method.pk, account="TXabc")
+        payout_to(partner=alice, method_id=usdt_method.pk, account="TXabc")
     assert caught.value.field == "balance"
     assert not Payout.objects.exists()
