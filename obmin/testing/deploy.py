@@ -1,0 +1,167 @@
+"""The shipped deployment kit (`deploy/`) run for real in tests and benchmarks: nginx with the
+very site file operators install, its host names, ports and paths moved to temporary ones.
+
+`site_config` rewrites only the lines an operator is told to change (addresses, certificate,
+paths) and fails when one of them is no longer in the file, so the kit and its test cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
+NGINX_SITE = DEPLOY_DIR / "nginx" / "obmin.conf"
+SYSTEMD_DIR = DEPLOY_DIR / "systemd"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def nginx_binary() -> str | None:
+    """nginx's path, or None (scripts/test installs it with apt where it can)."""
+    found = shutil.which("nginx")
+    if found:
+        return found
+    return "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+
+
+def _replace(text: str, pattern: str, replacement: str, *, count: int | None = None) -> str:
+    """Every match replaced; exactly `count` of them, or at least one without it."""
+    new, found = re.subn(pattern, replacement, text, flags=re.MULTILINE)
+    if found != count if count is not None else not found:
+        raise AssertionError(f"{NGINX_SITE.name}: expected {count or 'some'} line(s) matching "
+                             f"{pattern!r}, found {found}")
+    return new
+
+
+def site_config(*, upstreams: Sequence[str], http_port: int, https_port: int, cert: Path,
+                key: Path, static_root: Path, webroot: Path) -> str:
+    """deploy/nginx/obmin.conf with its servers, ports, certificate and paths replaced."""
+    text = NGINX_SITE.read_text()
+    servers = "".join(f"    server {address} max_fails=3 fail_timeout=10s;\n"
+                      for address in upstreams)
+    text = _replace(text, r"^    server 127\.0\.0\.1:800[12] .*\n", "", count=2)
+    text = _replace(text, r"^(upstream obmin_app \{\n)", rf"\g<1>{servers}", count=1)
+    text = _replace(text, r"^    listen \[::\]:.*\n", "", count=2)
+    text = _replace(text, r"^    listen 80;", f"    listen 127.0.0.1:{http_port};", count=1)
+    text = _replace(text, r"^    listen 443 ssl http2;",
+                    f"    listen 127.0.0.1:{https_port} ssl http2;", count=1)
+    text = _replace(text, r"^    ssl_certificate .*;", f"    ssl_certificate {cert};", count=1)
+    text = _replace(text, r"^    ssl_certificate_key .*;", f"    ssl_certificate_key {key};",
+                    count=1)
+    text = _replace(text, r"/etc/nginx/obmin_proxy\.conf",
+                    str(DEPLOY_DIR / "nginx" / "obmin_proxy.conf"))
+    text = _replace(text, r"/srv/obmin/deploy/nginx", str(DEPLOY_DIR / "nginx"), count=1)
+    text = _replace(text, r"/srv/obmin/data/static/", f"{static_root}/", count=1)
+    return _replace(text, r"/var/www/html", str(webroot))
+
+
+MAIN_CONF = """{user}daemon off;
+master_process on;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    include {mime_types};
+    default_type application/octet-stream;
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    include {tmp}/obmin.conf;
+}}
+"""
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for obmin.example (openssl)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=obmin.example", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+class NginxSite:
+    """nginx in the foreground with the shipped site, in front of `upstreams`."""
+
+    def __init__(self, binary: str, *, upstreams: Sequence[str], static_root: Path) -> None:
+        self.binary = binary
+        self.tmp = Path(tempfile.mkdtemp(prefix="obmin-nginx-"))
+        self.http_port, self.https_port = free_port(), free_port()
+        cert, key = self_signed(self.tmp)
+        (self.tmp / "www").mkdir()
+        self.site = site_config(upstreams=upstreams, http_port=self.http_port,
+                                https_port=self.https_port, cert=cert, key=key,
+                                static_root=static_root, webroot=self.tmp / "www")
+        (self.tmp / "obmin.conf").write_text(self.site)
+        mime_types = next((path for path in (Path("/etc/nginx/mime.types"),
+                                             Path(binary).parent.parent / "conf/mime.types")
+                           if path.exists()), None)
+        (self.tmp / "nginx.conf").write_text(MAIN_CONF.format(
+            tmp=self.tmp, mime_types=mime_types or "/etc/nginx/mime.types",
+            # As root, nginx's workers would run as nobody, who may not enter the test's
+            # private directories.
+            user="user root;\n" if os.geteuid() == 0 else ""))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
+
+    def command(self, *extra: str) -> list[str]:
+        return [self.binary, "-c", str(self.tmp / "nginx.conf"), "-p", str(self.tmp), *extra]
+
+    def test(self) -> subprocess.CompletedProcess[str]:
+        """`nginx -t` on the configuration."""
+        return subprocess.run(self.command("-t"), capture_output=True, text=True, check=False)
+
+    def __enter__(self) -> NginxSite:
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.https_port), timeout=1).close()
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.05)
+        error_log = self.tmp / "error.log"
+        raise RuntimeError("nginx did not start: "
+                           + (error_log.read_text() if error_log.exists() else "no error log"))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def unverified_tls() -> ssl.SSLContext:
+    """A client context for the self-signed certificate of `NginxSite`."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
