@@ -24,7 +24,7 @@ import os
 import random
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -117,12 +117,41 @@ def new_click_uid() -> str:
     ids every click's index entry landed on a random page, which cost the redirect about a
     third of its speed on SQLite.
     """
-    millis = time_ns() // 1_000_000
     # Unique, not secret: Python's generator (reseeded in each forked worker) is enough.
-    random_bits = random.getrandbits(74)
-    value = ((millis & (2**48 - 1)) << 80 | 0x7 << 76 | (random_bits >> 62) << 64
+    return _uuid7_hex(time_ns() // 1_000_000, random.getrandbits(74))
+
+
+def _uuid7_hex(millis: int, random_bits: int) -> str:
+    value = ((millis & (2**48 - 1)) << 80 | 0x7 << 76 | (random_bits >> 62 & 0xFFF) << 64
              | 0b10 << 62 | random_bits & (2**62 - 1))
     return f"{value:032x}"
+
+
+# How far a proxy's X-Request-Start may be from this host's clock to be taken as the click's
+# time (a proxy host with a wrong clock must not move clicks to another hour or day).
+PROXY_CLOCK_SKEW_SECONDS = 60
+
+
+def click_identity(meta: Mapping[str, str], now: datetime) -> tuple[str, datetime]:
+    """The click's uid and time. Behind the shipped nginx (`BEHIND_PROXY`), both come from
+    the request's X-Request-ID and X-Request-Start, which nginx sends unchanged when it tries
+    the request again on another app server (deploy/nginx/obmin.conf): a click queued by a
+    server that died before answering, then by the next one, is then one row. Otherwise (or
+    when the headers are missing, malformed or far from this clock) a new uid and `now`."""
+    if settings.BEHIND_PROXY:
+        request_id = meta.get("HTTP_X_REQUEST_ID", "")
+        start = meta.get("HTTP_X_REQUEST_START", "")
+        if len(request_id) == 32 and start.startswith("t="):
+            try:
+                random_bits = int(request_id, 16) & (2**74 - 1)
+                millis = round(float(start[2:]) * 1000)
+            except (ValueError, OverflowError):
+                pass
+            else:
+                moment = datetime.fromtimestamp(millis / 1000, tz=UTC)
+                if abs((moment - now).total_seconds()) <= PROXY_CLOCK_SKEW_SECONDS:
+                    return _uuid7_hex(millis, random_bits), moment
+    return new_click_uid(), now
 
 
 # --- the request side ---------------------------------------------------------------------
