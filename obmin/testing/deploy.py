@@ -16,8 +16,9 @@ import ssl
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
 NGINX_SITE = DEPLOY_DIR / "nginx" / "obmin.conf"
@@ -165,3 +166,59 @@ def unverified_tls() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def redis_server_binary() -> str | None:
+    return shutil.which("redis-server")
+
+
+class RedisServer:
+    """A Redis of the test's own on a free port (never the shared one): it may be stopped."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.port = free_port()
+        self.tmp = Path(tempfile.mkdtemp(prefix="obmin-redis-"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.tmp)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        """Stopped outright: its port refuses connections (and what it held is gone)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def database_url(settings_dict: Mapping[str, object]) -> str:
+    """A DATABASE_URL for other processes to reach this PostgreSQL database (a test's)."""
+    user = quote(str(settings_dict.get("USER") or "postgres"))
+    password = settings_dict.get("PASSWORD")
+    auth = f"{user}:{quote(str(password))}" if password else user
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}@{host}:{port}/{settings_dict['NAME']}"
