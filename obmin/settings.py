@@ -112,6 +112,19 @@ def _database() -> dict[str, Any]:
 
 
 DATABASES = {"default": _database()}
+# A PostgreSQL streaming replica for the heavy reads (obmin.lib.replica: the partner API's lists,
+# the cabinet's statistics, tables and CSVs); used while it answers and is at most
+# DATABASE_REPLICA_MAX_LAG seconds behind, else those reads go to the primary too.
+DATABASE_REPLICA_MAX_LAG = envint("DATABASE_REPLICA_MAX_LAG", 5)
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {
+        **dj_database_url.parse(os.environ["DATABASE_REPLICA_URL"],
+                                conn_max_age=envint("DB_CONN_MAX_AGE", 60)),
+        # A replica that is down must cost a request little before the primary answers.
+        "OPTIONS": {"connect_timeout": 2},
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["obmin.lib.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

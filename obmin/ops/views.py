@@ -6,6 +6,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
+from obmin.lib.replica import replica_state
+
 
 def live(request: HttpRequest) -> HttpResponse:
     """Touches neither database nor cache: the process is up and answering."""
@@ -30,4 +32,15 @@ def ready(request: HttpRequest) -> HttpResponse:
     if failed:
         return HttpResponse("not ready: " + ", ".join(failed), status=503,
                             content_type="text/plain")
-    return HttpResponse("ok", content_type="text/plain")
+    # The replica is told, never a reason for 503: its reads go to the primary meanwhile.
+    return HttpResponse("ok" + _replica_line(), content_type="text/plain")
+
+
+def _replica_line() -> str:
+    state = replica_state(fresh=True)
+    if state is None:
+        return ""
+    if state.lag is None:
+        return "\nreplica: down (reads from the primary)"
+    used = "in use" if state.usable else "too far behind (reads from the primary)"
+    return f"\nreplica: {state.lag:.1f} s behind, {used}"
