@@ -95,6 +95,19 @@ def _lag() -> float | None:
         return None
 
 
+def _answers() -> bool:
+    """One round trip on the replica's kept connection: a streamed answer runs its queries
+    after the view returned, too late to turn to the primary, so a replica that died since
+    the last check is found out here."""
+    try:
+        with connections[REPLICA].cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        replica_failed()
+        return False
+
+
 def replica_failed() -> None:
     """A read on the replica failed: primary only for the next DOWN_SECONDS."""
     global _state
@@ -123,7 +136,7 @@ def answered_from_replica(answer: Callable[[], HttpResponseBase]) -> HttpRespons
     streamed answer's included. When the replica fails during `answer()`, it runs again on the
     primary; a stream the replica fails in the middle of is cut short."""
     state = replica_state()
-    if state is None or not state.usable:
+    if state is None or not state.usable or not _answers():
         return answer()
     try:
         with replica_reads():

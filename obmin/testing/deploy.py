@@ -222,3 +222,77 @@ def database_url(settings_dict: Mapping[str, object]) -> str:
     host = settings_dict.get("HOST") or "127.0.0.1"
     port = settings_dict.get("PORT") or 5432
     return f"postgres://{auth}@{host}:{port}/{settings_dict['NAME']}"
+
+
+def postgres_bin_dir() -> Path | None:
+    """The directory of PostgreSQL's server programs (initdb, pg_ctl, pg_basebackup)."""
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists():
+            return candidate
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root: as the postgres user then.
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+class PostgresCluster:
+    """A PostgreSQL cluster of the test's own in a temporary directory, on a free port: it may
+    be stopped, killed or copied (`replica`) without touching the shared one."""
+
+    def __init__(self, bin_dir: Path, *, data: Path | None = None) -> None:
+        self.bin_dir = bin_dir
+        self.port = free_port()
+        self.tmp = Path(tempfile.mkdtemp(prefix="obmin-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(self.tmp, "postgres", "postgres")
+        self.data = data or self.tmp / "data"
+
+    def run(self, program: str, *args: str, check: bool = True,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(_as_postgres([str(self.bin_dir / program), *args]),
+                              capture_output=True, text=True, check=check, timeout=timeout,
+                              cwd=self.tmp)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def init(self) -> None:
+        self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                 "--no-sync", "-E", "UTF8", "--locale=C")
+        with (self.data / "pg_hba.conf").open("a") as hba:
+            hba.write("host replication postgres 127.0.0.1/32 trust\n")
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -k {self.tmp} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                   "-c wal_level=replica -c max_wal_senders=4 -c hot_standby=on")
+        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.tmp / "log"), "-o", options,
+                 "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def replica(self) -> PostgresCluster:
+        """A streaming replica of this cluster (pg_basebackup), not started yet."""
+        copy = PostgresCluster(self.bin_dir)
+        copy.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                 "-D", str(copy.data), "-R", "-X", "stream", "--checkpoint=fast")
+        return copy
+
+    def sql(self, statement: str, database: str = "postgres") -> str:
+        result = self.run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                          "-d", database, "-Atc", statement)
+        return result.stdout.strip()
+
+    def __enter__(self) -> PostgresCluster:
+        if not (self.data / "PG_VERSION").exists():
+            self.init()
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.tmp, ignore_errors=True)
