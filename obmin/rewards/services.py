@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from obmin.exchange.models import Exchange, ExchangeStatus
@@ -90,12 +92,15 @@ def _post(account: PartnerAccount, *, amount: Decimal, kind: str, note: str = ""
     return entry
 
 
-def _notify(partner_id: int, subject: str, body: str) -> None:
+def _notify(partner_id: int, compose: Callable[[], tuple[str, str]]) -> None:
     """E-mails the partner once the transaction commits, through the worker; a mail failure
-    never undoes money."""
-    email = Partner.objects.filter(pk=partner_id).values_list("user__email", flat=True).first()
-    if email:
-        email_on_commit(subject=subject, body=body, to=[email])
+    never undoes money. `compose` writes (subject, body) in the partner's language (else the
+    site's), not in whatever language the request or worker thread happens to be in."""
+    row = Partner.objects.filter(pk=partner_id).values_list("user__email", "language").first()
+    if row and row[0]:
+        with translation.override(row[1] or settings.LANGUAGE_CODE):
+            subject, body = compose()
+        email_on_commit(subject=subject, body=body, to=[row[0]])
 
 
 # --- rewards ------------------------------------------------------------------------------
@@ -169,17 +174,22 @@ def _credit_mail(entry: LedgerEntry, account: PartnerAccount, hold_days: int) ->
     values = {"id": entry.exchange_id, "amount": quantize(entry.amount, 2),
               "currency": ACCOUNTING_CURRENCY, "balance": quantize(account.balance, 2),
               "days": hold_days}
-    if entry.tier == Tier.SECOND:
-        subject = _("Second-tier reward credited: %(amount)s %(currency)s") % values
-        body = _("A partner who signed up through your link earned a reward on exchange "
-                 "#%(id)s; your share is %(amount)s %(currency)s.") % values
-    else:
-        subject = _("Reward credited: %(amount)s %(currency)s") % values
-        body = _("Exchange #%(id)s succeeded and earned you %(amount)s %(currency)s.") % values
-    if hold_days:
-        body += " " + _("It is pending for %(days)s day(s), then payable.") % values
-    body += " " + _("Your balance is now %(balance)s %(currency)s.") % values
-    _notify(account.partner_id, subject, body)
+
+    def compose() -> tuple[str, str]:
+        if entry.tier == Tier.SECOND:
+            subject = _("Second-tier reward credited: %(amount)s %(currency)s") % values
+            body = _("A partner who signed up through your link earned a reward on exchange "
+                     "#%(id)s; your share is %(amount)s %(currency)s.") % values
+        else:
+            subject = _("Reward credited: %(amount)s %(currency)s") % values
+            body = (_("Exchange #%(id)s succeeded and earned you %(amount)s %(currency)s.")
+                    % values)
+        if hold_days:
+            body += " " + _("It is pending for %(days)s day(s), then payable.") % values
+        body += " " + _("Your balance is now %(balance)s %(currency)s.") % values
+        return subject, body
+
+    _notify(account.partner_id, compose)
 
 
 def reward_sync(*, exchange: Exchange) -> LedgerEntry | None:
@@ -304,20 +314,23 @@ def reward_release_due(*, now: datetime | None = None, limit: int = 500) -> int:
 
 
 def _payout_mail(payout: Payout) -> None:
-    status = PayoutStatus(payout.status).label
-    subject = _("Payout #%(id)s: %(status)s") % {"id": payout.pk, "status": status}
-    body = _("Your payout #%(id)s of %(amount)s %(currency)s to %(account)s (%(method)s) is now "
-             "%(status)s.") % {
-        "id": payout.pk, "amount": quantize(payout.amount, payout.method.decimals),
-        "currency": payout.currency_code, "account": payout.account,
-        "method": payout.method.title, "status": status}
-    if payout.reason:
-        body += "\n" + _("Reason: %(reason)s") % {"reason": payout.reason}
-    if payout.status in (PayoutStatus.REFUSED, PayoutStatus.CANCELLED):
-        body += "\n" + _("%(amount)s %(currency)s are back on your balance.") % {
-            "amount": quantize(payout.original_amount, 2),
-            "currency": payout.original_currency_code}
-    _notify(payout.partner_id, subject, body)
+    def compose() -> tuple[str, str]:
+        status = PayoutStatus(payout.status).label
+        subject = _("Payout #%(id)s: %(status)s") % {"id": payout.pk, "status": status}
+        body = _("Your payout #%(id)s of %(amount)s %(currency)s to %(account)s (%(method)s) "
+                 "is now %(status)s.") % {
+            "id": payout.pk, "amount": quantize(payout.amount, payout.method.decimals),
+            "currency": payout.currency_code, "account": payout.account,
+            "method": payout.method.title, "status": status}
+        if payout.reason:
+            body += "\n" + _("Reason: %(reason)s") % {"reason": payout.reason}
+        if payout.status in (PayoutStatus.REFUSED, PayoutStatus.CANCELLED):
+            body += "\n" + _("%(amount)s %(currency)s are back on your balance.") % {
+                "amount": quantize(payout.original_amount, 2),
+                "currency": payout.original_currency_code}
+        return subject, body
+
+    _notify(payout.partner_id, compose)
 
 
 def payout_request(*, partner: Partner, method_id: int | str, account: str) -> Payout:

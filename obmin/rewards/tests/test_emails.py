@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 
 from obmin.exchange.services import exchange_set_status
@@ -85,3 +86,22 @@ def test_with_the_database_backend_the_mail_waits_for_the_worker(referred, mailo
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
     call_command("worker", "--burst")
     assert len(mailoutbox) == 1  # sent once
+
+
+@pytest.mark.parametrize(("partner_language", "subject"), [
+    ("", "Reward credited: 4.00 USD"),  # the site's language, not the operator's
+    ("uk", "Нараховано винагороду: 4.00 USD"),
+])
+def test_the_mail_speaks_the_partners_language_not_the_callers(
+        referred, alice, mailoutbox, django_capture_on_commit_callbacks, partner_language,
+        subject):
+    """An operator working in Ukrainian (or a worker thread a Ukrainian task left so) must not
+    decide the language of an English-speaking partner's mail, nor the other way round."""
+    alice.language = partner_language
+    alice.save(update_fields=["language"])
+    exchange = referred("1000")
+    caller = "en" if partner_language else "uk"
+    with translation.override(caller), django_capture_on_commit_callbacks(execute=True):
+        exchange_set_status(exchange_id=exchange.pk, status="success")
+    [mail] = mailoutbox
+    assert mail.subject == subject
