@@ -187,8 +187,10 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
+            # An append-only file, as production should keep the click stream: stopped and
+            # started again, it still holds the clicks not yet written.
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.tmp)],
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.tmp)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -200,10 +202,14 @@ class RedisServer:
         raise RuntimeError("redis-server did not start")
 
     def stop(self) -> None:
-        """Stopped outright: its port refuses connections (and what it held is gone)."""
+        """Shut down (SIGTERM): its port refuses connections until `start` again."""
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
 
     def __enter__(self) -> RedisServer:
         self.start()
