@@ -23,6 +23,8 @@ MAX_LAG = 5
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                       reason="run in the PostgreSQL pass (it makes a cluster of its own)"),
     pytest.mark.skipif(PG_BIN is None, reason="PostgreSQL's server programs are not installed"),
     pytest.mark.skipif(sys.platform != "linux", reason="runs PostgreSQL clusters (Linux)"),
 ]
