@@ -1,7 +1,8 @@
 """Hard faults under load, through the shipped nginx: two `obmin serve` and two `obmin worker`
-on a PostgreSQL cluster and a Redis of the test's own. While partner links are followed without
-pause: a worker is SIGKILLed mid-batch, then an app server; Redis is stopped for 10 s, then
-PostgreSQL. /ref/ answers every request with its redirect, pages needing the database answer a
+on a PostgreSQL cluster with a streaming replica and a Redis, all of the test's own. While
+partner links are followed without pause: a worker is SIGKILLed mid-batch, then an app server;
+Redis is stopped for 10 s, the replica dies (the partner API answers from the primary), then
+PostgreSQL is stopped for 10 s. /ref/ answers every request with its redirect, pages needing the database answer a
 short 503 page meanwhile, and afterwards every answered click is stored exactly once and
 `obmin ledger check` is clean.
 
@@ -147,6 +148,12 @@ def test_hard_faults_under_load_lose_and_double_no_click(tmp_path):
         code = subprocess.run([OBMIN, "partner", "create", "alice@example.com", "--password",
                                "correct horse 1"], env=env, check=True, timeout=120,
                               capture_output=True, text=True).stdout.split()[-1]
+        key = subprocess.run([OBMIN, "apikey", "create", "alice@example.com"], env=env,
+                             check=True, timeout=120, capture_output=True,
+                             text=True).stdout.split()[-1]
+        replica = postgres.replica()
+        replica.start()
+        env["DATABASE_REPLICA_URL"] = replica.url("obmin")
         processes = Processes(env, tmp_path)
         ports = [free_port(), free_port()]
         try:
@@ -162,6 +169,7 @@ def test_hard_faults_under_load_lose_and_double_no_click(tmp_path):
                 timings.update(kill_a_worker_mid_batch(processes, workers, stream))
                 timings.update(kill_an_app_server(processes, servers, ports[0], load))
                 timings.update(stop_redis(redis_server, load))
+                kill_the_replica(replica, site, key)
                 timings.update(stop_postgres(postgres, site, load))
             answered = load.answers
             started = time.monotonic()
@@ -173,6 +181,7 @@ def test_hard_faults_under_load_lose_and_double_no_click(tmp_path):
                                    text=True, timeout=120, check=False)
         finally:
             processes.stop_all()
+            replica.__exit__()
         print("\nanswers:", dict(answered), "\n" + "\n".join(
             f"{what}: {seconds:.1f} s" for what, seconds in timings.items()))
         assert set(answered) == {302}, answered  # no 5xx, no error, every visitor redirected
@@ -249,3 +258,21 @@ def stop_postgres(postgres: PostgresCluster, site: NginxSite, load: Load) -> dic
     assert load.redirects() > before, "no redirect while PostgreSQL was stopped"
     postgres.start()
     return {"PostgreSQL stopped": time.monotonic() - stopped}
+
+
+def kill_the_replica(replica: PostgresCluster, site: NginxSite, key: str) -> None:
+    with httpx.Client(verify=unverified_tls(), timeout=30,
+                      headers={"Host": "obmin.example", "Authorization": f"Bearer {key}"}
+                      ) as partner:
+        def links() -> int:
+            answer = partner.get(site.url + "/service/partner/api.php", params={
+                "api_action": "pp", "method": "get_links", "start_time": "0"})
+            assert answer.status_code == 200 and answer.json()["status"] == "success", answer.text
+            data = answer.json()["data"]
+            return len(data["items"]) if isinstance(data, dict) else len(data)
+
+        assert links() > 0
+        replica.stop("immediate")
+        for _ in range(4):  # each app server's first read after it died, and the next ones
+            assert links() > 0
+        assert "replica: down" in partner.get(site.url + "/health/ready").text
