@@ -2,9 +2,9 @@
 on a PostgreSQL cluster with a streaming replica and a Redis, all of the test's own. While
 partner links are followed without pause: a worker is SIGKILLed mid-batch, then an app server;
 Redis is stopped for 10 s, the replica dies (the partner API answers from the primary), then
-PostgreSQL is stopped for 10 s. /ref/ answers every request with its redirect, pages needing the database answer a
-short 503 page meanwhile, and afterwards every answered click is stored exactly once and
-`obmin ledger check` is clean.
+PostgreSQL is stopped for 10 s. /ref/ answers every request with its redirect, pages needing
+the database answer a short 503 page meanwhile, and afterwards every answered click is stored
+exactly once and `obmin ledger check` is clean.
 
 Run in CI's PostgreSQL pass (it makes its own cluster, so once is enough)."""
 

@@ -17,12 +17,12 @@ from obmin.partners.tests.test_click_ingest import (
 pytestmark = [needs_redis, pytest.mark.django_db(transaction=True)]
 
 
-def queue(stream, partner, count: int) -> None:
+def queue(redis_stream, partner, count: int) -> None:
     for n in range(count):
-        stream.xadd(CLICK_STREAM, {"click": click_data(partner, f"{n:016x}").to_json()})
+        redis_stream.xadd(CLICK_STREAM, {"click": click_data(partner, f"{n:016x}").to_json()})
 
 
-def test_a_dead_readers_batch_is_taken_over(alice, stream, monkeypatch):
+def test_a_dead_readers_batch_is_taken_over(alice, stream, monkeypatch):  # noqa: F811
     stream.xgroup_create(CLICK_STREAM, CLICK_GROUP, id="0", mkstream=True)
     queue(stream, alice, 5)
     # A worker read them and died before writing.
@@ -34,7 +34,8 @@ def test_a_dead_readers_batch_is_taken_over(alice, stream, monkeypatch):
     assert stream.xpending(CLICK_STREAM, CLICK_GROUP)["pending"] == 0
 
 
-def test_stopped_readers_holding_nothing_are_forgotten(alice, stream, monkeypatch):
+def test_stopped_readers_holding_nothing_are_forgotten(alice, stream,  # noqa: F811
+                                                       monkeypatch):
     stream.xgroup_create(CLICK_STREAM, CLICK_GROUP, id="0", mkstream=True)
     queue(stream, alice, 2)
     stream.xreadgroup(CLICK_GROUP, "host-holding", {CLICK_STREAM: ">"}, count=1)
