@@ -44,7 +44,8 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.CANCELLED: {S.PAID, S.RECEIVED, S.SUCCESS, S.ERROR},
 }
 # Where a transaction id given with a status change is kept on the exchange.
-TXID_FIELD: dict[str, str] = {S.PAID: "customer_txid", S.RECEIVED: "customer_txid", S.SUCCESS: "payout_txid"}
+TXID_FIELD: dict[str, str] = {S.PAID: "customer_txid", S.RECEIVED: "customer_txid",
+                              S.SUCCESS: "payout_txid"}
 
 
 class ExchangeError(Refused):
