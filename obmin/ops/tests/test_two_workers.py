@@ -173,8 +173,12 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(
     assert sorted(releases.values_list("sequence", "exchange_id")) == sorted(
         LedgerEntry.objects.filter(pk__in=credits).values_list("sequence", "exchange_id"))
     assert len(credits) == EXCHANGES
-    emails = [task.worker_ids for task in DBTaskResult.objects.all()]
-    assert all(len(worker_ids) == 1 for worker_ids in emails)  # each claimed once
+    # A task the killed worker held is claimed again (its worker_ids name both); each e-mail
+    # still went out once.
+    claimed_again = [(task.task_path, task.worker_ids) for task in DBTaskResult.objects.all()
+                     if len(task.worker_ids) > 1]
+    print("tasks claimed again:", claimed_again)
+    assert len(claimed_again) <= 1
     sent = "".join((tmp_path / name).read_text() for name in ("first.log", "second.log"))
     assert all(sent.count(f"Subject: two-workers-{n}\n") == 1 for n in range(EMAILS))
     check = subprocess.run([OBMIN, "ledger", "check"], env=env, capture_output=True,
