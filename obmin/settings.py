@@ -26,6 +26,8 @@ DEBUG = envbool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-obmin-demo-key-change-me"
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+# The public address every absolute link is built on (obmin.lib.site.public_url): partners'
+# links, e-mails, API answers, docs. `obmin demo --bind` sets it to the bound address.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -61,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Notes a Host that differs from SITE_URL's, for `obmin check --deploy`.
+    "obmin.lib.site.SeenHostMiddleware",
 ]
 
 ROOT_URLCONF = "obmin.urls"
@@ -193,8 +197,24 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# E-mail (contract §7), sent by `obmin worker` (obmin.lib.mail). The console backend prints
+# messages to the worker's output; `obmin check --deploy` warns while production keeps it.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Django's file-based backend writes each message into this directory (tests, trials).
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH") or None
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)  # STARTTLS, usually on port 587
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)  # TLS from the start, usually on port 465
+# Seconds an SMTP connection or reply may take before the send fails (and is retried).
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Obmin <noreply@obmin.local>")
+# Where Django's error reports to ADMINS come from.
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# Tries of one e-mail before it is marked failed; retries wait 1, 4, 16 minutes, ... (max 4 h).
+EMAIL_SEND_ATTEMPTS = envint("EMAIL_SEND_ATTEMPTS", 6)
 # Who is told when a customer presses "I have paid" (comma-separated); empty: nobody.
 OPERATOR_EMAIL = os.environ.get("OPERATOR_EMAIL", "")
 

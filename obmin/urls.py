@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from obmin.cabinet.program import program
+
 # A short 503 page while the database is unreachable, Django's 500 page otherwise.
 handler500 = "obmin.ops.views.server_error"
 
@@ -12,6 +14,8 @@ urlpatterns = [
     path("", include("obmin.monitoring.urls")),
     path("", include("obmin.partner_api.urls")),
     path("cabinet/", include("obmin.cabinet.urls")),
+    # The public partner program page, beside the API docs at partners/api/.
+    path("partners/", program, name="program"),
     path("", include("obmin.ops.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

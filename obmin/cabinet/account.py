@@ -35,9 +35,11 @@ from obmin.cabinet.forms import (
 )
 from obmin.lib.errors import add_refusal
 from obmin.lib.mail import email_on_commit
+from obmin.lib.site import public_url
 from obmin.lib.text import normalize_email
 from obmin.partners.attribution import referral
 from obmin.partners.models import Partner
+from obmin.partners.selectors import partner_old_codes
 from obmin.partners.services import (
     PartnerError,
     email_change_token_make,
@@ -111,15 +113,15 @@ def signup(request: HttpRequest) -> HttpResponse:
             email = form.cleaned_data["email"]
             if email_has_account(email):
                 _mail(to=email, template="cabinet/email/signup_known.txt", context={
-                    "login_url": request.build_absolute_uri(reverse("cabinet:login")),
-                    "reset_url": request.build_absolute_uri(reverse("cabinet:password_reset")),
+                    "login_url": public_url(reverse("cabinet:login")),
+                    "reset_url": public_url(reverse("cabinet:password_reset")),
                 })
             else:
                 found = referral(request)
                 token = signup_token_make(email=email,
                                           referred_by_id=found.partner_id if found else None)
                 _mail(to=email, template="cabinet/email/signup_confirm.txt", context={
-                    "confirm_url": request.build_absolute_uri(
+                    "confirm_url": public_url(
                         reverse("cabinet:signup_confirm", args=[token])),
                 })
             return redirect("cabinet:signup_sent")
@@ -197,7 +199,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         email = form.cleaned_data["email"]
         if not email_has_account(email):
             _mail(to=normalize_email(email), template="cabinet/email/reset_unknown.txt",
-                  context={"signup_url": self.request.build_absolute_uri(
+                  context={"signup_url": public_url(
                       reverse("cabinet:signup"))})
         return super().form_valid(form)
 
@@ -244,6 +246,7 @@ def _account_page(request: PartnerRequest, *, profile_form: ProfileForm | None =
         "profile_form": profile_form or ProfileForm(initial={
             "time_zone": partner.time_zone, "language": partner.language}),
         "code_form": code_form or CodeChoiceForm(),
+        "old_links": [public_url(f"/ref/{code}/") for code in partner_old_codes(partner.pk)],
     }, status=status)
 
 
@@ -310,7 +313,7 @@ def email_change(request: PartnerRequest) -> HttpResponse:
                 _mail(to=email, template="cabinet/email/email_change_confirm.txt",
                       language=partner.language, context={
                           "old_email": partner.email,
-                          "confirm_url": request.build_absolute_uri(
+                          "confirm_url": public_url(
                               reverse("cabinet:email_change_confirm", args=[token])),
                       })
             messages.success(request, _("We sent a confirmation link to %(email)s; your e-mail "

@@ -10,12 +10,15 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from obmin.exchange.selectors import DirectionTable
 from obmin.lib.mail import email_on_commit
 from obmin.lib.models import SOURCE_MAX_LENGTH
+from obmin.lib.money import plain
+from obmin.lib.site import public_url
 from obmin.lib.text import normalize_email
 from obmin.partner_api.v1.catalog import ALL_METHODS
 from obmin.partners.models import Partner
@@ -73,6 +76,8 @@ class PasswordResetRequestForm(PasswordResetForm):
                   context: dict[str, Any], from_email: str | None, to_email: str,
                   html_email_template_name: str | None = None) -> None:
         user = context["user"]
+        context["reset_url"] = public_url(reverse("cabinet:password_reset_confirm", kwargs={
+            "uidb64": context["uid"], "token": context["token"]}))
         partner = Partner.objects.filter(user_id=user.pk).only("language").first()
         with translation.override(partner.language if partner and partner.language
                                   else translation.get_language()):
@@ -185,5 +190,5 @@ class PayoutRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         method = self.fields["method_id"]
         assert isinstance(method, forms.ChoiceField)
-        method.choices = [(o.id, f"{o.title} ({o.commission_percent.normalize()}%)")
+        method.choices = [(o.id, f"{o.title} ({plain(o.commission_percent)}%)")
                           for o in offers]

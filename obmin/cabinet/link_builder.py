@@ -7,7 +7,6 @@ import io
 from urllib.parse import urlencode
 
 import segno
-from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.utils.safestring import mark_safe
 from obmin.cabinet.decorators import PartnerRequest, partner_required
 from obmin.cabinet.forms import LinkBuilderForm
 from obmin.exchange.selectors import DirectionTable, active_directions
+from obmin.lib.site import public_url
 from obmin.partners.models import Partner
 
 EXPORT_FORMATS = ("xml", "json", "txt")
@@ -49,7 +49,7 @@ def link_builder(request: PartnerRequest) -> HttpResponse:
     form = _form(request)
     link = _link(request, form)
     partner = request.partner
-    exports = ([f"{settings.SITE_URL}/service/export/{kind}/{partner.export_code}"
+    exports = ([public_url(f"/service/export/{kind}/{partner.export_code}")
                 for kind in EXPORT_FORMATS]
                if partner.is_monitor and partner.export_enabled else [])
     return render(request, "cabinet/link_builder.html", {

@@ -23,6 +23,7 @@ from obmin.cabinet.decorators import PartnerRequest, partner_required
 from obmin.exchange.models import ExchangeStatus
 from obmin.lib.csvsafe import csv_response
 from obmin.lib.replica import reads_from_replica
+from obmin.lib.money import plain
 from obmin.rewards.models import EntryKind, PayoutStatus
 from obmin.stats import selectors
 from obmin.stats.dimensions import PLAIN
@@ -241,8 +242,8 @@ EXCHANGE_HEADER = ["id", "time", "give", "amount_give", "get", "amount_get", "st
 
 def exchange_lines(rows: QuerySet[Any], zone: tzinfo) -> Iterable[list[Any]]:
     for e in rows.iterator(chunk_size=2000):
-        yield [e.pk, local(e.created_at, zone), e.currency_give.code, e.amount_give.normalize(),
-               e.currency_get.code, e.amount_get.normalize(), e.status,
+        yield [e.pk, local(e.created_at, zone), e.currency_give.code, plain(e.amount_give),
+               e.currency_get.code, plain(e.amount_get), e.status,
                _money(e.amount_give * e.usd_price_give if e.is_success else Decimal(0)),
                _money(e.partner_reward if e.reward_accrued else Decimal(0)),
                int(e.reward_accrued), e.sub1, e.sub2, e.sub3, e.sub4, e.sub5, e.utm_source,
@@ -301,7 +302,7 @@ def payouts_csv(request: PartnerRequest) -> StreamingHttpResponse:
     start, end = (period.start, period.end) if "period" in request.GET else (EVER, FOREVER)
     rows = selectors.payout_list(partner_id=request.partner.pk, start=start, end=end,
                                  status=payout_status(request))
-    lines = ([p.pk, local(p.created_at, zone), p.method.title, p.account, p.amount.normalize(),
+    lines = ([p.pk, local(p.created_at, zone), p.method.title, p.account, plain(p.amount),
               p.currency_code, p.original_amount, p.status, p.get_status_display(),
               p.transaction_id] for p in rows.iterator(chunk_size=2000))
     return csv_response("payouts.csv",

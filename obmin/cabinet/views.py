@@ -16,6 +16,7 @@ from obmin.cabinet.forms import ApiKeyForm, PayoutRequestForm
 from obmin.cabinet.reward_rules import describe_reward_rules
 from obmin.cabinet.stats_views import dashboard_context
 from obmin.lib.errors import add_refusal
+from obmin.lib.site import public_url
 from obmin.partner_api.selectors import partner_api_keys
 from obmin.partner_api.services import ApiKeyError, apikey_create, apikey_revoke
 from obmin.rewards.selectors import (
@@ -36,6 +37,7 @@ def dashboard(request: PartnerRequest) -> HttpResponse:
         **dashboard_context(request),
         "balances": partner_balances(request.partner.pk),
         "second_tier_percent": second_tier_percent(),
+        "export_url": public_url(f"/service/export/xml/{request.partner.export_code}"),
     })
 
 
@@ -59,6 +61,8 @@ def api_access(request: PartnerRequest) -> HttpResponse:
     response = render(request, "cabinet/api_access.html", {
         "partner": partner, "form": form, "new_key": new_key,
         "keys": partner_api_keys(partner),
+        "api_url": public_url("/service/partner/api.php"), "v1_test_url": public_url(
+            "/api/userapi/v1/test"),
     }, status=400 if form.errors else 200)
     response["Cache-Control"] = "no-store"  # the page may hold a secret
     return response

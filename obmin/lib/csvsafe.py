@@ -19,14 +19,16 @@ from django.http import StreamingHttpResponse
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise(value: Any) -> str | int | Decimal:
+def neutralise(value: Any) -> str | int:
     """The cell as written: numbers as they are, text with a formula start made inert."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, int | Decimal):
+    if isinstance(value, int):
         return value
+    if isinstance(value, Decimal):  # digits as written, never an exponent (2E+2)
+        return format(value, "f")
     text = value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
     if text.startswith(FORMULA_STARTS):
         return "'" + text

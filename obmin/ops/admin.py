@@ -6,9 +6,6 @@ the page is completed here, in a room allowed to read them all: the same admin, 
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
-
 from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
@@ -21,8 +18,9 @@ from obmin.lib.admin import amount_text
 from obmin.partner_api.selectors import partner_api_keys
 from obmin.partners.admin import PartnerAdmin
 from obmin.partners.models import Partner
-from obmin.partners.selectors import partner_summary
 from obmin.rewards.selectors import partner_balances, partner_pending_payouts
+from obmin.stats.periods import Period, period_of, zone_of
+from obmin.stats.selectors import figures
 
 SUMMARY_DAYS = 30
 
@@ -63,18 +61,28 @@ class PartnerSummaryAdmin(PartnerAdmin):
         return gettext("%(count)d, holding %(amount)s USD") % {
             "count": count, "amount": amount_text(held, 2)}
 
+    @staticmethod
+    def _period(obj: Partner) -> Period:
+        zone = zone_of(obj.time_zone)
+        return period_of(f"{SUMMARY_DAYS}d", today=timezone.now().astimezone(zone).date(),
+                         zone=zone)
+
     @admin.display(description=_("last 30 days"))
     def last_30_days(self, obj: Partner) -> str:
+        """The cabinet's own "30 days" (the default period of its statistics), read from the
+        same service: the partner's local days, today included."""
         if not obj.pk:
             return "-"
-        totals = partner_summary(partner=obj, days=SUMMARY_DAYS, now=timezone.now()).totals
+        period = self._period(obj)
+        totals = figures(partner_id=obj.pk, start=period.start, end=period.end)
         return gettext("%(clicks)s clicks (%(unique)s unique), %(exchanges)s exchanges "
                        "(%(successful)s successful), turnover %(turnover)s USD, rewards "
-                       "%(rewards)s USD") % {
-            "clicks": totals["clicks"], "unique": totals["unique_clicks"],
-            "exchanges": totals["exchanges"], "successful": totals["successful"],
-            "turnover": amount_text(Decimal(totals["turnover_usd"]), 2),
-            "rewards": amount_text(Decimal(totals["rewards"]), 2)}
+                       "%(rewards)s USD; days in %(zone)s, as the partner's cabinet counts "
+                       "them") % {
+            "clicks": totals.clicks, "unique": totals.unique_clicks,
+            "exchanges": totals.exchanges, "successful": totals.successful,
+            "turnover": amount_text(totals.turnover, 2),
+            "rewards": amount_text(totals.rewards, 2), "zone": str(period.zone)}
 
     @admin.display(description=_("API keys"))
     def api_keys(self, obj: Partner) -> SafeString | str:
@@ -91,7 +99,9 @@ class PartnerSummaryAdmin(PartnerAdmin):
     def related_lists(self, obj: Partner) -> SafeString | str:
         if not obj.pk:
             return "-"
-        since = (timezone.now() - timedelta(days=SUMMARY_DAYS)).date().isoformat()
+        # The exchanges of the figures beside it: the same 30 local days, from their first
+        # instant (in UTC, the admin's time).
+        since = self._period(obj).start.strftime("%Y-%m-%d %H:%M:%S")
         clicks = f"{reverse('admin:partners_click_changelist')}?partner={obj.pk}"
         exchanges = (f"{reverse('admin:exchange_exchange_changelist')}?partner__id__exact={obj.pk}"
                      f"&created_at__gte={since}")

@@ -8,7 +8,12 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.core.checks import Error as CheckError
 
+from obmin.lib.site import foreign_host_seen, public_host
+from obmin.lib.timeutil import from_unix, utc_date
+
 DEMO_KEY_MARK = "obmin-demo-key"
+CONSOLE_EMAIL = "django.core.mail.backends.console.EmailBackend"
+FILE_EMAIL = "django.core.mail.backends.filebased.EmailBackend"
 
 
 @register(Tags.security, deploy=True)
@@ -36,4 +41,31 @@ def check_production_settings(app_configs: object, **kwargs: object) -> list[Che
         problems.append(Warning(
             "SITE_URL is the local demo address; partners' links would point there.",
             hint="Set SITE_URL=https://your-exchanger.example", id="obmin.W003"))
+    if settings.EMAIL_BACKEND == CONSOLE_EMAIL:
+        problems.append(Warning(
+            "EMAIL_BACKEND is the console backend: sign-up, password reset and payout e-mails "
+            "are printed to the worker's output, not sent.",
+            hint="Set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST "
+                 "(and EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS), then "
+                 "try it: obmin mail test you@example.com", id="obmin.W020"))
+    seen = foreign_host_seen()
+    if seen is not None and seen[0] != public_host():  # not noted before SITE_URL was fixed
+        host, when = seen
+        problems.append(Warning(
+            f"Requests arrived on host {host} (last at {utc_date(from_unix(int(when)))} UTC) "
+            f"but SITE_URL is {settings.SITE_URL}: partners' links, e-mails and API answers "
+            "name SITE_URL.",
+            hint="Set SITE_URL to the address visitors use, e.g. SITE_URL=https://" + host,
+            id="obmin.W021"))
     return problems
+
+
+@register()
+def check_mail_settings(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """The file backend without a directory fails every send (in the worker, out of sight)."""
+    if settings.EMAIL_BACKEND == FILE_EMAIL and not settings.EMAIL_FILE_PATH:
+        return [CheckError("EMAIL_BACKEND is the file backend but EMAIL_FILE_PATH is not set: "
+                           "every e-mail would fail.",
+                           hint="Set EMAIL_FILE_PATH to a directory the worker may write.",
+                           id="obmin.E020")]
+    return []

@@ -2,7 +2,8 @@
 the reports at scale: N clicks over the last 365 days (sub-IDs, UTM tags, countries, browsers,
 referrers, a few crawlers) and about N/20 referred exchanges, most of them successful with their
 reward credited on the ledger (so `obmin ledger check` agrees). Rows are written in bulk (COPY on
-PostgreSQL), then the click rollups are brought up to date.
+PostgreSQL), then the statistics rollups are brought up to date (the database triggers marked
+every hour the new exchanges landed in, however far back: `obmin.stats.triggers`).
 """
 
 from __future__ import annotations
@@ -95,8 +96,9 @@ def generate(clicks: int, *, seed: int = 7) -> tuple[int, int]:
         if len(batch) < BATCH:
             break
     exchanges = _exchanges(rng, partner_ids, directions, clicks // 20)
+    # Nothing else writes meanwhile: every new id and every hour the rows marked stale, now.
     clicks_roll_up(settle=False)
-    exchanges_roll_up()
+    exchanges_roll_up(settle=False)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE")

@@ -36,6 +36,9 @@ COUNTERS = {
     "obmin_api_calls": "Partner API calls, by method and error code (0: success).",
     "obmin_postback_deliveries": "Postback delivery attempts, by outcome (delivered, retry, "
                                  "failed).",
+    "obmin_rollup_repairs": "Statistics rollup hours and days the reconciler found differing "
+                            "from the raw rows and rebuilt, by source (clicks, exchanges).",
+    "obmin_emails": "E-mail send attempts by the worker, by outcome (sent, retry, failed).",
 }
 
 

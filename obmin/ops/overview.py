@@ -18,8 +18,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from obmin.lib.csvsafe import csv_response
+from obmin.lib.mail import send_email
+from obmin.lib.money import plain
 from obmin.partners.models import Partner
 from obmin.rewards.models import Payout, PayoutStatus
 from obmin.rewards.services import PayoutError, payout_mark_paid
@@ -100,8 +104,15 @@ def overview(request: HttpRequest) -> HttpResponse:
         "unusual": [Unusual(partners[pid], reason) for pid, reason in unusual
                     if pid in partners],
         "payouts": pending_payouts()[:500],
+        "failed_emails": failed_emails(),
         "title": _("Program overview"),
     })
+
+
+def failed_emails() -> int:
+    """E-mails the worker gave up on (every attempt failed): kept as failed tasks."""
+    return DBTaskResult.objects.filter(status=TaskResultStatus.FAILED,
+                                       task_path=send_email.module_path).count()
 
 
 @require_POST
@@ -133,7 +144,7 @@ def payouts_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Pending payouts for a mass payment: who, where, how much."""
     rows = ([p.pk, p.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
              p.partner.email, p.partner.ref_code, p.method.title, p.account,
-             p.amount.normalize(), p.currency_code, p.original_amount]
+             plain(p.amount), p.currency_code, p.original_amount]
             for p in pending_payouts().iterator(chunk_size=1000))
     return csv_response("pending-payouts.csv",
                         ["id", "requested_utc", "partner_email", "ref_code", "method",

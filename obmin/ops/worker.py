@@ -35,7 +35,7 @@ from obmin.partners.ingest import click_readers_forget, clicks_ingest
 from obmin.partners.partitions import click_partitions_ensure
 from obmin.postbacks.delivery import postbacks_dispatch, postbacks_send_now
 from obmin.rewards.services import reward_release_due
-from obmin.stats.services import clicks_roll_up, exchanges_roll_up
+from obmin.stats.services import clicks_roll_up, exchanges_roll_up, rollups_reconcile
 
 logger = logging.getLogger("obmin.worker")
 
@@ -70,8 +70,11 @@ def duties() -> list[Duty]:
         # API v1 bids' status changes to their callback_url, with retries (partner_api.v1.bids).
         Duty("send bid callbacks", 2, bid_callbacks_deliver),
         Duty("release rewards whose holding period ended", 60, reward_release_due),
+        # New clicks by id; hours whose clicks were changed or deleted, rebuilt (obmin.stats).
         Duty("roll clicks up into hourly statistics", 30, clicks_roll_up),
-        Duty("roll changed exchanges up into statistics", 30, exchanges_roll_up),
+        Duty("rebuild the statistics of hours whose exchanges changed", 30, exchanges_roll_up),
+        # The recent hours and a sample of older ones compared with the raw rows, repaired.
+        Duty("reconcile statistics with the raw rows", 300, rollups_reconcile),
         Duty("forget click readers of stopped workers", 600, click_readers_forget),
     ]
 

@@ -16,12 +16,12 @@ from decimal import Decimal
 from itertools import islice
 from typing import TypeVar
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from obmin.lib.ipmask import mask_ip
 from obmin.lib.money import quantize_down
+from obmin.lib.site import public_url
 from obmin.lib.timeutil import from_unix, to_unix
 from obmin.partner_api.envelope import ApiError
 from obmin.partner_api.models import ApiKey
@@ -272,7 +272,7 @@ class SandboxSource:
             pending=Decimal(self._rng("pending", 0).randint(0, 3_000)) / 100,
             total_paid=paid,
             # A code no partner has: the link works (redirects) and attributes nothing.
-            link=f"{settings.SITE_URL}/ref/sandbox-{self.seed[:8]}/",
+            link=public_url(f"/ref/sandbox-{self.seed[:8]}/"),
             min_payout=MIN_PAYOUT,
             # The made-up methods have no minimum of their own, only MIN_PAYOUT.
             methods=[PayoutMethodOffer(id=m.id, title=m.title,

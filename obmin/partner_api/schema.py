@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from obmin.lib.i18n import lazy_format
+from obmin.lib.site import public_url
 
 
 @dataclass(frozen=True)
@@ -199,4 +199,4 @@ METHOD_NAMES = tuple(m.name for m in METHODS)
 
 
 def api_url() -> str:
-    return f"{settings.SITE_URL}/service/partner/api.php"
+    return public_url("/service/partner/api.php")

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from obmin.lib import metrics
 from obmin.lib.replica import answered_from_replica
+from obmin.lib.site import public_url
 from obmin.partner_api import docs, schema
 from obmin.partner_api.decorators import ApiRequest, api_key_required
 from obmin.partner_api.envelope import ApiError, FailureResponse, failure
@@ -114,7 +115,7 @@ def documentation(request: HttpRequest) -> HttpResponse:
         "url": schema.api_url(), "common": schema.COMMON_PARAMS, "methods": methods,
         "errors": schema.ERRORS,
         "error_example": json.dumps(docs.error_example(), indent=2, ensure_ascii=False),
-        "v1": v1_docs.page(),
+        "v1": v1_docs.page(), "site_url": public_url(""),
     })
 
 

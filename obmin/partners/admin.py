@@ -11,8 +11,22 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from obmin.lib.admin import ReadOnlyAdmin, SingletonAdmin, time_column, truncated
-from obmin.partners.models import Click, ClickDay, Partner, ReferralSettings
+from obmin.partners.models import Click, ClickDay, OldReferralCode, Partner, ReferralSettings
 from obmin.partners.services import partner_delete, partner_save, partner_set_blocked
+
+
+class OldReferralCodeInline(admin.TabularInline):
+    """The partner's earlier referral codes: they still count for it, and nobody else may
+    take them (kept by the services, so shown here only)."""
+
+    model = OldReferralCode
+    fields = ["code", "replaced_at"]
+    readonly_fields = ["code", "replaced_at"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Partner)
@@ -21,10 +35,11 @@ class PartnerAdmin(admin.ModelAdmin):
     list_display = ["id", "user", "ref_code", "export_code", "export_enabled", "is_blocked",
                     time_column(Partner, "created_at")]
     list_filter = ["is_blocked", "is_monitor", "export_enabled"]
-    search_fields = ["user__email", "ref_code", "export_code"]
+    search_fields = ["user__email", "ref_code", "export_code", "old_codes__code"]
     raw_id_fields = ["user", "referred_by"]
     readonly_fields = ["created_at"]
     actions = ["block", "unblock"]
+    inlines = [OldReferralCodeInline]
 
     def save_model(self, request: HttpRequest, obj: Partner, form: Any, change: bool) -> None:
         partner_save(partner=obj)

@@ -48,7 +48,7 @@ from obmin.lib.cache import (
 from obmin.lib.models import SOURCE_FIELDS
 from obmin.lib.timeutil import day_start
 from obmin.partners.hooks import clicks_stored
-from obmin.partners.models import Click, Partner
+from obmin.partners.models import Click, OldReferralCode, Partner
 
 logger = logging.getLogger(__name__)
 
@@ -496,10 +496,16 @@ def _owners(codes: set[str]) -> dict[str, int]:
     if not codes:
         return {}
     query = Q()
+    old = Q()
     for code in codes:
         query |= Q(ref_code__iexact=code)
-    return {code.lower(): pk for code, pk in
-            Partner.objects.filter(query, is_blocked=False).values_list("ref_code", "pk")}
+        old |= Q(code__iexact=code)
+    owners = {code.lower(): pk for code, pk in
+              OldReferralCode.objects.filter(old, partner__is_blocked=False)
+              .values_list("code", "partner_id")}
+    owners.update((code.lower(), pk) for code, pk in
+                  Partner.objects.filter(query, is_blocked=False).values_list("ref_code", "pk"))
+    return owners
 
 
 def _stored(clicks: list[ClickData]) -> set[uuid.UUID]:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from obmin.lib.models import SingletonModel, TrafficSource
+from obmin.lib.site import public_url
 
 CODE_ALPHABET = string.ascii_lowercase + string.digits
 # What the /ref/ view accepts as a code: a code outside it could be saved but its link would
@@ -25,6 +26,27 @@ CODE_PATTERN = r"[A-Za-z0-9_-]{1,32}"
 code_validator = RegexValidator(
     rf"\A{CODE_PATTERN}\Z",
     _("Use 1 to 32 Latin letters, digits, “-” or “_”."), code="invalid_code")
+
+
+# Codes a partner may not choose: the site's top-level paths (a test checks the list against the
+# URL configuration) and names that would pass a partner off as the exchanger itself.
+RESERVED_CODES = frozenset({
+    "admin", "api", "cabinet", "exchange", "health", "i18n", "metrics", "partners", "ref",
+    "service", "staff", "static", "media",
+    "account", "help", "info", "login", "logout", "signup", "register", "root", "system",
+    "noreply", "no-reply", "abuse", "postmaster", "webmaster", "bestchange", "exchanger",
+})
+# A chosen code containing one of these (ignoring case, "-" and "_") is refused too.
+IMPERSONATING_WORDS = ("obmin", "admin", "support", "staff", "official", "moderator",
+                       "operator", "security", "helpdesk")
+
+
+def code_reserved(code: str) -> bool:
+    """Whether a partner may not choose `code` as its vanity referral code."""
+    folded = code.lower()
+    bare = folded.replace("-", "").replace("_", "")
+    return (folded in RESERVED_CODES or bare in RESERVED_CODES
+            or any(word in bare for word in IMPERSONATING_WORDS))
 
 
 def new_partner_code() -> str:
@@ -111,15 +133,39 @@ class Partner(models.Model):
 
     @property
     def referral_link(self) -> str:
-        return f"{settings.SITE_URL}/ref/{self.ref_code}/"
+        return public_url(f"/ref/{self.ref_code}/")
 
 
 def code_taken(code: str, *, exclude_partner_id: int | None = None) -> bool:
-    """Referral and export codes share one namespace: a code names one partner only."""
+    """Referral, export and old referral codes share one namespace: a code names one partner
+    only, and a code a partner gave up is never given to another."""
     others = Partner.objects.filter(Q(ref_code__iexact=code) | Q(export_code__iexact=code))
+    old = OldReferralCode.objects.filter(code__iexact=code)
     if exclude_partner_id is not None:
         others = others.exclude(pk=exclude_partner_id)
-    return others.exists()
+        old = old.exclude(partner_id=exclude_partner_id)
+    return others.exists() or old.exists()
+
+
+class OldReferralCode(models.Model):
+    """A referral code the partner had before it chose another: links already published with
+    it still land, count and attribute to the partner (`selectors.partner_for_code`)."""
+
+    partner = models.ForeignKey(Partner, models.CASCADE, related_name="old_codes",
+                                verbose_name=_("partner"))
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    replaced_at = models.DateTimeField(_("replaced"), default=timezone.now)
+
+    class Meta:
+        ordering = ["replaced_at", "id"]
+        verbose_name = _("old referral code")
+        verbose_name_plural = _("old referral codes")
+        constraints = [
+            models.UniqueConstraint(Lower("code"), name="old_referral_code_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
 
 
 class Click(TrafficSource):

@@ -22,7 +22,7 @@ from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.lib.memo import Memo
 from obmin.lib.text import normalize_email
 from obmin.lib.timeutil import day_start
-from obmin.partners.models import CODE_PATTERN, Click, ClickDay, Partner
+from obmin.partners.models import CODE_PATTERN, Click, ClickDay, OldReferralCode, Partner
 
 PARTNER_CODE = re.compile(CODE_PATTERN)  # the codes the admin lets an operator set
 CODE_CACHE_SECONDS = 300
@@ -59,8 +59,10 @@ def partner_for_code(code: str) -> CodeOwner | None:
     if isinstance(owner, CodeOwner):
         _memo.set(key, owner)
         return owner
-    # Case-insensitive like every code check (`code_taken`); the partner table is small.
-    row = Partner.objects.filter(ref_code__iexact=code).values_list("pk", "is_blocked").first()
+    # Case-insensitive like every code check (`code_taken`); the partner table is small. A
+    # code the partner had before it chose another still counts: one query for both.
+    row = (Partner.objects.filter(Q(ref_code__iexact=code) | Q(old_codes__code__iexact=code))
+           .values_list("pk", "is_blocked").first())
     if row is None:
         _memo.set(key, False)  # a mistyped link repeated by a monitor costs no query each time
         return None
@@ -68,6 +70,12 @@ def partner_for_code(code: str) -> CodeOwner | None:
     cache.set(key, owner, CODE_CACHE_SECONDS)
     _memo.set(key, owner)
     return owner
+
+
+def partner_old_codes(partner_id: int) -> list[str]:
+    """The referral codes the partner had before, oldest first (still its own)."""
+    return list(OldReferralCode.objects.filter(partner_id=partner_id)
+                .values_list("code", flat=True))
 
 
 def forget_partner_code(*codes: str) -> None:

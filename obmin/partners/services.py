@@ -27,7 +27,9 @@ from obmin.lib.timeutil import day_start
 from obmin.partners.models import (
     Click,
     ClickDay,
+    OldReferralCode,
     Partner,
+    code_reserved,
     code_taken,
     code_validator,
     new_partner_code,
@@ -38,7 +40,7 @@ from obmin.partners.partitions import (
     click_partitions,
     partitions_lock,
 )
-from obmin.partners.selectors import forget_partner_code
+from obmin.partners.selectors import forget_partner_code, partner_old_codes
 
 
 class PartnerError(Refused):
@@ -92,23 +94,32 @@ def partner_save(*, partner: Partner) -> Partner:
     """
     old_code = (Partner.objects.filter(pk=partner.pk).values_list("ref_code", flat=True).first()
                 if partner.pk else None)
-    partner.save()
-    forget_partner_code(partner.ref_code, old_code or "")
+    with transaction.atomic():
+        partner.save()
+        if old_code and old_code != partner.ref_code:
+            _keep_old_code(partner_id=partner.pk, code=old_code)
+    forget_partner_code(partner.ref_code, *partner_old_codes(partner.pk))
     return partner
+
+
+def _keep_old_code(*, partner_id: int, code: str) -> None:
+    """The partner's previous referral code stays its own: published links keep counting."""
+    OldReferralCode.objects.filter(code__iexact=code, partner_id=partner_id).delete()
+    OldReferralCode.objects.create(partner_id=partner_id, code=code)
 
 
 def partner_delete(*, partner: Partner) -> None:
     """Deletes a partner (the operator's admin action); its code stops resolving at once."""
-    code = partner.ref_code
+    codes = [partner.ref_code, *partner_old_codes(partner.pk)]
     partner.delete()
-    forget_partner_code(code)
+    forget_partner_code(*codes)
 
 
 def partner_set_blocked(*, partner: Partner, blocked: bool) -> Partner:
     """Blocks or unblocks a partner; its link stops (or starts again) attributing at once."""
     partner.is_blocked = blocked
     partner.save(update_fields=["is_blocked"])
-    forget_partner_code(partner.ref_code)
+    forget_partner_code(partner.ref_code, *partner_old_codes(partner.pk))
     return partner
 
 
@@ -249,14 +260,20 @@ def available_time_zones() -> frozenset[str]:
 def partner_code_choose(*, partner: Partner, code: str) -> Partner:
     """The partner's own referral code (a vanity code), chosen once.
 
-    Checked as the admin checks it (format, and no partner has it as either kind of code,
-    ignoring case); links with the old code stop counting. The export code is kept.
+    Checked as the admin checks it (format, and no partner has it as any kind of code,
+    ignoring case), and not a reserved name (`code_reserved`). The old code stays the
+    partner's (`OldReferralCode`): links already published with it keep landing and counting.
+    The export code is kept.
     """
     code = code.strip()
     try:
         code_validator(code)
     except ValidationError as error:
         raise PartnerError(" ".join(error.messages), "code") from None
+    if code_reserved(code):
+        raise PartnerError(_("The code %(code)s is reserved (a page of the site, or a name "
+                             "that could pass for ours); try another.") % {"code": code},
+                           "code")
     with transaction.atomic():
         locked = Partner.objects.select_for_update().get(pk=partner.pk)
         if locked.ref_code_chosen:
@@ -269,6 +286,7 @@ def partner_code_choose(*, partner: Partner, code: str) -> Partner:
         try:
             with transaction.atomic():
                 Partner.objects.filter(pk=locked.pk).update(ref_code=code, ref_code_chosen=True)
+                _keep_old_code(partner_id=locked.pk, code=old_code)
         except IntegrityError:  # chosen by someone else at the same moment
             raise PartnerError(_("The code %(code)s is taken; try another.") % {"code": code},
                                "code") from None

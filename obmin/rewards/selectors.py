@@ -114,13 +114,18 @@ def payout_amount(method: PayoutMethod, balance: Decimal) -> Decimal:
     return max(quantize_down(after_fee / method.usd_price, method.decimals), ZERO)
 
 
+def payout_methods_active() -> QuerySet[PayoutMethod]:
+    """The payout methods partners may choose now, in the operator's order."""
+    return PayoutMethod.objects.filter(is_active=True).order_by("id")
+
+
 def payout_methods_for(partner: Partner) -> list[PayoutMethodOffer]:
     balance = partner_balance(partner)
     return [
         PayoutMethodOffer(id=m.pk, title=m.title, commission_percent=m.commission_percent,
                           amount=payout_amount(m, balance), currency_code=m.currency_code,
                           min_amount=m.min_amount)
-        for m in PayoutMethod.objects.filter(is_active=True).order_by("id")
+        for m in payout_methods_active()
     ]
 
 

@@ -77,10 +77,15 @@ class RollupState(SingletonModel):
     # The archived daily totals that existed when the rollups were first built are folded in
     # then; clicks archived later were rolled up before they were archived.
     archive_folded = models.BooleanField(_("archived totals folded in"), default=False)
-    # The exchange rollups hold the exchange table as it was at this instant, except for the
-    # hours of exchanges changed since `EXCHANGE_OVERLAP` before it (those are read raw).
-    # None: not built yet (every exchange is read raw).
+    # When the exchange rollups were last rebuilt; None: not built yet (every exchange is read
+    # raw). Since then, the hours a write touched are marked in `StaleHour`.
     exchanges_at = models.DateTimeField(_("exchanges rolled up at"), null=True, blank=True)
+    # The highest `StaleHour` id of each source at the previous round: marks up to it are
+    # cleared by the next round, after it has rebuilt their hours (a mark whose write was still
+    # uncommitted when its id was given has had a round's time to commit).
+    clicks_stale_seen_id = models.BigIntegerField(_("last stale click hour seen"), default=0)
+    exchanges_stale_seen_id = models.BigIntegerField(_("last stale exchange hour seen"),
+                                                     default=0)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -144,9 +149,9 @@ class ExchangeFigures(models.Model):
 
 
 class ExchangeRollup(ExchangeFigures):
-    """Exchanges by the UTC hour they were created in, rebuilt from the exchange table for
-    every hour holding an exchange changed since the last round (status and reward change
-    after the fact; `updated_at` tells which)."""
+    """Exchanges by the UTC hour they were created in, rebuilt whole from the exchange table
+    for every hour a write marked stale (status and reward change after the fact; an exchange
+    may be imported, moved or deleted)."""
 
     hour = models.DateTimeField(_("hour (UTC)"))
 
@@ -179,3 +184,27 @@ class ExchangeDayRollup(ExchangeFigures):
 
     def __str__(self) -> str:
         return f"{self.partner_id} {self.dimension}={self.value} {self.day}: {self.exchanges}"
+
+
+class StaleSource(models.TextChoices):
+    CLICKS = "clicks", _("clicks")
+    EXCHANGES = "exchanges", _("exchanges")
+
+
+class StaleHour(models.Model):
+    """A UTC hour whose rollups a write may have made stale, marked by database triggers on
+    the click and exchange tables (`obmin.stats.triggers`), so even a bulk UPDATE, a raw
+    INSERT or a DELETE that bypasses the ORM is seen. Statistics read a marked hour from the
+    raw rows until the worker has rebuilt it and cleared the mark."""
+
+    id = models.BigAutoField(primary_key=True)
+    source = models.CharField(_("table"), max_length=16, choices=StaleSource.choices)
+    hour = models.DateTimeField(_("hour (UTC)"))
+
+    class Meta:
+        verbose_name = _("stale rollup hour")
+        verbose_name_plural = _("stale rollup hours")
+        indexes = [models.Index(fields=["source", "hour"], name="stale_hour_source_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.hour}"

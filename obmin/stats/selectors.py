@@ -6,10 +6,11 @@ the days of its period, not with its clicks or exchanges (see `Cover`): whole UT
 the daily rollups, other whole UTC hours from the hourly ones, and from the raw tables only
 the part-hours at the period's edges (a time zone with a half-hour offset), an hour split by
 a local midnight inside a series' bucket, the clicks the rollups have not reached yet
-(`id > rolled_id`) and the hours holding an exchange changed since the exchange rollups' last
-round (status and reward change after the fact; `updated_at` says when). So a figure is
-always exact, whatever the zone, and archiving clicks (rolled up before they are deleted)
-never changes one. Money is summed exactly and rounded to cents once per figure.
+(`id > rolled_id`) and the hours a write has marked stale since the last round (`StaleHour`:
+an exchange made, changed, moved or deleted, a click changed or deleted, whichever way the
+write came). So a figure is always exact, whatever the zone and whatever changed the rows,
+and archiving clicks (rolled up before they are deleted) never changes one. Money is summed
+exactly and rounded to cents once per figure.
 """
 
 from __future__ import annotations
@@ -35,13 +36,13 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.expressions import Combinable
-from django.db.models.functions import TruncDate, TruncHour
+from django.db.models.functions import TruncDate
 from django.db.models.sql.compiler import SQLCompiler
 
 from obmin.exchange.models import Currency, Exchange, ExchangeStatus
 from obmin.lib.money import quantize
 from obmin.lib.timeutil import day_start
-from obmin.partners.models import Click
+from obmin.partners.models import Click, ClickDay
 from obmin.rewards.models import LedgerEntry, Payout
 from obmin.stats.dimensions import DERIVED, PLAIN, ROLLED, click_column, value_of
 from obmin.stats.models import (
@@ -51,6 +52,8 @@ from obmin.stats.models import (
     ExchangeDayRollup,
     ExchangeRollup,
     RollupState,
+    StaleHour,
+    StaleSource,
 )
 from obmin.stats.periods import Period, local_midnight
 
@@ -131,6 +134,19 @@ def rolled_id() -> int:
 
 def exchanges_rolled_at() -> datetime | None:
     return RollupState.objects.values_list("exchanges_at", flat=True).first()
+
+
+def stale_hours(source: str, start: datetime, end: datetime) -> list[datetime]:
+    """The UTC hours overlapping [start, end) that a write marked stale since the rollups'
+    round: their rollups may be behind, so they are read raw. (Clicks: not on an archived
+    day, whose raw clicks are gone and whose rollups are the record.)"""
+    hours = sorted(set(StaleHour.objects.filter(
+        source=source, hour__gt=start - HOUR, hour__lt=end).values_list("hour", flat=True)))
+    if source != StaleSource.CLICKS or not hours:
+        return hours
+    archived = set(ClickDay.objects.filter(day__in={h.astimezone(UTC).date() for h in hours})
+                   .values_list("day", flat=True))
+    return [h for h in hours if h.astimezone(UTC).date() not in archived]
 
 
 Span = tuple[datetime, datetime]
@@ -290,7 +306,8 @@ def click_sums(*, partner_id: int | None, dimension: str, start: datetime, end: 
     (network) is read from the raw clicks."""
     out: dict[ClickKey, list[int]] = defaultdict(lambda: [0, 0])
     zone = period.zone if period is not None else None
-    cover = Cover.of(start, end, cuts=_cuts(period, size))
+    cover = Cover.of(start, end, cuts=_cuts(period, size),
+                     dirty=stale_hours(StaleSource.CLICKS, start, end))
     head = ["partner_id"] if by_partner else []
 
     def add(partner: int, moment: date | datetime | None, value: str, c: int, u: int) -> None:
@@ -380,9 +397,6 @@ EXCHANGE_SUMS = {
 }
 ROLLUP_SUMS = {"n": Sum("exchanges"), "s": Sum("successful"), "t": Sum("turnover"),
                "r": Sum("rewards")}
-# The hours of exchanges changed this long before the last rollup round are read raw too: a
-# change whose transaction committed after the round read the table is never missed.
-EXCHANGE_OVERLAP = timedelta(minutes=10)
 EXACT = Context(prec=90)
 
 
@@ -419,15 +433,6 @@ class Sums:
         figures.rewards += quantize(self.r, 2)
 
 
-def _dirty_hours(partner_id: int | None, start: datetime, end: datetime,
-                 at: datetime) -> list[datetime]:
-    """The UTC hours (of [start, end)) holding an exchange changed since the rollups' round
-    (less the overlap): their rollups may be stale, so they are read raw."""
-    rows = _exchanges(partner_id, start, end).filter(updated_at__gte=at - EXCHANGE_OVERLAP)
-    return list(rows.annotate(h=TruncHour("created_at", tzinfo=UTC))
-                .values_list("h", flat=True).distinct().order_by())
-
-
 def exchange_sums(*, partner_id: int | None, dimension: str, start: datetime, end: datetime,
                   period: Period | None = None, size: str = "day",
                   by_partner: bool = False) -> dict[ClickKey, Sums]:
@@ -443,7 +448,7 @@ def exchange_sums(*, partner_id: int | None, dimension: str, start: datetime, en
                       [(start.astimezone(UTC), end.astimezone(UTC))])
     else:
         cover = Cover.of(start, end, cuts=_cuts(period, size),
-                         dirty=_dirty_hours(partner_id, start, end, at))
+                         dirty=stale_hours(StaleSource.EXCHANGES, start, end))
 
     def add(partner: int, moment: date | datetime | None, value: str, row: Any) -> None:
         out[(partner, _row_day(moment, zone), value)].add(*row[-4:])

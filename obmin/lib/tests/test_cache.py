@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 import xml.etree.ElementTree as ET
 from decimal import Decimal
@@ -17,6 +16,7 @@ from obmin.lib.cache import ResilientRedisCache
 from obmin.monitoring import snapshot
 from obmin.partner_api.services import apikey_create
 from obmin.partners.models import Click
+from obmin.testing.redis import TEST_REDIS, redis_test_answers, redis_test_url
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -24,11 +24,7 @@ CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, 
 
 
 def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.2):
-            return True
-    except OSError:
-        return False
+    return redis_test_answers(timeout=0.2)
 
 
 def _backend(location: str, **params) -> ResilientRedisCache:
@@ -87,9 +83,9 @@ def test_short_socket_timeouts_by_default_and_overridable():
     assert tuned._options["socket_timeout"] == 2
 
 
-@pytest.mark.skipif(not _redis_answers(), reason="no Redis answers at 127.0.0.1:6379")
+@pytest.mark.skipif(not _redis_answers(), reason=f"no Redis answers at {TEST_REDIS}")
 def test_a_live_redis_works_as_usual():
-    live = _backend("redis://127.0.0.1:6379/0", KEY_PREFIX=f"obmin-test-{uuid.uuid4().hex}")
+    live = _backend(redis_test_url(0), KEY_PREFIX=f"obmin-test-{uuid.uuid4().hex}")
     try:
         assert live.get("k") is None
         live.set("k", {"amount": Decimal("1.5")}, 30)
@@ -107,9 +103,9 @@ def test_a_live_redis_works_as_usual():
         live.delete_many(["k", "counter"])  # never clear(): the database may be shared
 
 
-@pytest.mark.skipif(not _redis_answers(), reason="no Redis answers at 127.0.0.1:6379")
+@pytest.mark.skipif(not _redis_answers(), reason=f"no Redis answers at {TEST_REDIS}")
 def test_after_a_failure_the_server_is_left_alone_for_a_moment_but_deletions_try():
-    location = "redis://127.0.0.1:6379/14"
+    location = redis_test_url(14)
     live, key = _backend(location), f"obmin-test-pause-{uuid.uuid4()}"
     live.set(key, 1)
     resilient.redis_failed(location)  # as a timeout in a Redis stall would

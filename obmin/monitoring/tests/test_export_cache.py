@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from datetime import timedelta
@@ -18,6 +17,7 @@ from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.monitoring import snapshot
 from obmin.monitoring.models import ExportSettings
 from obmin.monitoring.tests.parse import export, xml_items
+from obmin.testing.redis import TEST_REDIS, redis_test_answers, redis_test_url
 
 PM_BTC = ("PMUSD", "BTC", "")
 PM_USDT = ("PMUSD", "USDTTRC20", "")
@@ -159,11 +159,7 @@ def test_rebuilds_when_working_hours_close(monitor, directions):
 
 
 def _redis_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
+    return redis_test_answers()
 
 
 def _file_cache(tmp_path):
@@ -173,14 +169,14 @@ def _file_cache(tmp_path):
 
 def _redis_cache(tmp_path):
     return {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/0", "KEY_PREFIX": f"obmin-test-{uuid.uuid4()}",
+            "LOCATION": redis_test_url(0), "KEY_PREFIX": f"obmin-test-{uuid.uuid4()}",
             "TIMEOUT": 300}
 
 
 @pytest.mark.parametrize("backend", [
     _file_cache,
     pytest.param(_redis_cache, marks=pytest.mark.skipif(
-        not _redis_up(), reason="no Redis at 127.0.0.1:6379 (the Redis cache runs only there)")),
+        not _redis_up(), reason=f"no Redis at {TEST_REDIS}")),
 ], ids=["file", "redis"])
 def test_shared_cache_backends(client, monitor, directions, settings, tmp_path, backend,
                                django_assert_num_queries, midday):

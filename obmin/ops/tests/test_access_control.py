@@ -112,6 +112,7 @@ ROUTES: dict[str, Access] = {
                               data=API_GET_INFO, api_key=True),
     "partner_api:openapi": everyone("200"),
     "partner_api:docs": everyone("200"),
+    "program": everyone("200"),
     # The cabinet.
     "cabinet:login": Access("200", "302→/cabinet/", "302→/cabinet/", "302→/cabinet/"),
     "cabinet:logout": everyone("405"),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from django.core.checks import run_checks
 
-from obmin.ops.checks import check_production_settings
+from obmin.ops.checks import check_mail_settings, check_production_settings
 
 
 def ids(problems) -> set[str]:
@@ -16,14 +17,51 @@ def test_demo_settings_are_flagged(settings, monkeypatch):
     settings.SECRET_KEY = "django-insecure-obmin-demo-key-change-me"
     settings.REDIS_URL = ""
     settings.SITE_URL = "http://127.0.0.1:8000"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     assert ids(check_production_settings(None)) == {"obmin.E001", "obmin.W001", "obmin.W002",
-                                                    "obmin.W003"}
+                                                    "obmin.W003", "obmin.W020"}
     assert "obmin.E001" in ids(run_checks(include_deployment_checks=True))
 
 
 def test_production_settings_pass(settings, monkeypatch):
+    production(settings, monkeypatch)
+    assert check_production_settings(None) == []
+
+
+def production(settings, monkeypatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgres://db/obmin")
     settings.SECRET_KEY = "x" * 60
     settings.REDIS_URL = "redis://cache:6379/0"
     settings.SITE_URL = "https://obmin.example"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_the_console_mail_backend_is_flagged(settings, monkeypatch):
+    production(settings, monkeypatch)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    [problem] = check_production_settings(None)
+    assert problem.id == "obmin.W020" and "obmin mail test" in problem.hint
+
+
+@pytest.mark.django_db
+def test_requests_on_another_host_than_site_url_are_flagged(settings, monkeypatch, client):
+    production(settings, monkeypatch)
+    settings.ALLOWED_HOSTS = ["obmin.example", "old-name.example"]
+    assert client.get("/health/live", HTTP_HOST="old-name.example").status_code == 200
+    assert check_production_settings(None) == []  # probes are not visitors
+    client.get("/", HTTP_HOST="obmin.example")
+    assert check_production_settings(None) == []  # the public address itself
+    client.get("/", HTTP_HOST="old-name.example")
+    [problem] = check_production_settings(None)
+    assert problem.id == "obmin.W021" and "old-name.example" in problem.msg
+    assert "SITE_URL=https://old-name.example" in problem.hint
+    settings.SITE_URL = "https://old-name.example"  # fixed: what was noted no longer differs
     assert check_production_settings(None) == []
+
+
+def test_the_file_mail_backend_needs_its_directory(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = None
+    assert ids(check_mail_settings(None)) == {"obmin.E020"}
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    assert check_mail_settings(None) == []

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
-from urllib.parse import urlparse
 
 import pytest
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+from obmin.testing.redis import redis_test_answers, redis_test_url
 
-
-def redis_answers() -> bool:
-    url = urlparse(REDIS_URL)
-    try:
-        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379),
-                                      timeout=0.5):
-            return True
-    except OSError:
-        return False
+REDIS_URL = redis_test_url(0)
 
 
 def assert_limited(response, body) -> None:
@@ -49,7 +38,7 @@ def test_bad_keys_are_limited_per_address(api, client, settings, alice_key):
     assert api(alice_key, "get_info")[1]["error"] == 0
 
 
-@pytest.mark.skipif(not redis_answers(), reason=f"no Redis at {REDIS_URL}")
+@pytest.mark.skipif(not redis_test_answers(), reason=f"no Redis at {REDIS_URL}")
 def test_limit_is_shared_through_redis(api, settings, alice_key):
     """With REDIS_URL every process counts in the same place: a second client sees the count."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -39,6 +39,7 @@ from obmin.exchange.services import (
 )
 from obmin.lib import netguard
 from obmin.lib.money import quantize, quantize_down
+from obmin.lib.site import public_url
 from obmin.lib.timeutil import to_unix
 from obmin.partner_api.models import ApiBid, ApiKey, BidCallback
 from obmin.partners.selectors import partner_may_earn
@@ -179,7 +180,7 @@ def bid_pay(*, exchange: Exchange) -> Exchange:
 
 
 def bid_url(exchange: Exchange) -> str:
-    return settings.SITE_URL + reverse("exchange:detail", kwargs={"token": exchange.token})
+    return public_url(reverse("exchange:detail", kwargs={"token": exchange.token}))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from obmin.lib.site import public_url
 from obmin.partner_api.v1.answer import (
     API_DISABLED,
     E_ADDRESS,
@@ -117,13 +117,13 @@ ERRORS = (
 
 def curl(method: Method) -> str:
     data = " ".join(f"-d '{p.name}=…'" for p in method.params if p.required)
-    return (f"curl -X POST '{settings.SITE_URL}{PATH}{method.name}' "
+    return (f"curl -X POST '{public_url(PATH + method.name)}' "
             f"-H 'API-LOGIN: <login>' -H 'API-KEY: <key>' {data}").rstrip()
 
 
 def page() -> dict[str, Any]:
     """What the docs page shows of v1."""
-    return {"url": settings.SITE_URL + PATH, "methods": [
+    return {"url": public_url(PATH), "methods": [
         {"method": m, "curl": curl(m)} for m in METHODS], "errors": ERRORS}
 
 

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.http.response import HttpResponseBase
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -20,6 +19,8 @@ from obmin.exchange.accounts import EXAMPLES, AccountFormat
 from obmin.exchange.models import Currency, Direction, Exchange, ExchangeStatus
 from obmin.exchange.selectors import active_directions
 from obmin.exchange.services import Quote, quote
+from obmin.lib.money import plain
+from obmin.lib.site import public_url
 from obmin.lib.timeutil import to_unix, utc_date
 from obmin.partner_api import params
 from obmin.partner_api.models import ApiBid
@@ -137,8 +138,8 @@ def get_direction(request: V1Request) -> HttpResponseBase:
     tooltip = str(account_format.label) + (f" ({example})" if example else "")
     return ok({
         "id": d.pk,
-        "url": settings.SITE_URL + "/exchange/?" + urlencode({"cur_from": give.code,
-                                                             "cur_to": get.code}),
+        "url": public_url("/exchange/?" + urlencode({"cur_from": give.code,
+                                                     "cur_to": get.code})),
         "currency_code_give": give.code, "currency_code_get": get.code,
         "reserve": get.reserve,
         "course_give": d.rate_give, "course_get": d.rate_get,
@@ -172,7 +173,7 @@ def bid_data(exchange: Exchange, api_id: str = "") -> dict[str, Any]:
     give = exchange.currency_give.code
     memo = f" ({_('memo')}: {exchange.pay_memo})" if exchange.pay_memo else ""
     instruction = (_("Send %(amount)s %(code)s to %(pay_to)s%(memo)s, then press “I have "
-                     "paid”.") % {"amount": exchange.amount_give.normalize(), "code": give,
+                     "paid”.") % {"amount": plain(exchange.amount_give), "code": give,
                                   "pay_to": exchange.pay_to or "-", "memo": memo}
                    if is_new else "")
     return {

@@ -20,11 +20,12 @@ from obmin.partners import ingest
 from obmin.partners.ingest import CLICK_GROUP, CLICK_STREAM, ClickData, clicks_ingest
 from obmin.partners.models import Click
 from obmin.partners.tests.conftest import CHROME
+from obmin.testing.redis import redis_test_url
 
 # A database of its own per test process (8..15, up to eight workers; PYTEST_WORKERS may
 # raise scripts/test's two): parallel workers must not share the stream.
-REDIS_TEST_URL = ("redis://127.0.0.1:6379/"
-                  f"{8 + int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:] or 0) % 8}")
+REDIS_TEST_URL = redis_test_url(
+    8 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0) % 8)
 
 
 def redis_answers() -> bool:

@@ -24,6 +24,12 @@ def change_form(partner: Partner, **changes: str) -> dict[str, str]:
             "created_at_1": partner.created_at.strftime("%H:%M:%S")}
     if partner.export_enabled:
         data["export_enabled"] = "on"
+    # The read-only list of its old referral codes comes back as the inline's formset.
+    old = list(partner.old_codes.values_list("pk", flat=True))
+    data.update({"old_codes-TOTAL_FORMS": str(len(old)), "old_codes-INITIAL_FORMS": str(len(old)),
+                 "old_codes-MIN_NUM_FORMS": "0", "old_codes-MAX_NUM_FORMS": "1000"})
+    for n, pk in enumerate(old):
+        data.update({f"old_codes-{n}-id": str(pk), f"old_codes-{n}-partner": str(partner.pk)})
     return {**data, **changes}
 
 

@@ -1,15 +1,26 @@
 """`obmin demo [--no-serve]`: migrate, load the demo data, and serve the site."""
 
+import os
 import subprocess
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError, CommandParser
 
 from obmin.lib.commands import ObminCommand
 from obmin.ops.demo import ADMIN, DEMO_PARTNERS, DEMO_PASSWORD, load_demo
 from obmin.ops.demo_volume import generate
+
+
+def demo_site_url(bind: str) -> str:
+    """The address a browser on this machine opens for `--bind HOST:PORT` (a wildcard host
+    such as 0.0.0.0 is reached as 127.0.0.1)."""
+    host, _, port = bind.rpartition(":")
+    if host in ("0.0.0.0", "", "[::]", "::"):  # noqa: S104 (a name, not a bind)
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
 
 
 class Command(ObminCommand):
@@ -30,7 +41,12 @@ class Command(ObminCommand):
         if options["clicks"]:
             clicks, exchanges = generate(options["clicks"])
             self.stdout.write(f"Generated {clicks} clicks and {exchanges} exchanges.")
-        url = f"http://{options['bind']}"
+        url = demo_site_url(options["bind"])
+        if "SITE_URL" not in os.environ:
+            # Partners' links, e-mails and docs name the address the demo serves on; the
+            # worker and the server's processes inherit it.
+            os.environ["SITE_URL"] = url
+            settings.SITE_URL = url
         self.stdout.write(f"Demo data loaded. Open {url}/")
         self.stdout.write(f"  Operator back office: {url}/admin/  login {ADMIN[0]} / {ADMIN[2]}")
         self.stdout.write(f"  Partner cabinet:      {url}/cabinet/  e.g. {DEMO_PARTNERS[0][0]} / "
