@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from obmin.cabinet.decorators import PartnerRequest, partner_required
 from obmin.exchange.models import ExchangeStatus
 from obmin.lib.csvsafe import csv_response
-from obmin.lib.replica import reads_from_replica
 from obmin.lib.money import plain
+from obmin.lib.replica import reads_from_replica
 from obmin.rewards.models import EntryKind, PayoutStatus
 from obmin.stats import selectors
 from obmin.stats.dimensions import PLAIN
