@@ -17,6 +17,8 @@ to bench/RESULTS.md with the date, the machine and the commit. Benchmarks (NAME)
   mixed     a minute of redirects, exports, API calls and exchange status flips at once, then
             stored clicks == answered redirects and `obmin ledger check`
   fault     redirect load while our PostgreSQL restarts, and while our Redis stalls 3 s
+  scale     /ref/ through the shipped nginx (deploy/nginx, HTTPS): two `obmin serve` (one
+            process each) against one, with the worker ingesting (aim: 1.7x on this machine)
 
 Everything is loopback, every load run is bounded in time.
 """
@@ -48,13 +50,14 @@ from bench.partner_api import ONE_DAY, RATE, YEAR, rss_sampler, stream
 from bench.partner_api import url as api_url
 from bench.results import replace_section
 from bench.stack import Postgres, Redis, Worker, access_log_count, status_counts
+from obmin.testing.deploy import NginxSite
 
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
           "Chrome/120.0.0.0 Safari/537.36")
 REF_CODE = "alice001"  # a demo partner
 REF_PATH = f"/ref/{REF_CODE}/?cur_from=PMUSD&cur_to=BTC"
 DEMO_PASSWORD = "demo-partner-2026"  # obmin.ops.demo.DEMO_PASSWORD
-NAMES = ["export", "redirect", "api", "cabinet", "mixed", "fault"]
+NAMES = ["export", "redirect", "api", "cabinet", "mixed", "fault", "scale"]
 ALIASES = {"ref_redirect": "redirect", "partner_api": "api"}
 
 
@@ -570,9 +573,47 @@ def bench_fault(run: Run) -> None:
             aim_met(left == 0))
 
 
+# --- scale --------------------------------------------------------------------------------
+
+
+def bench_scale(run: Run) -> None:
+    """Two app servers behind the shipped nginx against one behind the same site file."""
+    binary = nginx_binary()
+    if binary is None:
+        raise SystemExit("nginx not installed")
+    data_dir, env = demo_db(run, "scale")
+    env = {**env, "BEHIND_PROXY": "1", "ALLOWED_HOSTS": "obmin.example,127.0.0.1"}
+    a = run.args
+    headers = {"User-Agent": CHROME, "Host": "obmin.example"}
+    with run.worker("scale", data_dir, env), \
+            Server(data_dir=data_dir, workers=1, env=env) as first, \
+            Server(data_dir=data_dir, workers=1, env=env) as second, \
+            NginxSite(binary, upstreams=[f"127.0.0.1:{first.port}"],
+                      static_root=data_dir / "static") as one, \
+            NginxSite(binary, upstreams=[f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"],
+                      static_root=data_dir / "static") as two:
+        load(two.url + REF_PATH, connections=16, seconds=2, headers=headers)
+        res = interleaved([("one", one.url + REF_PATH, headers),
+                           ("two", two.url + REF_PATH, headers)],
+                          rounds=a.rounds, seconds=a.seconds, connections=16,
+                          pids=first.worker_pids() + second.worker_pids())
+        drain(run, "scale")
+    one_rps, two_rps = (med([r.rps for r, _c in res[k]]) for k in ("one", "two"))
+    ratio = med([t.rps / o.rps for (t, _), (o, _) in zip(res["two"], res["one"], strict=True)])
+    run.add("scale", "/ref/ via nginx: 2 servers vs 1, req/s, 16 conn", f"{two_rps:,.0f}",
+            f"{one_rps:,.0f}", f"{ratio:.2f}", ">= 1.7", aim_met(ratio >= 1.7))
+    one_p99, two_p99 = (med([r.p99_ms for r, _c in res[k]]) for k in ("one", "two"))
+    run.add("scale", "/ref/ via nginx p99 ms: 2 servers vs 1", f"{two_p99:.1f}",
+            f"{one_p99:.1f}", ratio_cell(two_p99, one_p99))
+    errors = sum(r.errors + r.non_2xx_3xx for k in ("one", "two") for r, _c in res[k])
+    run.add("scale", "errors and non-3xx answers via nginx", str(errors), "", "", "0",
+            aim_met(errors == 0))
+
+
 BENCHES: dict[str, Callable[[Run], None]] = {
     "export": bench_export, "redirect": bench_redirect, "api": bench_api,
-    "cabinet": bench_cabinet, "mixed": bench_mixed, "fault": bench_fault}
+    "cabinet": bench_cabinet, "mixed": bench_mixed, "fault": bench_fault,
+    "scale": bench_scale}
 
 
 # --- report -------------------------------------------------------------------------------
@@ -608,6 +649,11 @@ def render(rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _loads(averages: tuple[float, float, float]) -> str:
+    # How busy the machine was besides the benchmark: other people's tests move every figure.
+    return "/".join(f"{value:.1f}" for value in averages)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="*", default=NAMES,
@@ -638,6 +684,7 @@ def main() -> int:
     logs = Path(f"/tmp/obmin-bench-all-{os.getpid()}")
     logs.mkdir()
     started = time.monotonic()
+    load_before = os.getloadavg()
     failed: list[str] = []
     with Postgres() as pg, Redis() as rds:
         run = Run(args, pg, rds, logs)
@@ -657,7 +704,9 @@ def main() -> int:
     print(table)
     took = time.monotonic() - started
     header = (f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
-              f"Machine: {machine()}. Commit: {commit()}. Took {took / 60:.1f} min "
+              f"Machine: {machine()}. Commit: {commit()}. Took {took / 60:.1f} min; "
+              f"load average (1, 5, 15 min) {_loads(load_before)} before, "
+              f"{_loads(os.getloadavg())} after "
               f"(`scripts/bench{' --quick' if args.quick else ''}`"
               f"{'' if names == NAMES else ' ' + ' '.join(names)}).\n\n"
               f"Stack: `obmin serve --workers {args.workers}` (access log on, to a file) and "

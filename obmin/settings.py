@@ -121,6 +121,19 @@ def _database() -> dict[str, Any]:
 
 
 DATABASES = {"default": _database()}
+# A PostgreSQL streaming replica for the heavy reads (obmin.lib.replica: the partner API's lists,
+# the cabinet's statistics, tables and CSVs); used while it answers and is at most
+# DATABASE_REPLICA_MAX_LAG seconds behind, else those reads go to the primary too.
+DATABASE_REPLICA_MAX_LAG = envint("DATABASE_REPLICA_MAX_LAG", 5)
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {
+        **dj_database_url.parse(os.environ["DATABASE_REPLICA_URL"],
+                                conn_max_age=envint("DB_CONN_MAX_AGE", 60)),
+        # A replica that is down must cost a request little before the primary answers.
+        "OPTIONS": {"connect_timeout": 2},
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["obmin.lib.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -269,9 +282,10 @@ SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY", False) else None
-)
+# Behind a proxy of ours (deploy/nginx): X-Forwarded-Proto is believed, and a click's id and
+# time come from the proxy's X-Request-ID and X-Request-Start (one row however often it retries).
+BEHIND_PROXY = envbool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 # Peers whose X-Forwarded-For is believed (when the referral settings trust the header): the
 # operator's proxies. The client is the right-most address of the header not in these.
 TRUSTED_PROXIES = envlist("TRUSTED_PROXIES", [

@@ -5,6 +5,9 @@ from django.urls import include, path
 
 from obmin.cabinet.program import program
 
+# A short 503 page while the database is unreachable, Django's 500 page otherwise.
+handler500 = "obmin.ops.views.server_error"
+
 urlpatterns = [
     path("", include("obmin.exchange.urls")),
     path("", include("obmin.partners.urls")),

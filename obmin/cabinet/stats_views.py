@@ -23,6 +23,7 @@ from obmin.cabinet.decorators import PartnerRequest, partner_required
 from obmin.exchange.models import ExchangeStatus
 from obmin.lib.csvsafe import csv_response
 from obmin.lib.money import plain
+from obmin.lib.replica import reads_from_replica
 from obmin.rewards.models import EntryKind, PayoutStatus
 from obmin.rewards.selectors import reward_states
 from obmin.stats import selectors
@@ -105,6 +106,7 @@ def dashboard_context(request: PartnerRequest) -> dict[str, Any]:
 
 
 @partner_required
+@reads_from_replica
 def statistics(request: PartnerRequest) -> HttpResponse:
     period, error = report_period(request)
     names = breakdown_names()
@@ -137,6 +139,7 @@ def _figure_cells(f: Figures) -> list[Any]:
 
 
 @partner_required
+@reads_from_replica
 def statistics_csv(request: PartnerRequest) -> StreamingHttpResponse:
     period, _error = report_period(request)
     by = request.GET.get("by") or "day"
@@ -178,6 +181,7 @@ def _clicks(request: PartnerRequest) -> tuple[Period, str, QuerySet[Any]]:
 
 
 @partner_required
+@reads_from_replica
 def clicks(request: PartnerRequest) -> HttpResponse:
     period, error, rows = _clicks(request)
     page = _page(request, rows.values_list(*selectors.ClickItem._fields), period)
@@ -194,6 +198,7 @@ CLICK_HEADER = ["time", "sub1", "sub2", "sub3", "sub4", "sub5", "utm_source", "u
 
 
 @partner_required
+@reads_from_replica
 def clicks_csv(request: PartnerRequest) -> StreamingHttpResponse:
     period, _error, rows = _clicks(request)
     zone = period.zone
@@ -222,6 +227,7 @@ def _exchanges(request: PartnerRequest) -> tuple[Period, str, QuerySet[Any]]:
 
 
 @partner_required
+@reads_from_replica
 def exchanges(request: PartnerRequest) -> HttpResponse:
     period, error, rows = _exchanges(request)
     with timezone.override(period.zone):
@@ -246,6 +252,7 @@ def exchange_lines(rows: QuerySet[Any], zone: tzinfo) -> Iterable[list[Any]]:
 
 
 @partner_required
+@reads_from_replica
 def exchanges_csv(request: PartnerRequest) -> StreamingHttpResponse:
     period, _error, rows = _exchanges(request)
     return csv_response(f"exchanges-{period.first}-{period.last}.csv", EXCHANGE_HEADER,

@@ -23,7 +23,9 @@ def monitor_polls_flush(*, now: float | None = None) -> int:
     """Copies the cache's poll counters and last-seen times into the database.
 
     Idempotent: an hour's row takes the cache's running total (never lowered), so flushing
-    twice, or from two processes, counts nothing twice. Returns the number of rows written.
+    twice, or from two processes, counts nothing twice; a row another process created meanwhile
+    is left to it (ignore_conflicts) and brought up to the total by the next flush. Returns the
+    number of rows written.
     """
     polls.polls_push(now)
     now = time.time() if now is None else now
@@ -58,7 +60,7 @@ def monitor_polls_flush(*, now: float | None = None) -> int:
                 elif value > row.polls:
                     row.polls = value
                     update.append(row)
-            MonitorPollHour.objects.bulk_create(create)
+            MonitorPollHour.objects.bulk_create(create, ignore_conflicts=True)
             MonitorPollHour.objects.bulk_update(update, ["polls"])
             written += len(create) + len(update)
         if seen:
@@ -74,7 +76,7 @@ def monitor_polls_flush(*, now: float | None = None) -> int:
                 elif last_at > status.last_seen:
                     status.last_seen = last_at
                     update_s.append(status)
-            MonitorStatus.objects.bulk_create(create_s)
+            MonitorStatus.objects.bulk_create(create_s, ignore_conflicts=True)
             MonitorStatus.objects.bulk_update(update_s, ["last_seen"])
             written += len(create_s) + len(update_s)
     cache.set(FLUSHED_AT_KEY, now, polls.COUNTER_TTL)
@@ -94,7 +96,7 @@ def _default_polls_write(counts: dict[int, int]) -> int:
         elif value > row.polls:
             row.polls = value
             update.append(row)
-    DefaultExportPollHour.objects.bulk_create(create)
+    DefaultExportPollHour.objects.bulk_create(create, ignore_conflicts=True)
     DefaultExportPollHour.objects.bulk_update(update, ["polls"])
     return len(create) + len(update)
 

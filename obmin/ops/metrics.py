@@ -24,6 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from obmin.lib import metrics
+from obmin.lib.replica import replica_state
 from obmin.partners.ingest import clicks_waiting, oldest_waiting_age
 
 # What each counter counts (the names the code counts under, with Prometheus' `_total`).
@@ -60,6 +61,22 @@ class ObminCollector(Collector):
                                 "How long the oldest queued click has waited.",
                                 value=oldest_waiting_age())
         yield from _task_gauges()
+        yield from _replica_gauges()
+
+
+def _replica_gauges() -> Iterator[Metric]:
+    state = replica_state(fresh=True)
+    if state is None:
+        return  # no replica configured
+    yield GaugeMetricFamily("obmin_replica_up", "Whether the read replica answers (1) or not.",
+                            value=int(state.lag is not None))
+    if state.lag is not None:
+        yield GaugeMetricFamily("obmin_replica_lag_seconds",
+                                "How far the read replica is behind the primary.",
+                                value=state.lag)
+    yield GaugeMetricFamily("obmin_replica_used",
+                            "Whether heavy reads go to the replica (1) or the primary (0).",
+                            value=int(state.usable))
 
 
 def _task_gauges() -> Iterator[Metric]:

@@ -1,9 +1,11 @@
 """`obmin worker`: runs queued tasks (django-tasks' database backend) and periodic duties.
 
 Duties are the worker's own recurring jobs (writing queued clicks, flushing poll counters,
-creating click partitions ahead); each runs every `every` seconds in every worker, and each is
-idempotent, so several workers may run side by side. Queued tasks (e-mails)
-are claimed one at a time with a row lock, so each runs once.
+creating click partitions ahead); each runs every `every` seconds in every worker, and each
+does an item of work once however many workers run it (README, *Several processes*: consumer
+groups, leases, row locks). Queued tasks (e-mails) are claimed one at a time with a row lock,
+so each runs once; a task whose worker died while running it (no heartbeat in the shared cache)
+is made ready again for another.
 
 A failing duty or a database outage is logged and retried on the next round: the worker itself
 never stops on an error of the work it runs.
@@ -15,9 +17,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import close_old_connections
 from django.db.utils import DatabaseError
+from django.utils import timezone
+from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
@@ -26,7 +32,7 @@ from obmin.exchange.services import exchange_cancel_overdue
 from obmin.monitoring.services import monitor_polls_flush
 from obmin.ops.alerts import exchanges_waiting_alert, reserves_low_alert
 from obmin.partner_api.v1.bids import bid_callbacks_deliver
-from obmin.partners.ingest import clicks_ingest
+from obmin.partners.ingest import click_readers_forget, clicks_ingest
 from obmin.partners.partitions import click_partitions_ensure
 from obmin.postbacks.delivery import postbacks_dispatch, postbacks_send_now
 from obmin.rates.services import rates_sync
@@ -34,6 +40,13 @@ from obmin.rewards.services import reward_release_due
 from obmin.stats.services import clicks_roll_up, exchanges_roll_up, rollups_reconcile
 
 logger = logging.getLogger("obmin.worker")
+
+# Each worker says it is alive in the shared cache every round; one silent this long is dead.
+ALIVE_SECONDS = 30
+
+
+def alive_key(worker_id: str) -> str:
+    return f"obmin:worker-alive:{worker_id}"
 
 
 @dataclass
@@ -70,6 +83,7 @@ def duties() -> list[Duty]:
         # The operator is told of exchanges waiting too long and of low reserves (ops.alerts).
         Duty("alert on exchanges waiting too long", 60, exchanges_waiting_alert),
         Duty("alert on low reserves", 60, reserves_low_alert),
+        Duty("forget click readers of stopped workers", 600, click_readers_forget),
     ]
 
 
@@ -81,7 +95,36 @@ class ObminWorker(Worker):
         super().__init__(queue_names=["default"], interval=interval, batch=burst,
                          backend_name="default", startup_delay=False, max_tasks=None,
                          worker_id=worker_id, excluded_queue_names=[])
-        self.duties = duties
+        self.duties = [*duties, Duty("run again the tasks of workers that died", 10,
+                                     self.tasks_of_dead_workers_requeue)]
+
+    def heartbeat(self) -> bool:
+        """Tells the other workers this one is alive; whether the shared cache took it."""
+        key = alive_key(self.worker_id)
+        cache.set(key, time.time(), timeout=ALIVE_SECONDS)
+        return cache.get(key) is not None
+
+    def tasks_of_dead_workers_requeue(self) -> int:
+        """Makes ready again the tasks left running by a worker without a heartbeat (killed
+        mid-task); returns how many. Only while the shared cache answers this worker's own
+        heartbeat: a cache outage must not make every worker look dead."""
+        if not self.heartbeat():
+            return 0
+        started_before = timezone.now() - timedelta(seconds=ALIVE_SECONDS)
+        running = list(DBTaskResult.objects.running()
+                       .filter(backend_name=self.backend_name, started_at__lt=started_before)
+                       .values_list("id", "worker_ids", "started_at")[:100])
+        requeued = 0
+        for task_id, worker_ids, started_at in running:
+            if not worker_ids or cache.get(alive_key(worker_ids[-1])) is not None:
+                continue
+            # Only if still as it was read: another worker may be doing the same.
+            requeued += DBTaskResult.objects.filter(
+                id=task_id, status=TaskResultStatus.RUNNING, started_at=started_at,
+            ).update(status=TaskResultStatus.READY, started_at=None)
+        if requeued:
+            logger.warning("%s task(s) of workers that died made ready again", requeued)
+        return requeued
 
     def run_duties(self, *, all_now: bool = False) -> int:
         done = 0
@@ -126,6 +169,7 @@ class ObminWorker(Worker):
             return
         while self.running:
             close_old_connections()
+            self.heartbeat()
             self.run_duties()
             ran = 0
             # A bounded number of tasks per round, so duties (the click writer) keep their pace.

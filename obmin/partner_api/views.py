@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from obmin.lib import metrics
+from obmin.lib.replica import answered_from_replica
 from obmin.lib.site import public_url
 from obmin.partner_api import docs, schema
 from obmin.partner_api.decorators import ApiRequest, api_key_required
@@ -69,6 +70,11 @@ def get_or_post(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
     return wrapper
 
 
+# The long histories, read from the replica when there is one (obmin.lib.replica); the balance
+# and payouts (which a partner's own add_payout changes) always from the primary.
+REPLICA_METHODS = frozenset({"get_links", "get_exchanges"})
+
+
 @csrf_exempt
 @counted
 @in_english
@@ -87,7 +93,11 @@ def api(request: ApiRequest) -> HttpResponseBase:
         if not key.allows(API_PHP_EQUIVALENT.get(options.get("method", ""), "")):
             raise ApiError(3, _("This API key may not call %(method)s.")
                            % {"method": options.get("method", "")})
-        source: Source = SandboxSource(key) if key.is_test else LiveSource(request.partner)
+        if key.is_test:
+            return handler(SandboxSource(key), options)
+        source: Source = LiveSource(request.partner)
+        if options.get("method") in REPLICA_METHODS:
+            return answered_from_replica(lambda: handler(source, options))
         return handler(source, options)
     except ApiError as error:
         return failure(error)

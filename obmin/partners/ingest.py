@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
 import logging
 import os
 import random
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -53,8 +54,14 @@ logger = logging.getLogger(__name__)
 
 CLICK_STREAM = "obmin:clicks"
 CLICK_GROUP = "obmin-click-writers"
-# Messages a crashed worker read but never acknowledged are taken over after this long.
-REDELIVER_AFTER_MS = 30_000
+# Messages a worker read but never acknowledged are taken over by another after this long. A
+# live worker reads its own unacknowledged messages again every round (a second), which makes
+# them fresh, so only a dead (or stopped) worker's are taken; one taken early by mistake is
+# written once anyway (the uid).
+REDELIVER_AFTER_MS = 10_000
+# A reader (one per worker process) with nothing pending and idle this long is forgotten:
+# every restart of a worker makes a new one.
+FORGET_READER_AFTER_MS = 3_600_000
 BATCH = 2000
 SPOOL_NAME = "clicks.jsonl"
 
@@ -117,12 +124,41 @@ def new_click_uid() -> str:
     ids every click's index entry landed on a random page, which cost the redirect about a
     third of its speed on SQLite.
     """
-    millis = time_ns() // 1_000_000
     # Unique, not secret: Python's generator (reseeded in each forked worker) is enough.
-    random_bits = random.getrandbits(74)
-    value = ((millis & (2**48 - 1)) << 80 | 0x7 << 76 | (random_bits >> 62) << 64
+    return _uuid7_hex(time_ns() // 1_000_000, random.getrandbits(74))
+
+
+def _uuid7_hex(millis: int, random_bits: int) -> str:
+    value = ((millis & (2**48 - 1)) << 80 | 0x7 << 76 | (random_bits >> 62 & 0xFFF) << 64
              | 0b10 << 62 | random_bits & (2**62 - 1))
     return f"{value:032x}"
+
+
+# How far a proxy's X-Request-Start may be from this host's clock to be taken as the click's
+# time (a proxy host with a wrong clock must not move clicks to another hour or day).
+PROXY_CLOCK_SKEW_SECONDS = 60
+
+
+def click_identity(meta: Mapping[str, str], now: datetime) -> tuple[str, datetime]:
+    """The click's uid and time. Behind the shipped nginx (`BEHIND_PROXY`), both come from
+    the request's X-Request-ID and X-Request-Start, which nginx sends unchanged when it tries
+    the request again on another app server (deploy/nginx/obmin.conf): a click queued by a
+    server that died before answering, then by the next one, is then one row. Otherwise (or
+    when the headers are missing, malformed or far from this clock) a new uid and `now`."""
+    if settings.BEHIND_PROXY:
+        request_id = meta.get("HTTP_X_REQUEST_ID", "")
+        start = meta.get("HTTP_X_REQUEST_START", "")
+        if len(request_id) == 32 and start.startswith("t="):
+            try:
+                random_bits = int(request_id, 16) & (2**74 - 1)
+                millis = round(float(start[2:]) * 1000)
+            except (ValueError, OverflowError):
+                pass
+            else:
+                moment = datetime.fromtimestamp(millis / 1000, tz=UTC)
+                if abs((moment - now).total_seconds()) <= PROXY_CLOCK_SKEW_SECONDS:
+                    return _uuid7_hex(millis, random_bits), moment
+    return new_click_uid(), now
 
 
 # --- the request side ---------------------------------------------------------------------
@@ -323,18 +359,46 @@ def _spool_append(click: ClickData) -> None:
 def _spool_replay() -> int:
     """Writes the spooled clicks, then removes their file. A file is first renamed aside, so
     new clicks go to a fresh spool meanwhile; a replay that crashes leaves the renamed file,
-    which the next round writes again (the uid makes that harmless)."""
+    which the next round writes again (the uid makes that harmless). Several workers sharing
+    the data directory take turns: each file is replayed under an exclusive lock, which dies
+    with its holder, so a killed worker's file is taken over at once."""
     directory = spool_dir()
     current = directory / SPOOL_NAME
-    if current.exists():
+    with contextlib.suppress(FileNotFoundError):  # another worker may have renamed it first
         current.rename(directory / f"clicks.{uuid.uuid4().hex}.replaying")
     written = 0
     for path in sorted(directory.glob("clicks.*.replaying")) if directory.exists() else []:
-        clicks = list(_spooled(path))
-        for start in range(0, len(clicks), BATCH):
-            written += clicks_write(clicks[start:start + BATCH])
-        path.unlink()
+        with _spool_file_held(path) as held:
+            if not held:
+                continue  # another worker is replaying it, or has just done so
+            clicks = list(_spooled(path))
+            for start in range(0, len(clicks), BATCH):
+                written += clicks_write(clicks[start:start + BATCH])
+            path.unlink()
     return written
+
+
+@contextlib.contextmanager
+def _spool_file_held(path: Path) -> Iterator[bool]:
+    """Whether this process now holds the spool file alone (and it still exists)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            # Locked, but perhaps only after its replayer removed it: then it is done.
+            yield os.path.exists(path) and os.stat(path).st_ino == os.fstat(fd).st_ino
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _spooled(path: Path) -> Iterator[ClickData]:
@@ -487,11 +551,18 @@ def _stream_drain(client: redis.Redis, *, consumer: str) -> int:
         if not pending:
             break
         written += _write_messages(client, pending)
-    claimed_answer: Any = client.xautoclaim(CLICK_STREAM, CLICK_GROUP, consumer,
-                                            min_idle_time=REDELIVER_AFTER_MS, count=BATCH)
-    claimed = claimed_answer[1]
-    if claimed:
-        written += _write_messages(client, claimed)
+    # Every message of a dead reader, a batch at a time (XAUTOCLAIM walks the pending list
+    # with a cursor; "0-0" when it has seen all of it).
+    cursor = "0-0"
+    while True:
+        claimed_answer: Any = client.xautoclaim(CLICK_STREAM, CLICK_GROUP, consumer,
+                                                min_idle_time=REDELIVER_AFTER_MS,
+                                                start_id=cursor, count=BATCH)
+        cursor, claimed = claimed_answer[0], claimed_answer[1]
+        if claimed:
+            written += _write_messages(client, claimed)
+        if cursor in (b"0-0", "0-0"):
+            break
     while True:
         answer: Any = client.xreadgroup(CLICK_GROUP, consumer, {CLICK_STREAM: ">"}, count=BATCH)
         messages = answer[0][1] if answer else []
@@ -502,6 +573,26 @@ def _stream_drain(client: redis.Redis, *, consumer: str) -> int:
             # on): chasing it would write a trickle of tiny batches under steady traffic, each
             # with its own commit, and cost the worker and PostgreSQL twice as much per click.
             return written
+
+
+def click_readers_forget() -> int:
+    """The worker's duty: removes the stream's readers left by worker processes that are gone
+    (nothing pending, idle an hour); returns how many."""
+    client = _stream_client()
+    if client is None:
+        return 0
+    try:
+        readers: Any = client.xinfo_consumers(CLICK_STREAM, CLICK_GROUP)
+    except redis.ResponseError:
+        return 0  # no stream or group yet
+    forgotten = 0
+    for reader in readers:
+        if reader["pending"] == 0 and reader["idle"] > FORGET_READER_AFTER_MS:
+            # DELCONSUMER drops the reader's pending messages too: asked only of those
+            # with none, and XGROUP answers how many it dropped.
+            client.xgroup_delconsumer(CLICK_STREAM, CLICK_GROUP, reader["name"])
+            forgotten += 1
+    return forgotten
 
 
 def _write_messages(client: redis.Redis, messages: list[tuple[bytes, dict[bytes, bytes]]]

@@ -23,7 +23,7 @@ from obmin.lib.ipmask import client_ip, mask_ip
 from obmin.lib.timeutil import to_unix
 from obmin.lib.visitor import new_user_hash, user_hash_of
 from obmin.partners.attribution import referral, set_referral_cookies
-from obmin.partners.ingest import ClickData, click_submit, new_click_uid
+from obmin.partners.ingest import ClickData, click_identity, click_submit
 from obmin.partners.landing import landing_url
 from obmin.partners.models import Click
 from obmin.partners.program import ProgramSettings, program_settings
@@ -89,7 +89,7 @@ def ref(request: HttpRequest, code: str) -> HttpResponseRedirect:
     meta = request.META
     user_agent = _text(meta.get("HTTP_USER_AGENT", ""), MAX_PARSED)
     bot = is_crawler(user_agent)
-    now = timezone.now()
+    uid, now = click_identity(meta, timezone.now())
     user_hash = user_hash_of(request)
     seen_today: bool | None = None
     if bot:
@@ -108,7 +108,7 @@ def ref(request: HttpRequest, code: str) -> HttpResponseRedirect:
     source = source_of(params)
     country = country_of(ip)
     click_submit(ClickData(
-        uid=new_click_uid(), created_at=now, code=code,
+        uid=uid, created_at=now, code=code,
         partner_id=partner_id, user_hash=user_hash, is_bot=bot,
         browser=browser_of(user_agent), ip=mask_ip(ip) if program.mask_ips else ip,
         referrer=_text(meta.get("HTTP_REFERER", ""), LIMITS["referrer"]),

@@ -184,8 +184,16 @@ def delivery_attempt(delivery_id: int, *, timeout: float = TIMEOUT_SECONDS,
         delivery.next_attempt_at = min(now + backoff(delivery.attempts), delivery.give_up_at)
     with transaction.atomic():
         attempt.save()
-        delivery.save(update_fields=["attempts", "claimed_until", "last_result", "status",
-                                     "next_attempt_at", "finished_at"])
+        # Only over the state this attempt started from: if this worker stalled past its lease
+        # and another attempt was recorded meanwhile, that one's outcome stands.
+        recorded = PostbackDelivery.objects.filter(
+            pk=delivery.pk, status=DeliveryStatus.PENDING, attempts=delivery.attempts - 1,
+        ).update(attempts=delivery.attempts, claimed_until=None,
+                 last_result=delivery.last_result, status=delivery.status,
+                 next_attempt_at=delivery.next_attempt_at, finished_at=delivery.finished_at)
+    if not recorded:
+        logger.warning("postback delivery %s: another attempt was recorded meanwhile",
+                       delivery.pk)
     metrics.count("obmin_postback_deliveries", outcome=outcome)
     return attempt
 

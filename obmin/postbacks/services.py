@@ -200,20 +200,18 @@ def _over_the_cap(rows: list[PostbackDelivery], now: datetime) -> None:
             pending[row.partner_id] = waiting + 1
 
 
-def postback_events_queue_on_commit(payloads: list[Payload | None]) -> None:
-    """Queues the deliveries when the current transaction commits (none if it rolls back);
-    a failure here is logged and never undoes what caused the event."""
+def postback_events_queue_in_transaction(payloads: list[Payload | None]) -> None:
+    """Queues the deliveries in the transaction of their cause, so they commit with it (none if
+    it rolls back) and no crash between the two can lose one; in a savepoint, so a failure here
+    is logged and never undoes what caused the event."""
     wanted = [p for p in payloads if p is not None]
     if not wanted:
         return
-
-    def queue() -> None:
-        try:
+    try:
+        with transaction.atomic():
             postback_events_queue(wanted)
-        except Exception:
-            logger.exception("could not queue postbacks for %s event(s)", len(wanted))
-
-    transaction.on_commit(queue)
+    except Exception:
+        logger.exception("could not queue postbacks for %s event(s)", len(wanted))
 
 
 def _sample(event: str, partner: Partner, now: datetime) -> Payload:

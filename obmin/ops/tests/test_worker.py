@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
+from obmin.lib.mail import send_email
 from obmin.ops.worker import Duty, ObminWorker
-from obmin.partners.ingest import ClickData, new_click_uid
+from obmin.partners.ingest import ClickData, clicks_ingest, new_click_uid
 from obmin.partners.models import Click
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,3 +66,74 @@ def test_the_command_line_burst_exits_zero(tmp_path: Path):
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode != 0
     assert bad.stderr.strip() == "CommandError: --interval must be greater than 0."
+
+
+def spooled_click(tmp_path: Path, name: str) -> ClickData:
+    click = ClickData(uid=new_click_uid(), created_at=timezone.now(), code="ALICE001",
+                      partner_id=None, user_hash="", is_bot=False, browser="Firefox 121",
+                      ip="198.51.100.0", referrer="", query_string="", user_agent="",
+                      seen_today=None)
+    spool = tmp_path / "spool"
+    spool.mkdir(exist_ok=True)
+    (spool / name).write_text(click.to_json() + "\n")
+    return click
+
+
+def test_a_spool_file_another_worker_holds_is_left_to_it(alice, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    spooled_click(tmp_path, "clicks.aaaa.replaying")
+    held = tmp_path / "spool" / "clicks.aaaa.replaying"
+    # Another worker (here a second open file description) is replaying it.
+    fd = os.open(held, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        assert clicks_ingest() == 0
+        assert held.exists() and not Click.objects.exists()
+    finally:
+        os.close(fd)  # its holder died: the lock goes with it
+    assert clicks_ingest() == 1
+    assert not held.exists() and Click.objects.count() == 1
+
+
+def dead_workers_task(*, worker_id: str, started: timedelta) -> DBTaskResult:
+    task = DBTaskResult.objects.get(id=send_email.using(backend="default").enqueue(
+        subject="Hello", body="…", to=["alice@example.com"]).id)
+    DBTaskResult.objects.filter(id=task.id).update(
+        status=TaskResultStatus.RUNNING, started_at=timezone.now() - started,
+        worker_ids=[worker_id])
+    return task
+
+
+@pytest.fixture
+def database_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
+                                  "QUEUES": ["default"]}}
+
+
+def test_a_task_left_running_by_a_dead_worker_runs_again(database_tasks, mailoutbox):
+    orphan = dead_workers_task(worker_id="host-111", started=timedelta(minutes=5))
+    # Another worker's task, running for as long, whose worker is alive: left alone.
+    alive = ObminWorker(duties=[], interval=0.1, burst=True, worker_id="host-222")
+    alive.heartbeat()
+    busy = dead_workers_task(worker_id="host-222", started=timedelta(minutes=5))
+    # Just started: its worker may not have said it is alive yet.
+    fresh = dead_workers_task(worker_id="host-333", started=timedelta(seconds=1))
+
+    worker = ObminWorker(duties=[], interval=0.1, burst=True, worker_id="host-444")
+    assert worker.tasks_of_dead_workers_requeue() == 1
+    statuses = dict(DBTaskResult.objects.values_list("id", "status"))
+    assert statuses == {orphan.id: TaskResultStatus.READY, busy.id: TaskResultStatus.RUNNING,
+                        fresh.id: TaskResultStatus.RUNNING}
+    worker.run()  # burst: runs it
+    assert DBTaskResult.objects.get(id=orphan.id).status == TaskResultStatus.SUCCESSFUL
+    assert DBTaskResult.objects.get(id=orphan.id).worker_ids == ["host-111", "host-444"]
+    assert len(mailoutbox) == 1
+
+
+def test_without_the_shared_cache_no_worker_looks_dead(database_tasks, settings):
+    dead_workers_task(worker_id="host-111", started=timedelta(minutes=5))
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.dummy.DummyCache"}}  # takes nothing
+    worker = ObminWorker(duties=[], interval=0.1, burst=True, worker_id="host-444")
+    assert worker.tasks_of_dead_workers_requeue() == 0
+    assert DBTaskResult.objects.get().status == TaskResultStatus.RUNNING

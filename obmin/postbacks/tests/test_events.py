@@ -105,12 +105,11 @@ def test_nothing_is_queued_when_the_cause_rolls_back(alice, pm_btc, program, sub
     assert queued(alice) == []
 
 
-def test_queued_only_after_commit(alice, pm_btc, program, subscribed,
-                                  django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+def test_queued_in_the_transaction_of_its_cause(alice, pm_btc, program, subscribed):
+    # Committed with the exchange or not at all: no moment where one exists without the other.
+    with transaction.atomic():
         create(pm_btc, alice)
-        assert queued(alice) == []
-    assert len(callbacks) >= 1
+        assert [d.event for d in queued(alice)] == ["exchange.created"]
 
 
 def test_payout_paid(alice, pm_btc, program, subscribed, django_capture_on_commit_callbacks):

@@ -1,0 +1,278 @@
+"""Hard faults under load, through the shipped nginx: two `obmin serve` and two `obmin worker`
+on a PostgreSQL cluster with a streaming replica and a Redis, all of the test's own. While
+partner links are followed without pause: a worker is SIGKILLed mid-batch, then an app server;
+Redis is stopped for 10 s, the replica dies (the partner API answers from the primary), then
+PostgreSQL is stopped for 10 s. /ref/ answers every request with its redirect, pages needing
+the database answer a short 503 page meanwhile, and afterwards every answered click is stored
+exactly once and `obmin ledger check` is clean.
+
+Run in CI's PostgreSQL pass (it makes its own cluster, so once is enough)."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from obmin.partners.ingest import CLICK_GROUP, CLICK_STREAM
+from obmin.partners.tests.conftest import CHROME
+from obmin.testing.deploy import (
+    NginxSite,
+    PostgresCluster,
+    RedisServer,
+    free_port,
+    nginx_binary,
+    postgres_bin_dir,
+    redis_server_binary,
+    unverified_tls,
+)
+
+OBMIN = str(Path(sys.executable).with_name("obmin"))
+NGINX, REDIS, PG_BIN = nginx_binary(), redis_server_binary(), postgres_bin_dir()
+OUTAGE_SECONDS = 10
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                       reason="run in the PostgreSQL pass (it makes a cluster of its own)"),
+    pytest.mark.skipif(None in (NGINX, REDIS, PG_BIN),
+                       reason="needs nginx, redis-server and PostgreSQL's server programs"),
+]
+
+
+def wait_for(condition, *, seconds: float, what: str, poll: float = 0.1):
+    deadline = time.monotonic() + seconds
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(poll)
+    return value
+
+
+class Processes:
+    """The app servers and workers, started as systemd would (and started again after a kill)."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs = env, logs
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        with (self.logs / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen([OBMIN, *args], env=self.env, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.running.append(process)
+        return process
+
+    def server(self, port: int, *, wait: bool = True) -> subprocess.Popen[bytes]:
+        process = self.start(f"serve-{port}", "serve", "--workers", "1", "--bind",
+                             f"127.0.0.1:{port}")
+        if wait:
+            wait_for(lambda: _live(port), seconds=60, what=f"obmin serve on {port}")
+        return process
+
+    def worker(self, name: str) -> subprocess.Popen[bytes]:
+        return self.start(name, "worker", "--interval", "0.2")
+
+    def stop_all(self) -> None:
+        for process in self.running:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.running:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def _live(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+class Load:
+    """Visitors following a partner link through nginx without pause, answers counted."""
+
+    def __init__(self, url: str, *, threads: int = 3) -> None:
+        self.url, self.threads = url, threads
+        self.answers: collections.Counter[int | str] = collections.Counter()
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.pool = [threading.Thread(target=self.visit, daemon=True) for _ in range(threads)]
+
+    def visit(self) -> None:
+        with httpx.Client(verify=unverified_tls(), timeout=30,
+                          headers={"Host": "obmin.example", "User-Agent": CHROME}) as visitor:
+            while not self.stopping.is_set():
+                try:
+                    answer: int | str = visitor.get(self.url).status_code
+                except httpx.HTTPError as error:
+                    answer = type(error).__name__
+                with self.lock:
+                    self.answers[answer] += 1
+
+    def redirects(self) -> int:
+        with self.lock:
+            return self.answers[302]
+
+    def __enter__(self) -> Load:
+        for thread in self.pool:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        for thread in self.pool:
+            thread.join(timeout=60)
+
+
+def test_hard_faults_under_load_lose_and_double_no_click(tmp_path):
+    assert NGINX is not None and REDIS is not None and PG_BIN is not None
+    timings: dict[str, float] = {}
+    with PostgresCluster(PG_BIN) as postgres, RedisServer(REDIS) as redis_server:
+        postgres.sql("CREATE DATABASE obmin")
+        env = {**os.environ, "DATABASE_URL": postgres.url("obmin"), "REDIS_URL": redis_server.url,
+               "OBMIN_DATA_DIR": str(tmp_path / "data"), "BEHIND_PROXY": "1",
+               "ALLOWED_HOSTS": "obmin.example,127.0.0.1", "LOG_LEVEL": "ERROR", "ACCESS_LOG": "0"}
+        env.pop("DATABASE_REPLICA_URL", None)
+        subprocess.run([OBMIN, "migrate", "-v0"], env=env, check=True, timeout=300)
+        code = subprocess.run([OBMIN, "partner", "create", "alice@example.com", "--password",
+                               "correct horse 1"], env=env, check=True, timeout=120,
+                              capture_output=True, text=True).stdout.split()[-1]
+        key = subprocess.run([OBMIN, "apikey", "create", "alice@example.com"], env=env,
+                             check=True, timeout=120, capture_output=True,
+                             text=True).stdout.split()[-1]
+        replica = postgres.replica()
+        replica.start()
+        env["DATABASE_REPLICA_URL"] = replica.url("obmin")
+        processes = Processes(env, tmp_path)
+        ports = [free_port(), free_port()]
+        try:
+            servers = {port: processes.server(port, wait=False) for port in ports}
+            workers = [processes.worker("worker-1"), processes.worker("worker-2")]
+            for port in ports:
+                wait_for(lambda port=port: _live(port), seconds=60, what=f"serve on {port}")
+            stream = redis.Redis.from_url(redis_server.url)
+            with NginxSite(NGINX, upstreams=[f"127.0.0.1:{port}" for port in ports],
+                           static_root=tmp_path / "data" / "static") as site, \
+                    Load(f"{site.url}/ref/{code}/?cur_from=PMUSD&cur_to=BTC") as load:
+                wait_for(lambda: load.redirects() > 50, seconds=30, what="load running")
+                timings.update(kill_a_worker_mid_batch(processes, workers, stream))
+                timings.update(kill_an_app_server(processes, servers, ports[0], load))
+                timings.update(stop_redis(redis_server, load))
+                kill_the_replica(replica, site, key)
+                timings.update(stop_postgres(postgres, site, load))
+            answered = load.answers
+            started = time.monotonic()
+            wait_for(lambda: stored(postgres) >= answered[302], seconds=60,
+                     what="every answered click stored")
+            timings["catch-up after the load"] = time.monotonic() - started
+            assert stream.xlen(CLICK_STREAM) == 0
+            check = subprocess.run([OBMIN, "ledger", "check"], env=env, capture_output=True,
+                                   text=True, timeout=120, check=False)
+        finally:
+            processes.stop_all()
+            replica.__exit__()
+        print("\nanswers:", dict(answered), "\n" + "\n".join(
+            f"{what}: {seconds:.1f} s" for what, seconds in timings.items()))
+        assert set(answered) == {302}, answered  # no 5xx, no error, every visitor redirected
+        assert stored(postgres) == answered[302]
+        assert postgres.sql("SELECT count(DISTINCT uid) FROM partners_click", "obmin") == str(
+            answered[302])
+        assert check.returncode == 0, check.stdout + check.stderr
+
+
+def stored(postgres: PostgresCluster) -> int:
+    try:
+        return int(postgres.sql("SELECT count(*) FROM partners_click", "obmin"))
+    except subprocess.CalledProcessError:
+        return -1
+
+
+def readers_pending(stream: redis.Redis) -> dict[str, int]:
+    try:
+        return {reader["name"].decode(): reader["pending"]
+                for reader in stream.xinfo_consumers(CLICK_STREAM, CLICK_GROUP)}
+    except redis.ResponseError:
+        return {}
+
+
+def kill_a_worker_mid_batch(processes: Processes, workers: list[subprocess.Popen[bytes]],
+                            stream: redis.Redis) -> dict[str, float]:
+    victim = workers[0]
+    reader = f"{os.uname().nodename}-{victim.pid}"
+    # With a batch read and not yet acknowledged, if one is caught within 20 s.
+    deadline = time.monotonic() + 20
+    while readers_pending(stream).get(reader, 0) == 0 and time.monotonic() < deadline:
+        time.sleep(0.002)
+    os.killpg(victim.pid, signal.SIGKILL)
+    killed = time.monotonic()
+    victim.wait(timeout=10)
+    held = readers_pending(stream).get(reader, 0)
+    print(f"\nworker SIGKILLed holding {held} unacknowledged click(s)")
+    timings = {}
+    workers[0] = processes.worker("worker-1b")  # as systemd restarts it
+    wait_for(lambda: readers_pending(stream).get(reader, 0) == 0, seconds=30,
+             what="the killed worker's clicks taken over")
+    timings["worker SIGKILL: its clicks taken over after"] = time.monotonic() - killed
+    return timings
+
+
+def kill_an_app_server(processes: Processes, servers: dict[int, subprocess.Popen[bytes]],
+                       port: int, load: Load) -> dict[str, float]:
+    os.killpg(servers[port].pid, signal.SIGKILL)
+    killed, before = time.monotonic(), load.redirects()
+    wait_for(lambda: load.redirects() > before + 50, seconds=30,
+             what="redirects on the other server")
+    servers[port] = processes.server(port)  # as systemd restarts it
+    return {"app server SIGKILL: back after": time.monotonic() - killed}
+
+
+def stop_redis(redis_server: RedisServer, load: Load) -> dict[str, float]:
+    redis_server.stop()
+    before = load.redirects()
+    time.sleep(OUTAGE_SECONDS)
+    assert load.redirects() > before, "no redirect while Redis was stopped"
+    redis_server.start()
+    return {"Redis stopped": OUTAGE_SECONDS}
+
+
+def stop_postgres(postgres: PostgresCluster, site: NginxSite, load: Load) -> dict[str, float]:
+    postgres.stop("fast")
+    stopped, before = time.monotonic(), load.redirects()
+    with httpx.Client(verify=unverified_tls(), timeout=30,
+                      headers={"Host": "obmin.example"}) as browser:
+        page = browser.get(site.url + "/exchange/")
+    assert page.status_code == 503, page.text[:500]
+    assert "Back in a moment" in page.text and "Traceback" not in page.text
+    time.sleep(max(OUTAGE_SECONDS - (time.monotonic() - stopped), 0))
+    assert load.redirects() > before, "no redirect while PostgreSQL was stopped"
+    postgres.start()
+    return {"PostgreSQL stopped": time.monotonic() - stopped}
+
+
+def kill_the_replica(replica: PostgresCluster, site: NginxSite, key: str) -> None:
+    with httpx.Client(verify=unverified_tls(), timeout=30,
+                      headers={"Host": "obmin.example", "Authorization": f"Bearer {key}"}
+                      ) as partner:
+        def links() -> int:
+            answer = partner.get(site.url + "/service/partner/api.php", params={
+                "api_action": "pp", "method": "get_links", "start_time": "0"})
+            assert answer.status_code == 200 and answer.json()["status"] == "success", answer.text
+            data = answer.json()["data"]
+            return len(data["items"]) if isinstance(data, dict) else len(data)
+
+        assert links() > 0
+        replica.stop("immediate")
+        for _ in range(4):  # each app server's first read after it died, and the next ones
+            assert links() > 0
+        assert "replica: down" in partner.get(site.url + "/health/ready").text
