@@ -68,9 +68,11 @@ class DirectionAdmin(admin.ModelAdmin):
     # The list's object tools link to the rate-feed upload (import_rates_view).
     formfield_overrides = PLAIN_DECIMALS
     change_list_template = "admin/exchange/direction/change_list.html"
-    list_display = ["__str__", "rate_give", "rate_get", "min_amount", "max_amount",
-                    "reserve_get", "profit", "is_active", time_column(Direction, "rate_updated_at")]
-    list_editable = ["rate_give", "rate_get", "min_amount", "max_amount", "is_active"]
+    # Rates are edited in the list, wide enough to read whole; limits (changed rarely) are
+    # shown as one column and edited on the direction's page, so the list fits 1280 px.
+    list_display = ["__str__", "rate_give", "rate_get", "limits", "reserve_get", "profit",
+                    "is_active", time_column(Direction, "rate_updated_at")]
+    list_editable = ["rate_give", "rate_get", "is_active"]
     list_filter = ["is_active", "currency_give", "currency_get"]
     list_select_related = ["currency_give", "currency_get"]
     search_fields = ["currency_give__code", "currency_get__code", "city"]
@@ -83,6 +85,13 @@ class DirectionAdmin(admin.ModelAdmin):
     @admin.display(description=_("profit, %"), ordering="profit_percent")
     def profit(self, obj: Direction) -> str:
         return amount_text(obj.profit_percent)
+
+    @admin.display(description=_("limits"), ordering="min_amount")
+    def limits(self, obj: Direction) -> str:
+        """`10 – 5000 PMUSD` in the give currency; a bound of 0 is none."""
+        low = amount_text(obj.min_amount) if obj.min_amount > 0 else "0"
+        high = amount_text(obj.max_amount) if obj.max_amount > 0 else "∞"
+        return f"{low} – {high} {obj.currency_give.code}"
 
     @admin.display(description=_("reserve"))
     def reserve_get(self, obj: Direction) -> str:

@@ -341,16 +341,17 @@ class PayoutActionForm(ActionForm):
 
 @admin.register(Payout)
 class PayoutAdmin(admin.ModelAdmin):
-    # Chosen to fit 1280 px: who changed it last and when are on the payout's page.
+    # Chosen to fit 1280 px beside the actions' fields: who changed it last and when, and the
+    # balance it holds in USD, are on the payout's page.
     list_display = ["id", time_column(Payout, "created_at", _("requested")), PARTNER_COLUMN,
-                    "method", "short_account", "to_pay", "held_usd", "status"]
+                    "method", "short_account", "to_pay", "status"]
     list_filter = ["status", "method", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["partner__user", "method"]
     search_fields = ["=id", "partner__user__email", "account"]
     actions = ["approve", "mark_paid", "refuse"]
     action_form = PayoutActionForm
     # A payout changes only through the actions, which keep the ledger in step.
-    readonly_fields = [f.name for f in Payout._meta.fields]
+    readonly_fields = [f.name for f in Payout._meta.fields] + ["held_usd"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
