@@ -26,7 +26,7 @@ def test_the_login_and_the_key_are_shown_once_and_work_on_v1(client, alice):
     client.logout()
     headers = {"API-LOGIN": key.login, "API-KEY": raw}
     answer = json.loads(client.post("/api/userapi/v1/test", headers=headers).content)
-    assert answer["error"] == 0 and answer["data"]["partner_id"] == alice.pk
+    assert answer["error"] == 0 and answer["data"]["partner_id"] == str(alice.pk)
     answer = json.loads(client.post("/api/userapi/v1/get_partner_links",
                                     headers=headers).content)
     assert answer["error_text"] == "Method not supported"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -34,8 +35,11 @@ def test_rate_change_in_the_admin_shows_at_once(client, carol, monitor, directio
     assert xml_items(before.content)[PM_BTC]["in"] == "100000"
     client.force_login(carol)
     pm_btc = directions["pm_btc"]
-    response = client.post(f"/admin/exchange/direction/{pm_btc.pk}/change/",
-                           _admin_form(pm_btc, rate_give="98000.25"))
+    url = f"/admin/exchange/direction/{pm_btc.pk}/change/"
+    # The page's inline formsets (the direction's fields...) send their management forms.
+    management = dict(re.findall(r'name="([\w-]+-(?:TOTAL|INITIAL|MIN_NUM|MAX_NUM)_FORMS)"'
+                                 r'[^>]*value="(\d*)"', client.get(url).content.decode()))
+    response = client.post(url, {**_admin_form(pm_btc, rate_give="98000.25"), **management})
     assert response.status_code == 302, response.content[:2000]
     client.logout()
     after = export(client, "xml", "bestmon1", HTTP_IF_NONE_MATCH=before["ETag"])

@@ -113,6 +113,9 @@ ROUTES: dict[str, Access] = {
     # api.php answers by key only: a session is no key.
     "partner_api:api": Access("200 error=1", "200 error=0", "200 error=0", "200 error=1",
                               data=API_GET_INFO, api_key=True),
+    # The same API where Premium's documentation puts it.
+    "partner_api:api_html": Access("200 error=1", "200 error=0", "200 error=0", "200 error=1",
+                                   data=API_GET_INFO, api_key=True),
     "partner_api:openapi": everyone("200"),
     "partner_api:docs": everyone("200"),
     "program": everyone("200"),

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from obmin.exchange.models import Exchange
 from obmin.exchange.services import exchange_create
 from obmin.lib.csvsafe import neutralise
-from obmin.partner_api.v1.exchange_methods import bid_data
+from obmin.partner_api.v1.exchange_methods import bid_values
 from obmin.rewards.models import Payout, PayoutMethod
 
 AMOUNTS = ["2E+2", "1.5E+2", "1E+2"]  # 200, 150, 100 as Decimal.normalize() writes them
@@ -70,5 +70,5 @@ def test_payouts_csv_writes_plain_amounts(client, alice):
 def test_v1_payment_instruction_says_plain_amounts(exchanges):
     for exchange, words in zip(exchanges, ("Send 200 PMUSD", "Send 150 PMUSD", "Send 100 PMUSD"),
                                strict=True):
-        data = bid_data(exchange)
+        data = bid_values(exchange)
         assert data["api_actions"]["instruction"].startswith(words)

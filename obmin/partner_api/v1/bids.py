@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Window
+from django.db.models import Exists, F, OuterRef, Q, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -346,7 +346,8 @@ def _callback_send(url: str, body: str) -> str:
 
 
 def bid_callbacks_deliver() -> int:
-    """Sends the callbacks that are due (a duty of `obmin worker`); answers how many it tried.
+    """Sends the callbacks that are due (a duty of `obmin worker`), each bid's in order;
+    answers how many it tried.
 
     Each round takes the earliest due callbacks of each API key (at most CALLBACK_PER_KEY of
     one key's, CALLBACK_THREADS in all) and sends them side by side, each bounded by
@@ -356,7 +357,14 @@ def bid_callbacks_deliver() -> int:
     again after the next pause of CALLBACK_BACKOFF, until PARTNER_API_CALLBACK_ATTEMPTS
     attempts."""
     now = timezone.now()
+    # A bid's callbacks arrive in the order of its statuses: none is sent while an earlier one
+    # of the same bid still waits (a bot must never see `payed` after `success`); one given
+    # up (no next attempt) no longer holds the rest.
+    earlier_waiting = BidCallback.objects.filter(
+        bid_id=OuterRef("bid_id"), id__lt=OuterRef("id"), delivered_at__isnull=True,
+        next_attempt_at__isnull=False)
     due = (BidCallback.objects.filter(delivered_at__isnull=True, next_attempt_at__lte=now)
+           .exclude(Exists(earlier_waiting))
            .annotate(turn=Window(RowNumber(), partition_by=[F("bid__api_key_id")],
                                  order_by=[F("next_attempt_at").asc(), F("id").asc()]))
            .filter(turn__lte=CALLBACK_PER_KEY).select_related("bid")
