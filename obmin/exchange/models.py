@@ -132,6 +132,12 @@ class DirectionQuerySet(models.QuerySet["Direction"]):
         return self.filter(is_active=True, currency_give__is_active=True,
                            currency_get__is_active=True)
 
+    def offered(self, now: datetime) -> DirectionQuerySet:
+        """Active and with a rate that may be offered now (`Direction.rate_withheld` in SQL):
+        what customers and bots may be shown and exchange at."""
+        return self.active().filter(rate_hidden_reason="").filter(
+            models.Q(rate_valid_until__isnull=True) | models.Q(rate_valid_until__gt=now))
+
 
 class Direction(models.Model):
     """An exchange direction: give `currency_give`, get `currency_get` at rate_give:rate_get."""

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -118,7 +119,10 @@ def _user_ip(options: Mapping[str, str]) -> str:
 
 
 def _active() -> Any:
-    return Direction.objects.active().select_related("currency_give", "currency_get")
+    """Directions a bot may see and bid on: a rate the market sync withholds (stale or failed
+    sources, a jump waiting for the operator) is never shown, as in the export."""
+    return Direction.objects.offered(timezone.now()).select_related("currency_give",
+                                                                    "currency_get")
 
 
 def _direction(options: Mapping[str, str]) -> Direction:
@@ -148,8 +152,10 @@ def _direction_by_id_or_pair(options: Mapping[str, str]) -> Direction:
 def _filtered(options: Mapping[str, str]) -> list[Direction]:
     give = _id(options, "currency_id_give", required=False)
     get = _id(options, "currency_id_get", required=False)
+    now = timezone.now()
     return [d for d in active_directions()
-            if (give is None or d.currency_give_id == give)
+            if not d.rate_withheld(now)
+            and (give is None or d.currency_give_id == give)
             and (get is None or d.currency_get_id == get)]
 
 
