@@ -50,7 +50,8 @@ def test_heavy_reads_follow_the_replica_while_it_keeps_up(tmp_path):
     with PostgresCluster(PG_BIN) as primary:
         primary.sql("CREATE DATABASE obmin")
         env = {**os.environ, "DATABASE_URL": primary.url("obmin"),
-               "OBMIN_DATA_DIR": str(tmp_path), "DATABASE_REPLICA_MAX_LAG": str(MAX_LAG)}
+               "OBMIN_DATA_DIR": str(tmp_path), "DATABASE_REPLICA_MAX_LAG": str(MAX_LAG),
+               "METRICS_TOKEN": METRICS_TOKEN}
         env.pop("REDIS_URL", None)
         env.pop("DATABASE_REPLICA_URL", None)
         obmin(env, "migrate", "-v0")
@@ -71,6 +72,10 @@ def test_heavy_reads_follow_the_replica_while_it_keeps_up(tmp_path):
             finally:
                 os.killpg(server.pid, signal.SIGTERM)
                 server.wait(timeout=30)
+
+
+# /metrics answers only with its token (or METRICS_PUBLIC).
+METRICS_TOKEN = "replica-test-metrics-token"
 
 
 def _answers(base: str) -> bool:
@@ -104,7 +109,10 @@ def ready(base: str) -> str:
 
 
 def metric(base: str, name: str) -> float | None:
-    for line in httpx.get(base + "/metrics", timeout=10).text.splitlines():
+    reply = httpx.get(base + "/metrics", timeout=10,
+                      headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert reply.status_code == 200, reply.text[:200]
+    for line in reply.text.splitlines():
         if line.startswith(name + " "):
             return float(line.split()[1])
     return None
