@@ -20,6 +20,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from obmin.exchange.models import Exchange, ExchangeStatus
 from obmin.exchange.services import exchange_create, exchange_set_status
@@ -195,7 +196,8 @@ def test_sign_up_link_click_exchange_statistics_csv_reset_and_bulk_payout(
     page.click("main [type=submit]")
     page.wait_for_url("**/cabinet/password/reset/done/")
     log_in(page, "/cabinet/login/", EMAIL, PASSWORD)
-    assert page.locator(".errorlist").count() == 1  # the old password no longer opens it
+    # The old password no longer opens it (waited for: the form comes back at the same URL).
+    expect(page.locator(".errorlist")).to_have_count(1)
     log_in(page, "/cabinet/login/", EMAIL, NEW_PASSWORD)
     page.wait_for_url("**/cabinet/")
 
