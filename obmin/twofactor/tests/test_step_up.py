@@ -178,6 +178,10 @@ def test_the_operator_resets_a_partners_two_factor(client, alice, carol,
     # Carol has no second factor and the policy does not ask for one: the admin opens.
     users = client.get("/admin/auth/user/").content.decode()
     assert "two-factor" in users
+    rows = {row.split("</a>")[0].rsplit(">", 1)[1]: row for row in users.split("<tr")[1:]
+            if "field-username" in row}
+    assert 'alt="True"' in rows[alice.user.username].split("field-two_factor")[1]
+    assert 'alt="False"' in rows[carol.username].split("field-two_factor")[1]
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/admin/auth/user/", {
