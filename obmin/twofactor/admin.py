@@ -46,31 +46,41 @@ class TwoFactorUserAdmin(_UserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         # One EXISTS per kind of second factor (an app, a passkey...), not queries per row.
-        found = [Exists(model.objects.filter(user_id=OuterRef("pk"), confirmed=True))
-                 for model in device_classes() if not issubclass(model, StaticDevice)]
+        found = [
+            Exists(model.objects.filter(user_id=OuterRef("pk"), confirmed=True))
+            for model in device_classes()
+            if not issubclass(model, StaticDevice)
+        ]
         queryset = super().get_queryset(request)
         if not found:
             return queryset.annotate(has_two_factor=Value(False))
         any_found = found[0]
         for condition in found[1:]:
             any_found = any_found | condition
-        return queryset.annotate(has_two_factor=ExpressionWrapper(
-            any_found, output_field=BooleanField()))
+        return queryset.annotate(
+            has_two_factor=ExpressionWrapper(any_found, output_field=BooleanField())
+        )
 
     @admin.display(description=_("two-factor"), boolean=True)
     def two_factor(self, obj: Any) -> bool:
         found = getattr(obj, "has_two_factor", None)
         return twofactor_enabled(obj) if found is None else bool(found)
 
-    @admin.action(description=_("Reset two-factor sign-in (the user lost its phone)"),
-                  permissions=["change"])
+    @admin.action(
+        description=_("Reset two-factor sign-in (the user lost its phone)"), permissions=["change"]
+    )
     def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        done = [user.get_username() for user in queryset
-                if twofactor_disable(user=user, by_staff=True)]
+        done = [
+            user.get_username() for user in queryset if twofactor_disable(user=user, by_staff=True)
+        ]
         if done:
-            self.message_user(request, gettext("Two-factor sign-in reset for: %(users)s; "
-                                               "they were e-mailed.")
-                              % {"users": ", ".join(done)}, messages.SUCCESS)
+            self.message_user(
+                request,
+                gettext("Two-factor sign-in reset for: %(users)s; they were e-mailed.")
+                % {"users": ", ".join(done)},
+                messages.SUCCESS,
+            )
         else:
-            self.message_user(request, gettext("None of them had two-factor sign-in."),
-                              messages.WARNING)
+            self.message_user(
+                request, gettext("None of them had two-factor sign-in."), messages.WARNING
+            )

@@ -19,8 +19,10 @@ def test_two_factor_pages_fit_a_phone(browser, live_server, alice, tmp_path):
     page = context.new_page()
     page.set_default_timeout(15_000)
     violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text)
-            if "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.goto("/cabinet/login/")
     page.fill("input[name=username]", "alice@example.com")
     page.fill("input[name=password]", PASSWORD)
