@@ -209,6 +209,8 @@ TWOFACTOR_PROTECTED_PATHS = ["/cabinet/", "/admin/", "/staff/"]
 # The templates the second step and the re-check include, one per way to pass them (each a
 # form of its own; obmin/twofactor/NOTES: passkeys add theirs here).
 TWOFACTOR_METHOD_TEMPLATES = ["twofactor/method_totp.html"]
+# Templates the set-up page includes below the app's, one per other kind of second factor.
+TWOFACTOR_SETUP_TEMPLATES: list[str] = []
 # URL names (namespace:name) another method's second step needs open before the session is
 # verified (its begin/complete endpoints), beside the second-step page itself.
 TWOFACTOR_SECOND_STEP_URLS: list[str] = []

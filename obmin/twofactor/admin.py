@@ -6,11 +6,13 @@ django-otp's own device pages are removed: they would show and edit the secret k
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, QuerySet, Value
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -54,9 +56,7 @@ class TwoFactorUserAdmin(_UserAdmin):
         queryset = super().get_queryset(request)
         if not found:
             return queryset.annotate(has_two_factor=Value(False))
-        any_found = found[0]
-        for condition in found[1:]:
-            any_found = any_found | condition
+        any_found = reduce(operator.or_, found[1:], Q(found[0]))
         return queryset.annotate(
             has_two_factor=ExpressionWrapper(any_found, output_field=BooleanField())
         )

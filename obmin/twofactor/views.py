@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_ratelimit.core import is_ratelimited
 
 from obmin.lib.errors import add_refusal
@@ -72,9 +73,11 @@ def given_next(request: HttpRequest) -> str:
 
 def safe_next(request: HttpRequest) -> str:
     """The page to go on to: `next` when it is on this site, else the user's home."""
-    target = given_next(request)
-    if target:
-        return target
+    return given_next(request) or home_url(request)
+
+
+def home_url(request: HttpRequest) -> str:
+    """The cabinet for a partner, the admin for staff who are not partners."""
     user: Any = request.user
     if user.is_staff and not _is_partner(request):
         return reverse("admin:index")
@@ -111,6 +114,7 @@ def _methods_page(
         {
             "form": form,
             "next": safe_next(request),
+            "cancel_url": home_url(request),
             "method_templates": settings.TWOFACTOR_METHOD_TEMPLATES,
             "fresh_minutes": settings.TWOFACTOR_FRESH_MINUTES,
         },
@@ -205,6 +209,8 @@ def setup(request: HttpRequest) -> HttpResponse:
             "enabled": twofactor_enabled(user),
             "devices": primary_devices(user),
             "codes_left": recovery_codes_left(user),
+            "has_app": TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists(),
+            "setup_templates": settings.TWOFACTOR_SETUP_TEMPLATES,
             "required": twofactor_required(user),
             "next": given_next(request),
         },
