@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -141,7 +143,7 @@ def exchange_detail(request: HttpRequest, token: str) -> HttpResponse:
         "exchange": exchange,
         "amount_give": plain(exchange.amount_give),
         "amount_get": plain(exchange.amount_get),
-        "amount_get_held": plain(exchange.amount_get_held or 0),
+        "amount_get_held": plain(exchange.amount_get_held or Decimal(0)),
         "rate_give": plain(exchange.rate_give), "rate_get": plain(exchange.rate_get),
         "instructions": instructions,
         "qr": qr,
