@@ -190,6 +190,7 @@ def reverify(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@fresh_second_factor_required()  # adding an app beside a passkey: not by a stolen session
 def setup(request: HttpRequest) -> HttpResponse:
     """Two-factor sign-in: its state and what can be done; POST starts an app's set-up."""
     user: Any = request.user

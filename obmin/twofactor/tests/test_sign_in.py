@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import time
 from base64 import b32decode, b32encode
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -22,18 +24,24 @@ from obmin.twofactor.models import TwoFactorPolicy
 pytestmark = pytest.mark.django_db
 
 
-def code_of(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
-    """What an authenticator app with the device's key shows now (or `steps_ahead` later)."""
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time() + steps_ahead * device.step
+def code_of(device: TOTPDevice) -> str:
+    """What an authenticator app with the device's key shows now (the app knows no drift).
+    A code is good once: a test wanting another moves the clock on a step (`next_step`)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, 0)
+    totp.time = time.time()
     return f"{totp.token():06d}"
 
 
-def app_code(secret: str, steps_ahead: int = 0) -> str:
+def next_step(time_machine) -> None:
+    """The clock one TOTP step (30 s) on, stopped: the app shows a new code."""
+    time_machine.move_to(timezone.now() + timedelta(seconds=30), tick=False)
+
+
+def app_code(secret: str) -> str:
     """The same from the key as the page shows it for typing in (base32 in groups)."""
     key = b32decode(secret.replace(" ", "").upper() + "=" * (-len(secret.replace(" ", "")) % 8))
     totp = TOTP(key, 30, 0, 6, 0)
-    totp.time = time.time() + steps_ahead * 30
+    totp.time = time.time()
     return f"{totp.token():06d}"
 
 
@@ -71,7 +79,15 @@ def password_step(client, email: str, next_url: str = "") -> str:
 
 
 @pytest.fixture
-def alice_2fa(client, alice):
+def stopped(time_machine):
+    """The clock stopped a second into a TOTP step: no step ends between a code and its check."""
+    now = int(time.time())
+    time_machine.move_to(datetime.fromtimestamp(now - now % 30 + 1, tz=UTC), tick=False)
+    return time_machine
+
+
+@pytest.fixture
+def alice_2fa(client, alice, stopped):
     client.force_login(alice.user)
     device, codes = enable(client, alice.user)
     client.logout()
@@ -102,7 +118,7 @@ def test_a_wrong_code_does_not_confirm_the_app(client, alice):
     assert not device.confirmed and not StaticToken.objects.exists()
 
 
-def test_password_alone_leads_to_the_second_step_and_the_app_code_opens(client, alice_2fa):
+def test_password_alone_leads_to_the_second_step_and_the_app_code_opens(client, alice_2fa, stopped):
     alice, device, _codes = alice_2fa
     location = password_step(client, "alice@example.com", "/cabinet/stats/")
     assert location == "/cabinet/account/two-factor/verify/?next=%2Fcabinet%2Fstats%2F"
@@ -121,13 +137,10 @@ def test_password_alone_leads_to_the_second_step_and_the_app_code_opens(client, 
     assert response.status_code == 400
     assert "not right" in response.content.decode()
     assert AuditEntry.objects.filter(action="twofactor.failed").count() == 1
-    # The throttle (1 s after one failure) passes; the right code opens the asked page.
-    device.refresh_from_db()
-    device.throttling_failure_timestamp = None
-    device.save()
-    response = client.post(
-        location, {"code": code_of(device, steps_ahead=1), "next": "/cabinet/stats/"}
-    )
+    # Half a minute on, the back-off (1 s after one failure) is over and the app shows a new
+    # code (the set-up's was this step's): it opens the asked page.
+    next_step(stopped)
+    response = client.post(location, {"code": code_of(device), "next": "/cabinet/stats/"})
     assert response.status_code == 302 and response["Location"] == "/cabinet/stats/"
     assert client.get("/cabinet/payouts/").status_code == 200
 
@@ -141,12 +154,11 @@ def test_a_replayed_code_is_refused(client, alice_2fa):
     assert "used already" in response.content.decode()
 
 
-def test_an_unsafe_next_goes_home(client, alice_2fa):
+def test_an_unsafe_next_goes_home(client, alice_2fa, stopped):
     alice, device, _codes = alice_2fa
     location = password_step(client, "alice@example.com")
-    response = client.post(
-        location, {"code": code_of(device, steps_ahead=1), "next": "https://evil.example/"}
-    )
+    next_step(stopped)
+    response = client.post(location, {"code": code_of(device), "next": "https://evil.example/"})
     assert response.status_code == 302 and response["Location"] == "/cabinet/"
 
 
@@ -197,7 +209,7 @@ def test_wrong_codes_count_as_failed_logins_and_lock_the_account(client, alice_2
     assert response.status_code == 429
 
 
-def test_admin_and_staff_pages_need_the_second_factor(client, carol):
+def test_admin_and_staff_pages_need_the_second_factor(client, carol, stopped):
     client.force_login(carol)
     device, _codes = enable(client, carol)
     client.logout()
@@ -209,9 +221,10 @@ def test_admin_and_staff_pages_need_the_second_factor(client, carol):
         response = client.get(path)
         assert response.status_code == 302, path
         assert response["Location"].startswith("/cabinet/account/two-factor/verify/"), path
+    next_step(stopped)
     response = client.post(
         "/cabinet/account/two-factor/verify/",
-        {"code": code_of(device, steps_ahead=1), "next": "/staff/desk/"},
+        {"code": code_of(device), "next": "/staff/desk/"},
     )
     assert response["Location"] == "/staff/desk/"
     assert client.get("/admin/").status_code == 200

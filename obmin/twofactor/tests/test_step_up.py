@@ -46,11 +46,11 @@ def stale(client, alice, time_machine):
     return device
 
 
-def pass_step_up(client, device, location: str, step: int = 1):
+def pass_step_up(client, device, location: str):
     assert location.startswith(REVERIFY + "?next="), location
     page = client.get(location)
     assert page.status_code == 200 and "Confirm it is you" in page.content.decode()
-    return client.post(location, {"code": code_of(device, steps_ahead=step)})
+    return client.post(location, {"code": code_of(device)})
 
 
 def resubmit(client, response):
