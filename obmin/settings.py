@@ -11,6 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
@@ -40,6 +41,8 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp_webauthn",
     "obmin.ops",
     "obmin.audit",
     "obmin.exchange",
@@ -50,6 +53,7 @@ INSTALLED_APPS = [
     "obmin.monitoring",
     "obmin.partner_api",
     "obmin.postbacks",
+    "obmin.passkeys",
     "obmin.cabinet",
 ]
 
@@ -64,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed a second factor
     "obmin.audit.context.AuditContextMiddleware",  # after auth: names the actor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -185,6 +190,22 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "obmin.lib.ipmask.client_address_of"
 # django-axes' own text, marked here so it is in Obmin's catalog (axes ships no Ukrainian).
 AXES_COOLOFF_MESSAGE = _("Account locked: too many login attempts. Please try again later.")
+
+# Passkeys (WebAuthn, django-otp-webauthn; obmin.passkeys) as a second factor. The relying party
+# is SITE_URL: its host is the id passkeys are bound to, its origin the only one accepted
+# (obmin.passkeys.webauthn reads both at each ceremony; the two settings below only answer the
+# library's start-up checks). Browsers allow WebAuthn only at a domain name over HTTPS (or
+# http://localhost): at the demo's http://127.0.0.1 passkeys are not offered, and its origin
+# check (otp_webauthn.E031) is silenced for it. WEBAUTHN_RP_NAME: the name a browser shows
+# when it makes or uses a passkey.
+OTP_WEBAUTHN_RP_NAME = os.environ.get("WEBAUTHN_RP_NAME", "Obmin")
+OTP_WEBAUTHN_RP_ID = urlsplit(SITE_URL).hostname or "localhost"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = ["{0.scheme}://{0.netloc}".format(urlsplit(SITE_URL))]
+OTP_WEBAUTHN_HELPER_CLASS = "obmin.passkeys.webauthn.SiteWebAuthnHelper"
+# Passkeys are a second factor after the password; a passwordless sign-in is not offered, so a
+# security key that cannot keep a discoverable credential may be added too.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E031"]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("uk", "Українська")]
