@@ -39,10 +39,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "django_tasks",
     "django_tasks_db",
-    "django_otp",
-    "django_otp_webauthn",
     "obmin.ops",
     "obmin.audit",
     "obmin.exchange",
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "obmin.monitoring",
     "obmin.partner_api",
     "obmin.postbacks",
+    "obmin.twofactor",  # after django_otp's plugins: its admin.py replaces their registrations
     "obmin.passkeys",
     "obmin.cabinet",
 ]
@@ -68,11 +71,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed a second factor
+    # request.user.is_verified(): the session passed the second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "obmin.audit.context.AuditContextMiddleware",  # after auth: names the actor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # The cabinet, the admin and /staff/ are closed to a session that still owes its second
+    # factor, or whose user must set one up first (obmin.twofactor.policy).
+    "obmin.twofactor.middleware.TwoFactorMiddleware",
     # Notes a Host that differs from SITE_URL's, for `obmin check --deploy`.
     "obmin.lib.site.SeenHostMiddleware",
 ]
@@ -191,6 +198,31 @@ AXES_CLIENT_IP_CALLABLE = "obmin.lib.ipmask.client_address_of"
 # django-axes' own text, marked here so it is in Obmin's catalog (axes ships no Ukrainian).
 AXES_COOLOFF_MESSAGE = _("Account locked: too many login attempts. Please try again later.")
 
+# Two-factor sign-in (obmin.twofactor, django-otp): TOTP apps and one-time recovery codes; the
+# operator's policy (who must have it) is the "Two-factor policy" row in the admin.
+# Minutes a second factor stays fresh: older, and changing a payout wallet, the e-mail or the
+# password, creating an API key, or turning two-factor off asks for a code again.
+TWOFACTOR_FRESH_MINUTES = envint("TWOFACTOR_FRESH_MINUTES", 10)
+# Second-factor attempts (the sign-in's second step and the re-check before an action) per user
+# and per client address, django-ratelimit rates; over either the page refuses at once.
+TWOFACTOR_RATE_PER_USER = os.environ.get("TWOFACTOR_RATE_PER_USER", "10/h")
+TWOFACTOR_RATE_PER_IP = os.environ.get("TWOFACTOR_RATE_PER_IP", "30/h")
+# Where the middleware closes the doors to a session without its second factor.
+TWOFACTOR_PROTECTED_PATHS = ["/cabinet/", "/admin/", "/staff/"]
+# The templates the second step and the re-check include, one per way to pass them (each a
+# form of its own; obmin/twofactor/NOTES: passkeys add theirs here).
+TWOFACTOR_METHOD_TEMPLATES = ["twofactor/method_totp.html"]
+# URL names (namespace:name) another method's second step needs open before the session is
+# verified (its begin/complete endpoints), beside the second-step page itself.
+TWOFACTOR_SECOND_STEP_URLS: list[str] = []
+# The name an authenticator app shows beside the account (django-otp's otpauth:// issuer).
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Obmin")
+# django-otp's throttling: after n wrong codes in a row a device waits 2^(n-1) seconds.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# The secret keys are never shown in django-otp's own admin pages (also unregistered there).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 # Passkeys (WebAuthn, django-otp-webauthn; obmin.passkeys) as a second factor. The relying party
 # is SITE_URL: its host is the id passkeys are bound to, its origin the only one accepted
 # (obmin.passkeys.webauthn reads both at each ceremony; the two settings below only answer the
@@ -206,6 +238,11 @@ OTP_WEBAUTHN_HELPER_CLASS = "obmin.passkeys.webauthn.SiteWebAuthnHelper"
 # security key that cannot keep a discoverable credential may be added too.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E031"]
+# The passkey is offered first at the second step and the re-check; its endpoints stay open to
+# a session that owes its second factor.
+TWOFACTOR_METHOD_TEMPLATES = ["passkeys/method_passkey.html", *TWOFACTOR_METHOD_TEMPLATES]
+TWOFACTOR_SECOND_STEP_URLS = [*TWOFACTOR_SECOND_STEP_URLS, "passkeys:use_begin",
+                              "passkeys:use_complete"]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("uk", "Українська")]

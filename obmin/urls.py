@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("obmin.partners.urls")),
     path("", include("obmin.monitoring.urls")),
     path("", include("obmin.partner_api.urls")),
+    # Two-factor sign-in, partners' and staff's alike (obmin.twofactor).
+    path("cabinet/account/two-factor/", include("obmin.twofactor.urls")),
     path("cabinet/", include("obmin.cabinet.urls")),
     # The public partner program page, beside the API docs at partners/api/.
     path("partners/", program, name="program"),

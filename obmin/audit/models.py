@@ -35,6 +35,12 @@ class AuditAction(models.TextChoices):
     RULE_CREATED = "rule.created", _("rule created")
     RULE_CHANGED = "rule.changed", _("rule changed")
     RULE_DELETED = "rule.deleted", _("rule deleted")
+    TWOFACTOR_ENABLED = "twofactor.enabled", _("two-factor sign-in turned on")
+    TWOFACTOR_DISABLED = "twofactor.disabled", _("two-factor sign-in turned off")
+    TWOFACTOR_RESET = "twofactor.reset", _("two-factor sign-in reset by staff")
+    RECOVERY_CODES_NEW = "twofactor.codes_new", _("recovery codes regenerated")
+    RECOVERY_CODE_USED = "twofactor.code_used", _("recovery code used")
+    TWOFACTOR_FAILED = "twofactor.failed", _("wrong second-factor code")
 
 
 class AuditImmutable(Exception):

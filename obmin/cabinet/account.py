@@ -8,6 +8,7 @@ the same, and the inbox learns the rest. Their rate limits are counted before th
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -51,6 +52,12 @@ from obmin.partners.services import (
     partner_signup_confirm,
     signup_token_make,
     signup_token_read,
+)
+from obmin.twofactor.decorators import fresh_second_factor_required
+from obmin.twofactor.services import (
+    has_confirmed_device,
+    recovery_codes_left,
+    twofactor_enabled,
 )
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -166,11 +173,18 @@ def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 
 class LoginView(auth_views.LoginView):
-    """E-mail and password; the partner's chosen language applies from here on."""
+    """E-mail and password; the partner's chosen language applies from here on. A user with a
+    second factor goes on to the second step (obmin.twofactor), `next` kept."""
 
     template_name = "cabinet/login.html"
     authentication_form = EmailLoginForm
     redirect_authenticated_user = True
+
+    def get_success_url(self) -> str:
+        target = super().get_success_url()
+        if has_confirmed_device(self.request.user):
+            return f"{reverse('twofactor:verify')}?{urlencode({'next': target})}"
+        return target
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
@@ -222,6 +236,7 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 
 @partner_required
 @require_http_methods(["GET", "POST"])
+@fresh_second_factor_required(on_get=True, keep_post=False)
 def password_change(request: PartnerRequest) -> HttpResponse:
     """A new password ends every session of the account, this one too: log in again."""
     form = PasswordChangeForm(request.partner.user, request.POST or None)
@@ -247,6 +262,8 @@ def _account_page(request: PartnerRequest, *, profile_form: ProfileForm | None =
             "time_zone": partner.time_zone, "language": partner.language}),
         "code_form": code_form or CodeChoiceForm(),
         "old_links": [public_url(f"/ref/{code}/") for code in partner_old_codes(partner.pk)],
+        "twofactor_on": twofactor_enabled(partner.user),
+        "recovery_codes_left": recovery_codes_left(partner.user),
     }, status=status)
 
 
@@ -294,6 +311,7 @@ def code_choose(request: PartnerRequest) -> HttpResponse:
 
 @partner_required
 @require_http_methods(["GET", "POST"])
+@fresh_second_factor_required()
 def email_change(request: PartnerRequest) -> HttpResponse:
     """Sends a confirmation link to the new address; nothing changes until it is followed."""
     partner = request.partner

@@ -37,6 +37,7 @@ from obmin.rewards.services import (
     wallet_remove,
     wallet_save,
 )
+from obmin.twofactor.decorators import fresh_second_factor_required
 
 
 @partner_required
@@ -50,6 +51,7 @@ def dashboard(request: PartnerRequest) -> HttpResponse:
 
 
 @partner_required
+@fresh_second_factor_required()
 def api_access(request: PartnerRequest) -> HttpResponse:
     """"Create API Access": the new key is shown on this one answer and never again."""
     partner = request.partner
@@ -126,6 +128,7 @@ def payouts(request: PartnerRequest) -> HttpResponse:
 
 
 @partner_required
+@fresh_second_factor_required()
 def wallet_save_view(request: PartnerRequest) -> HttpResponse:
     """The wallet form's target; a GET shows the payouts page it is on."""
     wallet_form = WalletForm(request.POST if request.method == "POST" else None,
