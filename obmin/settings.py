@@ -243,6 +243,11 @@ SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E031"]
 TWOFACTOR_METHOD_TEMPLATES = ["passkeys/method_passkey.html", *TWOFACTOR_METHOD_TEMPLATES]
 TWOFACTOR_SECOND_STEP_URLS = [*TWOFACTOR_SECOND_STEP_URLS, "passkeys:use_begin",
                               "passkeys:use_complete"]
+# URL names open to a user the policy requires to set up a second factor (beside twofactor's own
+# set-up pages): a passkey may be the first one.
+TWOFACTOR_SET_UP_URLS = ["passkeys:add_begin", "passkeys:add_complete"]
+# Sections the two-factor page shows below its own, one template each: the user's passkeys.
+TWOFACTOR_SETUP_TEMPLATES = ["passkeys/setup_section.html"]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("uk", "Українська")]

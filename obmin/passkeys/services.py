@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -34,6 +34,11 @@ from obmin.lib.mail import email_on_commit
 from obmin.lib.site import public_hostname
 from obmin.partners.models import Partner
 from obmin.passkeys.webauthn import SiteWebAuthnHelper, passkeys_possible
+from obmin.twofactor.services import (
+    recovery_codes_left,
+    recovery_codes_regenerate,
+    twofactor_enabled,
+)
 
 logger = logging.getLogger("obmin.passkeys")
 
@@ -42,6 +47,13 @@ NAME_MAX = WebAuthnCredential._meta.get_field("name").max_length or 64
 
 class PasskeyError(Refused):
     """A passkey ceremony or change refused, with the reason in words."""
+
+
+class PasskeyAdded(NamedTuple):
+    passkey: WebAuthnCredential
+    # When the passkey is the account's first second factor: its new recovery codes, to be
+    # shown once (as after setting up an app); else empty.
+    recovery_codes: list[str]
 
 
 def passkeys_of(user: AbstractBaseUser) -> QuerySet[WebAuthnCredential]:
@@ -91,16 +103,19 @@ def _default_name(user: AbstractBaseUser) -> str:
 
 
 def passkey_add(*, user: AbstractBaseUser, state: dict[str, Any] | None,
-                response: Any, name: str, manage_url: str) -> WebAuthnCredential:
+                response: Any, name: str, manage_url: str) -> PasskeyAdded:
     """Checks the browser's answer to the registration options and saves the passkey under
-    `name`; audited, and e-mailed to the user (with `manage_url`, where passkeys are removed)."""
+    `name`; audited, and e-mailed to the user (with `manage_url`, where passkeys are removed).
+    The account's first second factor turns two-factor sign-in on, with recovery codes."""
     _require_possible()
     if not state:
         raise PasskeyError(_("The passkey was not added: start again."))
     name = " ".join(str(name or "").split())[:NAME_MAX] or _default_name(user)
     refusal = _("The browser's answer could not be checked; the passkey was not added.")
+    codes: list[str] = []
     try:
         with transaction.atomic():
+            first = not twofactor_enabled(user)
             with _checked(refusal):
                 device = _helper().register_complete(user=user, state=state, data=response)
             device.name = name
@@ -108,10 +123,16 @@ def passkey_add(*, user: AbstractBaseUser, state: dict[str, Any] | None,
             audit_record(action=AuditAction.PASSKEY_ADDED, obj=device, actor=actor_of(user),
                          after={"name": name, "user": user.get_username(),
                                 "relying_party": public_hostname()})
+            if first:
+                audit_record(action=AuditAction.TWOFACTOR_ENABLED, obj=user,
+                             object_repr=user.get_username(), actor=actor_of(user),
+                             after={"method": "passkey"})
+                if not recovery_codes_left(user):
+                    codes = recovery_codes_regenerate(user=user)
             _mail_added(user, device, manage_url)
     except IntegrityError as error:  # the same authenticator's credential twice
         raise PasskeyError(_("This passkey is added already.")) from error
-    return device
+    return PasskeyAdded(device, codes)
 
 
 def _mail_added(user: AbstractBaseUser, device: WebAuthnCredential, manage_url: str) -> None:

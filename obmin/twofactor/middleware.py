@@ -72,6 +72,7 @@ class TwoFactorMiddleware:
                 settings.TWOFACTOR_SECOND_STEP_URLS) else redirect_with_next(
                 "twofactor:verify", request)
         if twofactor_required(user):
-            return None if name in OPEN_TO_SET_UP else redirect_with_next(
+            return None if name in OPEN_TO_SET_UP | set(
+                settings.TWOFACTOR_SET_UP_URLS) else redirect_with_next(
                 "twofactor:setup", request)
         return None

@@ -182,6 +182,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         "codes_left": recovery_codes_left(user),
         "required": twofactor_required(user),
         "next": given_next(request),
+        "setup_templates": settings.TWOFACTOR_SETUP_TEMPLATES,
     })
 
 

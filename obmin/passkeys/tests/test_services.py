@@ -33,7 +33,7 @@ def _site(settings):
 def add(user, key: SoftAuthenticator, name: str = "Laptop") -> WebAuthnCredential:
     options, state = passkey_registration_options(user=user)
     return passkey_add(user=user, state=state, response=key.create(options), name=name,
-                       manage_url=MANAGE)
+                       manage_url=MANAGE).passkey
 
 
 def use(user, key: SoftAuthenticator, **answer) -> WebAuthnCredential:
