@@ -10,7 +10,7 @@
 
   function toBytes(text) {
     var base64 = text.replace(/-/g, "+").replace(/_/g, "/");
-    base64 += "====".slice((base64.length + 3) % 4);
+    while (base64.length % 4) base64 += "=";
     var binary = atob(base64);
     var bytes = new Uint8Array(binary.length);
     for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
@@ -114,6 +114,7 @@
         body.credential = answer(credential);
         return post(form, form.dataset.complete, body);
       }, function (error) {
+        if (window.console) console.warn("passkey:", error);
         var name = error && error.name;
         say(form, name === "NotAllowedError" || name === "InvalidStateError"
           ? form.dataset.cancelled : form.dataset.failed);
@@ -123,7 +124,8 @@
         if (done.ok && done.data.redirect) window.location.assign(done.data.redirect);
         else refused(form, done);
       });
-    }).catch(function () {
+    }).catch(function (error) {
+      if (window.console) console.warn("passkey:", error);
       say(form, form.dataset.failed);
     }).finally(function () {
       button.disabled = false;
