@@ -311,7 +311,7 @@ def code_choose(request: PartnerRequest) -> HttpResponse:
 
 @partner_required
 @require_http_methods(["GET", "POST"])
-@fresh_second_factor_required()
+@fresh_second_factor_required(on_get=True, keep_post=False)  # its form asks the password
 def email_change(request: PartnerRequest) -> HttpResponse:
     """Sends a confirmation link to the new address; nothing changes until it is followed."""
     partner = request.partner

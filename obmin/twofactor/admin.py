@@ -37,7 +37,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class TwoFactorUserAdmin(_UserAdmin):  # type: ignore[misc]
+class TwoFactorUserAdmin(_UserAdmin):
     """Django's user admin with a two-factor column and the operator's reset."""
 
     list_display = [*_UserAdmin.list_display, "two_factor"]

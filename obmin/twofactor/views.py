@@ -241,7 +241,7 @@ def recovery_shown(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-@fresh_second_factor_required(keep_post=False)
+@fresh_second_factor_required()
 def recovery_regenerate(request: HttpRequest) -> HttpResponse:
     try:
         codes = recovery_codes_regenerate(user=request.user)
@@ -254,7 +254,7 @@ def recovery_regenerate(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-@fresh_second_factor_required(keep_post=False)
+@fresh_second_factor_required()
 def disable(request: HttpRequest) -> HttpResponse:
     if twofactor_required(request.user):
         messages.error(request, _("The exchanger requires two-factor sign-in for your account; "
