@@ -34,9 +34,12 @@ from obmin.lib.mail import email_on_commit
 from obmin.lib.site import public_hostname
 from obmin.partners.models import Partner
 from obmin.passkeys.webauthn import SiteWebAuthnHelper, passkeys_possible
+from obmin.twofactor.policy import twofactor_required
 from obmin.twofactor.services import (
+    primary_devices,
     recovery_codes_left,
     recovery_codes_regenerate,
+    twofactor_disable,
     twofactor_enabled,
 )
 
@@ -179,7 +182,10 @@ def passkey_verify(*, user: AbstractBaseUser, state: dict[str, Any] | None,
 
 
 def passkey_remove(*, user: AbstractBaseUser, passkey_id: int | str) -> WebAuthnCredential:
-    """Removes one of the user's passkeys (another user's is "not found"); audited."""
+    """Removes one of the user's passkeys (another user's is "not found"); audited. The last
+    second factor of the account (no app, no other passkey) goes only with two-factor sign-in
+    itself (its recovery codes too; the user is e-mailed), and not while the operator's policy
+    requires it."""
     try:
         pk = int(passkey_id)
     except (TypeError, ValueError):
@@ -189,8 +195,16 @@ def passkey_remove(*, user: AbstractBaseUser, passkey_id: int | str) -> WebAuthn
                   .filter(pk=pk, user_id=user.pk).first())
         if device is None:
             raise PasskeyError(_("No such passkey."))
+        last = not [other for other in primary_devices(user)
+                    if not (isinstance(other, WebAuthnCredential) and other.pk == device.pk)]
+        if last and twofactor_required(user):
+            raise PasskeyError(_("The exchanger requires two-factor sign-in for your account: "
+                                 "add another passkey or an authenticator app before removing "
+                                 "this one."))
         audit_record(action=AuditAction.PASSKEY_REMOVED, obj=device, actor=actor_of(user),
                      before={"name": device.name, "created_at": device.created_at,
                              "last_used_at": device.last_used_at})
         device.delete()
+        if last:
+            twofactor_disable(user=user)
     return device

@@ -43,6 +43,7 @@ from obmin.twofactor.services import (
     has_confirmed_device,
     second_factor_fresh,
     second_factor_passed,
+    twofactor_enabled,
 )
 from obmin.twofactor.views import SESSION_NEW_CODES, safe_next
 
@@ -136,6 +137,9 @@ def remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, _("The passkey “%(name)s” is removed.") % {"name": device.name})
+        if not twofactor_enabled(request.user):
+            messages.warning(request, _("It was your last second factor: two-factor sign-in is "
+                                        "off now, and your recovery codes are void."))
     return redirect("twofactor:setup")
 
 

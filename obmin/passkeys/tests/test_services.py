@@ -4,6 +4,8 @@ adding, using and removing are audited, adding is e-mailed."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django_otp_webauthn.models import WebAuthnCredential
 
@@ -18,7 +20,14 @@ from obmin.passkeys.services import (
     passkeys_of,
 )
 from obmin.passkeys.webauthn import passkeys_possible
+from obmin.rewards.models import PartnerAccount
 from obmin.testing.authenticator import SoftAuthenticator
+from obmin.twofactor.models import TwoFactorPolicy
+from obmin.twofactor.services import (
+    has_confirmed_device,
+    recovery_codes_left,
+    twofactor_enabled,
+)
 
 pytestmark = pytest.mark.django_db
 SITE = "https://obmin.example"
@@ -191,3 +200,32 @@ def test_removing_a_passkey_is_audited_and_only_ones_own(alice, bob):
     assert entry.before["name"] == "Old key" and entry.object_id == str(device.pk)
     with pytest.raises(PasskeyError, match="no passkey"):
         passkey_authentication_options(user=alice.user)
+
+
+def test_the_first_passkey_turns_two_factor_on_and_the_last_one_off(
+        alice, mailoutbox, django_capture_on_commit_callbacks):
+    first = add(alice.user, SoftAuthenticator(origin=SITE), name="One")
+    assert twofactor_enabled(alice.user) and recovery_codes_left(alice.user) == 10
+    second = add(alice.user, SoftAuthenticator(origin=SITE), name="Two")
+    passkey_remove(user=alice.user, passkey_id=first.pk)
+    assert twofactor_enabled(alice.user) and recovery_codes_left(alice.user) == 10
+    with django_capture_on_commit_callbacks(execute=True):
+        passkey_remove(user=alice.user, passkey_id=second.pk)
+    # The last second factor went: two-factor is off, no recovery code is left to ask for.
+    assert not twofactor_enabled(alice.user) and not has_confirmed_device(alice.user)
+    assert AuditEntry.objects.filter(action=AuditAction.TWOFACTOR_DISABLED).count() == 1
+    assert [m.subject for m in mailoutbox] == ["Two-factor sign-in is turned off"]
+
+
+def test_the_policy_keeps_the_last_passkey(alice):
+    policy = TwoFactorPolicy.load()
+    policy.partner_balance_above = Decimal(0)
+    policy.save()
+    PartnerAccount.objects.update_or_create(partner=alice, defaults={"balance": Decimal(5)})
+    only = add(alice.user, SoftAuthenticator(origin=SITE))
+    with pytest.raises(PasskeyError, match="requires two-factor"):
+        passkey_remove(user=alice.user, passkey_id=only.pk)
+    assert WebAuthnCredential.objects.filter(pk=only.pk).exists()
+    add(alice.user, SoftAuthenticator(origin=SITE))
+    passkey_remove(user=alice.user, passkey_id=only.pk)
+    assert twofactor_enabled(alice.user)

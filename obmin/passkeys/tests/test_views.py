@@ -185,6 +185,20 @@ def test_staff_add_a_passkey_on_their_two_factor_page(client, carol, key):
     assert AuditEntry.objects.get(action=AuditAction.PASSKEY_ADDED).actor.startswith("staff:")
 
 
+def test_an_operator_signs_in_to_the_admin_with_password_and_passkey(client, carol, key):
+    client.force_login(carol)
+    add_passkey(client, key, name="YubiKey")
+    client.logout()
+    response = client.post("/admin/login/?next=/admin/", {"username": carol.username,
+                                                          "password": PASSWORD})
+    assert response["Location"] == "/admin/"
+    step = client.get("/admin/")
+    assert step["Location"].startswith("/cabinet/account/two-factor/verify/")
+    assert 'id="passkey-use-form"' in client.get(step["Location"]).content.decode()
+    assert use_passkey(client, key, next="/admin/").json() == {"redirect": "/admin/"}
+    assert client.get("/admin/").status_code == 200
+
+
 def test_no_passkey_form_where_browsers_refuse_webauthn(client, alice, settings):
     settings.SITE_URL = "http://127.0.0.1:8000"
     client.force_login(alice.user)
