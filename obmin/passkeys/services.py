@@ -61,8 +61,9 @@ class PasskeyAdded(NamedTuple):
 
 def passkeys_of(user: AbstractBaseUser) -> QuerySet[WebAuthnCredential]:
     """The user's usable passkeys, the most recently used first."""
-    return (WebAuthnCredential.objects.filter(user_id=user.pk, confirmed=True)
-            .order_by(F("last_used_at").desc(nulls_last=True), "-pk"))
+    return WebAuthnCredential.objects.filter(user_id=user.pk, confirmed=True).order_by(
+        F("last_used_at").desc(nulls_last=True), "-pk"
+    )
 
 
 def has_passkey(user: AbstractBaseUser) -> bool:
@@ -76,8 +77,12 @@ def _helper() -> SiteWebAuthnHelper:
 
 def _require_possible() -> None:
     if not passkeys_possible():
-        raise PasskeyError(_("Passkeys work only when the site is opened at its domain name "
-                             "over HTTPS; ask the operator to set SITE_URL."))
+        raise PasskeyError(
+            _(
+                "Passkeys work only when the site is opened at its domain name "
+                "over HTTPS; ask the operator to set SITE_URL."
+            )
+        )
 
 
 @contextmanager
@@ -92,8 +97,9 @@ def _checked(refusal: str) -> Iterator[None]:
         raise PasskeyError(refusal) from error
 
 
-def passkey_registration_options(*, user: AbstractBaseUser) -> tuple[dict[str, Any],
-                                                                       dict[str, Any]]:
+def passkey_registration_options(
+    *, user: AbstractBaseUser
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The options for `navigator.credentials.create` and the state to check its answer
     against (kept by the caller, used once)."""
     _require_possible()
@@ -105,8 +111,14 @@ def _default_name(user: AbstractBaseUser) -> str:
     return _("Passkey %(number)d") % {"number": count + 1}
 
 
-def passkey_add(*, user: AbstractBaseUser, state: dict[str, Any] | None,
-                response: Any, name: str, manage_url: str) -> PasskeyAdded:
+def passkey_add(
+    *,
+    user: AbstractBaseUser,
+    state: dict[str, Any] | None,
+    response: Any,
+    name: str,
+    manage_url: str,
+) -> PasskeyAdded:
     """Checks the browser's answer to the registration options and saves the passkey under
     `name`; audited, and e-mailed to the user (with `manage_url`, where passkeys are removed).
     The account's first second factor turns two-factor sign-in on, with recovery codes."""
@@ -123,13 +135,24 @@ def passkey_add(*, user: AbstractBaseUser, state: dict[str, Any] | None,
                 device = _helper().register_complete(user=user, state=state, data=response)
             device.name = name
             device.save(update_fields=["name"])
-            audit_record(action=AuditAction.PASSKEY_ADDED, obj=device, actor=actor_of(user),
-                         after={"name": name, "user": user.get_username(),
-                                "relying_party": public_hostname()})
+            audit_record(
+                action=AuditAction.PASSKEY_ADDED,
+                obj=device,
+                actor=actor_of(user),
+                after={
+                    "name": name,
+                    "user": user.get_username(),
+                    "relying_party": public_hostname(),
+                },
+            )
             if first:
-                audit_record(action=AuditAction.TWOFACTOR_ENABLED, obj=user,
-                             object_repr=user.get_username(), actor=actor_of(user),
-                             after={"method": "passkey"})
+                audit_record(
+                    action=AuditAction.TWOFACTOR_ENABLED,
+                    obj=user,
+                    object_repr=user.get_username(),
+                    actor=actor_of(user),
+                    after={"method": "passkey"},
+                )
                 if not recovery_codes_left(user):
                     codes = recovery_codes_regenerate(user=user)
             _mail_added(user, device, manage_url)
@@ -142,18 +165,25 @@ def _mail_added(user: AbstractBaseUser, device: WebAuthnCredential, manage_url: 
     email = str(getattr(user, "email", "") or "")
     if not email:
         return
-    language = (Partner.objects.filter(user_id=user.pk).values_list("language", flat=True)
-                .first()) or settings.LANGUAGE_CODE
+    language = (
+        Partner.objects.filter(user_id=user.pk).values_list("language", flat=True).first()
+    ) or settings.LANGUAGE_CODE
     with translation.override(language):
-        text = render_to_string("passkeys/email/passkey_added.txt", {
-            "name": device.name, "manage_url": manage_url,
-            "time": timezone.now().strftime("%Y-%m-%d %H:%M UTC")})
+        text = render_to_string(
+            "passkeys/email/passkey_added.txt",
+            {
+                "name": device.name,
+                "manage_url": manage_url,
+                "time": timezone.now().strftime("%Y-%m-%d %H:%M UTC"),
+            },
+        )
     subject, _blank, body = text.strip().partition("\n")
     email_on_commit(subject=subject.strip(), body=body.strip() + "\n", to=[email])
 
 
-def passkey_authentication_options(*, user: AbstractBaseUser) -> tuple[dict[str, Any],
-                                                                         dict[str, Any]]:
+def passkey_authentication_options(
+    *, user: AbstractBaseUser
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The options for `navigator.credentials.get` naming the user's passkeys, and the state
     to check the answer against."""
     _require_possible()
@@ -163,8 +193,9 @@ def passkey_authentication_options(*, user: AbstractBaseUser) -> tuple[dict[str,
     return _helper().authenticate_begin(user=user, require_user_verification=False)
 
 
-def passkey_verify(*, user: AbstractBaseUser, state: dict[str, Any] | None,
-                   response: Any) -> WebAuthnCredential:
+def passkey_verify(
+    *, user: AbstractBaseUser, state: dict[str, Any] | None, response: Any
+) -> WebAuthnCredential:
     """Checks the browser's answer (signed by one of the user's passkeys over the state's
     challenge, for SITE_URL's origin); counts the use and audits it."""
     _require_possible()
@@ -176,8 +207,12 @@ def passkey_verify(*, user: AbstractBaseUser, state: dict[str, Any] | None,
             device = _helper().authenticate_complete(user=user, state=state, data=response)
         if not device.confirmed:
             raise PasskeyError(refusal)
-        audit_record(action=AuditAction.PASSKEY_USED, obj=device, actor=actor_of(user),
-                     after={"name": device.name, "sign_count": device.sign_count})
+        audit_record(
+            action=AuditAction.PASSKEY_USED,
+            obj=device,
+            actor=actor_of(user),
+            after={"name": device.name, "sign_count": device.sign_count},
+        )
     return device
 
 
@@ -191,19 +226,34 @@ def passkey_remove(*, user: AbstractBaseUser, passkey_id: int | str) -> WebAuthn
     except (TypeError, ValueError):
         pk = 0
     with transaction.atomic():
-        device = (WebAuthnCredential.objects.select_for_update()
-                  .filter(pk=pk, user_id=user.pk).first())
+        device = (
+            WebAuthnCredential.objects.select_for_update().filter(pk=pk, user_id=user.pk).first()
+        )
         if device is None:
             raise PasskeyError(_("No such passkey."))
-        last = not [other for other in primary_devices(user)
-                    if not (isinstance(other, WebAuthnCredential) and other.pk == device.pk)]
+        last = not [
+            other
+            for other in primary_devices(user)
+            if not (isinstance(other, WebAuthnCredential) and other.pk == device.pk)
+        ]
         if last and twofactor_required(user):
-            raise PasskeyError(_("The exchanger requires two-factor sign-in for your account: "
-                                 "add another passkey or an authenticator app before removing "
-                                 "this one."))
-        audit_record(action=AuditAction.PASSKEY_REMOVED, obj=device, actor=actor_of(user),
-                     before={"name": device.name, "created_at": device.created_at,
-                             "last_used_at": device.last_used_at})
+            raise PasskeyError(
+                _(
+                    "The exchanger requires two-factor sign-in for your account: "
+                    "add another passkey or an authenticator app before removing "
+                    "this one."
+                )
+            )
+        audit_record(
+            action=AuditAction.PASSKEY_REMOVED,
+            obj=device,
+            actor=actor_of(user),
+            before={
+                "name": device.name,
+                "created_at": device.created_at,
+                "last_used_at": device.last_used_at,
+            },
+        )
         device.delete()
         if last:
             twofactor_disable(user=user)

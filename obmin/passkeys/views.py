@@ -92,8 +92,11 @@ def _stale(request: HttpRequest) -> bool:
 @login_required
 def add_begin(request: HttpRequest) -> JsonResponse:
     if _stale(request):
-        return _refused(_("Confirm it is you first."), 403,
-                        redirect=_with_next("twofactor:reverify", reverse("twofactor:setup")))
+        return _refused(
+            _("Confirm it is you first."),
+            403,
+            redirect=_with_next("twofactor:reverify", reverse("twofactor:setup")),
+        )
     try:
         options, state = passkey_registration_options(user=_user(request))
     except PasskeyError as error:
@@ -108,16 +111,23 @@ def add_begin(request: HttpRequest) -> JsonResponse:
 def add_complete(request: HttpRequest) -> JsonResponse:
     state = request.session.pop(SESSION_REGISTER, None)  # used once, whatever happens next
     if _stale(request):
-        return _refused(_("Confirm it is you first."), 403,
-                        redirect=_with_next("twofactor:reverify", reverse("twofactor:setup")))
+        return _refused(
+            _("Confirm it is you first."),
+            403,
+            redirect=_with_next("twofactor:reverify", reverse("twofactor:setup")),
+        )
     data = _body(request)
     try:
-        added = passkey_add(user=_user(request), state=state, response=data.get("credential"),
-                            name=str(data.get("name") or ""), manage_url=_manage_url())
+        added = passkey_add(
+            user=_user(request),
+            state=state,
+            response=data.get("credential"),
+            name=str(data.get("name") or ""),
+            manage_url=_manage_url(),
+        )
     except PasskeyError as error:
         return _refused(error.message)
-    messages.success(request, _("The passkey “%(name)s” is added.")
-                     % {"name": added.passkey.name})
+    messages.success(request, _("The passkey “%(name)s” is added.") % {"name": added.passkey.name})
     if not request.user.is_verified():  # type: ignore[union-attr]
         # The account's first second factor: this session made it, so it has passed it.
         second_factor_passed(request, added.passkey)
@@ -138,8 +148,13 @@ def remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
     else:
         messages.success(request, _("The passkey “%(name)s” is removed.") % {"name": device.name})
         if not twofactor_enabled(request.user):
-            messages.warning(request, _("It was your last second factor: two-factor sign-in is "
-                                        "off now, and your recovery codes are void."))
+            messages.warning(
+                request,
+                _(
+                    "It was your last second factor: two-factor sign-in is "
+                    "off now, and your recovery codes are void."
+                ),
+            )
     return redirect("twofactor:setup")
 
 
@@ -148,11 +163,22 @@ def remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
 
 def _limited(request: HttpRequest) -> bool:
     """Counted with the codes' attempts (the same groups and rates as twofactor's pages)."""
-    by_user = is_ratelimited(request, group="twofactor:user", key="user",
-                             rate=settings.TWOFACTOR_RATE_PER_USER, method="POST",
-                             increment=True)
-    by_ip = is_ratelimited(request, group="twofactor:ip", key="ip",
-                           rate=settings.TWOFACTOR_RATE_PER_IP, method="POST", increment=True)
+    by_user = is_ratelimited(
+        request,
+        group="twofactor:user",
+        key="user",
+        rate=settings.TWOFACTOR_RATE_PER_USER,
+        method="POST",
+        increment=True,
+    )
+    by_ip = is_ratelimited(
+        request,
+        group="twofactor:ip",
+        key="ip",
+        rate=settings.TWOFACTOR_RATE_PER_IP,
+        method="POST",
+        increment=True,
+    )
     return bool(by_user or by_ip)
 
 
@@ -180,8 +206,13 @@ def use_complete(request: HttpRequest) -> JsonResponse:
     try:
         device = passkey_verify(user=user, state=state, response=data.get("credential"))
     except PasskeyError as error:
-        audit_record(action=AuditAction.TWOFACTOR_FAILED, obj=user, actor=actor_of(user),
-                     object_repr=user.get_username(), after={"kind": "passkey"})
+        audit_record(
+            action=AuditAction.TWOFACTOR_FAILED,
+            obj=user,
+            actor=actor_of(user),
+            object_repr=user.get_username(),
+            after={"kind": "passkey"},
+        )
         return _refused(error.message)
     second_factor_passed(request, device)
     target = safe_next(request)
@@ -198,9 +229,13 @@ def resubmit(request: HttpRequest) -> HttpResponse:
     """After a passkey on the re-check page: the kept form of the action, to send again."""
     target = safe_next(request)
     pending = request.session.get(SESSION_PENDING_POST)
-    if (not second_factor_fresh(request) or not pending
-            or target.split("?")[0] != pending.get("path")):
+    if (
+        not second_factor_fresh(request)
+        or not pending
+        or target.split("?")[0] != pending.get("path")
+    ):
         return redirect(target)
     del request.session[SESSION_PENDING_POST]
-    return render(request, "twofactor/resubmit.html",
-                  {"action": pending["path"], "fields": pending["fields"]})
+    return render(
+        request, "twofactor/resubmit.html", {"action": pending["path"], "fields": pending["fields"]}
+    )

@@ -33,51 +33,85 @@ class SoftAuthenticator:
     origin: str
     credential_id: bytes = field(default_factory=lambda: os.urandom(32))
     key: ec.EllipticCurvePrivateKey = field(
-        default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
     sign_count: int = 0
     user_handle: str = ""
 
     def _client_data(self, kind: str, challenge: str, origin: str | None) -> bytes:
-        return json.dumps({"type": kind, "challenge": challenge,
-                           "origin": origin or self.origin, "crossOrigin": False}).encode()
+        return json.dumps(
+            {
+                "type": kind,
+                "challenge": challenge,
+                "origin": origin or self.origin,
+                "crossOrigin": False,
+            }
+        ).encode()
 
     def _cose_key(self) -> bytes:
         numbers = self.key.public_key().public_numbers()
-        return encode_cbor({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"),
-                            -3: numbers.y.to_bytes(32, "big")})
+        return encode_cbor(
+            {
+                1: 2,
+                3: -7,
+                -1: 1,
+                -2: numbers.x.to_bytes(32, "big"),
+                -3: numbers.y.to_bytes(32, "big"),
+            }
+        )
 
-    def create(self, options: dict[str, Any], *, origin: str | None = None,
-               rp_id: str | None = None) -> dict[str, Any]:
+    def create(
+        self, options: dict[str, Any], *, origin: str | None = None, rp_id: str | None = None
+    ) -> dict[str, Any]:
         """The answer to `navigator.credentials.create(options)` (options as the server's JSON)."""
         rp_hash = hashlib.sha256((rp_id or options["rp"]["id"]).encode()).digest()
         self.user_handle = options["user"]["id"]
-        attested = (bytes(16) + struct.pack(">H", len(self.credential_id)) + self.credential_id
-                    + self._cose_key())
+        attested = (
+            bytes(16)
+            + struct.pack(">H", len(self.credential_id))
+            + self.credential_id
+            + self._cose_key()
+        )
         auth_data = rp_hash + bytes([UP | UV | AT]) + struct.pack(">I", self.sign_count) + attested
         attestation = encode_cbor({"fmt": "none", "attStmt": {}, "authData": auth_data})
         client_data = self._client_data("webauthn.create", options["challenge"], origin)
-        return {"id": _b64(self.credential_id), "rawId": _b64(self.credential_id),
-                "type": "public-key", "authenticatorAttachment": "platform",
-                "clientExtensionResults": {"credProps": {"rk": True}},
-                "response": {"clientDataJSON": _b64(client_data),
-                             "attestationObject": _b64(attestation),
-                             "transports": ["internal"]}}
+        return {
+            "id": _b64(self.credential_id),
+            "rawId": _b64(self.credential_id),
+            "type": "public-key",
+            "authenticatorAttachment": "platform",
+            "clientExtensionResults": {"credProps": {"rk": True}},
+            "response": {
+                "clientDataJSON": _b64(client_data),
+                "attestationObject": _b64(attestation),
+                "transports": ["internal"],
+            },
+        }
 
-    def get(self, options: dict[str, Any], *, origin: str | None = None,
-            rp_id: str | None = None) -> dict[str, Any]:
+    def get(
+        self, options: dict[str, Any], *, origin: str | None = None, rp_id: str | None = None
+    ) -> dict[str, Any]:
         """The answer to `navigator.credentials.get(options)`: signed by this passkey."""
         self.sign_count += 1
         rp_hash = hashlib.sha256((rp_id or options["rpId"]).encode()).digest()
         auth_data = rp_hash + bytes([UP | UV]) + struct.pack(">I", self.sign_count)
         client_data = self._client_data("webauthn.get", options["challenge"], origin)
-        signature = self.key.sign(auth_data + hashlib.sha256(client_data).digest(),
-                                  ec.ECDSA(hashes.SHA256()))
-        return {"id": _b64(self.credential_id), "rawId": _b64(self.credential_id),
-                "type": "public-key", "authenticatorAttachment": "platform",
-                "clientExtensionResults": {},
-                "response": {"clientDataJSON": _b64(client_data),
-                             "authenticatorData": _b64(auth_data),
-                             "signature": _b64(signature), "userHandle": self.user_handle}}
+        signature = self.key.sign(
+            auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256())
+        )
+        return {
+            "id": _b64(self.credential_id),
+            "rawId": _b64(self.credential_id),
+            "type": "public-key",
+            "authenticatorAttachment": "platform",
+            "clientExtensionResults": {},
+            "response": {
+                "clientDataJSON": _b64(client_data),
+                "authenticatorData": _b64(auth_data),
+                "signature": _b64(signature),
+                "userHandle": self.user_handle,
+            },
+        }
 
 
 def virtual_authenticator(page: Any) -> tuple[Any, str]:
@@ -86,8 +120,17 @@ def virtual_authenticator(page: Any) -> tuple[Any, str]:
     the DevTools session and the authenticator's id (for `WebAuthn.getCredentials`)."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
-    answer = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-        "hasUserVerification": True, "isUserVerified": True,
-        "automaticPresenceSimulation": True}})
+    answer = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
     return cdp, answer["authenticatorId"]

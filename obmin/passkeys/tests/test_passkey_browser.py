@@ -32,8 +32,12 @@ document.addEventListener("securitypolicyviolation",
 @pytest.fixture
 def phone(browser, live_server, settings):
     settings.SITE_URL = live_server.url  # http://localhost:<port>: the relying party
-    context = browser.new_context(base_url=live_server.url, user_agent=PHONE_UA,
-                                  viewport={"width": 375, "height": 740}, is_mobile=True)
+    context = browser.new_context(
+        base_url=live_server.url,
+        user_agent=PHONE_UA,
+        viewport={"width": 375, "height": 740},
+        is_mobile=True,
+    )
     context.add_init_script(WATCH_CSP)
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -56,15 +60,17 @@ def log_in(page) -> None:
 def age_second_factor(page, minutes: int) -> None:
     """The session's second factor as if passed `minutes` ago (the clock of a live server
     cannot be moved from the test)."""
-    cookie = next(c for c in page.context.cookies()
-                  if c["name"] == django_settings.SESSION_COOKIE_NAME)
+    cookie = next(
+        c for c in page.context.cookies() if c["name"] == django_settings.SESSION_COOKIE_NAME
+    )
     session = SessionStore(session_key=cookie["value"])
     session[SESSION_VERIFIED_AT] = session[SESSION_VERIFIED_AT] - minutes * 60
     session.save()
 
 
 def test_partner_adds_a_passkey_signs_in_with_it_and_confirms_an_api_key(
-        phone, alice, live_server, mailoutbox):
+    phone, alice, live_server, mailoutbox
+):
     page = phone
     cdp, authenticator = virtual_authenticator(page)
     log_in(page)
@@ -103,8 +109,12 @@ def test_partner_adds_a_passkey_signs_in_with_it_and_confirms_an_api_key(
     shoot(page, "passkey-second-step")
     page.click("#passkey-use")
     page.wait_for_url("**/cabinet/")
-    assert credential["signCount"] < cdp.send("WebAuthn.getCredentials", {
-        "authenticatorId": authenticator})["credentials"][0]["signCount"]
+    assert (
+        credential["signCount"]
+        < cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"][0][
+            "signCount"
+        ]
+    )
 
     # Eleven minutes later, creating an API key asks again; the passkey answers.
     age_second_factor(page, 11)

@@ -41,8 +41,9 @@ def _site(settings):
 
 def add(user, key: SoftAuthenticator, name: str = "Laptop") -> WebAuthnCredential:
     options, state = passkey_registration_options(user=user)
-    return passkey_add(user=user, state=state, response=key.create(options), name=name,
-                       manage_url=MANAGE).passkey
+    return passkey_add(
+        user=user, state=state, response=key.create(options), name=name, manage_url=MANAGE
+    ).passkey
 
 
 def use(user, key: SoftAuthenticator, **answer) -> WebAuthnCredential:
@@ -50,11 +51,18 @@ def use(user, key: SoftAuthenticator, **answer) -> WebAuthnCredential:
     return passkey_verify(user=user, state=state, response=key.get(options, **answer))
 
 
-@pytest.mark.parametrize(("site", "possible"), [
-    ("https://obmin.example", True), ("http://localhost:8000", True),
-    ("http://obmin.localhost:8000", True), ("http://127.0.0.1:8000", False),
-    ("https://203.0.113.7", False), ("http://obmin.example", False), ("https://[::1]:8443", False),
-])
+@pytest.mark.parametrize(
+    ("site", "possible"),
+    [
+        ("https://obmin.example", True),
+        ("http://localhost:8000", True),
+        ("http://obmin.localhost:8000", True),
+        ("http://127.0.0.1:8000", False),
+        ("https://203.0.113.7", False),
+        ("http://obmin.example", False),
+        ("https://[::1]:8443", False),
+    ],
+)
 def test_passkeys_need_a_domain_name_in_a_secure_context(settings, site, possible):
     settings.SITE_URL = site
     assert passkeys_possible() is possible
@@ -78,7 +86,8 @@ def test_no_ceremony_where_browsers_refuse_webauthn(alice, settings):
 
 
 def test_a_partner_adds_a_passkey_named_audited_and_mailed(
-        alice, mailoutbox, django_capture_on_commit_callbacks):
+    alice, mailoutbox, django_capture_on_commit_callbacks
+):
     alice.language = "uk"
     alice.save()
     key = SoftAuthenticator(origin=SITE)
@@ -96,8 +105,13 @@ def test_a_partner_adds_a_passkey_named_audited_and_mailed(
     options, state = passkey_registration_options(user=alice.user)
     assert [c["id"] for c in options["excludeCredentials"]] == [key.create(options)["id"]]
     with pytest.raises(PasskeyError, match="added already"):
-        passkey_add(user=alice.user, state=state, response=key.create(options), name="again",
-                    manage_url=MANAGE)
+        passkey_add(
+            user=alice.user,
+            state=state,
+            response=key.create(options),
+            name="again",
+            manage_url=MANAGE,
+        )
     assert WebAuthnCredential.objects.count() == 1
 
 
@@ -120,8 +134,7 @@ def test_a_registration_answer_for_another_site_or_ceremony_adds_nothing(alice, 
     else:
         response, state = key.create(options), None
     with pytest.raises(PasskeyError):
-        passkey_add(user=alice.user, state=state, response=response, name="x",
-                    manage_url=MANAGE)
+        passkey_add(user=alice.user, state=state, response=response, name="x", manage_url=MANAGE)
     assert not WebAuthnCredential.objects.exists()
     assert not AuditEntry.objects.filter(action=AuditAction.PASSKEY_ADDED).exists()
 
@@ -130,10 +143,10 @@ def test_garbage_from_the_browser_is_a_refusal_not_an_error(alice):
     options, state = passkey_registration_options(user=alice.user)
     for garbage in ({}, {"id": "x"}, "not json", None, {"response": {"clientDataJSON": "!!"}}):
         with pytest.raises(PasskeyError):
-            passkey_add(user=alice.user, state=state, response=garbage, name="x",
-                        manage_url=MANAGE)
-    options, state = passkey_authentication_options(user=add(alice.user,
-                                                             SoftAuthenticator(origin=SITE)).user)
+            passkey_add(user=alice.user, state=state, response=garbage, name="x", manage_url=MANAGE)
+    options, state = passkey_authentication_options(
+        user=add(alice.user, SoftAuthenticator(origin=SITE)).user
+    )
     for garbage in ({}, {"id": "x", "rawId": "x"}, "[]"):
         with pytest.raises(PasskeyError):
             passkey_verify(user=alice.user, state=state, response=garbage)
@@ -144,8 +157,9 @@ def test_the_second_step_checks_the_users_own_passkey(alice, bob):
     device = add(alice.user, key)
     options, _state = passkey_authentication_options(user=alice.user)
     assert options["rpId"] == "obmin.example"
-    assert [c["id"] for c in options["allowCredentials"]] == [key.create(options | {
-        "rp": {"id": "obmin.example"}, "user": {"id": ""}})["id"]]
+    assert [c["id"] for c in options["allowCredentials"]] == [
+        key.create(options | {"rp": {"id": "obmin.example"}, "user": {"id": ""}})["id"]
+    ]
     used = use(alice.user, key)
     assert used.pk == device.pk
     used.refresh_from_db()
@@ -166,8 +180,9 @@ def test_a_signature_for_another_origin_or_challenge_or_key_is_refused(alice):
     add(alice.user, key)
     options, state = passkey_authentication_options(user=alice.user)
     with pytest.raises(PasskeyError):
-        passkey_verify(user=alice.user, state=state,
-                       response=key.get(options, origin="https://phish.example"))
+        passkey_verify(
+            user=alice.user, state=state, response=key.get(options, origin="https://phish.example")
+        )
     other, _state = passkey_authentication_options(user=alice.user)
     with pytest.raises(PasskeyError):
         passkey_verify(user=alice.user, state=state, response=key.get(other))
@@ -203,7 +218,8 @@ def test_removing_a_passkey_is_audited_and_only_ones_own(alice, bob):
 
 
 def test_the_first_passkey_turns_two_factor_on_and_the_last_one_off(
-        alice, mailoutbox, django_capture_on_commit_callbacks):
+    alice, mailoutbox, django_capture_on_commit_callbacks
+):
     first = add(alice.user, SoftAuthenticator(origin=SITE), name="One")
     assert twofactor_enabled(alice.user) and recovery_codes_left(alice.user) == 10
     second = add(alice.user, SoftAuthenticator(origin=SITE), name="Two")

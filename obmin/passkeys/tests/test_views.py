@@ -39,16 +39,20 @@ def post_json(client, path: str, body: dict | None = None):
 def add_passkey(client, key: SoftAuthenticator, name: str = "Laptop"):
     begun = post_json(client, "add/begin/")
     assert begun.status_code == 200, begun.content
-    return post_json(client, "add/complete/", {"name": name,
-                                               "credential": key.create(begun.json()["options"])})
+    return post_json(
+        client, "add/complete/", {"name": name, "credential": key.create(begun.json()["options"])}
+    )
 
 
 def use_passkey(client, key: SoftAuthenticator, next: str = "", step: str = "verify"):
     """What passkeys.js does on the second step's or the re-check's form."""
     begun = post_json(client, "use/begin/")
     assert begun.status_code == 200, begun.content
-    return post_json(client, "use/complete/" + (f"?next={next}" if next else ""),
-                     {"step": step, "credential": key.get(begun.json()["options"])})
+    return post_json(
+        client,
+        "use/complete/" + (f"?next={next}" if next else ""),
+        {"step": step, "credential": key.get(begun.json()["options"])},
+    )
 
 
 @pytest.fixture
@@ -74,8 +78,11 @@ def test_the_first_passkey_turns_two_factor_on_with_recovery_codes(client, alice
     codes = client.get(answer.json()["redirect"]).content.decode().count("<li><code>")
     assert codes == 10
     actions = set(AuditEntry.objects.values_list("action", flat=True))
-    assert {AuditAction.PASSKEY_ADDED, AuditAction.TWOFACTOR_ENABLED,
-            AuditAction.RECOVERY_CODES_NEW} <= actions
+    assert {
+        AuditAction.PASSKEY_ADDED,
+        AuditAction.TWOFACTOR_ENABLED,
+        AuditAction.RECOVERY_CODES_NEW,
+    } <= actions
     page = client.get("/cabinet/account/two-factor/").content.decode()
     assert 'id="passkey-list"' in page and "Work laptop" in page and "not used yet" in page
     account = client.get("/cabinet/account/").content.decode()
@@ -87,8 +94,10 @@ def test_the_first_passkey_turns_two_factor_on_with_recovery_codes(client, alice
 
 
 def test_password_then_passkey_passes_the_second_step(client, alice_passkey, key):
-    response = client.post("/cabinet/login/?next=/cabinet/stats/",
-                           {"username": "alice@example.com", "password": PASSWORD})
+    response = client.post(
+        "/cabinet/login/?next=/cabinet/stats/",
+        {"username": "alice@example.com", "password": PASSWORD},
+    )
     assert response["Location"].startswith("/cabinet/account/two-factor/verify/")
     assert client.get("/cabinet/stats/").status_code == 302  # owes its second factor
     page = client.get(response["Location"]).content.decode()
@@ -122,7 +131,8 @@ def test_without_a_passkey_there_is_nothing_to_use(client, alice):
 
 
 def test_a_passkey_answers_the_recheck_and_the_api_key_form_is_sent_again(
-        client, alice_passkey, key, time_machine):
+    client, alice_passkey, key, time_machine
+):
     client.post("/cabinet/login/", {"username": "alice@example.com", "password": PASSWORD})
     assert use_passkey(client, key, step="verify").status_code == 200
     time_machine.move_to(timezone.now() + timedelta(minutes=11))  # no longer fresh
@@ -140,7 +150,8 @@ def test_a_passkey_answers_the_recheck_and_the_api_key_form_is_sent_again(
 
 
 def test_adding_another_or_removing_one_asks_a_fresh_second_factor(
-        client, alice_passkey, key, time_machine):
+    client, alice_passkey, key, time_machine
+):
     client.post("/cabinet/login/", {"username": "alice@example.com", "password": PASSWORD})
     assert use_passkey(client, key).status_code == 200
     time_machine.move_to(timezone.now() + timedelta(minutes=11))
@@ -189,8 +200,9 @@ def test_an_operator_signs_in_to_the_admin_with_password_and_passkey(client, car
     client.force_login(carol)
     add_passkey(client, key, name="YubiKey")
     client.logout()
-    response = client.post("/admin/login/?next=/admin/", {"username": carol.username,
-                                                          "password": PASSWORD})
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": carol.username, "password": PASSWORD}
+    )
     assert response["Location"] == "/admin/"
     step = client.get("/admin/")
     assert step["Location"].startswith("/cabinet/account/two-factor/verify/")
