@@ -198,6 +198,28 @@ def passkey_verify(
 ) -> WebAuthnCredential:
     """Checks the browser's answer (signed by one of the user's passkeys over the state's
     challenge, for SITE_URL's origin); counts the use and audits it."""
+    return _verified(user=user, state=state, response=response)
+
+
+def passkey_sign_in_options() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The options for a sign-in by passkey alone: no user is named (the browser offers the
+    passkeys it keeps for this site), and the user must be verified on the device (fingerprint,
+    face, PIN), so the passkey is both factors at once."""
+    _require_possible()
+    return _helper().authenticate_begin(user=None, require_user_verification=True)
+
+
+def passkey_sign_in(*, state: dict[str, Any] | None, response: Any) -> WebAuthnCredential:
+    """The passkey that answered `passkey_sign_in_options` (verified as `passkey_verify` does,
+    with the user verified on the device); its user, active, is the one to sign in."""
+    if state is not None and not state.get("require_user_verification"):
+        state = None  # a second step's state never signs anyone in
+    return _verified(user=None, state=state, response=response)
+
+
+def _verified(
+    *, user: AbstractBaseUser | None, state: dict[str, Any] | None, response: Any
+) -> WebAuthnCredential:
     _require_possible()
     if not state:
         raise PasskeyError(_("The passkey was not checked: start again."))
@@ -205,13 +227,18 @@ def passkey_verify(
     with transaction.atomic():
         with _checked(refusal):
             device = _helper().authenticate_complete(user=user, state=state, data=response)
-        if not device.confirmed:
+        owner = device.user
+        if not device.confirmed or not owner.is_active:
             raise PasskeyError(refusal)
         audit_record(
             action=AuditAction.PASSKEY_USED,
             obj=device,
-            actor=actor_of(user),
-            after={"name": device.name, "sign_count": device.sign_count},
+            actor=actor_of(owner),
+            after={
+                "name": device.name,
+                "sign_count": device.sign_count,
+                "without_password": user is None,
+            },
         )
     return device
 

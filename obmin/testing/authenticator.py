@@ -89,12 +89,19 @@ class SoftAuthenticator:
         }
 
     def get(
-        self, options: dict[str, Any], *, origin: str | None = None, rp_id: str | None = None
+        self,
+        options: dict[str, Any],
+        *,
+        origin: str | None = None,
+        rp_id: str | None = None,
+        user_verified: bool = True,
     ) -> dict[str, Any]:
-        """The answer to `navigator.credentials.get(options)`: signed by this passkey."""
+        """The answer to `navigator.credentials.get(options)`: signed by this passkey
+        (`user_verified`: the device checked a fingerprint, face or PIN, not a touch only)."""
         self.sign_count += 1
         rp_hash = hashlib.sha256((rp_id or options["rpId"]).encode()).digest()
-        auth_data = rp_hash + bytes([UP | UV]) + struct.pack(">I", self.sign_count)
+        flags = UP | (UV if user_verified else 0)
+        auth_data = rp_hash + bytes([flags]) + struct.pack(">I", self.sign_count)
         client_data = self._client_data("webauthn.get", options["challenge"], origin)
         signature = self.key.sign(
             auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256())

@@ -1,11 +1,12 @@
 """A partner in Chromium with its virtual authenticator (a platform passkey that verifies the
 user without asking): adds a passkey on the two-factor page, logs out, logs in with the password
 and passes the second step with the passkey; later, the re-check before creating an API key
-accepts the passkey too. On a phone's 375 px, under the enforced Content-Security-Policy."""
+accepts the passkey too; at last the passkey alone signs in from the login page. On a phone's
+375 px, under the enforced Content-Security-Policy."""
 
 from __future__ import annotations
 
-import re
+import time
 
 import pytest
 from django.conf import settings as django_settings
@@ -14,8 +15,10 @@ from django_otp_webauthn.models import WebAuthnCredential
 from playwright.sync_api import expect
 
 from obmin.audit.models import AuditAction, AuditEntry
+from obmin.ops.tests.test_accessibility_browser import violations
 from obmin.partner_api.models import ApiKey
-from obmin.testing.authenticator import virtual_authenticator
+from obmin.passkeys.services import passkey_add, passkey_registration_options
+from obmin.testing.authenticator import SoftAuthenticator, virtual_authenticator
 from obmin.testing.browser import PHONE_UA, shoot
 from obmin.testing.factories import PASSWORD
 from obmin.twofactor.services import SESSION_VERIFIED_AT
@@ -74,7 +77,7 @@ def test_partner_adds_a_passkey_signs_in_with_it_and_confirms_an_api_key(
     page = phone
     cdp, authenticator = virtual_authenticator(page)
     log_in(page)
-    page.wait_for_url("**/cabinet/")
+    page.wait_for_url(live_server.url + "/cabinet/")
 
     # The account page's two-factor section leads to the passkeys.
     page.goto("/cabinet/account/")
@@ -100,15 +103,15 @@ def test_partner_adds_a_passkey_signs_in_with_it_and_confirms_an_api_key(
     assert "Test phone" in mail.body and live_server.url in mail.body
 
     # Out, and in again: the password, then the passkey.
-    page.click("nav form button")  # Log out
-    page.wait_for_url(re.compile(r"/$"))
+    page.click("nav form button")  # Log out: to the home page
+    page.wait_for_url(live_server.url + "/")
     log_in(page)
     expect(page.locator("#passkey-use")).to_be_visible()
     assert "/two-factor/verify/" in page.url
     fits(page)
     shoot(page, "passkey-second-step")
     page.click("#passkey-use")
-    page.wait_for_url("**/cabinet/")
+    page.wait_for_url(live_server.url + "/cabinet/")
     assert (
         credential["signCount"]
         < cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"][0][
@@ -130,7 +133,59 @@ def test_partner_adds_a_passkey_signs_in_with_it_and_confirms_an_api_key(
     assert ApiKey.objects.get().name == "accounting"
     fits(page)
 
+    # Out again, and in with the passkey alone: no e-mail, no password, no second step.
+    page.click("nav form button")
+    page.wait_for_url(live_server.url + "/")
+    page.goto("/cabinet/login/?next=/cabinet/stats/")
+    fits(page)
+    page.click("#passkey-sign-in")
+    page.wait_for_url(live_server.url + "/cabinet/stats/")
+
     actions = list(AuditEntry.objects.order_by("id").values_list("action", flat=True))
-    assert actions.count(AuditAction.PASSKEY_USED) == 2
+    assert actions.count(AuditAction.PASSKEY_USED) == 3
     assert actions.index(AuditAction.PASSKEY_ADDED) < actions.index(AuditAction.PASSKEY_USED)
     assert AuditAction.APIKEY_CREATED in actions
+
+
+def test_passkey_forms_have_no_serious_accessibility_violation(
+    browser, live_server, settings, alice
+):
+    """axe-core on the pages with passkey forms: the login page, the two-factor page with a
+    passkey listed, the second step and the re-check, at 375 px."""
+    settings.SITE_URL = live_server.url
+    options, state = passkey_registration_options(user=alice.user)
+    key = SoftAuthenticator(origin=live_server.url)
+    passkey_add(
+        user=alice.user,
+        state=state,
+        response=key.create(options),
+        name="Laptop",
+        manage_url=live_server.url,
+    )
+    # axe's script is injected inline: the page's Content-Security-Policy is bypassed for it.
+    context = browser.new_context(
+        base_url=live_server.url, bypass_csp=True, viewport={"width": 375, "height": 740}
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    found = violations(page, "/cabinet/login/")
+    assert page.locator("#passkey-sign-in").is_visible()
+    log_in(page)
+    page.wait_for_url("**/two-factor/verify/**")
+    found += violations(page)
+    page.goto("/cabinet/account/two-factor/confirm/?next=/cabinet/api/")
+    found += violations(page)
+    age = SessionStore(
+        session_key=next(
+            c["value"]
+            for c in context.cookies()
+            if c["name"] == django_settings.SESSION_COOKIE_NAME
+        )
+    )
+    age[SESSION_VERIFIED_AT] = int(time.time())
+    age["otp_device_id"] = WebAuthnCredential.objects.get().persistent_id
+    age.save()
+    found += violations(page, "/cabinet/account/two-factor/")
+    assert page.locator("#passkey-list").is_visible()
+    context.close()
+    assert not found, "\n".join(found)

@@ -16,6 +16,8 @@ from obmin.passkeys.services import (
     passkey_authentication_options,
     passkey_registration_options,
     passkey_remove,
+    passkey_sign_in,
+    passkey_sign_in_options,
     passkey_verify,
     passkeys_of,
 )
@@ -191,6 +193,17 @@ def test_a_signature_for_another_origin_or_challenge_or_key_is_refused(alice):
         passkey_verify(user=alice.user, state=state, response=forged.get(options))
     assert not AuditEntry.objects.filter(action=AuditAction.PASSKEY_USED).exists()
     assert use(alice.user, key)  # the real one still passes
+
+
+def test_a_second_steps_challenge_never_signs_anyone_in(alice):
+    key = SoftAuthenticator(origin=SITE)
+    add(alice.user, key)
+    options, state = passkey_authentication_options(user=alice.user)  # no verification asked
+    with pytest.raises(PasskeyError):
+        passkey_sign_in(state=state, response=key.get(options))
+    options, state = passkey_sign_in_options()
+    assert options["userVerification"] == "required" and options["allowCredentials"] == []
+    assert passkey_sign_in(state=state, response=key.get(options)).user == alice.user
 
 
 def test_a_cloned_authenticator_with_an_old_counter_is_refused(alice):

@@ -211,6 +211,50 @@ def test_an_operator_signs_in_to_the_admin_with_password_and_passkey(client, car
     assert client.get("/admin/").status_code == 200
 
 
+def sign_in_with_passkey(client, key: SoftAuthenticator, next: str = ""):
+    """What passkeys.js does on the login page's "Log in with a passkey" form."""
+    begun = client.post("/cabinet/login/passkey/begin/")
+    assert begun.status_code == 200, begun.content
+    options = begun.json()["options"]
+    assert "allowCredentials" not in options or options["allowCredentials"] == []
+    assert options["userVerification"] == "required"
+    return client.post(
+        "/cabinet/login/passkey/complete/" + (f"?next={next}" if next else ""),
+        json.dumps({"credential": key.get(options)}),
+        content_type="application/json",
+    )
+
+
+def test_a_passkey_alone_signs_in_with_both_factors(client, alice_passkey, key):
+    assert 'id="passkey-sign-in-form"' in client.get("/cabinet/login/").content.decode()
+    answer = sign_in_with_passkey(client, key, next="/cabinet/stats/")
+    assert answer.status_code == 200 and answer.json() == {"redirect": "/cabinet/stats/"}
+    assert client.get("/cabinet/stats/").status_code == 200  # no second step asked
+    entry = AuditEntry.objects.get(action=AuditAction.PASSKEY_USED)
+    assert entry.after["without_password"] is True
+    assert entry.actor == f"partner:{alice_passkey.user.username}"
+
+
+def test_a_passkey_sign_in_needs_the_user_verified_and_a_known_active_passkey(
+    client, alice_passkey, key
+):
+    # A touch without a fingerprint, face or PIN is enough for a second step, not for this.
+    options = client.post("/cabinet/login/passkey/begin/").json()["options"]
+    refused = client.post(
+        "/cabinet/login/passkey/complete/",
+        json.dumps({"credential": key.get(options, user_verified=False)}),
+        content_type="application/json",
+    )
+    assert refused.status_code == 400
+    assert client.get("/cabinet/").status_code == 302
+    # An unknown passkey, and a known one of a deactivated user: refused.
+    assert sign_in_with_passkey(client, SoftAuthenticator(origin=key.origin)).status_code == 400
+    alice_passkey.user.is_active = False
+    alice_passkey.user.save()
+    assert sign_in_with_passkey(client, key).status_code == 400
+    assert not AuditEntry.objects.filter(action=AuditAction.PASSKEY_USED).exists()
+
+
 def test_no_passkey_form_where_browsers_refuse_webauthn(client, alice, settings):
     settings.SITE_URL = "http://127.0.0.1:8000"
     client.force_login(alice.user)
