@@ -166,6 +166,8 @@ def twofactor_disable(*, user: Any, by_staff: bool = False) -> int:
     devices went."""
     with transaction.atomic():
         devices = list(devices_for_user(user, confirmed=None))
+        if not devices:
+            return 0
         kinds = sorted({type(device).__name__ for device in devices})
         for device in devices:
             device.delete()

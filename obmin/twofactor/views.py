@@ -256,6 +256,9 @@ def recovery_regenerate(request: HttpRequest) -> HttpResponse:
 @login_required
 @fresh_second_factor_required()
 def disable(request: HttpRequest) -> HttpResponse:
+    if not twofactor_enabled(request.user):
+        messages.info(request, _("Two-factor sign-in is off."))
+        return redirect("twofactor:setup")
     if twofactor_required(request.user):
         messages.error(request, _("The exchanger requires two-factor sign-in for your account; "
                                   "it cannot be turned off."))

@@ -141,6 +141,16 @@ ROUTES: dict[str, Access] = {
     "cabinet:password_reset_confirm": everyone(
         "200", kwargs=lambda w: {"uidb64": KWARGS["uidb64"](w), "token": "made-up-token"}),
     "cabinet:password_reset_complete": everyone("200"),
+    # Two-factor sign-in: each signed-in user's own (staff too); none of the personas has it.
+    "twofactor:setup": Access(LOGIN, "200", "200", "200"),
+    "twofactor:setup_confirm": Access(LOGIN, *["302→/cabinet/account/two-factor/"] * 3),
+    "twofactor:recovery_shown": Access(LOGIN, *["302→/cabinet/account/two-factor/"] * 3),
+    "twofactor:recovery_regenerate": Access(LOGIN, *["302→/cabinet/account/two-factor/"] * 3,
+                                            method="post"),
+    "twofactor:disable": Access(LOGIN, *["302→/cabinet/account/two-factor/"] * 3,
+                                method="post"),
+    "twofactor:verify": Access(LOGIN, "302→/cabinet/", "302→/cabinet/", "302→/admin/"),
+    "twofactor:reverify": Access(LOGIN, "200", "200", "200"),
     # The partner's own account.
     "cabinet:account": cabinet("200"),
     "cabinet:password_change": cabinet("200"),
@@ -216,6 +226,7 @@ SINGLETON = {**EDITABLE, "changelist": "302", "add": "403", "delete": "403"}
 ADMIN_MODELS: dict[str, dict[str, str]] = {
     "auth.group": EDITABLE,
     "auth.user": EDITABLE,
+    "twofactor.twofactorpolicy": SINGLETON,
     "axes.accessattempt": NO_ADD,
     "axes.accesslog": NO_ADD,
     "axes.accessfailurelog": NO_ADD,

@@ -1,8 +1,9 @@
-"""Issue 32's walk in Debian's Chromium: a partner saves a payout wallet (the e-mail arrives at
-once, the wallet waits out its cooling-off), asks for a payout above the four-eyes amount; one
-operator approves it, a second marks it paid (the first may not); the audit trail shows every
-step with its actor. (Two-factor sign-in is not built yet: the partner signs in with its
-password.)"""
+"""Issue 32's walk in Debian's Chromium: a partner turns on two-factor sign-in (the test reads
+the key on the page and computes the app's codes), signs out and in again with its password and
+a code, saves a payout wallet (a fresh code is asked first; the e-mail arrives at once, the
+wallet waits out its cooling-off), asks for a payout above the four-eyes amount; one operator
+approves it, a second marks it paid (the first may not); the audit trail shows every step with
+its actor."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from obmin.exchange.accounts import EXAMPLES, AccountFormat
 from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.rewards.models import Payout, PayoutMethod, PayoutStatus, RewardOverride
 from obmin.testing.browser import desktop_page, shoot
+from obmin.twofactor.tests.test_sign_in import app_code
 from obmin.testing.factories import (
     PASSWORD,
     DirectionFactory,
@@ -74,10 +77,44 @@ def test_wallet_cooling_off_four_eyes_payout_and_the_audit_trail(
     page = desktop_page(browser, base_url=live_server.url)
     log_in(page, "/cabinet/login/", "dana@example.org")
 
-    # A wallet: checked, saved, e-mailed at once, usable only after the cooling-off.
+    # Two-factor sign-in: the key shown on the page goes into the "app" (computed here).
+    page.goto("/cabinet/account/")
+    page.click("#twofactor-manage")
+    page.click("#twofactor-start")
+    secret = page.locator("#totp-secret").inner_text()
+    expect(page.locator("#totp-qr svg")).to_be_visible()
+    page.fill("#totp-confirm input[name=code]", app_code(secret))
+    page.click("#totp-confirm [type=submit]")
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    shoot(page, "trust-recovery-codes")
+    page.click("#codes-saved")
+    expect(page.locator("#twofactor-state")).to_have_text("On")
+
+    # Signed out, the password alone leads to the second step; the next code opens.
+    page.click("nav.tabs button:has-text('Log out')")
+    page.wait_for_load_state()
+    log_in(page, "/cabinet/login/?next=/cabinet/payouts/", "dana@example.org")
+    expect(page.locator("#second-step")).to_be_visible()
     page.goto("/cabinet/payouts/")
+    expect(page.locator("#second-step")).to_be_visible()  # no way round it
+    page.fill("#code-form input[name=code]", "000000" if app_code(secret, 1) != "000000"
+              else "111111")
+    page.click("#code-form [type=submit]")
+    expect(page.locator("#code-form .errorlist")).to_contain_text("not right")
+    time_machine.move_to(timezone.now() + timedelta(seconds=3), tick=True)  # the back-off
+    page.fill("#code-form input[name=code]", app_code(secret, 1))
+    page.click("#code-form [type=submit]")
+    expect(page).to_have_url(f"{live_server.url}/cabinet/payouts/")
+
+    # A wallet: a fresh code first (the sign-in's is older than TWOFACTOR_FRESH_MINUTES), then
+    # checked, saved, e-mailed at once, usable only after the cooling-off.
+    time_machine.move_to(timezone.now() + timedelta(minutes=11), tick=True)
     page.fill("#wallet-form input[name=account]", "T-not-a-wallet")
     page.click("text=Save wallet")
+    expect(page.locator("#step-up")).to_be_visible()
+    page.fill("#code-form input[name=code]", app_code(secret))
+    page.click("#code-form [type=submit]")
+    page.click("#resubmit-form [type=submit]")
     page.wait_for_selector("text=TRON address")
     page.fill("#wallet-form input[name=account]", WALLET)
     page.click("text=Save wallet")
@@ -125,6 +162,8 @@ def test_wallet_cooling_off_four_eyes_payout_and_the_audit_trail(
     admin.goto("/admin/audit/auditentry/")
     rows = admin.locator("#result_list tbody tr").all_inner_texts()
     steps = [(action, actor) for action, actor in (
+        ("two-factor sign-in turned on", "partner:dana@example.org"),
+        ("wrong second-factor code", "partner:dana@example.org"),
         ("payout wallet added", "partner:dana@example.org"),
         ("payout requested", "partner:dana@example.org"),
         ("payout approved", f"staff:{carol.username}"),

@@ -5,6 +5,7 @@ policy forcing set-up, the admin and the staff pages behind the second factor.""
 from __future__ import annotations
 
 import time
+from base64 import b32decode, b32encode
 from decimal import Decimal
 
 import pytest
@@ -22,8 +23,17 @@ pytestmark = pytest.mark.django_db
 
 
 def code_of(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+    """What an authenticator app with the device's key shows now (or `steps_ahead` later)."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():06d}"
+
+
+def app_code(secret: str, steps_ahead: int = 0) -> str:
+    """The same from the key as the page shows it for typing in (base32 in groups)."""
+    key = b32decode(secret.replace(" ", "").upper() + "=" * (-len(secret.replace(" ", "")) % 8))
+    totp = TOTP(key, 30, 0, 6, 0)
+    totp.time = time.time() + steps_ahead * 30
     return f"{totp.token():06d}"
 
 
@@ -48,8 +58,6 @@ def enable(client, user) -> tuple[TOTPDevice, list[str]]:
 
 
 def TOTP_secret(device: TOTPDevice) -> str:  # noqa: N802
-    from base64 import b32encode
-
     return b32encode(device.bin_key).decode().rstrip("=")
 
 
