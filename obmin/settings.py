@@ -212,6 +212,8 @@ TWOFACTOR_PROTECTED_PATHS = ["/cabinet/", "/admin/", "/staff/"]
 # The templates the second step and the re-check include, one per way to pass them (each a
 # form of its own; obmin/twofactor/NOTES: passkeys add theirs here).
 TWOFACTOR_METHOD_TEMPLATES = ["twofactor/method_totp.html"]
+# Templates the set-up page includes below the app's, one per other kind of second factor.
+TWOFACTOR_SETUP_TEMPLATES: list[str] = []
 # URL names (namespace:name) another method's second step needs open before the session is
 # verified (its begin/complete endpoints), beside the second-step page itself.
 TWOFACTOR_SECOND_STEP_URLS: list[str] = []
@@ -234,8 +236,9 @@ OTP_WEBAUTHN_RP_NAME = os.environ.get("WEBAUTHN_RP_NAME", "Obmin")
 OTP_WEBAUTHN_RP_ID = urlsplit(SITE_URL).hostname or "localhost"
 OTP_WEBAUTHN_ALLOWED_ORIGINS = ["{0.scheme}://{0.netloc}".format(urlsplit(SITE_URL))]
 OTP_WEBAUTHN_HELPER_CLASS = "obmin.passkeys.webauthn.SiteWebAuthnHelper"
-# Passkeys are a second factor after the password; a passwordless sign-in is not offered, so a
-# security key that cannot keep a discoverable credential may be added too.
+# The library's own sign-in views are not mounted (the login page's passkey sign-in is
+# obmin/cabinet/passkey_sign_in.py); off, it does not demand discoverable credentials, so a
+# security key that keeps none may still be added as a second factor.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E031"]
 # The passkey is offered first at the second step and the re-check; its endpoints stay open to
@@ -246,8 +249,8 @@ TWOFACTOR_SECOND_STEP_URLS = [*TWOFACTOR_SECOND_STEP_URLS, "passkeys:use_begin",
 # URL names open to a user the policy requires to set up a second factor (beside twofactor's own
 # set-up pages): a passkey may be the first one.
 TWOFACTOR_SET_UP_URLS = ["passkeys:add_begin", "passkeys:add_complete"]
-# Sections the two-factor page shows below its own, one template each: the user's passkeys.
-TWOFACTOR_SETUP_TEMPLATES = ["passkeys/setup_section.html"]
+# The two-factor page lists the user's passkeys and adds one below the app's part.
+TWOFACTOR_SETUP_TEMPLATES = [*TWOFACTOR_SETUP_TEMPLATES, "passkeys/setup_section.html"]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("uk", "Українська")]

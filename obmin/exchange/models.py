@@ -344,6 +344,11 @@ class Exchange(TrafficSource):
     pay_deadline = models.DateTimeField(_("pay by"), null=True, blank=True)
     # The direction's rate floats (`rate_hold_minutes`): the rate is promised until then.
     rate_held_until = models.DateTimeField(_("rate held until"), null=True, blank=True)
+    # Paid after the hold: the rate and amount to receive were re-quoted at the market's then
+    # (`amount_get_held`: what the customer was promised until `rate_held_until`).
+    requoted_at = models.DateTimeField(_("re-quoted at"), null=True, blank=True)
+    amount_get_held = models.DecimalField(_("amount promised during the hold"), max_digits=30,
+                                          decimal_places=10, null=True, blank=True)
     # Transaction ids: the customer's payment (given with "I have paid") and the payout the
     # operator sent (given with success). The latest given wins; each is also on its change.
     customer_txid = models.CharField(_("customer's transaction id"), max_length=200,

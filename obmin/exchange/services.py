@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_UP, Decimal
 
 from django.conf import settings
@@ -286,6 +286,11 @@ def exchange_set_status(
         if txid and status in TXID_FIELD:
             setattr(exchange, TXID_FIELD[status], txid)
             changed.append(TXID_FIELD[status])
+        if (previous == S.NEW and status in (S.PAID, S.RECEIVED)
+                and exchange.rate_held_until is not None and now > exchange.rate_held_until):
+            requote = _requote_after_hold(exchange, now)
+            changed += requote.fields
+            note = f"{requote.note} {note}".strip()
         exchange.save(update_fields=changed)
         ExchangeStatusChange.objects.create(exchange=exchange, status=status,
                                             previous_status=previous, created_at=now,
@@ -303,6 +308,37 @@ def exchange_set_status(
         if reserves_moved:
             transaction.on_commit(lambda: rates_changed.send(sender=Currency))
     return exchange
+
+
+@dataclass(frozen=True)
+class Requote:
+    fields: list[str]
+    note: str
+
+
+def _requote_after_hold(exchange: Exchange, now: datetime) -> Requote:
+    """A floating rate's promise ended before the customer paid: the amount to receive follows
+    the direction's rate now (up or down), the promised amount kept beside it. With no sound
+    rate now (withheld, direction off) nothing changes and the note asks the operator."""
+    direction = (Direction.objects.select_related("currency_give", "currency_get")
+                 .get(pk=exchange.direction_id))
+    if direction.rate_withheld(now) or not direction.is_active:
+        return Requote([], "rate hold ended; no current rate to re-quote: operator to check.")
+    q = quote(direction, exchange.amount_give)
+    was = exchange.amount_get
+    exchange.amount_get_held = was
+    exchange.amount_get = q.amount_get
+    exchange.rate_give, exchange.rate_get = direction.rate_give, direction.rate_get
+    exchange.profit_percent = direction.profit_percent
+    exchange.usd_price_give = direction.currency_give.usd_price
+    exchange.usd_price_get = direction.currency_get.usd_price
+    exchange.requoted_at = now
+    return Requote(
+        ["amount_get_held", "amount_get", "rate_give", "rate_get", "profit_percent",
+         "usd_price_give", "usd_price_get", "requoted_at"],
+        f"rate hold ended: re-quoted at {plain(direction.rate_give)} : "
+        f"{plain(direction.rate_get)}, {plain(q.amount_get)} {direction.currency_get.code} "
+        f"(was {plain(was)}).")
 
 
 def exchange_record_reward(*, exchange: Exchange, amount: Decimal, accrued: bool) -> None:

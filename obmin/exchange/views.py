@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -46,6 +48,7 @@ def _directions_data(directions: list[Direction]) -> list[dict[str, object]]:
         {
             "from": d.currency_give.code, "to": d.currency_get.code,
             "rate_give": plain(d.rate_give), "rate_get": plain(d.rate_get),
+            "hold_minutes": d.rate_hold_minutes,
             "fee_give_percent": plain(d.fee_give_percent), "fee_get": plain(d.fee_get),
             "min": plain(d.min_amount), "max": plain(d.max_amount),
             "reserve": plain(d.currency_get.reserve), "decimals": d.currency_get.decimals,
@@ -140,6 +143,7 @@ def exchange_detail(request: HttpRequest, token: str) -> HttpResponse:
         "exchange": exchange,
         "amount_give": plain(exchange.amount_give),
         "amount_get": plain(exchange.amount_get),
+        "amount_get_held": plain(exchange.amount_get_held or Decimal(0)),
         "rate_give": plain(exchange.rate_give), "rate_get": plain(exchange.rate_get),
         "instructions": instructions,
         "qr": qr,

@@ -30,7 +30,7 @@ from obmin.lib import netguard
 from obmin.lib.mail import email_on_commit
 from obmin.lib.money import plain
 from obmin.lib.site import public_url
-from obmin.postbacks.delivery import TIMEOUT_SECONDS, signature
+from obmin.postbacks.delivery import TIMEOUT_SECONDS, body_signature, signature
 
 S = ExchangeStatus
 
@@ -63,9 +63,10 @@ def webhook_request(payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     delivery_id = str(payload["id"])
     return body, {"Content-Type": "application/json; charset=utf-8",
                   "X-Obmin-Event": str(payload["event"]), "X-Obmin-Delivery": delivery_id,
-                  "X-Obmin-Signature": signature(settings.OPERATOR_WEBHOOK_SECRET,
-                                                 at=int(time.time()), delivery_id=delivery_id,
-                                                 signed=body)}
+                  "X-Obmin-Signature": body_signature(settings.OPERATOR_WEBHOOK_SECRET, body),
+                  "X-Obmin-Signature-V2": signature(settings.OPERATOR_WEBHOOK_SECRET,
+                                                    at=int(time.time()),
+                                                    delivery_id=delivery_id, signed=body)}
 
 
 @task()

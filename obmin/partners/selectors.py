@@ -10,15 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
-from obmin.exchange.models import Exchange, ExchangeStatus
+from obmin.exchange.models import Exchange
 from obmin.lib.memo import Memo
 from obmin.lib.text import normalize_email
 from obmin.lib.timeutil import day_start
@@ -163,60 +162,7 @@ def partner_click_totals(*, partner: Partner, start: date, end: date) -> dict[st
             for name in ("clicks", "unique_clicks")}
 
 
-def partner_exchange_daily(*, partner_id: int, start: datetime,
-                           end: datetime) -> list[dict[str, Any]]:
-    """Per UTC day: referred exchanges, successful ones, their turnover in USD, rewards."""
-    rows = (
-        Exchange.objects.filter(partner_id=partner_id, created_at__gte=start, created_at__lte=end)
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values("day")
-        .annotate(
-            exchanges=Count("id"),
-            successful=Count("id", filter=Q(status=ExchangeStatus.SUCCESS)),
-            turnover_usd=Sum(F("amount_give") * F("usd_price_give"),
-                             filter=Q(status=ExchangeStatus.SUCCESS)),
-            rewards=Sum("partner_reward", filter=Q(reward_accrued=True)),
-        )
-        .order_by("day")
-    )
-    zero = Decimal(0)
-    return [{**row, "turnover_usd": row["turnover_usd"] or zero, "rewards": row["rewards"] or zero}
-            for row in rows]
-
-
 def partner_exchanges(partner: Partner) -> QuerySet[Exchange]:
     """The partner's referred exchanges, newest first, with their currencies."""
     return (Exchange.objects.filter(partner=partner)
             .select_related("currency_give", "currency_get").order_by("-created_at", "-id"))
-
-
-@dataclass(frozen=True)
-class PartnerSummary:
-    """A partner's figures over whole UTC days: totals, and per-day series for a chart."""
-
-    totals: dict[str, int | Decimal]
-    chart: dict[str, list[str] | list[int]]
-
-
-def partner_summary(*, partner: Partner, days: int, now: datetime) -> PartnerSummary:
-    """The last `days` UTC days up to `now`: clicks, unique clicks, referred and successful
-    exchanges, their turnover in USD and the rewards credited for them."""
-    end = now
-    start = (end - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    exchange_days = partner_exchange_daily(partner_id=partner.pk, start=start, end=end)
-    click_days = partner_click_stats(partner=partner, start=start.date(), end=end.date())
-    totals: dict[str, int | Decimal] = {
-        "clicks": sum(d["clicks"] for d in click_days),
-        "unique_clicks": sum(d["unique_clicks"] for d in click_days),
-        "exchanges": sum(d["exchanges"] for d in exchange_days),
-        "successful": sum(d["successful"] for d in exchange_days),
-        "turnover_usd": sum((d["turnover_usd"] for d in exchange_days), Decimal(0)),
-        "rewards": sum((d["rewards"] for d in exchange_days), Decimal(0)),
-    }
-    successful_by_day = {d["day"]: d["successful"] for d in exchange_days}
-    chart: dict[str, list[str] | list[int]] = {
-        "labels": [d["day"].isoformat() for d in click_days],
-        "clicks": [d["unique_clicks"] for d in click_days],
-        "exchanges": [successful_by_day.get(d["day"], 0) for d in click_days],
-    }
-    return PartnerSummary(totals=totals, chart=chart)

@@ -12,12 +12,15 @@ exponential backoff (1 min, 2, 4... at most 4 h apart) until `give_up_at` (24 h 
 event), the last attempt made then, after which the delivery has failed. Every attempt is
 logged.
 
-Signature (Stripe's scheme): `X-Obmin-Signature: t=<unix>,v1=<hex>`, the HMAC-SHA256 with the
-partner's secret of `<t>.<delivery id>.<body>` (the body: the raw POST body, or the full URL of a
-GET), `t` being when the attempt is made. A receiver checks it and refuses a `t` more than five
-minutes away from its clock, so a captured request cannot be replayed later, nor its body sent
-under another delivery id. A test event's delivery id starts with `test-`, signed like the rest,
-so it cannot pass as a real event.
+Two signatures, both HMAC-SHA256 with the partner's secret over the body (the raw POST body, or
+the full URL of a GET):
+- `X-Obmin-Signature: sha256=<hex>` of the body alone: the contract's form (section 8), which
+  receivers built to it check as it is;
+- `X-Obmin-Signature-V2: t=<unix>,v1=<hex>` (Stripe's scheme) of `<t>.<delivery id>.<body>`, `t`
+  being when the attempt is made. A receiver that checks this one and refuses a `t` more than
+  five minutes away from its clock cannot be fed a captured request later, nor its body under
+  another delivery id; a test event's delivery id starts with `test-`, signed like the rest, so
+  it cannot pass as a real event. The partners' docs show this check.
 """
 
 from __future__ import annotations
@@ -67,6 +70,11 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
 
 
+def body_signature(secret: str, signed: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of signed>`: `X-Obmin-Signature`, the contract's form."""
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
 def signature(secret: str, *, at: int, delivery_id: str, signed: bytes) -> str:
     """`t=<unix>,v1=<hex HMAC-SHA256 of "t.delivery_id." + signed>` (the module's docstring)."""
     message = f"{at}.{delivery_id}.".encode() + signed
@@ -88,8 +96,9 @@ def request_of(delivery: PostbackDelivery, secret: str, *, at: int | None = None
     headers = {
         "X-Obmin-Event": delivery.event,
         "X-Obmin-Delivery": delivery_id,
-        "X-Obmin-Signature": signature(secret, at=int(time.time()) if at is None else at,
-                                       delivery_id=delivery_id, signed=signed),
+        "X-Obmin-Signature": body_signature(secret, signed),
+        "X-Obmin-Signature-V2": signature(secret, at=int(time.time()) if at is None else at,
+                                          delivery_id=delivery_id, signed=signed),
     }
     if body is not None:
         headers["Content-Type"] = "application/json; charset=utf-8"

@@ -194,9 +194,18 @@ def wanted_symbols(formulas: Iterable[str]) -> dict[str, set[str]]:
 
 def source_poll(source: RateSource, symbols: Sequence[str], *,
                 transport: httpx.BaseTransport | None = None) -> Poll:
-    """Asks one venue for its symbols within the source's timeout; never raises."""
+    """Asks one venue for its symbols within the source's timeout, for the whole poll (a venue
+    asked symbol by symbol gets what is left of it for each request); never raises."""
     venue = VENUES.get(source.venue)
     started = time.monotonic()
+    deadline = started + float(source.timeout_seconds)
+
+    def within_deadline(request: httpx.Request) -> None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise httpx.ConnectTimeout("the poll's time is up", request=request)
+        request.extensions["timeout"] = httpx.Timeout(left).as_dict()
+
     answer: dict[str, Ticker | str] = {}
     error, retry_after = "", None
     if venue is None:
@@ -206,6 +215,7 @@ def source_poll(source: RateSource, symbols: Sequence[str], *,
             with httpx.Client(base_url=source.url or venue.url, transport=transport,
                               timeout=float(source.timeout_seconds),
                               headers={"User-Agent": USER_AGENT},
+                              event_hooks={"request": [within_deadline]},
                               follow_redirects=False) as client:
                 answer = venue.fetch(client, symbols)
         except RateLimited as limited:

@@ -32,12 +32,18 @@ NOT_KEPT = ("csrfmiddlewaretoken",)
 
 
 def _kept_fields(request: HttpRequest) -> list[tuple[str, str]]:
-    return [(name, value) for name, values in request.POST.lists() for value in values
-            if name not in NOT_KEPT and "password" not in name][:50]
+    return [
+        (name, value)
+        for name, values in request.POST.lists()
+        for value in values
+        if name not in NOT_KEPT and "password" not in name
+    ][:50]
 
 
 def fresh_second_factor_required(
-    *, on_get: bool = False, keep_post: bool = True,
+    *,
+    on_get: bool = False,
+    keep_post: bool = True,
 ) -> Callable[[Callable[P, R]], Callable[P, R | HttpResponse]]:
     """`on_get`: the page itself asks (a form of secrets, such as the password change);
     otherwise only its POST does. `keep_post`: a stale POST is offered to be sent again after
@@ -51,11 +57,17 @@ def fresh_second_factor_required(
             assert isinstance(request, HttpRequest)
             asks = request.method == "POST" or on_get
             user: Any = request.user
-            if (asks and user.is_authenticated and has_confirmed_device(user)
-                    and not second_factor_fresh(request)):
+            if (
+                asks
+                and user.is_authenticated
+                and has_confirmed_device(user)
+                and not second_factor_fresh(request)
+            ):
                 if request.method == "POST" and keep_post:
                     request.session[SESSION_PENDING_POST] = {
-                        "path": request.path, "fields": _kept_fields(request)}
+                        "path": request.path,
+                        "fields": _kept_fields(request),
+                    }
                 return redirect_with_next("twofactor:reverify", request)
             return view(*args, **kwargs)
 

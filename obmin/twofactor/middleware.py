@@ -22,9 +22,16 @@ from obmin.twofactor.services import has_confirmed_device
 # Pages a session in either state may still open: signing out, and the pages of a visitor
 # who is not signed in (a reset link opened in a browser with a half-signed session).
 OPEN_ALWAYS = {
-    "cabinet:logout", "admin:logout", "cabinet:login", "admin:login", "cabinet:signup",
-    "cabinet:signup_sent", "cabinet:signup_confirm", "cabinet:password_reset",
-    "cabinet:password_reset_done", "cabinet:password_reset_confirm",
+    "cabinet:logout",
+    "admin:logout",
+    "cabinet:login",
+    "admin:login",
+    "cabinet:signup",
+    "cabinet:signup_sent",
+    "cabinet:signup_confirm",
+    "cabinet:password_reset",
+    "cabinet:password_reset_done",
+    "cabinet:password_reset_confirm",
     "cabinet:password_reset_complete",
 }
 # The second step itself (and what another method of it needs: passkeys add theirs).
@@ -42,8 +49,7 @@ def _url_name(request: HttpRequest) -> str:
 
 
 def redirect_with_next(name: str, request: HttpRequest) -> HttpResponseRedirect:
-    return HttpResponseRedirect(
-        f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}")
+    return HttpResponseRedirect(f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}")
 
 
 class TwoFactorMiddleware:
@@ -54,9 +60,12 @@ class TwoFactorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user: Any = getattr(request, "user", None)
-        if (user is not None and user.is_authenticated
-                and request.path_info.startswith(tuple(settings.TWOFACTOR_PROTECTED_PATHS))
-                and not user.is_verified()):
+        if (
+            user is not None
+            and user.is_authenticated
+            and request.path_info.startswith(tuple(settings.TWOFACTOR_PROTECTED_PATHS))
+            and not user.is_verified()
+        ):
             blocked = self._blocked(request, user)
             if blocked is not None:
                 return blocked
@@ -68,11 +77,15 @@ class TwoFactorMiddleware:
         if name in OPEN_ALWAYS:
             return None
         if has_confirmed_device(user):
-            return None if name in OPEN_TO_SECOND_STEP | set(
-                settings.TWOFACTOR_SECOND_STEP_URLS) else redirect_with_next(
-                "twofactor:verify", request)
+            return (
+                None
+                if name in OPEN_TO_SECOND_STEP | set(settings.TWOFACTOR_SECOND_STEP_URLS)
+                else redirect_with_next("twofactor:verify", request)
+            )
         if twofactor_required(user):
-            return None if name in OPEN_TO_SET_UP | set(
-                settings.TWOFACTOR_SET_UP_URLS) else redirect_with_next(
-                "twofactor:setup", request)
+            return (
+                None
+                if name in OPEN_TO_SET_UP | set(settings.TWOFACTOR_SET_UP_URLS)
+                else redirect_with_next("twofactor:setup", request)
+            )
         return None

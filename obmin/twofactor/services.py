@@ -51,8 +51,11 @@ class TwoFactorError(Refused):
 
 def primary_devices(user: Any) -> list[Device]:
     """The user's confirmed second factors other than its recovery codes (an app, a passkey)."""
-    return [device for device in devices_for_user(user, confirmed=True)
-            if not isinstance(device, StaticDevice)]
+    return [
+        device
+        for device in devices_for_user(user, confirmed=True)
+        if not isinstance(device, StaticDevice)
+    ]
 
 
 def twofactor_enabled(user: Any) -> bool:
@@ -75,7 +78,7 @@ def totp_device_pending(*, user: Any, device_id: int) -> TOTPDevice | None:
 def totp_secret(device: TOTPDevice) -> str:
     """The key as an authenticator app's manual entry wants it: base32 in groups of four."""
     text = b32encode(device.bin_key).decode().rstrip("=")
-    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
 # --- the session ----------------------------------------------------------------------------
@@ -96,15 +99,13 @@ def second_factor_fresh(request: HttpRequest) -> bool:
     if not user.is_authenticated or not user.is_verified():
         return False
     at = request.session.get(SESSION_VERIFIED_AT)
-    return (isinstance(at, int)
-            and time.time() - at <= settings.TWOFACTOR_FRESH_MINUTES * 60)
+    return isinstance(at, int) and time.time() - at <= settings.TWOFACTOR_FRESH_MINUTES * 60
 
 
 def second_step_owed(request: HttpRequest) -> bool:
     """Signed in with the password, not yet with the second factor the user has."""
     user: Any = request.user
-    return bool(user.is_authenticated and not user.is_verified()
-                and has_confirmed_device(user))
+    return bool(user.is_authenticated and not user.is_verified() and has_confirmed_device(user))
 
 
 # --- setting up -----------------------------------------------------------------------------
@@ -114,8 +115,12 @@ def totp_begin(*, user: Any) -> TOTPDevice:
     """A new, unconfirmed authenticator key for the user (earlier unconfirmed ones go); it
     counts only once `totp_confirm` has seen a code from it."""
     if TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists():
-        raise TwoFactorError(_("An authenticator app is set up already; turn two-factor "
-                               "sign-in off first to set up another."))
+        raise TwoFactorError(
+            _(
+                "An authenticator app is set up already; turn two-factor "
+                "sign-in off first to set up another."
+            )
+        )
     TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).delete()
     return TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
 
@@ -128,21 +133,31 @@ def totp_confirm(*, request: HttpRequest, device_id: int, code: str) -> list[str
     if device is None:
         raise TwoFactorError(_("This set-up has expired; start again."))
     if not device.verify_token(_normalize(code)):
-        raise TwoFactorError(_("That code is not right. Check the time on your phone and "
-                               "enter the code the app shows now."), "code")
+        raise TwoFactorError(
+            _(
+                "That code is not right. Check the time on your phone and "
+                "enter the code the app shows now."
+            ),
+            "code",
+        )
     with transaction.atomic():
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _recovery_codes_new(user)
-        audit_record(action=AuditAction.TWOFACTOR_ENABLED, obj=user,
-                     object_repr=user.get_username(), after={"method": "totp"})
+        audit_record(
+            action=AuditAction.TWOFACTOR_ENABLED,
+            obj=user,
+            object_repr=user.get_username(),
+            after={"method": "totp"},
+        )
     second_factor_passed(request, device)
     return codes
 
 
 def _recovery_codes_new(user: Any) -> list[str]:
     device, _created = StaticDevice.objects.get_or_create(
-        user=user, name=RECOVERY_DEVICE_NAME, defaults={"confirmed": True})
+        user=user, name=RECOVERY_DEVICE_NAME, defaults={"confirmed": True}
+    )
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _i in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
@@ -155,8 +170,9 @@ def recovery_codes_regenerate(*, user: Any) -> list[str]:
         raise TwoFactorError(_("Two-factor sign-in is off."))
     with transaction.atomic():
         codes = _recovery_codes_new(user)
-        audit_record(action=AuditAction.RECOVERY_CODES_NEW, obj=user,
-                     object_repr=user.get_username())
+        audit_record(
+            action=AuditAction.RECOVERY_CODES_NEW, obj=user, object_repr=user.get_username()
+        )
     return codes
 
 
@@ -171,18 +187,28 @@ def twofactor_disable(*, user: Any, by_staff: bool = False) -> int:
         kinds = sorted({type(device).__name__ for device in devices})
         for device in devices:
             device.delete()
-        audit_record(action=(AuditAction.TWOFACTOR_RESET if by_staff
-                             else AuditAction.TWOFACTOR_DISABLED),
-                     obj=user, object_repr=user.get_username(), before={"devices": kinds},
-                     after={"devices": []})
+        audit_record(
+            action=(AuditAction.TWOFACTOR_RESET if by_staff else AuditAction.TWOFACTOR_DISABLED),
+            obj=user,
+            object_repr=user.get_username(),
+            before={"devices": kinds},
+            after={"devices": []},
+        )
 
         def compose() -> tuple[str, str]:
-            return (_("Two-factor sign-in is turned off"),
-                    (_("An operator has reset two-factor sign-in of your account.")
-                     if by_staff else
-                     _("Two-factor sign-in of your account was turned off."))
-                    + "\n" + _("If you did not ask for this, change your password and write to "
-                               "the exchanger at once."))
+            return (
+                _("Two-factor sign-in is turned off"),
+                (
+                    _("An operator has reset two-factor sign-in of your account.")
+                    if by_staff
+                    else _("Two-factor sign-in of your account was turned off.")
+                )
+                + "\n"
+                + _(
+                    "If you did not ask for this, change your password and write to "
+                    "the exchanger at once."
+                ),
+            )
 
         _notify(user, compose)
     return len(devices)
@@ -219,28 +245,48 @@ def second_factor_check(*, request: HttpRequest, code: str) -> Device:
         if isinstance(passed, StaticDevice):
             _recovery_code_used(user, passed)
         return passed
-    audit_record(action=AuditAction.TWOFACTOR_FAILED, obj=user, object_repr=user.get_username(),
-                 after={"kind": "app" if by_app else "recovery"})
-    user_login_failed.send(sender=__name__, credentials={"username": user.get_username()},
-                           request=request)
+    audit_record(
+        action=AuditAction.TWOFACTOR_FAILED,
+        obj=user,
+        object_repr=user.get_username(),
+        after={"kind": "app" if by_app else "recovery"},
+    )
+    user_login_failed.send(
+        sender=__name__, credentials={"username": user.get_username()}, request=request
+    )
     if wait_until is not None:
         seconds = max(1, int((wait_until - timezone.now()).total_seconds()) + 1)
-        raise TwoFactorError(_("Too many wrong codes; wait %(seconds)s seconds and try "
-                               "again.") % {"seconds": seconds}, "code")
+        raise TwoFactorError(
+            _("Too many wrong codes; wait %(seconds)s seconds and try again.")
+            % {"seconds": seconds},
+            "code",
+        )
     raise TwoFactorError(_("That code is not right, or it was used already."), "code")
 
 
 def _recovery_code_used(user: Any, device: StaticDevice) -> None:
     left = device.token_set.count()
-    audit_record(action=AuditAction.RECOVERY_CODE_USED, obj=user,
-                 object_repr=user.get_username(), after={"left": left})
+    audit_record(
+        action=AuditAction.RECOVERY_CODE_USED,
+        obj=user,
+        object_repr=user.get_username(),
+        after={"left": left},
+    )
 
     def compose() -> tuple[str, str]:
-        return (_("A recovery code was used to sign in"),
-                _("Someone signed in to your account with one of your recovery codes; "
-                  "%(left)s codes are left.") % {"left": left} + "\n"
-                + _("If it was not you, change your password, make new recovery codes and "
-                    "write to the exchanger at once."))
+        return (
+            _("A recovery code was used to sign in"),
+            _(
+                "Someone signed in to your account with one of your recovery codes; "
+                "%(left)s codes are left."
+            )
+            % {"left": left}
+            + "\n"
+            + _(
+                "If it was not you, change your password, make new recovery codes and "
+                "write to the exchanger at once."
+            ),
+        )
 
     _notify(user, compose)
 
@@ -249,8 +295,7 @@ def _notify(user: Any, compose: Callable[[], tuple[str, str]]) -> None:
     """E-mails the user in its partner language (else the site's) once the change commits."""
     if not user.email:
         return
-    language = (Partner.objects.filter(user_id=user.pk).values_list("language", flat=True)
-                .first())
+    language = Partner.objects.filter(user_id=user.pk).values_list("language", flat=True).first()
     with translation.override(language or settings.LANGUAGE_CODE):
         subject, body = compose()
     email_on_commit(subject=subject, body=body, to=[user.email])

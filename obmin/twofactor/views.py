@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_ratelimit.core import is_ratelimited
 
 from obmin.lib.errors import add_refusal
@@ -63,17 +64,20 @@ def _frame(request: HttpRequest) -> str:
 def given_next(request: HttpRequest) -> str:
     """`next` of the request when it is a page of this site, else ""."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return ""
 
 
 def safe_next(request: HttpRequest) -> str:
     """The page to go on to: `next` when it is on this site, else the user's home."""
-    target = given_next(request)
-    if target:
-        return target
+    return given_next(request) or home_url(request)
+
+
+def home_url(request: HttpRequest) -> str:
+    """The cabinet for a partner, the admin for staff who are not partners."""
     user: Any = request.user
     if user.is_staff and not _is_partner(request):
         return reverse("admin:index")
@@ -82,21 +86,40 @@ def safe_next(request: HttpRequest) -> str:
 
 def _limited(request: HttpRequest) -> bool:
     """Counts this attempt per user and per client address (django-ratelimit)."""
-    by_user = is_ratelimited(request, group="twofactor:user", key="user",
-                             rate=settings.TWOFACTOR_RATE_PER_USER, method="POST",
-                             increment=True)
-    by_ip = is_ratelimited(request, group="twofactor:ip", key="ip",
-                           rate=settings.TWOFACTOR_RATE_PER_IP, method="POST", increment=True)
+    by_user = is_ratelimited(
+        request,
+        group="twofactor:user",
+        key="user",
+        rate=settings.TWOFACTOR_RATE_PER_USER,
+        method="POST",
+        increment=True,
+    )
+    by_ip = is_ratelimited(
+        request,
+        group="twofactor:ip",
+        key="ip",
+        rate=settings.TWOFACTOR_RATE_PER_IP,
+        method="POST",
+        increment=True,
+    )
     return bool(by_user or by_ip)
 
 
-def _methods_page(request: HttpRequest, template: str, form: CodeForm,
-                  status: int = 200) -> HttpResponse:
-    response = render(request, template, {
-        "form": form, "next": safe_next(request),
-        "method_templates": settings.TWOFACTOR_METHOD_TEMPLATES,
-        "fresh_minutes": settings.TWOFACTOR_FRESH_MINUTES,
-    }, status=status)
+def _methods_page(
+    request: HttpRequest, template: str, form: CodeForm, status: int = 200
+) -> HttpResponse:
+    response = render(
+        request,
+        template,
+        {
+            "form": form,
+            "next": safe_next(request),
+            "cancel_url": home_url(request),
+            "method_templates": settings.TWOFACTOR_METHOD_TEMPLATES,
+            "fresh_minutes": settings.TWOFACTOR_FRESH_MINUTES,
+        },
+        status=status,
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -153,8 +176,11 @@ def reverify(request: HttpRequest) -> HttpResponse:
         target = safe_next(request)
         pending = request.session.pop(SESSION_PENDING_POST, None)
         if pending and target.split("?")[0] == pending.get("path"):
-            return render(request, "twofactor/resubmit.html", {
-                "action": pending["path"], "fields": pending["fields"]})
+            return render(
+                request,
+                "twofactor/resubmit.html",
+                {"action": pending["path"], "fields": pending["fields"]},
+            )
         return redirect(target)
     return _methods_page(request, "twofactor/reverify.html", CodeForm())
 
@@ -175,15 +201,20 @@ def setup(request: HttpRequest) -> HttpResponse:
             return redirect("twofactor:setup")
         request.session[SESSION_SETUP_DEVICE] = device.pk
         return redirect(reverse("twofactor:setup_confirm") + _next_query(request))
-    return render(request, "twofactor/setup.html", {
-        "base_template": _frame(request),
-        "enabled": twofactor_enabled(user),
-        "devices": primary_devices(user),
-        "codes_left": recovery_codes_left(user),
-        "required": twofactor_required(user),
-        "next": given_next(request),
-        "setup_templates": settings.TWOFACTOR_SETUP_TEMPLATES,
-    })
+    return render(
+        request,
+        "twofactor/setup.html",
+        {
+            "base_template": _frame(request),
+            "enabled": twofactor_enabled(user),
+            "devices": primary_devices(user),
+            "codes_left": recovery_codes_left(user),
+            "has_app": TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists(),
+            "setup_templates": settings.TWOFACTOR_SETUP_TEMPLATES,
+            "required": twofactor_required(user),
+            "next": given_next(request),
+        },
+    )
 
 
 def _next_query(request: HttpRequest) -> str:
@@ -195,8 +226,9 @@ def _next_query(request: HttpRequest) -> str:
 @require_http_methods(["GET", "POST"])
 def setup_confirm(request: HttpRequest) -> HttpResponse:
     """The new app's QR code and key; a code from the app turns two-factor on."""
-    device = totp_device_pending(user=request.user,
-                                 device_id=request.session.get(SESSION_SETUP_DEVICE) or 0)
+    device = totp_device_pending(
+        user=request.user, device_id=request.session.get(SESSION_SETUP_DEVICE) or 0
+    )
     if device is None:
         return redirect("twofactor:setup")
     form = AppCodeForm(request.POST or None)
@@ -205,8 +237,9 @@ def setup_confirm(request: HttpRequest) -> HttpResponse:
             form.add_error(None, _("Too many attempts; try again in an hour."))
         else:
             try:
-                codes = totp_confirm(request=request, device_id=device.pk,
-                                     code=form.cleaned_data["code"])
+                codes = totp_confirm(
+                    request=request, device_id=device.pk, code=form.cleaned_data["code"]
+                )
             except TwoFactorError as error:
                 add_refusal(form, error)
             else:
@@ -214,13 +247,19 @@ def setup_confirm(request: HttpRequest) -> HttpResponse:
                 request.session[SESSION_NEW_CODES] = codes
                 messages.success(request, _("Two-factor sign-in is on."))
                 return redirect(reverse("twofactor:recovery_shown") + _next_query(request))
-    response = render(request, "twofactor/setup_confirm.html", {
-        "base_template": _frame(request), "form": form,
-        # segno's SVG holds the code as path geometry only: no text of ours reaches it.
-        "qr": mark_safe(segno.make(device.config_url, error="m").svg_inline(scale=4)),  # noqa: S308
-        "secret": totp_secret(device),
-        "next": given_next(request),
-    }, status=400 if form.errors else 200)
+    response = render(
+        request,
+        "twofactor/setup_confirm.html",
+        {
+            "base_template": _frame(request),
+            "form": form,
+            # segno's SVG holds the code as path geometry only: no text of ours reaches it.
+            "qr": mark_safe(segno.make(device.config_url, error="m").svg_inline(scale=4)),  # noqa: S308
+            "secret": totp_secret(device),
+            "next": given_next(request),
+        },
+        status=400 if form.errors else 200,
+    )
     response["Cache-Control"] = "no-store"  # the page holds the secret
     return response
 
@@ -231,10 +270,15 @@ def recovery_shown(request: HttpRequest) -> HttpResponse:
     codes = request.session.pop(SESSION_NEW_CODES, None)
     if not codes:
         return redirect("twofactor:setup")
-    response = render(request, "twofactor/recovery_codes.html", {
-        "base_template": _frame(request), "codes": codes,
-        "next": given_next(request),
-    })
+    response = render(
+        request,
+        "twofactor/recovery_codes.html",
+        {
+            "base_template": _frame(request),
+            "codes": codes,
+            "next": given_next(request),
+        },
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -260,8 +304,13 @@ def disable(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Two-factor sign-in is off."))
         return redirect("twofactor:setup")
     if twofactor_required(request.user):
-        messages.error(request, _("The exchanger requires two-factor sign-in for your account; "
-                                  "it cannot be turned off."))
+        messages.error(
+            request,
+            _(
+                "The exchanger requires two-factor sign-in for your account; "
+                "it cannot be turned off."
+            ),
+        )
         return redirect("twofactor:setup")
     twofactor_disable(user=request.user)
     messages.success(request, _("Two-factor sign-in is off; we have e-mailed you about it."))

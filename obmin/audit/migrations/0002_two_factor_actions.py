@@ -4,15 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0001_initial'),
+        ("audit", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('reward.held', 'reward held for review'), ('reward.approved', 'reward approved'), ('reward.rejected', 'reward rejected'), ('payout.requested', 'payout requested'), ('payout.approved', 'payout approved'), ('payout.paid', 'payout marked paid'), ('payout.refused', 'payout refused'), ('payout.cancelled', 'payout cancelled'), ('wallet.added', 'payout wallet added'), ('wallet.changed', 'payout wallet changed'), ('wallet.removed', 'payout wallet removed'), ('apikey.created', 'API key created'), ('apikey.revoked', 'API key revoked'), ('staff.changed', 'staff permissions changed'), ('rule.created', 'rule created'), ('rule.changed', 'rule changed'), ('rule.deleted', 'rule deleted'), ('twofactor.enabled', 'two-factor sign-in turned on'), ('twofactor.disabled', 'two-factor sign-in turned off'), ('twofactor.reset', 'two-factor sign-in reset by staff'), ('twofactor.codes_new', 'recovery codes regenerated'), ('twofactor.code_used', 'recovery code used'), ('twofactor.failed', 'wrong second-factor code')], db_index=True, max_length=32, verbose_name='action'),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("reward.held", "reward held for review"),
+                    ("reward.approved", "reward approved"),
+                    ("reward.rejected", "reward rejected"),
+                    ("payout.requested", "payout requested"),
+                    ("payout.approved", "payout approved"),
+                    ("payout.paid", "payout marked paid"),
+                    ("payout.refused", "payout refused"),
+                    ("payout.cancelled", "payout cancelled"),
+                    ("wallet.added", "payout wallet added"),
+                    ("wallet.changed", "payout wallet changed"),
+                    ("wallet.removed", "payout wallet removed"),
+                    ("apikey.created", "API key created"),
+                    ("apikey.revoked", "API key revoked"),
+                    ("staff.changed", "staff permissions changed"),
+                    ("rule.created", "rule created"),
+                    ("rule.changed", "rule changed"),
+                    ("rule.deleted", "rule deleted"),
+                    ("twofactor.enabled", "two-factor sign-in turned on"),
+                    ("twofactor.disabled", "two-factor sign-in turned off"),
+                    ("twofactor.reset", "two-factor sign-in reset by staff"),
+                    ("twofactor.codes_new", "recovery codes regenerated"),
+                    ("twofactor.code_used", "recovery code used"),
+                    ("twofactor.failed", "wrong second-factor code"),
+                ],
+                db_index=True,
+                max_length=32,
+                verbose_name="action",
+            ),
         ),
     ]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from obmin.exchange.models import Currency, Exchange
 from obmin.exchange.services import customer_mark_paid, exchange_create, exchange_set_status
 from obmin.ops.alerts import exchanges_waiting_alert, reserves_low_alert
-from obmin.postbacks.delivery import signature
+from obmin.postbacks.delivery import body_signature, signature
 from obmin.postbacks.tests.conftest import receiver  # noqa: F401  (the live receiver)
 
 pytestmark = pytest.mark.django_db
@@ -46,9 +46,10 @@ def test_paid_is_posted_to_the_webhook_signed_as_postbacks(
     assert receiver.got.wait(5)
     request = receiver.requests[0]
     assert request.path == "/ops" and request.headers["X-Obmin-Event"] == "exchange.paid"
-    at = int(request.headers["X-Obmin-Signature"].split(",")[0].removeprefix("t="))
+    assert request.headers["X-Obmin-Signature"] == body_signature("s3cret", request.body)
+    at = int(request.headers["X-Obmin-Signature-V2"].split(",")[0].removeprefix("t="))
     assert abs(at - time.time()) < 60
-    assert request.headers["X-Obmin-Signature"] == signature(
+    assert request.headers["X-Obmin-Signature-V2"] == signature(
         "s3cret", at=at, delivery_id=request.headers["X-Obmin-Delivery"], signed=request.body)
     payload = json.loads(request.body)
     assert payload["data"]["id"] == exchange.pk and payload["data"]["customer_txid"] == "in-tx-1"

@@ -152,3 +152,26 @@ def test_a_double_click_on_a_desk_button_changes_the_status_once(browser, live_s
     assert list(exchange.status_changes.values_list("status", flat=True)) == [
         "new", "paid", "cancelled"]
     operator.context.close()
+
+
+def test_the_queue_shows_a_new_claim_without_a_reload(browser, live_server, journey, carol):
+    from playwright.sync_api import expect
+
+    from obmin.exchange.services import customer_mark_paid, exchange_create
+
+    operator = desktop_page(browser, base_url=live_server.url)
+    log_in(operator, "/admin/login/", carol.get_username())
+    operator.goto("/staff/desk/")
+    assert operator.locator("#waiting-count").inner_text() == "0"
+    operator.evaluate("window.notReloaded = true")
+    exchange = exchange_create(direction=journey, amount_give=Decimal(100),
+                               email="b@example.org", account_get=VALID_BTC)
+    customer_mark_paid(token=exchange.token, txid="claim-1")
+    # The queue refreshes itself every 20 s and when the tab comes back into view.
+    operator.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(operator.locator("#desk-queue tbody")).to_contain_text(f"#{exchange.pk}")
+    assert operator.locator("#waiting-count").inner_text() == "1"
+    assert operator.title().startswith("(1) ")
+    assert "1" in operator.locator("#desk-news").inner_text()
+    assert operator.evaluate("window.notReloaded") is True
+    operator.context.close()

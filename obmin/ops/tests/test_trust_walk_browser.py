@@ -18,13 +18,13 @@ from obmin.exchange.accounts import EXAMPLES, AccountFormat
 from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.rewards.models import Payout, PayoutMethod, PayoutStatus, RewardOverride
 from obmin.testing.browser import desktop_page, shoot
-from obmin.twofactor.tests.test_sign_in import app_code
 from obmin.testing.factories import (
     PASSWORD,
     DirectionFactory,
     PartnerFactory,
     UserFactory,
 )
+from obmin.twofactor.tests.test_sign_in import app_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -50,8 +50,12 @@ def queue_event(partner, url: str, method: str = "POST") -> PostbackDelivery:
 
 
 def signature_checks(secret: str, headers: dict[str, str], signed: bytes) -> bool:
-    """The receiver's check of `t=<unix>,v1=<hex>` (README, *Postbacks*)."""
-    parts = dict(item.split("=", 1) for item in headers["X-Obmin-Signature"].split(","))
+    """The receiver's checks: the contract's `sha256=<hex of the body>` and the timed
+    `t=<unix>,v1=<hex>` (README, *Postbacks*)."""
+    body_hex = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    if headers["X-Obmin-Signature"] != f"sha256={body_hex}":
+        return False
+    parts = dict(item.split("=", 1) for item in headers["X-Obmin-Signature-V2"].split(","))
     message = f"{parts['t']}.{headers['X-Obmin-Delivery']}.".encode() + signed
     expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
     return abs(time.time() - int(parts["t"])) <= 300 and hmac.compare_digest(expected,

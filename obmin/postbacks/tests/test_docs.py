@@ -19,7 +19,8 @@ def test_docs_page_names_every_event_and_macro(client):
         assert f"<code>{event}</code>" in page
     for macro in MACROS:
         assert "{" + macro + "}" in page
-    for header in ("X-Obmin-Event", "X-Obmin-Delivery", "X-Obmin-Signature"):
+    for header in ("X-Obmin-Event", "X-Obmin-Delivery", "X-Obmin-Signature: sha256=",
+                   "X-Obmin-Signature-V2"):
         assert header in page
 
 

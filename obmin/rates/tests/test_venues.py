@@ -203,3 +203,21 @@ def test_a_venue_clock_ahead_never_makes_a_quote_look_fresher():
 
 def test_every_venue_has_a_recorded_case():
     assert set(VENUES) == set(IDS)
+
+
+def test_the_timeout_bounds_the_whole_poll_not_each_request(venue):
+    """Binance is asked symbol by symbol: five slow answers of 0.4 s each would take 2 s, but
+    the source's 1 s is for the whole poll."""
+    import time
+
+    def slow(request):
+        time.sleep(0.4)
+        return httpx.Response(200, content=recorded("binance_ticker.json"))
+
+    venue.route(host="api.binance.com").mock(side_effect=slow)
+    started = time.monotonic()
+    poll = source_poll(RateSource(name="binance", venue="binance", timeout_seconds=Decimal(1)),
+                       ["BTCUSDT", "ETHUSDT", "LTCUSDT", "XRPUSDT", "TRXUSDT"])
+    assert time.monotonic() - started < 1.5
+    assert poll.error == "no answer within 1 s" and poll.answer == {}
+    assert len(venue.calls) == 3  # the fourth was not started: no time was left

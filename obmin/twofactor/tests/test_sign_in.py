@@ -41,7 +41,8 @@ def enable(client, user) -> tuple[TOTPDevice, list[str]]:
     """Turns two-factor on through the pages; returns the app and the recovery codes shown."""
     response = client.post("/cabinet/account/two-factor/")
     assert response.status_code == 302 and response["Location"].startswith(
-        "/cabinet/account/two-factor/app/")
+        "/cabinet/account/two-factor/app/"
+    )
     page = client.get("/cabinet/account/two-factor/app/")
     device = TOTPDevice.objects.get(user=user, confirmed=False)
     assert b"<svg" in page.content
@@ -82,8 +83,9 @@ def test_enabling_shows_the_key_once_and_writes_the_audit_trail(client, alice):
     assert "Turn on two-factor sign-in" in client.get("/cabinet/account/").content.decode()
     device, codes = enable(client, alice.user)
     assert StaticToken.objects.filter(device__user=alice.user).count() == 10
-    assert AuditEntry.objects.filter(action="twofactor.enabled",
-                                     actor="partner:" + alice.user.username).exists()
+    assert AuditEntry.objects.filter(
+        action="twofactor.enabled", actor="partner:" + alice.user.username
+    ).exists()
     # The codes were shown once: the page sends back to the set-up page now.
     assert client.get("/cabinet/account/two-factor/recovery-codes/").status_code == 302
     assert "10 recovery codes left" in client.get("/cabinet/account/").content.decode()
@@ -107,12 +109,15 @@ def test_password_alone_leads_to_the_second_step_and_the_app_code_opens(client, 
     # Nothing of the cabinet opens before the second step.
     response = client.get("/cabinet/payouts/")
     assert response.status_code == 302 and response["Location"].startswith(
-        "/cabinet/account/two-factor/verify/")
+        "/cabinet/account/two-factor/verify/"
+    )
     page = client.get(location)
     assert page.status_code == 200 and 'name="code"' in page.content.decode()
     # A wrong code: a clear error, audited.
-    response = client.post(location, {"code": "000000" if code_of(device) != "000000"
-                                      else "111111", "next": "/cabinet/stats/"})
+    response = client.post(
+        location,
+        {"code": "000000" if code_of(device) != "000000" else "111111", "next": "/cabinet/stats/"},
+    )
     assert response.status_code == 400
     assert "not right" in response.content.decode()
     assert AuditEntry.objects.filter(action="twofactor.failed").count() == 1
@@ -120,8 +125,9 @@ def test_password_alone_leads_to_the_second_step_and_the_app_code_opens(client, 
     device.refresh_from_db()
     device.throttling_failure_timestamp = None
     device.save()
-    response = client.post(location, {"code": code_of(device, steps_ahead=1),
-                                      "next": "/cabinet/stats/"})
+    response = client.post(
+        location, {"code": code_of(device, steps_ahead=1), "next": "/cabinet/stats/"}
+    )
     assert response.status_code == 302 and response["Location"] == "/cabinet/stats/"
     assert client.get("/cabinet/payouts/").status_code == 200
 
@@ -138,13 +144,15 @@ def test_a_replayed_code_is_refused(client, alice_2fa):
 def test_an_unsafe_next_goes_home(client, alice_2fa):
     alice, device, _codes = alice_2fa
     location = password_step(client, "alice@example.com")
-    response = client.post(location, {"code": code_of(device, steps_ahead=1),
-                                      "next": "https://evil.example/"})
+    response = client.post(
+        location, {"code": code_of(device, steps_ahead=1), "next": "https://evil.example/"}
+    )
     assert response.status_code == 302 and response["Location"] == "/cabinet/"
 
 
 def test_a_recovery_code_opens_once_and_the_partner_is_told(
-        client, alice_2fa, django_capture_on_commit_callbacks):
+    client, alice_2fa, django_capture_on_commit_callbacks
+):
     alice, _device, codes = alice_2fa
     mail.outbox.clear()
     location = password_step(client, "alice@example.com")
@@ -183,8 +191,9 @@ def test_wrong_codes_count_as_failed_logins_and_lock_the_account(client, alice_2
     # django-axes locked the sign-in (its lockout answer): the half-signed session ended.
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session
-    response = client.post("/cabinet/login/", {"username": "alice@example.com",
-                                               "password": PASSWORD})
+    response = client.post(
+        "/cabinet/login/", {"username": "alice@example.com", "password": PASSWORD}
+    )
     assert response.status_code == 429
 
 
@@ -192,15 +201,18 @@ def test_admin_and_staff_pages_need_the_second_factor(client, carol):
     client.force_login(carol)
     device, _codes = enable(client, carol)
     client.logout()
-    response = client.post("/admin/login/?next=/admin/", {"username": carol.username,
-                                                          "password": PASSWORD})
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": carol.username, "password": PASSWORD}
+    )
     assert response.status_code == 302 and response["Location"] == "/admin/"
     for path in ("/admin/", "/admin/rewards/payout/", "/staff/overview/", "/staff/desk/"):
         response = client.get(path)
         assert response.status_code == 302, path
         assert response["Location"].startswith("/cabinet/account/two-factor/verify/"), path
-    response = client.post("/cabinet/account/two-factor/verify/",
-                           {"code": code_of(device, steps_ahead=1), "next": "/staff/desk/"})
+    response = client.post(
+        "/cabinet/account/two-factor/verify/",
+        {"code": code_of(device, steps_ahead=1), "next": "/staff/desk/"},
+    )
     assert response["Location"] == "/staff/desk/"
     assert client.get("/admin/").status_code == 200
     assert client.get("/staff/desk/").status_code == 200
@@ -227,7 +239,8 @@ def test_policy_for_partners_above_a_balance_spares_the_api(client, alice, bob):
     client.force_login(alice.user)
     response = client.get("/cabinet/")
     assert response.status_code == 302 and response["Location"].startswith(
-        "/cabinet/account/two-factor/?next=")
+        "/cabinet/account/two-factor/?next="
+    )
     # Not a way round it: the account page, the API page.
     assert client.get("/cabinet/api/").status_code == 302
     # The public pages and the partner API (its own credential) are not behind it.

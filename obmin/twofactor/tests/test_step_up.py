@@ -31,8 +31,9 @@ REVERIFY = "/cabinet/account/two-factor/confirm/"
 
 @pytest.fixture
 def usdt_method(db):
-    return PayoutMethod.objects.create(title="USDT TRC20", min_amount=Decimal(10),
-                                       currency_code="USD")
+    return PayoutMethod.objects.create(
+        title="USDT TRC20", min_amount=Decimal(10), currency_code="USD"
+    )
 
 
 @pytest.fixture
@@ -65,10 +66,12 @@ def resubmit(client, response):
     return client.post(action, fields)
 
 
-def test_a_wallet_waits_for_a_fresh_code_and_keeps_what_was_typed(client, alice, usdt_method,
-                                                                  stale):
-    response = client.post("/cabinet/payouts/wallets/",
-                           {"method_id": usdt_method.pk, "account": "TWalletTyped"})
+def test_a_wallet_waits_for_a_fresh_code_and_keeps_what_was_typed(
+    client, alice, usdt_method, stale
+):
+    response = client.post(
+        "/cabinet/payouts/wallets/", {"method_id": usdt_method.pk, "account": "TWalletTyped"}
+    )
     assert response.status_code == 302
     assert not PayoutWallet.objects.exists()
     response = pass_step_up(client, stale, response["Location"])
@@ -87,8 +90,9 @@ def test_an_api_key_waits_for_a_fresh_code(client, alice, stale):
     assert response.status_code == 200 and ApiKey.objects.get().name == "books"
 
 
-def test_the_email_change_waits_for_a_fresh_code(client, alice, stale,
-                                                 django_capture_on_commit_callbacks):
+def test_the_email_change_waits_for_a_fresh_code(
+    client, alice, stale, django_capture_on_commit_callbacks
+):
     # Its form asks the password too: the page itself asks first.
     response = client.get("/cabinet/account/email/")
     assert response.status_code == 302 and response["Location"].startswith(REVERIFY)
@@ -96,8 +100,9 @@ def test_the_email_change_waits_for_a_fresh_code(client, alice, stale,
     assert response["Location"] == "/cabinet/account/email/"
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/cabinet/account/email/", {"email": "alice@new.example",
-                                                           "password": PASSWORD})
+        response = client.post(
+            "/cabinet/account/email/", {"email": "alice@new.example", "password": PASSWORD}
+        )
     assert response.status_code == 302
     assert [m.to for m in mail.outbox] == [["alice@new.example"]]
 
@@ -106,21 +111,32 @@ def test_the_password_page_asks_first_and_keeps_no_password(client, alice, stale
     response = client.get("/cabinet/account/password/")
     assert response.status_code == 302 and response["Location"].startswith(REVERIFY)
     # A stale POST is not kept (it holds passwords): the code leads back to the page.
-    response = client.post("/cabinet/account/password/", {
-        "old_password": PASSWORD, "new_password1": "N3w-pass-phrase",
-        "new_password2": "N3w-pass-phrase"})
+    response = client.post(
+        "/cabinet/account/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "N3w-pass-phrase",
+            "new_password2": "N3w-pass-phrase",
+        },
+    )
     assert "twofactor_pending_post" not in client.session
     response = pass_step_up(client, stale, response["Location"])
     assert response.status_code == 302 and response["Location"] == "/cabinet/account/password/"
     assert client.get("/cabinet/account/password/").status_code == 200
-    response = client.post("/cabinet/account/password/", {
-        "old_password": PASSWORD, "new_password1": "N3w-pass-phrase",
-        "new_password2": "N3w-pass-phrase"})
+    response = client.post(
+        "/cabinet/account/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "N3w-pass-phrase",
+            "new_password2": "N3w-pass-phrase",
+        },
+    )
     assert response.status_code == 302 and response["Location"] == "/cabinet/login/"
 
 
 def test_turning_it_off_needs_a_fresh_code_and_mails_the_partner(
-        client, alice, stale, django_capture_on_commit_callbacks):
+    client, alice, stale, django_capture_on_commit_callbacks
+):
     response = client.post("/cabinet/account/two-factor/off/")
     assert response.status_code == 302 and TOTPDevice.objects.exists()
     mail.outbox.clear()
@@ -149,39 +165,52 @@ def test_new_recovery_codes_replace_the_old_ones(client, alice, stale):
 
 
 def test_a_fresh_code_passes_at_once_and_goes_stale_after_the_minutes(
-        client, alice, usdt_method, stale, time_machine):
+    client, alice, usdt_method, stale, time_machine
+):
     session = client.session
     session[SESSION_VERIFIED_AT] = int(time.time())
     session.save()
-    response = client.post("/cabinet/payouts/wallets/",
-                           {"method_id": usdt_method.pk, "account": "TFresh"})
+    response = client.post(
+        "/cabinet/payouts/wallets/", {"method_id": usdt_method.pk, "account": "TFresh"}
+    )
     assert response.status_code == 302 and response["Location"] == "/cabinet/payouts/"
     time_machine.move_to(timezone.now() + timedelta(minutes=11), tick=True)
-    response = client.post("/cabinet/payouts/wallets/",
-                           {"method_id": usdt_method.pk, "account": "TLater"})
+    response = client.post(
+        "/cabinet/payouts/wallets/", {"method_id": usdt_method.pk, "account": "TLater"}
+    )
     assert response["Location"].startswith(REVERIFY)
 
 
 def test_partners_without_two_factor_keep_todays_way(client, alice, usdt_method):
     client.force_login(alice.user)
-    response = client.post("/cabinet/payouts/wallets/",
-                           {"method_id": usdt_method.pk, "account": "TPlain"})
+    response = client.post(
+        "/cabinet/payouts/wallets/", {"method_id": usdt_method.pk, "account": "TPlain"}
+    )
     assert response.status_code == 302 and response["Location"] == "/cabinet/payouts/"
     assert client.get("/cabinet/account/password/").status_code == 200
 
 
-def test_the_operator_resets_a_partners_two_factor(client, alice, carol,
-                                                   django_capture_on_commit_callbacks):
+def test_the_operator_resets_a_partners_two_factor(
+    client, alice, carol, django_capture_on_commit_callbacks
+):
     client.force_login(alice.user)
     enable(client, alice.user)
     client.force_login(carol)
     # Carol has no second factor and the policy does not ask for one: the admin opens.
     users = client.get("/admin/auth/user/").content.decode()
     assert "two-factor" in users
+    rows = {
+        row.split("</a>")[0].rsplit(">", 1)[1]: row
+        for row in users.split("<tr")[1:]
+        if "field-username" in row
+    }
+    assert 'alt="True"' in rows[alice.user.username].split("field-two_factor")[1]
+    assert 'alt="False"' in rows[carol.username].split("field-two_factor")[1]
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/admin/auth/user/", {
-            "action": "reset_two_factor", "_selected_action": [alice.user.pk]})
+        response = client.post(
+            "/admin/auth/user/", {"action": "reset_two_factor", "_selected_action": [alice.user.pk]}
+        )
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=alice.user).exists()
     entry = AuditEntry.objects.get(action="twofactor.reset")

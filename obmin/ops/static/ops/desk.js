@@ -22,3 +22,33 @@
     });
   });
 })();
+
+// The queue keeps itself current: every 20 s (while the tab is visible) it fetches itself with
+// the same filters and swaps in the rows and the count, so a claim that arrives is seen without
+// reloading; a rising count is said through the live region (screen readers) and the title.
+(function () {
+  const table = document.getElementById("desk-queue");
+  if (!table) { return; }
+  const every = 20000;
+  function refresh() {
+    if (document.visibilityState !== "visible") { return; }
+    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+      .then(function (html) {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        const rows = fresh.querySelector("#desk-queue tbody");
+        const count = fresh.getElementById("waiting-count");
+        if (!rows || !count) { return; }
+        const before = document.getElementById("waiting-count");
+        const rose = Number(count.textContent) > Number(before.textContent);
+        table.querySelector("tbody").replaceWith(rows);
+        before.textContent = count.textContent;
+        document.title = fresh.title;
+        const said = document.getElementById("desk-news");
+        if (said && rose) { said.textContent = said.dataset.news.replace("{n}", count.textContent); }
+      })
+      .catch(function () { /* the next round tries again */ });
+  }
+  window.setInterval(refresh, every);
+  document.addEventListener("visibilitychange", refresh);
+})();

@@ -40,6 +40,7 @@ class Command(ObminCommand):
             raise CommandError(error.message) from None
         self.stdout.write(f"Added postback #{postback.pk} for {partner.email}: "
                           f"{postback.method} {postback.url} on {', '.join(postback.events)}.")
-        self.stdout.write("Signing secret (X-Obmin-Signature: t=<unix>,v1=HMAC-SHA256 of "
-                          "t.delivery_id.body, the URL for GET):")
+        self.stdout.write("Signing secret (X-Obmin-Signature: sha256=HMAC-SHA256 of the body; "
+                          "X-Obmin-Signature-V2: t=<unix>,v1=HMAC-SHA256 of "
+                          "t.delivery_id.body; the URL for GET):")
         self.stdout.write(postback_secret(partner=partner))
