@@ -8,8 +8,6 @@ keeps none answers nothing, and its owner signs in with the password and then th
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.contrib.auth import login
 from django.http import HttpRequest, JsonResponse
@@ -21,6 +19,7 @@ from django_ratelimit.core import is_ratelimited
 from obmin.cabinet.account import BACKEND, _set_language_cookie
 from obmin.partners.models import Partner
 from obmin.passkeys.services import PasskeyError, passkey_sign_in, passkey_sign_in_options
+from obmin.passkeys.views import request_json
 from obmin.twofactor.services import second_factor_passed
 from obmin.twofactor.views import safe_next
 
@@ -52,12 +51,7 @@ def complete(request: HttpRequest) -> JsonResponse:
     ):
         return JsonResponse({"error": _("Too many attempts; try again in an hour.")}, status=429)
     try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        body = {}
-    credential = body.get("credential") if isinstance(body, dict) else None
-    try:
-        device = passkey_sign_in(state=state, response=credential)
+        device = passkey_sign_in(state=state, response=request_json(request).get("credential"))
     except PasskeyError as error:
         return JsonResponse({"error": error.message}, status=400)
     login(request, device.user, backend=BACKEND)

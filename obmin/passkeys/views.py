@@ -58,7 +58,8 @@ def _user(request: HttpRequest) -> AbstractBaseUser:
     return user
 
 
-def _body(request: HttpRequest) -> dict[str, Any]:
+def request_json(request: HttpRequest) -> dict[str, Any]:
+    """The JSON object passkeys.js posts; anything else is an empty one (refused further on)."""
     try:
         data = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
@@ -116,7 +117,7 @@ def add_complete(request: HttpRequest) -> JsonResponse:
             403,
             redirect=_with_next("twofactor:reverify", reverse("twofactor:setup")),
         )
-    data = _body(request)
+    data = request_json(request)
     try:
         added = passkey_add(
             user=_user(request),
@@ -201,7 +202,7 @@ def use_complete(request: HttpRequest) -> JsonResponse:
     state = request.session.pop(SESSION_AUTHENTICATE, None)  # used once, whatever happens next
     if _limited(request):
         return _refused(_("Too many attempts; try again in an hour."), 429)
-    data = _body(request)
+    data = request_json(request)
     user: Any = request.user
     try:
         device = passkey_verify(user=user, state=state, response=data.get("credential"))
