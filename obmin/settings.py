@@ -11,6 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "django_tasks",
     "django_tasks_db",
     "obmin.ops",
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
     "obmin.partner_api",
     "obmin.postbacks",
     "obmin.twofactor",  # after django_otp's plugins: its admin.py replaces their registrations
+    "obmin.passkeys",
     "obmin.cabinet",
 ]
 
@@ -221,6 +224,33 @@ OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
 # The secret keys are never shown in django-otp's own admin pages (also unregistered there).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Passkeys (WebAuthn, django-otp-webauthn; obmin.passkeys) as a second factor. The relying party
+# is SITE_URL: its host is the id passkeys are bound to, its origin the only one accepted
+# (obmin.passkeys.webauthn reads both at each ceremony; the two settings below only answer the
+# library's start-up checks). Browsers allow WebAuthn only at a domain name over HTTPS (or
+# http://localhost): at the demo's http://127.0.0.1 passkeys are not offered, and its origin
+# check (otp_webauthn.E031) is silenced for it. WEBAUTHN_RP_NAME: the name a browser shows
+# when it makes or uses a passkey.
+OTP_WEBAUTHN_RP_NAME = os.environ.get("WEBAUTHN_RP_NAME", "Obmin")
+OTP_WEBAUTHN_RP_ID = urlsplit(SITE_URL).hostname or "localhost"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = ["{0.scheme}://{0.netloc}".format(urlsplit(SITE_URL))]
+OTP_WEBAUTHN_HELPER_CLASS = "obmin.passkeys.webauthn.SiteWebAuthnHelper"
+# The library's own sign-in views are not mounted (the login page's passkey sign-in is
+# obmin/cabinet/passkey_sign_in.py); off, it does not demand discoverable credentials, so a
+# security key that keeps none may still be added as a second factor.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E031"]
+# The passkey is offered first at the second step and the re-check; its endpoints stay open to
+# a session that owes its second factor.
+TWOFACTOR_METHOD_TEMPLATES = ["passkeys/method_passkey.html", *TWOFACTOR_METHOD_TEMPLATES]
+TWOFACTOR_SECOND_STEP_URLS = [*TWOFACTOR_SECOND_STEP_URLS, "passkeys:use_begin",
+                              "passkeys:use_complete"]
+# URL names open to a user the policy requires to set up a second factor (beside twofactor's own
+# set-up pages): a passkey may be the first one.
+TWOFACTOR_SET_UP_URLS = ["passkeys:add_begin", "passkeys:add_complete"]
+# The two-factor page lists the user's passkeys and adds one below the app's part.
+TWOFACTOR_SETUP_TEMPLATES = [*TWOFACTOR_SETUP_TEMPLATES, "passkeys/setup_section.html"]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("uk", "Українська")]

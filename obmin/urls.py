@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("obmin.partner_api.urls")),
     # Two-factor sign-in, partners' and staff's alike (obmin.twofactor).
     path("cabinet/account/two-factor/", include("obmin.twofactor.urls")),
+    # Passkeys as a second factor, added and removed on the two-factor page (obmin.passkeys).
+    path("cabinet/account/two-factor/passkeys/", include("obmin.passkeys.urls")),
     path("cabinet/", include("obmin.cabinet.urls")),
     # The public partner program page, beside the API docs at partners/api/.
     path("partners/", program, name="program"),

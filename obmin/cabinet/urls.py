@@ -1,11 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from obmin.cabinet import account, link_builder, postbacks, stats_views, views
+from obmin.cabinet import account, link_builder, passkey_sign_in, postbacks, stats_views, views
 
 app_name = "cabinet"
 urlpatterns = [
     path("login/", account.LoginView.as_view(), name="login"),
+    path("login/passkey/begin/", passkey_sign_in.begin, name="passkey_sign_in_begin"),
+    path("login/passkey/complete/", passkey_sign_in.complete, name="passkey_sign_in_complete"),
     path("logout/", auth_views.LogoutView.as_view(next_page="exchange:home"), name="logout"),
     path("signup/", account.signup, name="signup"),
     path("signup/sent/", account.signup_sent, name="signup_sent"),

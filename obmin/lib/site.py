@@ -32,6 +32,18 @@ def public_host() -> str:
     return urlsplit(settings.SITE_URL).netloc.lower()
 
 
+def public_origin() -> str:
+    """SITE_URL's scheme, host and port (`https://obmin.example`): the origin a browser names
+    in what it signs (WebAuthn's client data)."""
+    parts = urlsplit(settings.SITE_URL)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def public_hostname() -> str:
+    """SITE_URL's host without its port (`obmin.example`): WebAuthn's relying party id."""
+    return (urlsplit(settings.SITE_URL).hostname or "").lower()
+
+
 def foreign_host_seen() -> tuple[str, float] | None:
     """The last Host a request came on that differs from SITE_URL's, and when (unix time)."""
     seen = cache.get(FOREIGN_HOST_KEY)

@@ -10,6 +10,7 @@ from django.core.checks import Error as CheckError
 
 from obmin.lib.site import foreign_host_seen, public_host
 from obmin.lib.timeutil import from_unix, utc_date
+from obmin.passkeys.webauthn import passkeys_possible
 
 DEMO_KEY_MARK = "obmin-demo-key"
 # Both print messages to the output instead of sending them (ours masks links' tokens).
@@ -43,6 +44,12 @@ def check_production_settings(app_configs: object, **kwargs: object) -> list[Che
         problems.append(Warning(
             "SITE_URL is the local demo address; partners' links would point there.",
             hint="Set SITE_URL=https://your-exchanger.example", id="obmin.W003"))
+    elif not passkeys_possible():
+        problems.append(Warning(
+            f"SITE_URL is {settings.SITE_URL}: browsers allow passkeys only at a domain name "
+            "over HTTPS, so partners and staff are not offered them as a second factor.",
+            hint="Serve the site over HTTPS at its domain name and set SITE_URL=https://...",
+            id="obmin.W030"))
     if settings.EMAIL_BACKEND in CONSOLE_EMAILS:
         problems.append(Warning(
             "EMAIL_BACKEND is the console backend: sign-up, password reset and payout e-mails "

@@ -84,6 +84,8 @@ class TwoFactorMiddleware:
             )
         if twofactor_required(user):
             return (
-                None if name in OPEN_TO_SET_UP else redirect_with_next("twofactor:setup", request)
+                None
+                if name in OPEN_TO_SET_UP | set(settings.TWOFACTOR_SET_UP_URLS)
+                else redirect_with_next("twofactor:setup", request)
             )
         return None

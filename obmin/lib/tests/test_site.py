@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from django.test import RequestFactory
 
-from obmin.lib.site import SeenHostMiddleware, foreign_host_seen, public_host, public_url
+from obmin.lib.site import (
+    SeenHostMiddleware,
+    foreign_host_seen,
+    public_host,
+    public_hostname,
+    public_origin,
+    public_url,
+)
 
 
 def test_public_url_is_site_url_and_the_path(settings):
@@ -14,6 +21,15 @@ def test_public_url_is_site_url_and_the_path(settings):
     assert public_url("") == "https://obmin.example"
     settings.SITE_URL = "http://127.0.0.1:18200"
     assert public_host() == "127.0.0.1:18200"
+
+
+def test_origin_and_hostname_are_site_urls(settings):
+    settings.SITE_URL = "https://Obmin.example/some/prefix"
+    assert public_origin() == "https://obmin.example"
+    assert public_hostname() == "obmin.example"
+    settings.SITE_URL = "http://localhost:8123"
+    assert public_origin() == "http://localhost:8123"
+    assert public_hostname() == "localhost"
 
 
 def test_a_foreign_host_is_noted_once_a_minute(settings, time_machine):

@@ -43,6 +43,9 @@ PERSONAS = ("anonymous", "bob", "carol", "alice")  # alice last: hers may change
 LOGIN = "302→/cabinet/login/"
 ADMIN_LOGIN = "302→/admin/login/"
 NOT_PARTNER = "403"  # the cabinet's page for a logged-in user who is not a partner (carol)
+# A passkey ceremony where browsers refuse WebAuthn (the tests' SITE_URL is an IP address).
+NO_WEBAUTHN = ("400 error=Passkeys work only when the site is opened at its domain name over "
+               "HTTPS; ask the operator to set SITE_URL.")
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,17 @@ ROUTES: dict[str, Access] = {
                                 method="post"),
     "twofactor:verify": Access(LOGIN, "302→/cabinet/", "302→/cabinet/", "302→/admin/"),
     "twofactor:reverify": Access(LOGIN, "200", "200", "200"),
+    # Passkeys, each signed-in user's own; at the test's SITE_URL (an IP address) browsers
+    # refuse WebAuthn, so every ceremony is refused before it starts (their own tests run them).
+    "passkeys:add_begin": Access(LOGIN, *[NO_WEBAUTHN] * 3, method="post"),
+    "passkeys:add_complete": Access(LOGIN, *[NO_WEBAUTHN] * 3, method="post"),
+    "passkeys:remove": Access(LOGIN, *["302→/cabinet/account/two-factor/"] * 3, method="post",
+                              kwargs=lambda w: {"passkey_id": 987654}),
+    "passkeys:use_begin": Access(LOGIN, *[NO_WEBAUTHN] * 3, method="post"),
+    "passkeys:use_complete": Access(LOGIN, *[NO_WEBAUTHN] * 3, method="post"),
+    "passkeys:resubmit": Access(LOGIN, "302→/cabinet/", "302→/cabinet/", "302→/admin/"),
+    "cabinet:passkey_sign_in_begin": everyone(NO_WEBAUTHN, method="post"),
+    "cabinet:passkey_sign_in_complete": everyone(NO_WEBAUTHN, method="post"),
     # The partner's own account.
     "cabinet:account": cabinet("200"),
     "cabinet:password_change": cabinet("200"),

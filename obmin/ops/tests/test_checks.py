@@ -38,6 +38,15 @@ def production(settings, monkeypatch) -> None:
     settings.METRICS_TOKEN = "scrape-token-0123456789"
 
 
+def test_a_site_url_where_browsers_refuse_passkeys_is_flagged(settings, monkeypatch):
+    production(settings, monkeypatch)
+    settings.SITE_URL = "http://obmin.example"
+    [problem] = check_production_settings(None)
+    assert problem.id == "obmin.W030" and "passkeys" in problem.msg
+    settings.SITE_URL = "https://203.0.113.7"
+    assert ids(check_production_settings(None)) == {"obmin.W030"}
+
+
 def test_the_console_mail_backend_is_flagged(settings, monkeypatch):
     production(settings, monkeypatch)
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
