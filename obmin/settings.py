@@ -366,7 +366,8 @@ LOGGING = {
                 "without_traceback": {"()": "obmin.lib.logscrub.WithoutTraceback"}},
     "formatters": {
         "text": {"format": "%(message)s"},
-        "access_text": {"format": "%(asctime)s %(message)s"},
+        "access_text": {"()": "obmin.lib.logformat.SecondsCachedFormatter",
+                        "format": "%(asctime)s %(message)s"},
         "json": {"()": "obmin.lib.logformat.JsonLinesFormatter"},
     },
     "handlers": {
