@@ -39,9 +39,13 @@ class SecondsCachedFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         if datefmt is not None:
             return super().formatTime(record, datefmt)
-        second = int(record.created)
+        return self.default_msec_format % (self.second_text(int(record.created)),
+                                           record.msecs)
+
+    def second_text(self, second: int) -> str:
+        """`asctime` without its milliseconds, for a unix second."""
         cached = self._cached
         if cached[0] != second:
             cached = (second, time.strftime(self.default_time_format, self.converter(second)))
             self._cached = cached
-        return self.default_msec_format % (cached[1], record.msecs)
+        return cached[1]
