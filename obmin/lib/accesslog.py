@@ -105,7 +105,7 @@ class _Logged:
         logger.handle(_AccessRecord(line, client, method, path, status, self.size, duration_ms))
 
 
-class AccessLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class AccessLineHandler(logging.StreamHandler):
     """The access log's handler (settings.LOGGING's "access"): a StreamHandler, which
     `_Logged` hands a text line directly while it is configured as shipped (the time-cached
     text formatter, no filter but the secrets' one, which the line does not need)."""
@@ -114,6 +114,7 @@ class AccessLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
         formatter = self.formatter
         return (type(formatter) is SecondsCachedFormatter
                 and formatter._fmt == "%(asctime)s %(message)s"  # noqa: SLF001
+                and formatter.default_msec_format == "%s,%03d"
                 and self.level <= logging.INFO
                 and all(type(f) is ScrubSecretsFilter for f in self.filters))
 

@@ -39,8 +39,10 @@ class SecondsCachedFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         if datefmt is not None:
             return super().formatTime(record, datefmt)
-        return self.default_msec_format % (self.second_text(int(record.created)),
-                                           record.msecs)
+        text = self.second_text(int(record.created))
+        if self.default_msec_format is None:
+            return text
+        return self.default_msec_format % (text, record.msecs)
 
     def second_text(self, second: int) -> str:
         """`asctime` without its milliseconds, for a unix second."""
