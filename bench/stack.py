@@ -72,10 +72,13 @@ class Postgres:
     def url(self, name: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
 
-    def database(self, name: str) -> str:
+    def database(self, name: str, *, template: str = "") -> str:
+        """An empty database `name` (or a copy of `template`, which nobody may be connected
+        to); its URL."""
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"'
+                         + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
 
     def pids(self) -> list[int]:
