@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 
 IPV4_KEPT_BITS = 24
@@ -81,13 +83,21 @@ def _networks(entries: tuple[str, ...]) -> tuple[IPNetwork, ...]:
 
 
 def _is_trusted_proxy(address: IPAddress) -> bool:
-    return _trusted(address, tuple(settings.TRUSTED_PROXIES))
+    return _trusted(address)
 
 
+# Asked for every request's peer (the access line, clicks, rate limits): the answer is kept
+# per address, and forgotten when TRUSTED_PROXIES changes (tests' settings overrides).
 @lru_cache(maxsize=4096)
-def _trusted(address: IPAddress, entries: tuple[str, ...]) -> bool:
-    return any(address in network for network in _networks(entries)
+def _trusted(address: IPAddress) -> bool:
+    return any(address in network for network in _networks(tuple(settings.TRUSTED_PROXIES))
                if network.version == address.version)
+
+
+@receiver(setting_changed)
+def _forget_trusted(*, setting: str, **kwargs: object) -> None:
+    if setting == "TRUSTED_PROXIES":
+        _trusted.cache_clear()
 
 
 def client_ip(meta: Mapping[str, str], *, trust_forwarded_for: bool = False) -> str:

@@ -24,6 +24,7 @@ EXPORT_PATH = re.compile(r"^/service/export/(xml|json|txt)/([^/]+)/?$")
 DEFAULT_EXPORT_PATH = re.compile(r"^/request-export(xml|txt)\.\1$")
 
 
+_STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
 CONNECTIONS_CHECK_SECONDS = 1.0
 _connections_checked = float("-inf")
 
@@ -49,9 +50,13 @@ def with_export_fast_path(django_app: WSGIApp) -> WSGIApp:
             if not 0 <= time.monotonic() - _connections_checked < CONNECTIONS_CHECK_SECONDS:
                 _connections_checked = time.monotonic()
                 close_old_connections()
-        status = f"{answer.status} {HTTPStatus(answer.status).phrase}"
-        headers = [(name, value) for name, value in answer.headers
-                   if not (answer.status == 304 and name == "Content-Type")]
+        status = _STATUS_LINES.get(answer.status) or (
+            f"{answer.status} {HTTPStatus(answer.status).phrase}")
+        if answer.status == 304:
+            headers = [(name, value) for name, value in answer.headers
+                       if name != "Content-Type"]
+        else:
+            headers = answer.headers  # a list of this answer's own
         headers.append(("Content-Length", str(len(answer.content))))
         start_response(status, headers)
         return [b"" if method == "HEAD" else answer.content]
