@@ -72,11 +72,25 @@ class Postgres:
     def url(self, name: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
 
-    def database(self, name: str) -> str:
+    def database(self, name: str, *, template: str = "") -> str:
+        """An empty database `name` (or a copy of `template`, which nobody may be connected
+        to); its URL."""
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"'
+                         + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
+
+    def pids(self) -> list[int]:
+        """The cluster's processes (postmaster and its children: backends, WAL writer...)."""
+        pid_file = Path(f"/var/lib/postgresql/{PG_VERSION}/{self.cluster}/postmaster.pid")
+        try:
+            postmaster = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return []
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(postmaster)],
+                             capture_output=True, text=True, check=False).stdout
+        return [postmaster, *(int(p) for p in out.split())]
 
     def restart(self) -> None:
         _run("pg_ctlcluster", PG_VERSION, self.cluster, "restart", "-m", "fast")
@@ -120,6 +134,12 @@ class Redis:
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, socket_timeout=10)
+
+    def pids(self) -> list[int]:
+        try:
+            return [int((self.tmp / "redis.pid").read_text().strip())]
+        except (OSError, ValueError):
+            return []
 
     def flush(self) -> None:
         self.client().flushall()

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 
 IPV4_KEPT_BITS = 24
@@ -26,6 +28,10 @@ _IPV4_MASK = ((1 << IPV4_KEPT_BITS) - 1) << (32 - IPV4_KEPT_BITS)
 _IPV6_MASK = ((1 << IPV6_KEPT_BITS) - 1) << (128 - IPV6_KEPT_BITS)
 
 
+# Every request parses its peer's address (the access line, clicks, rate limits), and a busy
+# site sees the same few peers (its proxies, its monitors) again and again: ipaddress's parser
+# cost about 35 us of the export's answer per poll. Bounded, so invented addresses cannot grow it.
+@lru_cache(maxsize=4096)
 def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     value = value.strip()
     if not value or len(value) > 64:
@@ -77,8 +83,21 @@ def _networks(entries: tuple[str, ...]) -> tuple[IPNetwork, ...]:
 
 
 def _is_trusted_proxy(address: IPAddress) -> bool:
+    return _trusted(address)
+
+
+# Asked for every request's peer (the access line, clicks, rate limits): the answer is kept
+# per address, and forgotten when TRUSTED_PROXIES changes (tests' settings overrides).
+@lru_cache(maxsize=4096)
+def _trusted(address: IPAddress) -> bool:
     return any(address in network for network in _networks(tuple(settings.TRUSTED_PROXIES))
                if network.version == address.version)
+
+
+@receiver(setting_changed)
+def _forget_trusted(*, setting: str, **kwargs: object) -> None:
+    if setting == "TRUSTED_PROXIES":
+        _trusted.cache_clear()
 
 
 def client_ip(meta: Mapping[str, str], *, trust_forwarded_for: bool = False) -> str:
@@ -94,7 +113,7 @@ def client_ip(meta: Mapping[str, str], *, trust_forwarded_for: bool = False) -> 
     if remote is None:
         return ""
     if not trust_forwarded_for or not _is_trusted_proxy(remote):
-        return str(remote)
+        return _text(remote)
     client = remote
     for entry in reversed(meta.get("HTTP_X_FORWARDED_FOR", "").split(",")[-32:]):
         hop = _parse(entry)
@@ -103,7 +122,7 @@ def client_ip(meta: Mapping[str, str], *, trust_forwarded_for: bool = False) -> 
         client = hop
         if not _is_trusted_proxy(hop):
             break
-    return str(client)
+    return _text(client)
 
 
 def _never() -> bool:
@@ -125,8 +144,14 @@ def client_address(meta: Mapping[str, str]) -> str:
     remote = _parse(meta.get("REMOTE_ADDR", ""))
     if remote is None or not _is_trusted_proxy(remote):
         # No proxy of ours in between: the switch (a settings read) is not even asked.
-        return "" if remote is None else str(remote)
+        return "" if remote is None else _text(remote)
     return client_ip(meta, trust_forwarded_for=_forwarded_for_trusted())
+
+
+@lru_cache(maxsize=4096)
+def _text(address: IPAddress) -> str:
+    # str() of an address is rebuilt digit by digit each time; the same few peers ask again.
+    return str(address)
 
 
 def client_address_of(request: HttpRequest) -> str:

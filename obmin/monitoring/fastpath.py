@@ -9,6 +9,7 @@ Django, whose view (`views.export`) gives the same answer through the same `expo
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -21,6 +22,11 @@ from obmin.monitoring.views import export_answer
 EXPORT_PATH = re.compile(r"^/service/export/(xml|json|txt)/([^/]+)/?$")
 # Premium Exchanger's default export addresses: the export without a code.
 DEFAULT_EXPORT_PATH = re.compile(r"^/request-export(xml|txt)\.\1$")
+
+
+_STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
+CONNECTIONS_CHECK_SECONDS = 1.0
+_connections_checked = float("-inf")
 
 
 def with_export_fast_path(django_app: WSGIApp) -> WSGIApp:
@@ -37,10 +43,20 @@ def with_export_fast_path(django_app: WSGIApp) -> WSGIApp:
             return django_app(environ, start_response)
         finally:
             # What Django's request_finished would do: drop a connection that broke or aged.
-            close_old_connections()
-        status = f"{answer.status} {HTTPStatus(answer.status).phrase}"
-        headers = [(name, value) for name, value in answer.headers
-                   if not (answer.status == 304 and name == "Content-Type")]
+            # A poll touches the database only when the export is rebuilt (a database error
+            # then goes to Django above, which closes the broken connection itself), so once a
+            # second is enough: walking the connections cost a tenth of a poll.
+            global _connections_checked
+            if not 0 <= time.monotonic() - _connections_checked < CONNECTIONS_CHECK_SECONDS:
+                _connections_checked = time.monotonic()
+                close_old_connections()
+        status = _STATUS_LINES.get(answer.status) or (
+            f"{answer.status} {HTTPStatus(answer.status).phrase}")
+        if answer.status == 304:
+            headers = [(name, value) for name, value in answer.headers
+                       if name != "Content-Type"]
+        else:
+            headers = answer.headers  # a list of this answer's own
         headers.append(("Content-Length", str(len(answer.content))))
         start_response(status, headers)
         return [b"" if method == "HEAD" else answer.content]

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import parse_http_date_safe
@@ -24,6 +25,7 @@ from obmin.monitoring.snapshot import Body, Snapshot, current_snapshot
 log = logging.getLogger(__name__)
 
 
+@lru_cache(maxsize=256)  # monitors send the same few headers on every poll
 def accepts_gzip(header: str) -> bool:
     """Whether Accept-Encoding allows gzip: named, or `*`, with a q-value above 0."""
     qualities = {}

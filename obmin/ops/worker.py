@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
 from django.db.utils import DatabaseError
@@ -63,7 +64,7 @@ def duties() -> list[Duty]:
     """Every duty, in the order a round runs them (a new list per worker: each keeps its own
     schedule)."""
     return [
-        Duty("write queued clicks", 1, clicks_ingest),
+        Duty("write queued clicks", settings.CLICK_INGEST_SECONDS, clicks_ingest),
         # Hands due postbacks to a few sending threads and returns at once (postbacks.delivery).
         Duty("send due postbacks", 1, postbacks_dispatch),
         Duty("flush monitors' poll counts", 60, monitor_polls_flush),
@@ -176,4 +177,11 @@ class ObminWorker(Worker):
             while self.running and ran < 50 and self.run_one_task():
                 ran += 1
             if self.running and not ran:
-                time.sleep(self.interval)
+                time.sleep(self.pause())
+
+    def pause(self) -> float:
+        """Seconds to sleep after an idle round: `interval`, or less when a duty is due sooner
+        (the click writer runs several times a second)."""
+        now = time.monotonic()
+        due = min(duty.last_run + duty.every for duty in self.duties)
+        return max(min(self.interval, due - now), 0.01)

@@ -56,12 +56,17 @@ def with_ref_fast_path(django_app: WSGIApp) -> WSGIApp:
         signals.request_started.send(sender=WSGIHandler, environ=environ)
         request = WSGIRequest(environ)
         response = respond(request)
-        # The sender of request_finished when the server closes the response.
+        # The sender of request_finished, sent by close() below.
         response._handler_class = WSGIHandler  # type: ignore[attr-defined]
         start_response(f"{response.status_code} {response.reason_phrase}", [
             *response.items(),
             *(("Set-Cookie", cookie.OutputString()) for cookie in response.cookies.values()),
         ])
-        return response  # iterable; its close(), called by the server, ends the request
+        # The whole answer as a list, the request ended here (obmin.wsgi.whole_answers says
+        # why): the redirect has no body to stream.
+        try:
+            return [response.content]  # type: ignore[attr-defined]
+        finally:
+            response.close()
 
     return application

@@ -137,3 +137,54 @@ def test_without_the_shared_cache_no_worker_looks_dead(database_tasks, settings)
     worker = ObminWorker(duties=[], interval=0.1, burst=True, worker_id="host-444")
     assert worker.tasks_of_dead_workers_requeue() == 0
     assert DBTaskResult.objects.get().status == TaskResultStatus.RUNNING
+
+
+def test_a_duty_due_sooner_than_the_interval_runs_on_its_own_pace():
+    """The click writer runs every CLICK_INGEST_SECONDS (a quarter second), though an idle
+    round waits `interval` (a second): the worker wakes for the duty due first."""
+    import threading
+    import time
+
+    runs: list[float] = []
+
+    def clicks() -> int:
+        runs.append(time.monotonic())
+        return 0
+
+    worker = ObminWorker(duties=[Duty("often", 0.1, clicks), Duty("seldom", 60, lambda: 0)],
+                         interval=1.0, burst=False, worker_id="pace-test")
+    worker.heartbeat = lambda: True  # type: ignore[method-assign]  # no shared cache needed
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    time.sleep(0.75)
+    worker.running = False
+    thread.join(timeout=5)
+    # Six or more in 0.75 s at 0.1 s apart; waiting the interval would have made it one.
+    assert len(runs) >= 5
+    assert all(later - earlier >= 0.09 for earlier, later in zip(runs, runs[1:], strict=False))
+
+
+def test_the_worker_lowers_its_own_priority(tmp_path: Path):
+    """WORKER_NICE: `obmin worker` gives itself that much less CPU priority when it starts, so
+    the app servers on the same cores come first."""
+    import signal
+
+    obmin = Path(sys.executable).with_name("obmin")
+    env = {**os.environ, "OBMIN_DATA_DIR": str(tmp_path), "WORKER_NICE": "7"}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    subprocess.run([str(obmin), "migrate", "-v0"], env=env, check=True, timeout=120)
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    worker = subprocess.Popen([str(obmin), "worker"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert worker.stdout is not None
+        assert "running" in worker.stdout.readline()  # started, past the priority change
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == min(ours + 7, 19)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()

@@ -7,10 +7,19 @@ import os
 import socket
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
 from obmin.lib.commands import ObminCommand
 from obmin.ops.worker import ObminWorker, duties
+
+
+def lower_priority(nice: int) -> None:
+    """Gives the worker `nice` steps less CPU priority (WORKER_NICE): on cores it shares with
+    `obmin serve`, a click's redirect comes before writing it. Only ever lowered (an
+    unprivileged process may not raise it, and need not)."""
+    if nice > 0:
+        os.nice(min(nice, 19))
 
 
 class Command(ObminCommand):
@@ -31,6 +40,7 @@ class Command(ObminCommand):
                              burst=options["burst"],
                              worker_id=f"{socket.gethostname()}-{os.getpid()}"[:64])
         if not options["burst"]:
+            lower_priority(settings.WORKER_NICE)
             worker.configure_signals()
             self.stdout.write(f"Worker {worker.worker_id} running; Ctrl+C stops it.")
         worker.run()
