@@ -13,7 +13,6 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
@@ -23,7 +22,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from django_ratelimit.core import is_ratelimited
 
 from obmin.audit.context import actor_of
 from obmin.audit.models import AuditAction
@@ -45,7 +43,7 @@ from obmin.twofactor.services import (
     second_factor_passed,
     twofactor_enabled,
 )
-from obmin.twofactor.views import SESSION_NEW_CODES, safe_next
+from obmin.twofactor.views import SESSION_NEW_CODES, attempt_limited, safe_next
 
 SESSION_REGISTER = "passkeys_register_state"
 SESSION_AUTHENTICATE = "passkeys_authenticate_state"
@@ -162,27 +160,6 @@ def remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
 # --- using one: the second step and the re-check ------------------------------------------------
 
 
-def _limited(request: HttpRequest) -> bool:
-    """Counted with the codes' attempts (the same groups and rates as twofactor's pages)."""
-    by_user = is_ratelimited(
-        request,
-        group="twofactor:user",
-        key="user",
-        rate=settings.TWOFACTOR_RATE_PER_USER,
-        method="POST",
-        increment=True,
-    )
-    by_ip = is_ratelimited(
-        request,
-        group="twofactor:ip",
-        key="ip",
-        rate=settings.TWOFACTOR_RATE_PER_IP,
-        method="POST",
-        increment=True,
-    )
-    return bool(by_user or by_ip)
-
-
 @never_cache
 @require_POST
 @login_required
@@ -200,7 +177,7 @@ def use_begin(request: HttpRequest) -> JsonResponse:
 @login_required
 def use_complete(request: HttpRequest) -> JsonResponse:
     state = request.session.pop(SESSION_AUTHENTICATE, None)  # used once, whatever happens next
-    if _limited(request):
+    if attempt_limited(request):
         return _refused(_("Too many attempts; try again in an hour."), 429)
     data = request_json(request)
     user: Any = request.user

@@ -84,8 +84,9 @@ def home_url(request: HttpRequest) -> str:
     return reverse("cabinet:dashboard")
 
 
-def _limited(request: HttpRequest) -> bool:
-    """Counts this attempt per user and per client address (django-ratelimit)."""
+def attempt_limited(request: HttpRequest) -> bool:
+    """Counts this second-factor attempt per user and per client address (django-ratelimit);
+    every method (codes, passkeys) counts in the same groups."""
     by_user = is_ratelimited(
         request,
         group="twofactor:user",
@@ -128,7 +129,7 @@ def _check(request: HttpRequest, template: str) -> HttpResponse | None:
     """A POSTed code: None when it passed (the session is verified and fresh), else the page
     again with the error."""
     form = CodeForm(request.POST)
-    if _limited(request):
+    if attempt_limited(request):
         form.is_valid()
         form.add_error(None, _("Too many attempts; try again in an hour."))
         return _methods_page(request, template, form, status=429)
@@ -234,7 +235,7 @@ def setup_confirm(request: HttpRequest) -> HttpResponse:
         return redirect("twofactor:setup")
     form = AppCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if _limited(request):
+        if attempt_limited(request):
             form.add_error(None, _("Too many attempts; try again in an hour."))
         else:
             try:
