@@ -54,11 +54,22 @@ def test_a_failing_duty_is_logged_and_the_others_run(caplog):
     assert "duty 'broken' failed" in caplog.text
 
 
-def test_the_command_line_burst_exits_zero(tmp_path: Path):
-    obmin = Path(sys.executable).with_name("obmin")
-    env = {**os.environ, "OBMIN_DATA_DIR": str(tmp_path)}
+@pytest.fixture(scope="module")
+def migrated_data_dir(tmp_path_factory) -> Path:
+    """A data directory with its SQLite database migrated, once for the command-line tests
+    (migrating takes most of their time)."""
+    data_dir = tmp_path_factory.mktemp("worker-cli")
+    env = {**os.environ, "OBMIN_DATA_DIR": str(data_dir)}
     env.pop("DATABASE_URL", None)
-    subprocess.run([str(obmin), "migrate", "-v0"], env=env, check=True, timeout=120)
+    subprocess.run([str(Path(sys.executable).with_name("obmin")), "migrate", "-v0"], env=env,
+                   check=True, timeout=120)
+    return data_dir
+
+
+def test_the_command_line_burst_exits_zero(migrated_data_dir: Path):
+    obmin = Path(sys.executable).with_name("obmin")
+    env = {**os.environ, "OBMIN_DATA_DIR": str(migrated_data_dir)}
+    env.pop("DATABASE_URL", None)
     result = subprocess.run([str(obmin), "worker", "--burst"], env=env, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
@@ -164,16 +175,15 @@ def test_a_duty_due_sooner_than_the_interval_runs_on_its_own_pace():
     assert all(later - earlier >= 0.09 for earlier, later in zip(runs, runs[1:], strict=False))
 
 
-def test_the_worker_lowers_its_own_priority(tmp_path: Path):
+def test_the_worker_lowers_its_own_priority(migrated_data_dir: Path):
     """WORKER_NICE: `obmin worker` gives itself that much less CPU priority when it starts, so
     the app servers on the same cores come first."""
     import signal
 
     obmin = Path(sys.executable).with_name("obmin")
-    env = {**os.environ, "OBMIN_DATA_DIR": str(tmp_path), "WORKER_NICE": "7"}
+    env = {**os.environ, "OBMIN_DATA_DIR": str(migrated_data_dir), "WORKER_NICE": "7"}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
-    subprocess.run([str(obmin), "migrate", "-v0"], env=env, check=True, timeout=120)
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     worker = subprocess.Popen([str(obmin), "worker"], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)
