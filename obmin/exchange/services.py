@@ -198,13 +198,8 @@ def exchange_create(
             direction=direction,
             currency_give=direction.currency_give,
             currency_get=direction.currency_get,
-            rate_give=direction.rate_give,
-            rate_get=direction.rate_get,
             amount_give=q.amount_give,
-            amount_get=q.amount_get,
-            profit_percent=direction.profit_percent,
-            usd_price_give=direction.currency_give.usd_price,
-            usd_price_get=direction.currency_get.usd_price,
+            **_priced(q),
             # Normalised once here, so the binding look-up is an indexed equality.
             email=normalize_email(email),
             account_get=account_get,
@@ -226,6 +221,16 @@ def exchange_create(
                                             actor="customer")
         exchange_created.send(sender=Exchange, exchange=exchange)
     return exchange
+
+
+def _priced(q: Quote) -> dict[str, object]:
+    """What an exchange copies of its direction's price when it is quoted: at creation, and
+    again when a floating rate's hold ended before the payment."""
+    direction = q.direction
+    return {"rate_give": direction.rate_give, "rate_get": direction.rate_get,
+            "amount_get": q.amount_get, "profit_percent": direction.profit_percent,
+            "usd_price_give": direction.currency_give.usd_price,
+            "usd_price_get": direction.currency_get.usd_price}
 
 
 def _source_columns(source: Mapping[str, str]) -> dict[str, str]:
@@ -326,16 +331,11 @@ def _requote_after_hold(exchange: Exchange, now: datetime) -> Requote:
         return Requote([], "rate hold ended; no current rate to re-quote: operator to check.")
     q = quote(direction, exchange.amount_give)
     was = exchange.amount_get
-    exchange.amount_get_held = was
-    exchange.amount_get = q.amount_get
-    exchange.rate_give, exchange.rate_get = direction.rate_give, direction.rate_get
-    exchange.profit_percent = direction.profit_percent
-    exchange.usd_price_give = direction.currency_give.usd_price
-    exchange.usd_price_get = direction.currency_get.usd_price
-    exchange.requoted_at = now
+    priced = {**_priced(q), "amount_get_held": was, "requoted_at": now}
+    for field, value in priced.items():
+        setattr(exchange, field, value)
     return Requote(
-        ["amount_get_held", "amount_get", "rate_give", "rate_get", "profit_percent",
-         "usd_price_give", "usd_price_get", "requoted_at"],
+        list(priced),
         f"rate hold ended: re-quoted at {plain(direction.rate_give)} : "
         f"{plain(direction.rate_get)}, {plain(q.amount_get)} {direction.currency_get.code} "
         f"(was {plain(was)}).")
