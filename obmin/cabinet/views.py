@@ -141,6 +141,9 @@ def wallet_save_view(request: PartnerRequest) -> HttpResponse:
         except PayoutError as error:
             add_refusal(wallet_form, error)
         else:
+            if wallet.usable_from <= timezone.now():  # the same account again: nothing changed
+                messages.info(request, _("This wallet is saved already."))
+                return redirect("cabinet:payouts")
             messages.success(request, _("Wallet saved. Payouts can go to it from %(time)s UTC; "
                                         "we have e-mailed you about the change.")
                              % {"time": wallet.usable_from.strftime("%Y-%m-%d %H:%M")})

@@ -344,7 +344,7 @@ class PayoutAdmin(admin.ModelAdmin):
     # Chosen to fit 1280 px beside the actions' fields: who changed it last and when, and the
     # balance it holds in USD, are on the payout's page.
     list_display = ["id", time_column(Payout, "created_at", _("requested")), PARTNER_COLUMN,
-                    "method", "short_account", "to_pay", "status"]
+                    "method", "short_account", "to_pay", "status", "approval"]
     list_filter = ["status", "method", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["partner__user", "method"]
     search_fields = ["=id", "partner__user__email", "account"]

@@ -54,7 +54,7 @@ def _lines(text: str) -> set[str]:
     return {line.strip().lower().lstrip(".") for line in text.splitlines() if line.strip()}
 
 
-def _self_referral(exchange: Exchange, partner: Partner, settings: RiskSettings) -> list[Hit]:
+def _self_referral(exchange: Exchange, partner: Partner) -> list[Hit]:
     hits: list[Hit] = []
     partner_email = normalize_email(partner.user.email)
     customer_email = normalize_email(exchange.email)
@@ -225,7 +225,7 @@ def risk_evidence(exchange: Exchange) -> list[Hit]:
     since = timezone.now() - timedelta(days=settings.window_days)
     hits: list[Hit] = []
     if settings.self_referral:
-        hits += _self_referral(exchange, partner, settings)
+        hits += _self_referral(exchange, partner)
     if settings.disposable_email:
         hits += _disposable(partner, settings)
     if settings.shared_wallet:

@@ -236,7 +236,9 @@ def reward_states(credit_ids: list[int]) -> dict[int, str]:
         assert credit.sequence is not None
         review = reviews.get(credit.pk)
         if review is None and credit.tier == Tier.SECOND:
-            review = first_reviews.get(first_credits.get((credit.exchange_id, 1), -1))
+            # The first-tier credit made with it: the same exchange and step of the ledger.
+            review = first_reviews.get(first_credits.get((credit.exchange_id, credit.sequence),
+                                                         -1))
         undo = undone.get((credit.exchange_id, credit.tier, credit.sequence + 1))
         hold = holds.get(credit.pk)
         if undo == EntryKind.REJECTION:

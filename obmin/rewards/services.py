@@ -590,10 +590,6 @@ def payout_request(*, partner: Partner, method_id: int | str, account: str = "")
     if partner.is_blocked:
         raise PayoutError(_("Payouts are suspended for this account; contact the exchanger."),
                           "balance")
-    if any(ord(char) < 32 or ord(char) == 127 for char in account or ""):
-        raise PayoutError(_("The account contains control characters."), "account")
-    if len((account or "").strip()) > PAYOUT_ACCOUNT_LENGTH:
-        raise PayoutError(_("The account is too long."), "account")
     account = _payout_wallet(partner, method, account)
     with transaction.atomic():
         # The lock makes a second request wait, then see the balance this one held.

@@ -102,12 +102,6 @@ def second_factor_fresh(request: HttpRequest) -> bool:
     return isinstance(at, int) and time.time() - at <= settings.TWOFACTOR_FRESH_MINUTES * 60
 
 
-def second_step_owed(request: HttpRequest) -> bool:
-    """Signed in with the password, not yet with the second factor the user has."""
-    user: Any = request.user
-    return bool(user.is_authenticated and not user.is_verified() and has_confirmed_device(user))
-
-
 # --- setting up -----------------------------------------------------------------------------
 
 
