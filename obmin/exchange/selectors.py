@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -20,8 +21,10 @@ from obmin.exchange.models import (
 
 
 def active_directions() -> list[Direction]:
+    """The directions customers, partners' tables and bots may see now: active, with a rate
+    that may be offered (none the market sync has hidden, none past its validity)."""
     return list(
-        Direction.objects.active().select_related("currency_give", "currency_get")
+        Direction.objects.offered(timezone.now()).select_related("currency_give", "currency_get")
         .order_by("currency_give__code", "currency_get__code", "city")
     )
 

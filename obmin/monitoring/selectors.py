@@ -64,13 +64,11 @@ def export_entries(*, now: datetime, settings: ExportSettings) -> ExportList:
                                    settings.manual_hours_end)
     has_manual = False
     entries = []
-    directions = (Direction.objects.active()
+    directions = (Direction.objects.offered(now)
                   .filter(rate_give__gt=0, rate_get__gt=0, currency_get__reserve__gt=0)
                   .select_related("currency_give", "currency_get"))
     inputs: list[datetime] = []
     for d in directions:
-        if d.rate_withheld(now):
-            continue
         if d.rate_valid_until is not None:
             expiries.append(d.rate_valid_until)
         if max_age is not None:

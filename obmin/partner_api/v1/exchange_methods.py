@@ -152,10 +152,8 @@ def _direction_by_id_or_pair(options: Mapping[str, str]) -> Direction:
 def _filtered(options: Mapping[str, str]) -> list[Direction]:
     give = _id(options, "currency_id_give", required=False)
     get = _id(options, "currency_id_get", required=False)
-    now = timezone.now()
     return [d for d in active_directions()
-            if not d.rate_withheld(now)
-            and (give is None or d.currency_give_id == give)
+            if (give is None or d.currency_give_id == give)
             and (get is None or d.currency_get_id == get)]
 
 

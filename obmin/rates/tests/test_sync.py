@@ -98,6 +98,9 @@ def test_stale_venues_leave_the_export_and_come_back(sync, client, clock, market
     assert response.content.endswith(b"<rates>\n</rates>\n")
     assert export(client, "json", "bestmon1").content == b'{"rates":[]}'
     assert export(client, "txt", "bestmon1").content == b""
+    # Nor do the customer's pages show its last rate.
+    assert "CARDUAH" not in client.get("/").content.decode()
+    assert '"to": "CARDUAH"' not in client.get("/exchange/").content.decode()
     with pytest.raises(ExchangeError, match="being updated"):
         exchange_create(direction=direction, amount_give=Decimal("0.01"),
                         email="c@example.com", account_get="4111111111111111")
