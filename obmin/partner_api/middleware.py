@@ -34,12 +34,13 @@ UNREADABLE = (BadRequest, SuspiciousOperation, UnreadablePostError, LookupError)
 class ApiEnvelopeMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.api_path = reverse("partner_api:api")
+        # api.php and its alias where Premium's documentation puts it.
+        self.api_paths = {reverse("partner_api:api"), reverse("partner_api:api_html")}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
         v1 = path.startswith(V1_PREFIX)
-        if not v1 and path != self.api_path:
+        if not v1 and path not in self.api_paths:
             return self.get_response(request)
         reason = self._refusal(request)
         if reason is None:

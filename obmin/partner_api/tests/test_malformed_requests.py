@@ -59,10 +59,11 @@ def assert_envelope(response, *, v1: bool) -> dict:
     return answer
 
 
+@pytest.mark.parametrize("path", [API, "/api.html"])  # api.php and Premium's path for it
 @pytest.mark.parametrize("kind", KINDS)
-def test_api_php_answers_its_envelope(client, alice, kind):
+def test_api_php_answers_its_envelope(client, alice, kind, path):
     _key, raw = apikey_create(partner=alice)
-    response = client.generic("POST", API, headers={"Authorization": f"Bearer {raw}"},
+    response = client.generic("POST", path, headers={"Authorization": f"Bearer {raw}"},
                               **malformed(kind))
     answer = assert_envelope(response, v1=False)
     assert answer["status"] == "error"
