@@ -420,8 +420,8 @@ def market_rate_confirm(*, market_rate_id: int, actor: str = "") -> MarketRate:
         logger.info("%s confirmed the rate %s of %s", actor or "someone",
                     plain(market.pending_rate), market.direction)
         market.accepted_rate, market.pending_rate = market.pending_rate, None
+        # Saving recomputes the directions (the post_save hook: market_rate_changed).
         market.save(update_fields=["accepted_rate", "pending_rate", "updated_at"])
-    market_rates_recompute()
     market.refresh_from_db()
     return market
 
