@@ -344,7 +344,7 @@ class PayoutAdmin(admin.ModelAdmin):
     # Chosen to fit 1280 px beside the actions' fields: who changed it last and when, and the
     # balance it holds in USD, are on the payout's page.
     list_display = ["id", time_column(Payout, "created_at", _("requested")), PARTNER_COLUMN,
-                    "method", "short_account", "to_pay", "status", "approval"]
+                    "method", "short_account", "to_pay", "status"]
     list_filter = ["status", "method", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["partner__user", "method"]
     search_fields = ["=id", "partner__user__email", "account"]
@@ -363,10 +363,6 @@ class PayoutAdmin(admin.ModelAdmin):
     def approve(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
         _payout_action(request, queryset, payout_approve,
                        _("%(n)d payout(s) approved; another staff member may mark them paid."))
-
-    @admin.display(description=_("approved by"), ordering="approved_by")
-    def approval(self, obj: Payout) -> str:
-        return obj.approved_by or "—"
 
     @admin.action(description=_("Mark as paid (the money has been sent)"))
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
