@@ -83,10 +83,11 @@ def authenticate(request: ApiRequest, params: dict[str, str]) -> ApiKey:
     return admit(request, apikey_for_raw(raw_key(request, params)))
 
 
-def admit(request: ApiRequest, key: ApiKey | None) -> ApiKey:
+def admit(request: ApiRequest, key: ApiKey | None, *, counted: bool = True) -> ApiKey:
     """The checks after the look-up, shared by api.php and API v1: a blocked partner, the
-    address, the rate limits (counted per address for failures, per key beyond); sets
-    request.api_key and touches last_used_at. Needs request.client_ip set."""
+    address, the rate limits (counted per address for failures, per key beyond, unless not
+    `counted`: a request its method counts by its own limit); sets request.api_key and touches
+    last_used_at. Needs request.client_ip set."""
     if key is None or key.partner.is_blocked:
         # Failed keys are counted per address, so guessing costs the guesser, not the site.
         _limit(request, "partner_api:bad_key", _client_ip, _bad_key_rate)
@@ -99,7 +100,8 @@ def admit(request: ApiRequest, key: ApiKey | None) -> ApiKey:
         raise ApiError(2, _("This API key may not be used from %(ip)s.")
                        % {"ip": request.client_ip or "?"})
     request.api_key = key
-    _limit(request, "partner_api:key", _api_key_id, _key_rate)
+    if counted:
+        _limit(request, "partner_api:key", _api_key_id, _key_rate)
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

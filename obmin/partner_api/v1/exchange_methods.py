@@ -50,9 +50,10 @@ from obmin.partner_api.v1.bids import (
     BidRequest,
     Calc,
     bid_cancel,
-    bid_check_rate,
     bid_complete,
     bid_create,
+    bid_customer_refusal,
+    bid_key_refusal,
     bid_of,
     bid_pay,
     bid_url,
@@ -293,6 +294,9 @@ def _fields_given(options: Mapping[str, str]) -> dict[str, str]:
 
 def create_bid(request: V1Request) -> HttpResponseBase:
     options = request.api_params
+    refusal = bid_key_refusal(key=request.api_key)
+    if refusal is not None:
+        raise V1Error(E_TOO_MANY, refusal, status=429, retry_after=60)
     direction = _direction(options)
     amount, action = _amount(options), _action(options)
     partner_id = _id(options, "partner_id", required=False)
@@ -300,7 +304,7 @@ def create_bid(request: V1Request) -> HttpResponseBase:
     callback_url = options.get("callback_url", "").strip()
     if len(callback_url) > 500:
         raise bad_fields({"callback_url": _("At most 500 characters.")})
-    refusal = bid_check_rate(key=request.api_key, user_ip=user_ip)
+    refusal = bid_customer_refusal(user_ip=user_ip)
     if refusal is not None:
         raise V1Error(E_TOO_MANY, refusal, status=429, retry_after=60)
     api_id = options.get("api_id", "").strip()[:100]

@@ -113,8 +113,11 @@ def answer(request: HttpRequest, method: str, *, locale: str) -> HttpResponseBas
         if not settings.PARTNER_API_ENABLED:
             raise V1Error(E_DISABLED, API_DISABLED)
         params = v1_params(request)
+        # create_bid is counted by the key's own bid limit (bids.bid_key_refusal), which the
+        # operator sets for a bot serving many customers, not by the requests per minute.
         key = admit(v1_request, apikey_for_login(request.META.get("HTTP_API_LOGIN", "").strip(),
-                                                 request.META.get("HTTP_API_KEY", "").strip()))
+                                                 request.META.get("HTTP_API_KEY", "").strip()),
+                    counted=method != "create_bid")
         handler = HANDLERS.get(method)
         if handler is None or not key.allows(method):
             raise V1Error(E_METHOD, METHOD_NOT_SUPPORTED)
