@@ -13,6 +13,7 @@ import pytest
 
 from obmin.exchange.accounts import EXAMPLES, AccountFormat
 from obmin.exchange.models import DirectionField, ExchangeStatus
+from obmin.exchange.services import exchange_set_status
 from obmin.partner_api.models import ApiKey
 from obmin.partner_api.services import apikey_create
 from obmin.partner_api.tests.conftest import parse
@@ -56,7 +57,9 @@ def conforms_data(method: str, answer: dict) -> None:
     assert answer["error"] == spec.success_error and type(answer["error"]) is type(
         spec.success_error), (method, answer)
     assert answer["error_text"] == ""
-    if spec.data == LIST:
+    if spec.data == STRING:
+        assert isinstance(answer["data"], str) and answer["data"], (method, answer)
+    elif spec.data == LIST:
         assert isinstance(answer["data"], list)
         for each in answer["data"]:
             conforms(spec.answer, each)
@@ -198,8 +201,8 @@ def test_api_actions_for_manual_and_automatic_payment(world):
     assert actions["pay"].startswith("http") and actions["pay"] == auto["url"]
     # pay_bid is not for a bid paid on its page.
     assert v1("pay_bid", hash=auto["hash"])["error"] == 4
-    cancelled = v1("cancel_bid", hash=auto["hash"])["data"]
-    assert cancelled["status"] == "cancel"
+    assert v1("cancel_bid", hash=auto["hash"])["data"] == "cancel"
+    cancelled = v1("bid_info", hash=auto["hash"])["data"]
     assert (cancelled["api_actions"]["cancel"], cancelled["api_actions"]["pay"]) == (
         "disabled", "disabled")
 
@@ -209,8 +212,7 @@ def test_statuses_have_premium_names_and_titles_in_the_requests_language(world):
     v1 = world["v1"]
     bid = btc_bid(world)["data"]
     assert (bid["status"], bid["status_title"]) == ("new", "New bid")
-    paid = v1("pay_bid", hash=bid["hash"])["data"]
-    assert paid["status"] == "payed"
+    assert v1("pay_bid", hash=bid["hash"])["data"] == "payed"
     response = v1.client.post(V1 + "bid_info", {"hash": bid["hash"]}, headers={
         "API-LOGIN": v1.key.login, "API-KEY": v1.raw, "API-LANG": "uk_UA"})
     assert parse(response)["data"]["status_title"] != "Paid bid"
@@ -311,3 +313,28 @@ def test_calc_actions_three_and_four_with_commissions(world):
     assert Decimal(calc[2]["sum_get"]) >= 100 and Decimal(calc[2]["sum_get_com"]) < Decimal(
         calc[4]["sum_get_com"])
     assert all(each["changed"] == "0" for each in calc.values())
+
+
+@pytest.mark.django_db
+def test_cancel_pay_and_success_answer_the_new_status_by_id_or_hash_and_again(world):
+    """As Premium's PHP: `data` is the new status's name; the bid is found by `id` (as
+    Premium's own Telegram module sends it) or `hash`; asked again in that status, the same
+    answer (a bot retrying after a timeout is not refused)."""
+    v1 = world["v1"]
+    bid = btc_bid(world)["data"]
+    for _twice in range(2):
+        assert v1("pay_bid", id=bid["id"]) == {"error": 0, "error_text": "", "data": "payed"}
+    # The operator confirms the payment.
+    exchange_set_status(exchange_id=int(bid["id"]), status=ExchangeStatus.RECEIVED,
+                        actor="carol")
+    for _twice in range(2):
+        assert v1("success_bid", hash=bid["hash"])["data"] == "success"
+    other = btc_bid(world)["data"]
+    for _twice in range(2):
+        assert v1("cancel_bid", "get", id=other["id"])["data"] == "cancel"
+    # A status the bid cannot reach is refused, naming the bid.
+    refused = v1("pay_bid", id=other["id"])
+    assert refused["error"] == 4 and set(refused["error_fields"]) == {"hash"}
+    assert v1("cancel_bid")["error"] == 4
+    assert v1("cancel_bid", id="999999") == {"error": 6, "error_text": "No bid exists",
+                                             "data": {}}

@@ -36,8 +36,6 @@ DIFFERENCES = (
       "the status filter accepts them and finds nothing."),
     _("Fields are text inputs (type input, no select options) and none feeds the calculator "
       "(cd is 0); the calculator's cd parameter is accepted and unused."),
-    _("cancel_bid, pay_bid and success_bid answer the whole bid (with status and "
-      "status_title), as bid_info does."),
     _("Additions a Premium client ignores: each currency's code, api_actions.memo, "
       "get_exchanges' hash, the partner lists' sub1 … sub5, country and updated_time, a status "
       "filter, and error_fields on every refused parameter."),

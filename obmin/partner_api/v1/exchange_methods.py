@@ -332,12 +332,14 @@ def create_bid(request: V1Request) -> HttpResponseBase:
     return _answer("create_bid", bid_values(made, api_id))
 
 
-def _own_bid(request: V1Request, *, by_id: bool) -> Exchange:
+def _own_bid(request: V1Request, *, missing: str) -> Exchange:
+    """The key's bid by `id` or else `hash`, as Premium reads both; neither is a refusal
+    naming `missing`."""
     options = request.api_params
-    bid_id = _id(options, "id", required=False) if by_id else None
+    bid_id = _id(options, "id", required=False)
     token = options.get("hash", "").strip()[:64]
     if bid_id is None and not token:
-        raise bad_fields({"hash" if not by_id else "id": _("This parameter is required.")})
+        raise bad_fields({missing: _("This parameter is required.")})
     exchange = bid_of(key=request.api_key, bid_id=bid_id, token=token)
     if exchange is None:
         raise V1Error(E_NO_BID, NO_BID)
@@ -349,32 +351,34 @@ def _api_id(exchange: Exchange) -> str:
 
 
 def bid_info(request: V1Request) -> HttpResponseBase:
-    exchange = _own_bid(request, by_id=True)
+    exchange = _own_bid(request, missing="id")
     return _answer("bid_info", bid_values(exchange, _api_id(exchange)))
 
 
-def _moved(request: V1Request, method: str, move: Any) -> HttpResponseBase:
-    exchange = _own_bid(request, by_id=False)
-    try:
-        move(exchange=exchange)
-    except BidRefused as refused:
-        raise bad_fields(refused.fields) from None
-    exchange.refresh_from_db()
-    return _answer(method, bid_values(exchange, _api_id(exchange)))
+def _moved(request: V1Request, method: str, move: Any, target: str) -> HttpResponseBase:
+    """`data` is the bid's status after the move, Premium's name, as its PHP answers; a bid
+    already in `target` answers the same (a bot retrying after a timeout is not refused)."""
+    exchange = _own_bid(request, missing="hash")
+    if exchange.status != target:
+        try:
+            exchange = move(exchange=exchange)
+        except BidRefused as refused:
+            raise bad_fields(refused.fields) from None
+    return _answer(method, premium_status(exchange.status))
 
 
 def cancel_bid(request: V1Request) -> HttpResponseBase:
-    return _moved(request, "cancel_bid", bid_cancel)
+    return _moved(request, "cancel_bid", bid_cancel, ExchangeStatus.CANCELLED)
 
 
 def pay_bid(request: V1Request) -> HttpResponseBase:
-    return _moved(request, "pay_bid", bid_pay)
+    return _moved(request, "pay_bid", bid_pay, ExchangeStatus.PAID)
 
 
 def success_bid(request: V1Request) -> HttpResponseBase:
     if not request.api_key.may_complete_bids:
         raise V1Error(3, METHOD_NOT_SUPPORTED)
-    return _moved(request, "success_bid", bid_complete)
+    return _moved(request, "success_bid", bid_complete, ExchangeStatus.SUCCESS)
 
 
 def status_filter(options: Mapping[str, str]) -> list[str] | None:

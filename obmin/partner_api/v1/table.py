@@ -62,7 +62,8 @@ class Method:
     summary: str | Promise
     params: tuple[Param, ...] = ()
     answer: tuple[Field, ...] = ()
-    # What `data` is: an object of `answer`'s fields, or a list of them (get_directions).
+    # What `data` is: an object of `answer`'s fields, a list of them (get_directions), or
+    # the one field's value as a string (cancel_bid's new status, as Premium's PHP sends it).
     data: str = OBJECT
     # `error` as this method's PHP sends it on success: create_bid's is the string "0".
     success_error: int | str = 0
@@ -71,6 +72,8 @@ class Method:
         """`data` of a successful answer from the values gathered under the fields' names."""
         if self.data == LIST:
             return [shape(self.answer, each) for each in values]
+        if self.data == STRING:
+            return php_string(values)
         return shape(self.answer, values)
 
 
@@ -142,6 +145,9 @@ def json_schema(field: Field) -> dict[str, Any]:
 
 
 def data_schema(method: Method) -> dict[str, Any]:
+    if method.data == STRING:
+        (only,) = method.answer
+        return json_schema(only)
     element = json_schema(Field("data", OBJECT, method.summary, fields=method.answer))
     if method.data == LIST:
         return {"type": "array", "items": element}
@@ -171,7 +177,9 @@ AMOUNT = (
     Param("cd", "string", False, _("Accepted for compatibility; Obmin's fields carry no "
                                    "extra calculator data.")),
 )
-HASH = Param("hash", "string", True, _("The bid's hash."))
+BID_BY = (Param("hash", "string", False, _("The bid's hash (or give its id).")),
+          Param("id", "integer", False, _("Or the bid's id (as Premium's Telegram module "
+                                          "sends it).")))
 STATUS_HISTORY = Param("status_history", "integer", False,
                        _("1: add each item's status history (statuses); 0 (default): not."))
 IP = Param("ip", "string", False,
@@ -254,6 +262,9 @@ BID = (
     _s("amount_get", _("Amount received.")),
     API_ACTIONS,
 )
+NEW_STATUS = (_s("status", _("data itself: the bid's status after the call, Premium's name "
+                             "(a string, not an object). Asked again in that status, the "
+                             "same answer.")),)
 EXCHANGE_ITEM = (
     _s("id", _("The exchange's id.")),
     *TIME,
@@ -383,12 +394,12 @@ METHODS = (
     Method("bid_info", _("One of this key's bids."),
            (Param("id", "integer", False, _("The bid's id.")),
             Param("hash", "string", False, _("Or its hash."))), answer=BID),
-    Method("cancel_bid", _("Cancels a bid not yet paid (api_actions.cancel is api)."), (HASH,),
-           answer=BID),
-    Method("pay_bid", _("The customer says it has paid (api_actions.pay is api)."), (HASH,),
-           answer=BID),
-    Method("success_bid", _("Marks a bid done (keys the operator granted it to)."), (HASH,),
-           answer=BID),
+    Method("cancel_bid", _("Cancels a bid not yet paid (api_actions.cancel is api)."), BID_BY,
+           answer=NEW_STATUS, data=STRING),
+    Method("pay_bid", _("The customer says it has paid (api_actions.pay is api)."), BID_BY,
+           answer=NEW_STATUS, data=STRING),
+    Method("success_bid", _("Marks a bid done (keys the operator granted it to)."), BID_BY,
+           answer=NEW_STATUS, data=STRING),
     Method("get_exchanges", _("This key's own bids."),
            (*WINDOW, OFFSET, Param("id", "integer", False, _("Only this bid.")),
             Param("api_id", "string", False, _("Only the bid with your own id.")),
