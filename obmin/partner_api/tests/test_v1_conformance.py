@@ -176,6 +176,10 @@ def test_fields_keyed_by_premium_names_and_the_email_field_chosen_per_direction(
     assert list(data["dir_fields"]) == ["cf11", "cf1"]
     assert data["dir_fields"]["cf1"]["req"] == "1" and data["dir_fields"]["cf11"]["req"] == "0"
     assert data["give_fields"]["account1"]["label"] == "Your PM account"
+    # Premium's type of a text field: its Telegram module asks only text, textarea, select
+    # and checkbox fields (and sends nothing for any other type).
+    assert {each["type"] for side in ("give_fields", "get_fields", "dir_fields")
+            for each in data[side].values()} == {"text"}
     other = v1("get_direction", direction_id=world["pm_usdt"].pk)["data"]
     assert other["give_fields"] == [] and list(other["dir_fields"]) == ["cf6"]
     # By currency pair, without direction_id.

@@ -34,8 +34,8 @@ DIFFERENCES = (
     _("Statuses Obmin's lifecycle never reaches (coldnew, delete, techpay, coldpay, partpay, "
       "verify, mercherror, payouterror, scrpayerror, coldsuccess, partpayout) are never sent; "
       "the status filter accepts them and finds nothing."),
-    _("Fields are text inputs (type input, no select options) and none feeds the calculator "
-      "(cd is 0); the calculator's cd parameter is accepted and unused."),
+    _("Fields are one-line inputs (type text, no select options) and none feeds the "
+      "calculator (cd is 0); the calculator's cd parameter is accepted and unused."),
     _("Additions a Premium client ignores: each currency's code, api_actions.memo, "
       "get_exchanges' hash, the partner lists' sub1 … sub5, country and updated_time, a status "
       "filter, and error_fields on every refused parameter."),

@@ -207,7 +207,9 @@ def _amounts(d: Direction, result: Calc) -> dict[str, Any]:
 
 
 def _field(asked: AskedField, tooltip: str = "") -> dict[str, Any]:
-    return {"name": asked.name, "type": "input", "label": asked.label, "req": asked.required,
+    # "text": Premium's type of a one-line input (its Telegram module knows text, textarea,
+    # select and checkbox, and skips any other).
+    return {"name": asked.name, "type": "text", "label": asked.label, "req": asked.required,
             "tooltip": asked.tooltip or tooltip, "options": {}, "cd": 0}
 
 

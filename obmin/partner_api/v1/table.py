@@ -230,7 +230,8 @@ AMOUNTS = (
 )
 FIELD_DESCRIPTION = (
     _s("name", _("The field's name, to send to create_bid.")),
-    _s("type", _("input, or select with options.")),
+    _s("type", _("text (a one-line input; Premium also has textarea, select and checkbox, "
+                 "which Obmin's fields never are).")),
     _s("label", _("The field's label in the request's language.")),
     _s("req", _("1 required, 0 optional.")),
     _s("tooltip", _("A hint.")),
