@@ -195,13 +195,18 @@ def test_fields_keyed_by_premium_names_and_the_email_field_chosen_per_direction(
 @pytest.mark.django_db
 def test_api_actions_for_manual_and_automatic_payment(world):
     v1 = world["v1"]
-    manual = btc_bid(world)["data"]["api_actions"]
+    made = btc_bid(world)["data"]
+    manual = made["api_actions"]
     assert (manual["type"], manual["cancel"], manual["pay"]) == ("address", "api", "api")
     assert manual["address"] and manual["pay_amount"] == "100"
+    # Premium's bid answers carry the rates, and the tag as dest_tag (its Telegram module
+    # shows them); Obmin's memo is the same value.
+    assert (made["course_give"], made["course_get"]) == ("100000", "1")
+    assert manual["dest_tag"] == manual["memo"] == ""
     auto = v1("create_bid", direction_id=world["pm_usdt"].pk, calc_amount="100",
               account2="TXYZ", cf6="c@example.org")["data"]
     actions = auto["api_actions"]
-    assert actions["type"] == "merchant" and actions["cancel"] == "api"
+    assert actions["type"] == "link" and actions["cancel"] == "api"
     assert actions["pay"].startswith("http") and actions["pay"] == auto["url"]
     # pay_bid is not for a bid paid on its page.
     assert v1("pay_bid", hash=auto["hash"])["error"] == 4
@@ -209,6 +214,8 @@ def test_api_actions_for_manual_and_automatic_payment(world):
     cancelled = v1("bid_info", hash=auto["hash"])["data"]
     assert (cancelled["api_actions"]["cancel"], cancelled["api_actions"]["pay"]) == (
         "disabled", "disabled")
+    # Nothing more to pay: Premium's type finished (its Telegram module then offers nothing).
+    assert cancelled["api_actions"]["type"] == "finished"
 
 
 @pytest.mark.django_db

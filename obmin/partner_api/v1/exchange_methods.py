@@ -269,10 +269,14 @@ def _api_actions(exchange: Exchange) -> dict[str, Any]:
     pay = "disabled"
     if is_new:
         pay = bid_url(exchange) if automatic else "api"
-    return {"type": "merchant" if automatic else "address",
+    # Premium's types: "link" (pay on a page), "address" (send to an address), "finished"
+    # (nothing left to pay: Premium's Telegram module then shows no payment and no buttons).
+    kind = "finished" if not is_new else "link" if automatic else "address"
+    return {"type": kind,
             "cancel": "api" if is_new else "disabled", "pay": pay,
             "instruction": instruction, "pay_amount": exchange.amount_give,
-            "address": "" if automatic else exchange.pay_to, "memo": exchange.pay_memo}
+            "address": "" if automatic else exchange.pay_to,
+            "dest_tag": exchange.pay_memo, "memo": exchange.pay_memo}
 
 
 def bid_values(exchange: Exchange, api_id: str = "") -> dict[str, Any]:
@@ -283,6 +287,7 @@ def bid_values(exchange: Exchange, api_id: str = "") -> dict[str, Any]:
         "status_title": premium_title(exchange.status),
         "psys_give": exchange.currency_give.title, "psys_get": exchange.currency_get.title,
         "amount_give": exchange.amount_give, "amount_get": exchange.amount_get,
+        "course_give": exchange.rate_give, "course_get": exchange.rate_get,
         "currency_code_give": exchange.currency_give.code,
         "currency_code_get": exchange.currency_get.code,
         "api_actions": _api_actions(exchange),
@@ -325,12 +330,13 @@ def create_bid(request: V1Request) -> HttpResponseBase:
             "psys_give": direction.currency_give.title,
             "psys_get": direction.currency_get.title,
             "amount_give": made.quote.amount_give, "amount_get": made.quote.amount_get,
+            "course_give": direction.rate_give, "course_get": direction.rate_get,
             "currency_code_give": direction.currency_give.code,
             "currency_code_get": direction.currency_get.code,
             "api_actions": {"type": "address", "cancel": "disabled", "pay": "disabled",
                             "instruction": _("A test key's bid: nothing was created."),
                             "pay_amount": made.quote.amount_give, "address": "",
-                            "memo": ""}})
+                            "dest_tag": "", "memo": ""}})
     return _answer("create_bid", bid_values(made, api_id))
 
 

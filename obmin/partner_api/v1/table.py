@@ -239,14 +239,15 @@ FIELD_DESCRIPTION = (
     _s("cd", _("1 when the calculator needs it (never in Obmin).")),
 )
 API_ACTIONS = Field("api_actions", OBJECT, _("What the customer may do next."), fields=(
-    _s("type", _("How the customer pays: address (send to address) or merchant (on the "
-                 "exchange's page).")),
+    _s("type", _("How the customer pays: address (send to address), link (on the "
+                 "exchange's page, the pay URL), or finished once nothing is left to pay.")),
     _s("cancel", _("api (call cancel_bid), disabled, or a URL to open.")),
     _s("pay", _("api (call pay_bid once paid), disabled, or a URL where the customer pays.")),
     _s("instruction", _("Payment instructions in the request's language.")),
     _s("pay_amount", _("The amount to pay.")),
     _s("address", _("Where to send it (empty when paid on a page).")),
-    _s("memo", _("The memo or tag the network needs, if any (Obmin's addition).")),
+    _s("dest_tag", _("The memo or tag the network needs, if any (empty when none).")),
+    _s("memo", _("The same as dest_tag (Obmin's addition).")),
 ))
 BID = (
     _s("url", _("The exchange's page.")),
@@ -261,6 +262,8 @@ BID = (
     _s("currency_code_get", _("Code of the currency received.")),
     _s("amount_give", _("Amount given.")),
     _s("amount_get", _("Amount received.")),
+    _s("course_give", _("Rate: give side.")),
+    _s("course_get", _("Rate: get side.")),
     API_ACTIONS,
 )
 NEW_STATUS = (_s("status", _("data itself: the bid's status after the call, Premium's name "
