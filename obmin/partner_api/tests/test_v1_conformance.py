@@ -246,6 +246,10 @@ def test_every_get_exchanges_filter_is_applied(world):
     assert ids() == [third["id"], second["id"], first["id"]]  # newest first
     assert ids(id=first["id"]) == [first["id"]]
     assert ids(api_id="a-2") == [second["id"]]
+    # Lists, as Premium's PHP reads them (a bot polls its open bids in one call), and hash.
+    assert ids(id=f"{first['id']},{third['id']}") == [third["id"], first["id"]]
+    assert ids(api_id="a-1,a-3") == [third["id"], first["id"]]
+    assert ids(hash=second["hash"]) == [second["id"]]
     assert ids(ip="198.51.100.7") == [first["id"]]
     assert ids(status="cancel") == [third["id"]]
     assert ids(status="new,payed") == [second["id"], first["id"]]
@@ -264,6 +268,7 @@ def test_every_get_exchanges_filter_is_applied(world):
 @pytest.mark.django_db
 @pytest.mark.parametrize(("method", "params", "field"), [
     ("get_exchanges", {"id": "x"}, "id"),
+    ("get_exchanges", {"id": "1,x"}, "id"),
     ("get_exchanges", {"ip": "nope"}, "ip"),
     ("get_exchanges", {"status": "paid"}, "status"),
     ("get_exchanges", {"status_history": "yes"}, "status_history"),

@@ -83,6 +83,17 @@ def _id(options: Mapping[str, str], name: str, *, required: bool) -> int | None:
     return int(raw)
 
 
+def _id_list(options: Mapping[str, str], name: str) -> list[int]:
+    """`1` or `1,2,3` (Premium reads a comma-separated list); empty when not given."""
+    raw = options.get(name, "").strip()
+    if not raw:
+        return []
+    parts = [part.strip() for part in raw.split(",")]
+    if len(parts) > 500 or not all(ID.fullmatch(part) and int(part) >= 1 for part in parts):
+        raise bad_fields({name: _("A whole number from 1 is expected.")})
+    return [int(part) for part in parts]
+
+
 def _amount(options: Mapping[str, str], name: str = "calc_amount") -> Decimal:
     raw = options.get(name, "").strip()
     if raw == "":
@@ -418,31 +429,34 @@ def get_exchanges(request: V1Request) -> HttpResponseBase:
     """The key's own bids, newest first, with every documented filter applied."""
     options = request.api_params
     window = params.window(options)
-    wanted = _id(options, "id", required=False)
+    wanted = _id_list(options, "id")
     ip = params.ip_filter(options)
     with_history = _flag(options, "status_history")
     statuses = status_filter(options)
-    api_id = options.get("api_id", "").strip()
-    if len(api_id) > 100:
+    api_ids = [each.strip() for each in options.get("api_id", "").split(",") if each.strip()]
+    if any(len(each) > 100 for each in api_ids) or len(api_ids) > 500:
         raise bad_fields({"api_id": _("At most 100 characters.")})
+    token = options.get("hash", "").strip()
     mine = ApiBid.objects.filter(api_key=request.api_key)
-    if api_id:
-        mine = mine.filter(api_id=api_id)
+    if api_ids:
+        mine = mine.filter(api_id__in=api_ids)
     exchanges = (Exchange.objects.filter(pk__in=mine.values("exchange_id"))
                  .select_related("currency_give", "currency_get")
                  .order_by("-created_at", "-id"))
-    if wanted is not None:
-        exchanges = exchanges.filter(pk=wanted)
+    if wanted:
+        exchanges = exchanges.filter(pk__in=wanted)
+    if token:
+        exchanges = exchanges.filter(token=token[:64])
     if statuses is not None:
         exchanges = exchanges.filter(status__in=statuses)
     if ip:
         exchanges = exchanges.filter(user_ip=ip)
     page = list(window.page(exchanges))
-    api_ids = dict(mine.filter(pk__in=[e.pk for e in page])
+    own_ids = dict(mine.filter(pk__in=[e.pk for e in page])
                    .values_list("exchange_id", "api_id"))
     history = exchange_history(page) if with_history else {}
     return _answer("get_exchanges", {"items": [{
-        "id": e.pk, "api_id": api_ids.get(e.pk, ""), "hash": e.token,
+        "id": e.pk, "api_id": own_ids.get(e.pk, ""), "hash": e.token,
         "time": to_unix(e.created_at), "date": utc_date(e.created_at),
         "psys_give": e.currency_give.title, "psys_get": e.currency_get.title,
         "currency_code_give": e.currency_give.code, "currency_code_get": e.currency_get.code,

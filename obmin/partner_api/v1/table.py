@@ -405,8 +405,12 @@ METHODS = (
     Method("success_bid", _("Marks a bid done (keys the operator granted it to)."), BID_BY,
            answer=NEW_STATUS, data=STRING),
     Method("get_exchanges", _("This key's own bids."),
-           (*WINDOW, OFFSET, Param("id", "integer", False, _("Only this bid.")),
-            Param("api_id", "string", False, _("Only the bid with your own id.")),
+           (*WINDOW, OFFSET,
+            Param("id", "string", False, _("Only these bids: an id, or ids separated by "
+                                           "commas.")),
+            Param("api_id", "string", False, _("Only the bids with your own ids (one, or "
+                                               "several separated by commas).")),
+            Param("hash", "string", False, _("Only the bid with this hash.")),
             IP, STATUS_HISTORY, STATUS_FILTER),
            answer=(Field("items", LIST, _("Bids, newest first."), fields=(
                *EXCHANGE_ITEM[:1], _s("api_id", _("Your own id for the bid.")),
