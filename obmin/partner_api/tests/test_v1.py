@@ -176,6 +176,8 @@ def test_partner_methods_agree_with_api_php(client, alice, history, api):
     assert [(m["id"], m["title"], m["commission"], m["amount"]) for m in info_v1["items"]] == [
         (text(m["id"]), m["title"], m["comission"], text(m["amount"]))
         for m in info_php["items"].values()]
+    # Premium's PHP spells it comission (its docs commission): clients read either.
+    assert info_v1["items"] and all(m["comission"] == m["commission"] for m in info_v1["items"])
 
     php = api(raw, "get_links", **window)[1]["data"]["items"]
     items = v1("get_partner_links", **window)[1]["data"]["items"]

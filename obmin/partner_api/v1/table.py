@@ -305,6 +305,7 @@ METHODS = (
             _s("id", _("Method id (add_partner_payout's method_id).")),
             _s("title", _("Its title.")),
             _s("commission", _("Its fee, N%.")),
+            _s("comission", _("The same, as Premium's PHP spells it.")),
             _s("amount", _("What the balance pays out by it.")),
         )),
     )),
