@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from obmin.exchange.accounts import EXAMPLES, AccountFormat
-from obmin.exchange.models import DirectionField, ExchangeStatus
+from obmin.exchange.models import DirectionField, Exchange, ExchangeStatus
 from obmin.exchange.services import exchange_set_status
+from obmin.lib.money import plain
 from obmin.partner_api.models import ApiKey
 from obmin.partner_api.services import apikey_create
 from obmin.partner_api.tests.conftest import parse
@@ -354,3 +355,24 @@ def test_cancel_pay_and_success_answer_the_new_status_by_id_or_hash_and_again(wo
     assert v1("cancel_bid")["error"] == 4
     assert v1("cancel_bid", id="999999") == {"error": 6, "error_text": "No bid exists",
                                              "data": {}}
+
+
+@pytest.mark.django_db
+def test_get_exchanges_items_carry_the_keys_own_reward_as_get_partner_exchanges(world):
+    """Contract 4b: get_exchanges' items are get_partner_exchanges' plus api_id, so accrued and
+    partner_reward too: the key's partner's own, "0" for a bid credited to another partner."""
+    v1 = world["v1"]
+    ApiKey.objects.filter(pk=v1.key.pk).update(may_name_partners=True)
+    own = btc_bid(world, partner_id=str(world["alice"].pk))["data"]
+    bobs = btc_bid(world, partner_id=str(world["bob"].pk))["data"]
+    for bid in (own, bobs):
+        v1("pay_bid", id=bid["id"])
+        exchange_set_status(exchange_id=int(bid["id"]), status=ExchangeStatus.SUCCESS,
+                            actor="carol")
+    items = {item["id"]: item for item in v1("get_exchanges")["data"]["items"]}
+    alices = Exchange.objects.get(pk=int(own["id"]))
+    assert alices.partner_reward > 0 and alices.reward_accrued
+    assert (items[own["id"]]["partner_reward"], items[own["id"]]["accrued"]) == (
+        plain(alices.partner_reward), "1")
+    assert Exchange.objects.get(pk=int(bobs["id"])).partner_reward > 0
+    assert (items[bobs["id"]]["partner_reward"], items[bobs["id"]]["accrued"]) == ("0", "0")

@@ -455,6 +455,7 @@ def get_exchanges(request: V1Request) -> HttpResponseBase:
     own_ids = dict(mine.filter(pk__in=[e.pk for e in page])
                    .values_list("exchange_id", "api_id"))
     history = exchange_history(page) if with_history else {}
+    partner_id = request.api_key.partner_id
     return _answer("get_exchanges", {"items": [{
         "id": e.pk, "api_id": own_ids.get(e.pk, ""), "hash": e.token,
         "time": to_unix(e.created_at), "date": utc_date(e.created_at),
@@ -463,6 +464,9 @@ def get_exchanges(request: V1Request) -> HttpResponseBase:
         "course_give": e.rate_give, "course_get": e.rate_get,
         "amount_give": e.amount_give, "amount_get": e.amount_get,
         "exchange_success": e.status == ExchangeStatus.SUCCESS,
+        # Another partner's reward (a bid the operator's key credited to it) is not shown.
+        "accrued": e.reward_accrued and e.partner_id == partner_id,
+        "partner_reward": e.partner_reward if e.partner_id == partner_id else 0,
         # The key's own bids: the address its bot gave (or its own), as given.
         "user_hash": e.user_hash, "user_ip": e.user_ip or "",
         "status": premium_status(e.status),

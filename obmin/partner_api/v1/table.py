@@ -416,6 +416,10 @@ METHODS = (
            answer=(Field("items", LIST, _("Bids, newest first."), fields=(
                *EXCHANGE_ITEM[:1], _s("api_id", _("Your own id for the bid.")),
                _s("hash", _("The bid's hash (Obmin's addition).")),
-               *EXCHANGE_ITEM[1:])),)),
+               *EXCHANGE_ITEM[1:12],
+               _s("accrued", _("1 when your reward for it was credited.")),
+               _s("partner_reward", _("Your reward for it (0 when another partner was "
+                                      "credited).")),
+               *EXCHANGE_ITEM[12:])),)),
 )
 BY_NAME = {method.name: method for method in METHODS}
