@@ -376,3 +376,23 @@ def test_get_exchanges_items_carry_the_keys_own_reward_as_get_partner_exchanges(
         plain(alices.partner_reward), "1")
     assert Exchange.objects.get(pk=int(bobs["id"])).partner_reward > 0
     assert (items[bobs["id"]]["partner_reward"], items[bobs["id"]]["accrued"]) == ("0", "0")
+
+
+@pytest.mark.django_db
+def test_unset_limits_are_no_and_set_ones_are_amounts(world):
+    v1 = world["v1"]
+    direction = world["pm_usdt"]  # 1 PMUSD : 0.98 USDT
+    direction.min_amount = Decimal(0)
+    direction.max_amount = Decimal(0)
+    direction.save()
+    for method, params in (("get_direction", {}), ("get_calc", {"calc_amount": "50"})):
+        data = v1(method, direction_id=direction.pk, **params)["data"]
+        assert [data[name] for name in ("min_give", "max_give", "min_get", "max_get")] == [
+            "no"] * 4, (method, data)
+    direction.min_amount = Decimal(10)
+    direction.max_amount = Decimal(1000)
+    direction.save()
+    data = v1("get_calc", direction_id=direction.pk, calc_amount="5000")["data"]
+    assert [data[name] for name in ("min_give", "max_give", "min_get", "max_get")] == [
+        "10", "1000", "9.8", "980"]
+    assert (data["sum_give"], data["changed"]) == ("1000", "1")
