@@ -190,3 +190,22 @@ def test_five_hundred_bids_in_an_hour_through_one_key_with_default_settings(clie
             headers=headers)
         assert response.json()["error"] == "0", (n, response.json())
     assert alice.api_keys.get().bids.count() == 500
+
+
+@pytest.mark.django_db
+def test_a_bots_customers_browse_through_one_key_beyond_sixty_a_minute(client, alice, pm_usdt):
+    """Each customer of a bot lists currencies and directions and asks the calculator: with
+    default settings one key answers a hundred customers' steps within a minute. The partner
+    statistics keep their own limit (PARTNER_API_RATE)."""
+    key, raw = apikey_create(partner=alice, name="busy bot")
+    headers = {"API-LOGIN": key.login, "API-KEY": raw}
+    for n in range(100):
+        method, params = [("get_direction_currencies", {}), ("get_directions", {}),
+                          ("get_direction", {"direction_id": pm_usdt.pk}),
+                          ("get_calc", {"direction_id": pm_usdt.pk, "calc_amount": "50"}),
+                          ][n % 4]
+        response = client.post(f"/api/userapi/v1/{method}", params, headers=headers)
+        assert response.json()["error"] == 0, (n, response.json())
+    statistics = [client.post("/api/userapi/v1/get_partner_info", headers=headers).json()
+                  for _each in range(61)]
+    assert statistics[59]["error"] == 0 and statistics[60]["error"] == 5
