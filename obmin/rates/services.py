@@ -65,6 +65,9 @@ DEFAULT_BACKOFF_SECONDS = 60
 # Exchanges that will still pay out of a currency's reserve (`held(CODE)`).
 FINISHED = (ExchangeStatus.SUCCESS, ExchangeStatus.ERROR, ExchangeStatus.CANCELLED)
 RATE_PLACES = AMOUNT["decimal_places"]
+# How often a market rate or reserve formula whose outcome did not change has its
+# `computed_at` rewritten (the admin's "computed"); a change is written at once.
+STATE_REFRESH = timedelta(seconds=60)
 
 
 class RatesError(Refused):
@@ -351,37 +354,54 @@ class Change:
     problem: str
 
 
-def market_rates_recompute(*, now: datetime | None = None) -> int:
+def market_rates_recompute(*, now: datetime | None = None,
+                           inputs: StoredInputs | None = None) -> int:
     """Recomputes every direction whose rate follows a formula and writes the outcome
-    (rates, or hidden with the reason). Answers how many directions changed."""
+    (rates, or hidden with the reason). Answers how many directions changed.
+
+    Only what changed is written (the worker runs this every 2 s); `computed_at` of the rest
+    is refreshed once a minute. A market rate the operator changed meanwhile (a jump
+    confirmed) is left to the next round, which starts from the operator's state."""
     now = timezone.now() if now is None else now
-    inputs = StoredInputs(now)
+    inputs = StoredInputs(now) if inputs is None else inputs
     markets = list(MarketRate.objects.filter(is_enabled=True)
                    .select_related("direction__currency_give", "direction__currency_get"))
-    outcomes, changes, states = [], [], []
+    decided = []
     for market in markets:
         verdict = market_rate_judge(market, market_rate_compute(market, inputs))
         rate_give = rate_get = None
         if verdict.rate is not None:
             rate_give, rate_get = _direction_rate(market, verdict.rate)
-        outcomes.append(DirectionMarketRate(
+        outcome = DirectionMarketRate(
             direction_id=market.direction_id, rate_give=rate_give, rate_get=rate_get,
             inputs_at=verdict.inputs_at, valid_until=verdict.valid_until,
-            hidden_reason=verdict.problem))
+            hidden_reason=verdict.problem)
         # The operator hears of a direction that was offered and is hidden now, of one that
         # comes back, and of every jump; not of a new formula waiting for its first quotes.
         was_hidden = market.computed_at is None or bool(market.problem)
         was_offered = market.accepted_rate is not None
         newly_jumped = market.pending_rate is None and verdict.pending_rate is not None
-        if ((verdict.problem and not was_hidden) or newly_jumped
-                or (not verdict.problem and was_hidden and was_offered)):
-            changes.append(Change(str(market.direction), verdict.problem))
-        market.accepted_rate, market.pending_rate = verdict.accepted_rate, verdict.pending_rate
-        market.problem, market.computed_at = verdict.problem[:500], now
-        states.append(market)
+        told = ((verdict.problem and not was_hidden) or newly_jumped
+                or (not verdict.problem and was_hidden and was_offered))
+        decided.append((market, verdict, outcome,
+                        Change(str(market.direction), verdict.problem) if told else None))
+    outcomes, changes, unchanged = [], [], []
     with transaction.atomic():
-        MarketRate.objects.bulk_update(states, ["accepted_rate", "pending_rate", "problem",
-                                                "computed_at"])
+        for market, verdict, outcome, change in decided:
+            state = {"accepted_rate": verdict.accepted_rate,
+                     "pending_rate": verdict.pending_rate, "problem": verdict.problem[:500]}
+            if all(getattr(market, name) == value for name, value in state.items()):
+                if market.computed_at is None or now - market.computed_at >= STATE_REFRESH:
+                    unchanged.append(market.pk)
+            elif not MarketRate.objects.filter(
+                    pk=market.pk, accepted_rate=market.accepted_rate,
+                    pending_rate=market.pending_rate).update(**state, computed_at=now):
+                continue  # confirmed or removed meanwhile
+            outcomes.append(outcome)
+            if change is not None:
+                changes.append(change)
+        if unchanged:
+            MarketRate.objects.filter(pk__in=unchanged).update(computed_at=now)
         changed = market_rates_apply(outcomes)
         if changes:
             _tell_operator(changes)
@@ -430,20 +450,24 @@ def market_rate_confirm(*, market_rate_id: int, actor: str = "") -> MarketRate:
 # Reserves
 
 
-def reserves_recompute(*, now: datetime | None = None) -> int:
+def reserves_recompute(*, now: datetime | None = None,
+                       inputs: StoredInputs | None = None) -> int:
     """Sets every currency's reserve that follows a formula (never below zero, rounded down
     to its decimals); a formula that cannot be computed keeps the reserve and says why."""
     now = timezone.now() if now is None else now
-    inputs = StoredInputs(now)
+    inputs = StoredInputs(now) if inputs is None else inputs
     formulas = list(ReserveFormula.objects.filter(is_enabled=True).select_related("currency"))
-    reserves = []
+    reserves, written = [], []
     for formula in formulas:
         try:
             result = evaluate(parse(formula.formula), inputs)
         except FormulaError as error:
             result = Result(None, (error.message,), ())
-        formula.problem = "; ".join(result.problems)[:500]
-        formula.computed_at = now
+        problem = "; ".join(result.problems)[:500]
+        if (problem != formula.problem or formula.computed_at is None
+                or now - formula.computed_at >= STATE_REFRESH):
+            formula.problem, formula.computed_at = problem, now
+            written.append(formula)
         if result.value is not None:
             currency = formula.currency
             value = quantize_down(max(result.value, Decimal(0)), currency.decimals)
@@ -451,7 +475,8 @@ def reserves_recompute(*, now: datetime | None = None) -> int:
                 reserves.append(ReserveChange(code=currency.code, where=str(formula),
                                               reserve=value))
     with transaction.atomic():
-        ReserveFormula.objects.bulk_update(formulas, ["problem", "computed_at"])
+        if written:
+            ReserveFormula.objects.bulk_update(written, ["problem", "computed_at"])
         if reserves:
             rates_apply(RatesUpdate(directions=(), reserves=tuple(reserves)))
     return len(reserves)
@@ -471,7 +496,11 @@ def rates_sync(*, force: bool = False, transport: httpx.BaseTransport | None = N
         return 0
     wanted = wanted_symbols([*markets, *reserves])
     polled = sources_poll(now=timezone.now(), wanted=wanted, force=force, transport=transport)
-    return polled + reserves_recompute() + market_rates_recompute()
+    # One read of the quotes for both (rate formulas read no reserves, so the reserves set
+    # first change nothing they see).
+    inputs = StoredInputs(timezone.now())
+    return (polled + reserves_recompute(now=inputs.now, inputs=inputs)
+            + market_rates_recompute(now=inputs.now, inputs=inputs))
 
 
 def market_rate_changed(*, direction_id: int) -> None:

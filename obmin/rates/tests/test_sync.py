@@ -10,6 +10,8 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils.http import parse_http_date
 
 from obmin.exchange.models import Direction, Exchange
@@ -253,3 +255,46 @@ def test_the_exchange_page_says_the_rate_floats(sync, client, clock, market, btc
                                account_get="4111111111111111")
     html = client.get(f"/exchange/{exchange.token}/").content.decode()
     assert "follows the market (floating): it is held for you until 2026-12-03 11:15 UTC" in html
+
+
+def test_a_round_that_changes_nothing_writes_nothing(sync, clock, market, btc_uah):
+    """The worker runs a round every 2 s: one read of the quotes, and no row written when no
+    rate, reason or confirmation changed."""
+    sync()
+    advance(clock, 5)  # nothing due, the quotes still fresh
+    with CaptureQueriesContext(connection) as queries:
+        assert sync() == 0
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert [s for s in statements if s.startswith(("UPDATE", "INSERT", "DELETE"))] == []
+    assert len([s for s in statements if 'FROM "rates_quote"' in s]) == 1
+
+
+def test_a_jump_confirmed_while_a_round_computes_stays_confirmed(sync, client, clock, market,
+                                                                 btc_uah, monitor, monkeypatch):
+    from obmin.rates import services
+
+    sync()
+    market.binance, market.kraken = Decimal("104000"), Decimal("104100")  # +10%
+    advance(clock, 11)
+    sync()
+    market_rate = MarketRate.objects.get(direction=btc_uah)
+    assert market_rate.pending_rate is not None
+    judge = services.market_rate_judge
+    confirmed = []
+
+    def operator_confirms_meanwhile(market_state, result):
+        verdict = judge(market_state, result)  # from the state read before the confirmation
+        if not confirmed:
+            confirmed.append(True)  # before: the confirmation's own recompute judges too
+            market_rate_confirm(market_rate_id=market_rate.pk, actor="carol")
+        return verdict
+
+    monkeypatch.setattr(services, "market_rate_judge", operator_confirms_meanwhile)
+    advance(clock, 11)
+    sync()
+    monkeypatch.undo()
+    market_rate.refresh_from_db()
+    assert market_rate.pending_rate is None, "the round undid the operator's confirmation"
+    sync()
+    assert Decimal(exported(client)[KEY]["out"]) == expected_rate(market.binance,
+                                                                  market.kraken, market.nbu)
