@@ -180,6 +180,7 @@ class Poll:
     retry_after: float | None
     latency_ms: int
     received_at: datetime
+    requests: int = 0  # made to the venue (counted against its request budget)
 
 
 def wanted_symbols(formulas: Iterable[str]) -> dict[str, set[str]]:
@@ -203,7 +204,11 @@ def source_poll(source: RateSource, symbols: Sequence[str], *,
     started = time.monotonic()
     deadline = started + float(source.timeout_seconds)
 
+    requests = 0
+
     def within_deadline(request: httpx.Request) -> None:
+        nonlocal requests
+        requests += 1
         left = deadline - time.monotonic()
         if left <= 0:
             raise httpx.ConnectTimeout("the poll's time is up", request=request)
@@ -231,7 +236,7 @@ def source_poll(source: RateSource, symbols: Sequence[str], *,
         except httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}"
     return Poll(source.pk, answer, error[:300], retry_after,
-                int((time.monotonic() - started) * 1000), timezone.now())
+                int((time.monotonic() - started) * 1000), timezone.now(), requests)
 
 
 def sources_poll(*, now: datetime, wanted: dict[str, set[str]], force: bool = False,
@@ -254,7 +259,11 @@ def _poll_store(source: RateSource, poll: Poll) -> None:
     with transaction.atomic():
         source.last_attempt_at = poll.received_at
         source.last_latency_ms = poll.latency_ms
-        wait = max(source.interval_seconds, poll.retry_after or 0)
+        venue = VENUES.get(source.venue)
+        # The interval, unless the venue asked us to wait longer (429) or this poll's
+        # requests spent the venue's request budget for longer.
+        budget = poll.requests * 60 / venue.requests_per_minute if venue else 0
+        wait = max(source.interval_seconds, poll.retry_after or 0, budget)
         source.next_poll_at = poll.received_at + timedelta(seconds=wait)
         if poll.error:
             source.last_error = poll.error
@@ -266,7 +275,6 @@ def _poll_store(source: RateSource, poll: Poll) -> None:
                                    "last_error", "last_success_at"])
         existing = {q.symbol: q for q in Quote.objects.filter(source=source,
                                                              symbol__in=poll.answer)}
-        venue = VENUES.get(source.venue)
         tolerance = timedelta(seconds=venue.clock_tolerance_seconds if venue else 0)
         for symbol, ticker in poll.answer.items():
             quote = existing.get(symbol) or Quote(source=source, symbol=symbol)

@@ -251,3 +251,17 @@ def test_a_venue_clock_ahead_of_ours_beyond_its_tolerance_is_not_trusted(venue, 
         assert quote.venue_time == stamped
         seconds = int(ahead.total_seconds())
         assert quote.problem == f"the venue's clock is {seconds} s ahead of ours"
+
+
+@pytest.mark.django_db
+def test_a_source_asked_for_many_symbols_keeps_within_its_venues_request_budget(venue):
+    """Kraken is asked symbol by symbol and allows us 60 requests a minute: five symbols
+    polled every second would be 300; the next poll waits until the five are spent."""
+    venue.route(host="api.kraken.com").respond(200, content=recorded("kraken_ticker.json"))
+    kraken = RateSource.objects.create(name="kraken", venue="kraken", is_enabled=True,
+                                       interval_seconds=1)
+    symbols = {"XBTUSDT", "ETHUSDT", "XBTUSD", "ETHUSD", "XBTEUR"}
+    sources_poll(now=datetime.now(tz=UTC), wanted={"kraken": symbols})
+    kraken.refresh_from_db()
+    assert len(venue.calls) == 5
+    assert kraken.next_poll_at == kraken.last_attempt_at + timedelta(seconds=5)

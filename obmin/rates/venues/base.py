@@ -58,6 +58,9 @@ class Venue:
     # How far the venue's clock may run ahead of ours before its quotes are not trusted (a
     # frozen feed stamped in the future would otherwise look fresh until then).
     clock_tolerance_seconds: ClassVar[float] = 30
+    # Our request budget at the venue, well under its public limit: a source asked for many
+    # symbols one request each is polled less often than its interval rather than beyond it.
+    requests_per_minute: ClassVar[int] = 600
     symbol_example: ClassVar[str] = "BTCUSDT"
 
     def symbol_problem(self, symbol: str) -> str:
