@@ -348,7 +348,7 @@ class Step:
 @dataclass(frozen=True)
 class Result:
     value: Decimal | None
-    # Why the value is None: every reason found, e.g. "binance:BTCUSDT:bid is 130 s old".
+    # Why the value is None: every reason found, e.g. "source kraken failed: HTTP 503".
     problems: tuple[str, ...]
     steps: tuple[Step, ...]
     # The quotes the value was built on (unusable ones a median dropped are not).

@@ -39,6 +39,7 @@ from obmin.exchange.rate_feed import (
 from obmin.lib.errors import Refused
 from obmin.lib.mail import email_on_commit
 from obmin.lib.money import plain, quantize, quantize_down
+from obmin.lib.timeutil import utc_date
 from obmin.rates.formula import (
     CurrencyRef,
     FormulaError,
@@ -148,8 +149,10 @@ class StoredInputs:
         elif value is None:
             problem = _("%(key)s has no price") % {"key": ref.key}
         elif self.now >= valid_until:
-            problem = _("%(key)s is %(age)d s old (at most %(max)d s)") % {
-                "key": ref.key, "age": age, "max": source.max_age_seconds}
+            # When it was taken, not its age now: the reason stays the same from round to
+            # round, so a hidden direction is not rewritten every 2 s (`explain` shows ages).
+            problem = _("%(key)s is past its maximum age of %(max)d s (taken %(taken)s UTC)") % {
+                "key": ref.key, "max": source.max_age_seconds, "taken": utc_date(taken_at)}
         return QuoteInput(value, age, problem, taken_at, valid_until)
 
     def currency(self, ref: CurrencyRef) -> Decimal:

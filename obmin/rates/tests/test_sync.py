@@ -93,7 +93,8 @@ def test_stale_venues_leave_the_export_and_come_back(sync, client, clock, market
     advance(clock, 11)
     sync()
     direction = Direction.objects.get(pk=btc_uah.pk)
-    assert "binance:BTCUSDT:bid is 72 s old (at most 60 s)" in direction.rate_hidden_reason
+    assert ("binance:BTCUSDT:bid is past its maximum age of 60 s (taken 2026-12-03 11:00:05 "
+            "UTC)") in direction.rate_hidden_reason
     assert "source kraken failed: no answer within 5 s" in direction.rate_hidden_reason
     response = export(client, "xml", "bestmon1")
     assert xml_items(response.content) == {}, "every direction out: a valid empty document"
@@ -298,3 +299,22 @@ def test_a_jump_confirmed_while_a_round_computes_stays_confirmed(sync, client, c
     sync()
     assert Decimal(exported(client)[KEY]["out"]) == expected_rate(market.binance,
                                                                   market.kraken, market.nbu)
+
+
+def test_a_direction_hidden_for_old_quotes_is_not_rewritten_every_round(sync, client, clock,
+                                                                        market, btc_uah):
+    """Its reason names when the quote was taken, not its age now: the rounds between polls
+    write nothing (no row, no rates_changed, no export rebuilt every 2 s)."""
+    sync()
+    market.binance_time = START  # Binance's answers stop moving
+    market.failing["kraken"] = "503"
+    advance(clock, 61)
+    sync()
+    direction = Direction.objects.get(pk=btc_uah.pk)
+    assert ("binance:BTCUSDT:bid is past its maximum age of 60 s (taken 2026-12-03 11:00:05 "
+            "UTC)") in direction.rate_hidden_reason
+    advance(clock, 2)  # nothing due
+    with CaptureQueriesContext(connection) as queries:
+        assert sync() == 0
+    assert [q["sql"] for q in queries.captured_queries
+            if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))] == []
