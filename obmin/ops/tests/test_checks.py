@@ -76,3 +76,23 @@ def test_the_file_mail_backend_needs_its_directory(settings, tmp_path):
     assert ids(check_mail_settings(None)) == {"obmin.E020"}
     settings.EMAIL_FILE_PATH = str(tmp_path)
     assert check_mail_settings(None) == []
+
+
+def test_tls_and_ssl_together_are_an_error(settings):
+    """Django refuses every send when both are on; `obmin check` says so before the worker
+    finds out, one e-mail at a time."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = True
+    [problem] = check_mail_settings(None)
+    assert problem.id == "obmin.E021" and "EMAIL_USE_TLS" in problem.msg
+    settings.EMAIL_USE_SSL = False
+    assert check_mail_settings(None) == []
+
+
+@pytest.mark.parametrize("backend", ["django.core.mail.backends.dummy.EmailBackend",
+                                     "django.core.mail.backends.locmem.EmailBackend"])
+def test_a_mail_backend_that_sends_nothing_is_flagged(settings, monkeypatch, backend):
+    production(settings, monkeypatch)
+    settings.EMAIL_BACKEND = backend
+    [problem] = check_production_settings(None)
+    assert problem.id == "obmin.W020" and "not sent" in problem.msg
