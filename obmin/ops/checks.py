@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.core.checks import Error as CheckError
+from django.http.request import validate_host
 
-from obmin.lib.site import foreign_host_seen, public_host
+from obmin.lib.site import foreign_host_seen, public_host, public_hostname
 from obmin.lib.timeutil import from_unix, utc_date
 from obmin.passkeys.webauthn import passkeys_possible
 
@@ -62,6 +64,11 @@ def check_production_settings(app_configs: object, **kwargs: object) -> list[Che
             hint="Set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST "
                  "(and EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS), then "
                  "try it: obmin mail test you@example.com", id="obmin.W020"))
+    if not _site_url_allowed():
+        problems.append(Warning(
+            f"SITE_URL's host is not in ALLOWED_HOSTS ({', '.join(settings.ALLOWED_HOSTS)}): "
+            "every request on it, and so every link the site gives out, is refused (400).",
+            hint=f"Add {public_hostname()} to ALLOWED_HOSTS.", id="obmin.W022"))
     seen = foreign_host_seen()
     if seen is not None and seen[0] != public_host():  # not noted before SITE_URL was fixed
         host, when = seen
@@ -79,6 +86,24 @@ def check_production_settings(app_configs: object, **kwargs: object) -> list[Che
             hint="Set METRICS_TOKEN to a long random value and give it to your scraper as a "
                  "Bearer token.", id="obmin.W010"))
     return problems
+
+
+def _site_url_allowed() -> bool:
+    host = public_hostname()
+    return validate_host(f"[{host}]" if ":" in host else host, settings.ALLOWED_HOSTS)
+
+
+@register()
+def check_site_url(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """Every absolute link is SITE_URL + a path (`lib.site.public_url`), from the site's root."""
+    parts = urlsplit(settings.SITE_URL)
+    if (parts.scheme in ("http", "https") and parts.hostname and not parts.path
+            and not parts.query and not parts.fragment):
+        return []
+    return [CheckError(
+        f"SITE_URL is {settings.SITE_URL!r}: every link the site gives out would be wrong.",
+        hint="Set SITE_URL to the site's scheme and host (and port), nothing after: "
+             "SITE_URL=https://obmin.example", id="obmin.E002")]
 
 
 @register()
