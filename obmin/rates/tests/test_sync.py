@@ -248,6 +248,18 @@ def test_obmin_rates_sync_and_explain(capsys, clock, market, btc_uah):
     assert "!! source kraken failed: HTTP 503" in out
 
 
+def test_explain_shows_a_formula_kept_but_not_followed(capsys, clock, market, btc_uah):
+    """The demo's example formulas are off: explain still shows what one would give."""
+    call_command("rates", "sync")
+    MarketRate.objects.filter(direction=btc_uah).update(is_enabled=False)
+    capsys.readouterr()
+    call_command("rates", "explain", "BTC-CARDUAH")
+    out = capsys.readouterr().out
+    assert "manual rate: " in out
+    assert "formula, not followed: " in out and "formula: " not in out
+    assert "[binance:BTCUSDT:bid] = 94500" in out
+
+
 def test_the_exchange_page_says_the_rate_floats(sync, client, clock, market, btc_uah):
     Direction.objects.filter(pk=btc_uah.pk).update(rate_hold_minutes=15)
     sync()
