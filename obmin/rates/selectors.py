@@ -64,10 +64,11 @@ def market_rate_explain(direction: Direction, *, now: datetime | None = None) ->
     lines += [f"  {step_line(step)}" for step in result.steps]
     verdict = market_rate_judge(market, result)
     if verdict.rate is not None:
-        lines.append(_("offered: %(rate)s; oldest input %(age)s s old")
-                     % {"rate": plain(verdict.rate),
-                        "age": f"{(now - verdict.inputs_at).total_seconds():.0f}"
-                        if verdict.inputs_at else "-"})
+        age = (f"{(now - verdict.inputs_at).total_seconds():.0f}"
+               if verdict.inputs_at else "-")
+        lines.append((_("offered: %(rate)s; oldest input %(age)s s old") if market.is_enabled
+                      else _("it would offer: %(rate)s; oldest input %(age)s s old"))
+                     % {"rate": plain(verdict.rate), "age": age})
     else:
         lines.append(_("hidden: %(reason)s") % {"reason": verdict.problem})
     lines.append(_("now in the export: %(give)s : %(get)s%(state)s")

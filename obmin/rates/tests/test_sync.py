@@ -258,6 +258,7 @@ def test_explain_shows_a_formula_kept_but_not_followed(capsys, clock, market, bt
     assert "manual rate: " in out
     assert "formula, not followed: " in out and "formula: " not in out
     assert "[binance:BTCUSDT:bid] = 94500" in out
+    assert "it would offer: " in out and "offered: " not in out
 
 
 def test_the_exchange_page_says_the_rate_floats(sync, client, clock, market, btc_uah):
