@@ -378,6 +378,8 @@ TASKS = {
 # Partner API (obmin/partner_api): requests per key, and failed key attempts per client address.
 PARTNER_API_ENABLED = envbool("PARTNER_API_ENABLED", True)
 PARTNER_API_RATE = os.environ.get("PARTNER_API_RATE", "60/m")
+# API v1's exchange methods per key (create_bid aside): one bot key serves all its customers.
+PARTNER_API_EXCHANGE_RATE = os.environ.get("PARTNER_API_EXCHANGE_RATE", "600/m")
 PARTNER_API_BAD_KEY_RATE = os.environ.get("PARTNER_API_BAD_KEY_RATE", "20/m")
 # API v1 create_bid per key and hour unless the operator set the key's own (a bot serves many).
 PARTNER_API_BIDS_PER_HOUR = int(os.environ.get("PARTNER_API_BIDS_PER_HOUR", "1000"))

@@ -41,7 +41,12 @@ class ApiRequest(HttpRequest):
 
 
 def _key_rate(group: str, request: ApiRequest) -> str:
-    return settings.PARTNER_API_RATE
+    return settings.PARTNER_API_EXCHANGE_RATE if group == EXCHANGE else settings.PARTNER_API_RATE
+
+
+# A key's requests are counted in one of these (or, for create_bid, by its bid limit alone):
+STATISTICS = "partner_api:key"  # api.php and v1's partner methods: a partner's own script
+EXCHANGE = "partner_api:v1_exchange"  # v1's exchange methods: a bot serving many customers
 
 
 def _bad_key_rate(group: str, request: ApiRequest) -> str:
@@ -83,9 +88,11 @@ def authenticate(request: ApiRequest, params: dict[str, str]) -> ApiKey:
     return admit(request, apikey_for_raw(raw_key(request, params)))
 
 
-def admit(request: ApiRequest, key: ApiKey | None) -> ApiKey:
+def admit(request: ApiRequest, key: ApiKey | None, *,
+          counted_in: str | None = STATISTICS) -> ApiKey:
     """The checks after the look-up, shared by api.php and API v1: a blocked partner, the
-    address, the rate limits (counted per address for failures, per key beyond); sets
+    address, the rate limits (counted per address for failures, per key beyond in
+    `counted_in`, or not at all when None: a method counted by its own limit); sets
     request.api_key and touches last_used_at. Needs request.client_ip set."""
     if key is None or key.partner.is_blocked:
         # Failed keys are counted per address, so guessing costs the guesser, not the site.
@@ -99,7 +106,8 @@ def admit(request: ApiRequest, key: ApiKey | None) -> ApiKey:
         raise ApiError(2, _("This API key may not be used from %(ip)s.")
                        % {"ip": request.client_ip or "?"})
     request.api_key = key
-    _limit(request, "partner_api:key", _api_key_id, _key_rate)
+    if counted_in is not None:
+        _limit(request, counted_in, _api_key_id, _key_rate)
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

@@ -44,7 +44,7 @@ def server(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(OBMIN_DATA_DIR=str(data), TASKS_BACKEND="immediate", ACCESS_LOG="0",
                PARTNER_API_RATE="1000000/m", PARTNER_API_BAD_KEY_RATE="1000000/m",
-               PARTNER_API_BID_RATE="1000000/m")
+               PARTNER_API_EXCHANGE_RATE="1000000/m", PARTNER_API_BIDS_PER_HOUR="1000000")
 
     def obmin(*args: str) -> str:
         done = subprocess.run([str(OBMIN), *args], env=env, capture_output=True, text=True,

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from obmin.exchange.accounts import EXAMPLES, AccountFormat
-from obmin.exchange.models import DirectionField, ExchangeStatus
+from obmin.exchange.models import DirectionField, Exchange, ExchangeStatus
+from obmin.exchange.services import exchange_set_status
+from obmin.lib.money import plain
 from obmin.partner_api.models import ApiKey
 from obmin.partner_api.services import apikey_create
 from obmin.partner_api.tests.conftest import parse
@@ -56,7 +58,9 @@ def conforms_data(method: str, answer: dict) -> None:
     assert answer["error"] == spec.success_error and type(answer["error"]) is type(
         spec.success_error), (method, answer)
     assert answer["error_text"] == ""
-    if spec.data == LIST:
+    if spec.data == STRING:
+        assert isinstance(answer["data"], str) and answer["data"], (method, answer)
+    elif spec.data == LIST:
         assert isinstance(answer["data"], list)
         for each in answer["data"]:
             conforms(spec.answer, each)
@@ -173,6 +177,10 @@ def test_fields_keyed_by_premium_names_and_the_email_field_chosen_per_direction(
     assert list(data["dir_fields"]) == ["cf11", "cf1"]
     assert data["dir_fields"]["cf1"]["req"] == "1" and data["dir_fields"]["cf11"]["req"] == "0"
     assert data["give_fields"]["account1"]["label"] == "Your PM account"
+    # Premium's type of a text field: its Telegram module asks only text, textarea, select
+    # and checkbox fields (and sends nothing for any other type).
+    assert {each["type"] for side in ("give_fields", "get_fields", "dir_fields")
+            for each in data[side].values()} == {"text"}
     other = v1("get_direction", direction_id=world["pm_usdt"].pk)["data"]
     assert other["give_fields"] == [] and list(other["dir_fields"]) == ["cf6"]
     # By currency pair, without direction_id.
@@ -188,20 +196,27 @@ def test_fields_keyed_by_premium_names_and_the_email_field_chosen_per_direction(
 @pytest.mark.django_db
 def test_api_actions_for_manual_and_automatic_payment(world):
     v1 = world["v1"]
-    manual = btc_bid(world)["data"]["api_actions"]
+    made = btc_bid(world)["data"]
+    manual = made["api_actions"]
     assert (manual["type"], manual["cancel"], manual["pay"]) == ("address", "api", "api")
     assert manual["address"] and manual["pay_amount"] == "100"
+    # Premium's bid answers carry the rates, and the tag as dest_tag (its Telegram module
+    # shows them); Obmin's memo is the same value.
+    assert (made["course_give"], made["course_get"]) == ("100000", "1")
+    assert manual["dest_tag"] == manual["memo"] == ""
     auto = v1("create_bid", direction_id=world["pm_usdt"].pk, calc_amount="100",
               account2="TXYZ", cf6="c@example.org")["data"]
     actions = auto["api_actions"]
-    assert actions["type"] == "merchant" and actions["cancel"] == "api"
+    assert actions["type"] == "link" and actions["cancel"] == "api"
     assert actions["pay"].startswith("http") and actions["pay"] == auto["url"]
     # pay_bid is not for a bid paid on its page.
     assert v1("pay_bid", hash=auto["hash"])["error"] == 4
-    cancelled = v1("cancel_bid", hash=auto["hash"])["data"]
-    assert cancelled["status"] == "cancel"
+    assert v1("cancel_bid", hash=auto["hash"])["data"] == "cancel"
+    cancelled = v1("bid_info", hash=auto["hash"])["data"]
     assert (cancelled["api_actions"]["cancel"], cancelled["api_actions"]["pay"]) == (
         "disabled", "disabled")
+    # Nothing more to pay: Premium's type finished (its Telegram module then offers nothing).
+    assert cancelled["api_actions"]["type"] == "finished"
 
 
 @pytest.mark.django_db
@@ -209,8 +224,7 @@ def test_statuses_have_premium_names_and_titles_in_the_requests_language(world):
     v1 = world["v1"]
     bid = btc_bid(world)["data"]
     assert (bid["status"], bid["status_title"]) == ("new", "New bid")
-    paid = v1("pay_bid", hash=bid["hash"])["data"]
-    assert paid["status"] == "payed"
+    assert v1("pay_bid", hash=bid["hash"])["data"] == "payed"
     response = v1.client.post(V1 + "bid_info", {"hash": bid["hash"]}, headers={
         "API-LOGIN": v1.key.login, "API-KEY": v1.raw, "API-LANG": "uk_UA"})
     assert parse(response)["data"]["status_title"] != "Paid bid"
@@ -233,6 +247,10 @@ def test_every_get_exchanges_filter_is_applied(world):
     assert ids() == [third["id"], second["id"], first["id"]]  # newest first
     assert ids(id=first["id"]) == [first["id"]]
     assert ids(api_id="a-2") == [second["id"]]
+    # Lists, as Premium's PHP reads them (a bot polls its open bids in one call), and hash.
+    assert ids(id=f"{first['id']},{third['id']}") == [third["id"], first["id"]]
+    assert ids(api_id="a-1,a-3") == [third["id"], first["id"]]
+    assert ids(hash=second["hash"]) == [second["id"]]
     assert ids(ip="198.51.100.7") == [first["id"]]
     assert ids(status="cancel") == [third["id"]]
     assert ids(status="new,payed") == [second["id"], first["id"]]
@@ -251,6 +269,7 @@ def test_every_get_exchanges_filter_is_applied(world):
 @pytest.mark.django_db
 @pytest.mark.parametrize(("method", "params", "field"), [
     ("get_exchanges", {"id": "x"}, "id"),
+    ("get_exchanges", {"id": "1,x"}, "id"),
     ("get_exchanges", {"ip": "nope"}, "ip"),
     ("get_exchanges", {"status": "paid"}, "status"),
     ("get_exchanges", {"status_history": "yes"}, "status_history"),
@@ -311,3 +330,69 @@ def test_calc_actions_three_and_four_with_commissions(world):
     assert Decimal(calc[2]["sum_get"]) >= 100 and Decimal(calc[2]["sum_get_com"]) < Decimal(
         calc[4]["sum_get_com"])
     assert all(each["changed"] == "0" for each in calc.values())
+
+
+@pytest.mark.django_db
+def test_cancel_pay_and_success_answer_the_new_status_by_id_or_hash_and_again(world):
+    """As Premium's PHP: `data` is the new status's name; the bid is found by `id` (as
+    Premium's own Telegram module sends it) or `hash`; asked again in that status, the same
+    answer (a bot retrying after a timeout is not refused)."""
+    v1 = world["v1"]
+    bid = btc_bid(world)["data"]
+    for _twice in range(2):
+        assert v1("pay_bid", id=bid["id"]) == {"error": 0, "error_text": "", "data": "payed"}
+    # The operator confirms the payment.
+    exchange_set_status(exchange_id=int(bid["id"]), status=ExchangeStatus.RECEIVED,
+                        actor="carol")
+    for _twice in range(2):
+        assert v1("success_bid", hash=bid["hash"])["data"] == "success"
+    other = btc_bid(world)["data"]
+    for _twice in range(2):
+        assert v1("cancel_bid", "get", id=other["id"])["data"] == "cancel"
+    # A status the bid cannot reach is refused, naming the bid.
+    refused = v1("pay_bid", id=other["id"])
+    assert refused["error"] == 4 and set(refused["error_fields"]) == {"hash"}
+    assert v1("cancel_bid")["error"] == 4
+    assert v1("cancel_bid", id="999999") == {"error": 6, "error_text": "No bid exists",
+                                             "data": {}}
+
+
+@pytest.mark.django_db
+def test_get_exchanges_items_carry_the_keys_own_reward_as_get_partner_exchanges(world):
+    """Contract 4b: get_exchanges' items are get_partner_exchanges' plus api_id, so accrued and
+    partner_reward too: the key's partner's own, "0" for a bid credited to another partner."""
+    v1 = world["v1"]
+    ApiKey.objects.filter(pk=v1.key.pk).update(may_name_partners=True)
+    own = btc_bid(world, partner_id=str(world["alice"].pk))["data"]
+    bobs = btc_bid(world, partner_id=str(world["bob"].pk))["data"]
+    for bid in (own, bobs):
+        v1("pay_bid", id=bid["id"])
+        exchange_set_status(exchange_id=int(bid["id"]), status=ExchangeStatus.SUCCESS,
+                            actor="carol")
+    items = {item["id"]: item for item in v1("get_exchanges")["data"]["items"]}
+    alices = Exchange.objects.get(pk=int(own["id"]))
+    assert alices.partner_reward > 0 and alices.reward_accrued
+    assert (items[own["id"]]["partner_reward"], items[own["id"]]["accrued"]) == (
+        plain(alices.partner_reward), "1")
+    assert Exchange.objects.get(pk=int(bobs["id"])).partner_reward > 0
+    assert (items[bobs["id"]]["partner_reward"], items[bobs["id"]]["accrued"]) == ("0", "0")
+
+
+@pytest.mark.django_db
+def test_unset_limits_are_no_and_set_ones_are_amounts(world):
+    v1 = world["v1"]
+    direction = world["pm_usdt"]  # 1 PMUSD : 0.98 USDT
+    direction.min_amount = Decimal(0)
+    direction.max_amount = Decimal(0)
+    direction.save()
+    for method, params in (("get_direction", {}), ("get_calc", {"calc_amount": "50"})):
+        data = v1(method, direction_id=direction.pk, **params)["data"]
+        assert [data[name] for name in ("min_give", "max_give", "min_get", "max_get")] == [
+            "no"] * 4, (method, data)
+    direction.min_amount = Decimal(10)
+    direction.max_amount = Decimal(1000)
+    direction.save()
+    data = v1("get_calc", direction_id=direction.pk, calc_amount="5000")["data"]
+    assert [data[name] for name in ("min_give", "max_give", "min_get", "max_get")] == [
+        "10", "1000", "9.8", "980"]
+    assert (data["sum_give"], data["changed"]) == ("1000", "1")

@@ -152,16 +152,22 @@ def _limit_refusal(group: str, value: str, rate: str) -> int | None:
     return None
 
 
-def bid_check_rate(*, key: ApiKey, user_ip: str) -> str | None:
-    """The refusal of one more bid through this key, or None. A key serves all of a bot's
-    customers from one address, so it has its own hourly limit (the operator's, else
-    PARTNER_API_BIDS_PER_HOUR); the customer's address the bot passes (`user_ip`) is counted as
-    the exchange page counts a visitor's (`exchange_rate_limit_refusal`)."""
+def bid_key_refusal(*, key: ApiKey) -> str | None:
+    """Counts one create_bid through this key; its refusal when beyond the key's hourly bid
+    limit (the operator's, else PARTNER_API_BIDS_PER_HOUR), else None. A key serves all of a
+    bot's customers from one address, so every attempt counts here, and create_bid is not
+    counted in the requests per minute (PARTNER_API_RATE)."""
     rate = f"{key.bids_per_hour or settings.PARTNER_API_BIDS_PER_HOUR}/h"
     wait = _limit_refusal("v1:bids", str(key.pk), rate)
     if wait is not None:
         return _("This key's bid limit is reached; try again in %(minutes)s min.") % {
             "minutes": max(wait // 60, 1)}
+    return None
+
+
+def bid_customer_refusal(*, user_ip: str) -> str | None:
+    """The refusal of one more bid for the customer at `user_ip` (the address the bot passes),
+    counted as the exchange page counts a visitor's (`exchange_rate_limit_refusal`)."""
     if user_ip:
         refused = exchange_rate_limit_refusal(client_ip=user_ip, user_hash="")
         if refused is not None:

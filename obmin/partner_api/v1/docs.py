@@ -34,10 +34,11 @@ DIFFERENCES = (
     _("Statuses Obmin's lifecycle never reaches (coldnew, delete, techpay, coldpay, partpay, "
       "verify, mercherror, payouterror, scrpayerror, coldsuccess, partpayout) are never sent; "
       "the status filter accepts them and finds nothing."),
-    _("Fields are text inputs (type input, no select options) and none feeds the calculator "
-      "(cd is 0); the calculator's cd parameter is accepted and unused."),
-    _("cancel_bid, pay_bid and success_bid answer the whole bid (with status and "
-      "status_title), as bid_info does."),
+    _("get_exchanges' time and date are when the bid was made, and start_time and end_time "
+      "select by it; Premium's are its last change (follow changes by callback_url, or read "
+      "statuses with status_history=1)."),
+    _("Fields are one-line inputs (type text, no select options) and none feeds the "
+      "calculator (cd is 0); the calculator's cd parameter is accepted and unused."),
     _("Additions a Premium client ignores: each currency's code, api_actions.memo, "
       "get_exchanges' hash, the partner lists' sub1 … sub5, country and updated_time, a status "
       "filter, and error_fields on every refused parameter."),

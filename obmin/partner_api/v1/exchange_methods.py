@@ -50,9 +50,10 @@ from obmin.partner_api.v1.bids import (
     BidRequest,
     Calc,
     bid_cancel,
-    bid_check_rate,
     bid_complete,
     bid_create,
+    bid_customer_refusal,
+    bid_key_refusal,
     bid_of,
     bid_pay,
     bid_url,
@@ -80,6 +81,17 @@ def _id(options: Mapping[str, str], name: str, *, required: bool) -> int | None:
     if not ID.fullmatch(raw) or int(raw) < 1:
         raise bad_fields({name: _("A whole number from 1 is expected.")})
     return int(raw)
+
+
+def _id_list(options: Mapping[str, str], name: str) -> list[int]:
+    """`1` or `1,2,3` (Premium reads a comma-separated list); empty when not given."""
+    raw = options.get(name, "").strip()
+    if not raw:
+        return []
+    parts = [part.strip() for part in raw.split(",")]
+    if len(parts) > 500 or not all(ID.fullmatch(part) and int(part) >= 1 for part in parts):
+        raise bad_fields({name: _("A whole number from 1 is expected.")})
+    return [int(part) for part in parts]
 
 
 def _amount(options: Mapping[str, str], name: str = "calc_amount") -> Decimal:
@@ -206,7 +218,9 @@ def _amounts(d: Direction, result: Calc) -> dict[str, Any]:
 
 
 def _field(asked: AskedField, tooltip: str = "") -> dict[str, Any]:
-    return {"name": asked.name, "type": "input", "label": asked.label, "req": asked.required,
+    # "text": Premium's type of a one-line input (its Telegram module knows text, textarea,
+    # select and checkbox, and skips any other).
+    return {"name": asked.name, "type": "text", "label": asked.label, "req": asked.required,
             "tooltip": asked.tooltip or tooltip, "options": {}, "cd": 0}
 
 
@@ -266,10 +280,14 @@ def _api_actions(exchange: Exchange) -> dict[str, Any]:
     pay = "disabled"
     if is_new:
         pay = bid_url(exchange) if automatic else "api"
-    return {"type": "merchant" if automatic else "address",
+    # Premium's types: "link" (pay on a page), "address" (send to an address), "finished"
+    # (nothing left to pay: Premium's Telegram module then shows no payment and no buttons).
+    kind = "finished" if not is_new else "link" if automatic else "address"
+    return {"type": kind,
             "cancel": "api" if is_new else "disabled", "pay": pay,
             "instruction": instruction, "pay_amount": exchange.amount_give,
-            "address": "" if automatic else exchange.pay_to, "memo": exchange.pay_memo}
+            "address": "" if automatic else exchange.pay_to,
+            "dest_tag": exchange.pay_memo, "memo": exchange.pay_memo}
 
 
 def bid_values(exchange: Exchange, api_id: str = "") -> dict[str, Any]:
@@ -280,6 +298,7 @@ def bid_values(exchange: Exchange, api_id: str = "") -> dict[str, Any]:
         "status_title": premium_title(exchange.status),
         "psys_give": exchange.currency_give.title, "psys_get": exchange.currency_get.title,
         "amount_give": exchange.amount_give, "amount_get": exchange.amount_get,
+        "course_give": exchange.rate_give, "course_get": exchange.rate_get,
         "currency_code_give": exchange.currency_give.code,
         "currency_code_get": exchange.currency_get.code,
         "api_actions": _api_actions(exchange),
@@ -293,6 +312,9 @@ def _fields_given(options: Mapping[str, str]) -> dict[str, str]:
 
 def create_bid(request: V1Request) -> HttpResponseBase:
     options = request.api_params
+    refusal = bid_key_refusal(key=request.api_key)
+    if refusal is not None:
+        raise V1Error(E_TOO_MANY, refusal, status=429, retry_after=60)
     direction = _direction(options)
     amount, action = _amount(options), _action(options)
     partner_id = _id(options, "partner_id", required=False)
@@ -300,7 +322,7 @@ def create_bid(request: V1Request) -> HttpResponseBase:
     callback_url = options.get("callback_url", "").strip()
     if len(callback_url) > 500:
         raise bad_fields({"callback_url": _("At most 500 characters.")})
-    refusal = bid_check_rate(key=request.api_key, user_ip=user_ip)
+    refusal = bid_customer_refusal(user_ip=user_ip)
     if refusal is not None:
         raise V1Error(E_TOO_MANY, refusal, status=429, retry_after=60)
     api_id = options.get("api_id", "").strip()[:100]
@@ -319,21 +341,24 @@ def create_bid(request: V1Request) -> HttpResponseBase:
             "psys_give": direction.currency_give.title,
             "psys_get": direction.currency_get.title,
             "amount_give": made.quote.amount_give, "amount_get": made.quote.amount_get,
+            "course_give": direction.rate_give, "course_get": direction.rate_get,
             "currency_code_give": direction.currency_give.code,
             "currency_code_get": direction.currency_get.code,
             "api_actions": {"type": "address", "cancel": "disabled", "pay": "disabled",
                             "instruction": _("A test key's bid: nothing was created."),
                             "pay_amount": made.quote.amount_give, "address": "",
-                            "memo": ""}})
+                            "dest_tag": "", "memo": ""}})
     return _answer("create_bid", bid_values(made, api_id))
 
 
-def _own_bid(request: V1Request, *, by_id: bool) -> Exchange:
+def _own_bid(request: V1Request, *, missing: str) -> Exchange:
+    """The key's bid by `id` or else `hash`, as Premium reads both; neither is a refusal
+    naming `missing`."""
     options = request.api_params
-    bid_id = _id(options, "id", required=False) if by_id else None
+    bid_id = _id(options, "id", required=False)
     token = options.get("hash", "").strip()[:64]
     if bid_id is None and not token:
-        raise bad_fields({"hash" if not by_id else "id": _("This parameter is required.")})
+        raise bad_fields({missing: _("This parameter is required.")})
     exchange = bid_of(key=request.api_key, bid_id=bid_id, token=token)
     if exchange is None:
         raise V1Error(E_NO_BID, NO_BID)
@@ -345,32 +370,34 @@ def _api_id(exchange: Exchange) -> str:
 
 
 def bid_info(request: V1Request) -> HttpResponseBase:
-    exchange = _own_bid(request, by_id=True)
+    exchange = _own_bid(request, missing="id")
     return _answer("bid_info", bid_values(exchange, _api_id(exchange)))
 
 
-def _moved(request: V1Request, method: str, move: Any) -> HttpResponseBase:
-    exchange = _own_bid(request, by_id=False)
-    try:
-        move(exchange=exchange)
-    except BidRefused as refused:
-        raise bad_fields(refused.fields) from None
-    exchange.refresh_from_db()
-    return _answer(method, bid_values(exchange, _api_id(exchange)))
+def _moved(request: V1Request, method: str, move: Any, target: str) -> HttpResponseBase:
+    """`data` is the bid's status after the move, Premium's name, as its PHP answers; a bid
+    already in `target` answers the same (a bot retrying after a timeout is not refused)."""
+    exchange = _own_bid(request, missing="hash")
+    if exchange.status != target:
+        try:
+            exchange = move(exchange=exchange)
+        except BidRefused as refused:
+            raise bad_fields(refused.fields) from None
+    return _answer(method, premium_status(exchange.status))
 
 
 def cancel_bid(request: V1Request) -> HttpResponseBase:
-    return _moved(request, "cancel_bid", bid_cancel)
+    return _moved(request, "cancel_bid", bid_cancel, ExchangeStatus.CANCELLED)
 
 
 def pay_bid(request: V1Request) -> HttpResponseBase:
-    return _moved(request, "pay_bid", bid_pay)
+    return _moved(request, "pay_bid", bid_pay, ExchangeStatus.PAID)
 
 
 def success_bid(request: V1Request) -> HttpResponseBase:
     if not request.api_key.may_complete_bids:
         raise V1Error(3, METHOD_NOT_SUPPORTED)
-    return _moved(request, "success_bid", bid_complete)
+    return _moved(request, "success_bid", bid_complete, ExchangeStatus.SUCCESS)
 
 
 def status_filter(options: Mapping[str, str]) -> list[str] | None:
@@ -402,37 +429,44 @@ def get_exchanges(request: V1Request) -> HttpResponseBase:
     """The key's own bids, newest first, with every documented filter applied."""
     options = request.api_params
     window = params.window(options)
-    wanted = _id(options, "id", required=False)
+    wanted = _id_list(options, "id")
     ip = params.ip_filter(options)
     with_history = _flag(options, "status_history")
     statuses = status_filter(options)
-    api_id = options.get("api_id", "").strip()
-    if len(api_id) > 100:
+    api_ids = [each.strip() for each in options.get("api_id", "").split(",") if each.strip()]
+    if any(len(each) > 100 for each in api_ids) or len(api_ids) > 500:
         raise bad_fields({"api_id": _("At most 100 characters.")})
+    token = options.get("hash", "").strip()
     mine = ApiBid.objects.filter(api_key=request.api_key)
-    if api_id:
-        mine = mine.filter(api_id=api_id)
+    if api_ids:
+        mine = mine.filter(api_id__in=api_ids)
     exchanges = (Exchange.objects.filter(pk__in=mine.values("exchange_id"))
                  .select_related("currency_give", "currency_get")
                  .order_by("-created_at", "-id"))
-    if wanted is not None:
-        exchanges = exchanges.filter(pk=wanted)
+    if wanted:
+        exchanges = exchanges.filter(pk__in=wanted)
+    if token:
+        exchanges = exchanges.filter(token=token[:64])
     if statuses is not None:
         exchanges = exchanges.filter(status__in=statuses)
     if ip:
         exchanges = exchanges.filter(user_ip=ip)
     page = list(window.page(exchanges))
-    api_ids = dict(mine.filter(pk__in=[e.pk for e in page])
+    own_ids = dict(mine.filter(pk__in=[e.pk for e in page])
                    .values_list("exchange_id", "api_id"))
     history = exchange_history(page) if with_history else {}
+    partner_id = request.api_key.partner_id
     return _answer("get_exchanges", {"items": [{
-        "id": e.pk, "api_id": api_ids.get(e.pk, ""), "hash": e.token,
+        "id": e.pk, "api_id": own_ids.get(e.pk, ""), "hash": e.token,
         "time": to_unix(e.created_at), "date": utc_date(e.created_at),
         "psys_give": e.currency_give.title, "psys_get": e.currency_get.title,
         "currency_code_give": e.currency_give.code, "currency_code_get": e.currency_get.code,
         "course_give": e.rate_give, "course_get": e.rate_get,
         "amount_give": e.amount_give, "amount_get": e.amount_get,
         "exchange_success": e.status == ExchangeStatus.SUCCESS,
+        # Another partner's reward (a bid the operator's key credited to it) is not shown.
+        "accrued": e.reward_accrued and e.partner_id == partner_id,
+        "partner_reward": e.partner_reward if e.partner_id == partner_id else 0,
         # The key's own bids: the address its bot gave (or its own), as given.
         "user_hash": e.user_hash, "user_ip": e.user_ip or "",
         "status": premium_status(e.status),

@@ -77,7 +77,8 @@ def get_partner_info(request: V1Request) -> HttpResponseBase:
         "balance": info.balance,
         "min_payout": info.min_payout,
         "items": [{"id": m.id, "title": m.title,
-                   "commission": f"{plain(m.commission_percent)}%", "amount": m.amount}
+                   "commission": f"{plain(m.commission_percent)}%",
+                   "comission": f"{plain(m.commission_percent)}%", "amount": m.amount}
                   for m in info.methods],
     }))
 

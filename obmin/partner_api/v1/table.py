@@ -62,7 +62,8 @@ class Method:
     summary: str | Promise
     params: tuple[Param, ...] = ()
     answer: tuple[Field, ...] = ()
-    # What `data` is: an object of `answer`'s fields, or a list of them (get_directions).
+    # What `data` is: an object of `answer`'s fields, a list of them (get_directions), or
+    # the one field's value as a string (cancel_bid's new status, as Premium's PHP sends it).
     data: str = OBJECT
     # `error` as this method's PHP sends it on success: create_bid's is the string "0".
     success_error: int | str = 0
@@ -71,6 +72,8 @@ class Method:
         """`data` of a successful answer from the values gathered under the fields' names."""
         if self.data == LIST:
             return [shape(self.answer, each) for each in values]
+        if self.data == STRING:
+            return php_string(values)
         return shape(self.answer, values)
 
 
@@ -142,6 +145,9 @@ def json_schema(field: Field) -> dict[str, Any]:
 
 
 def data_schema(method: Method) -> dict[str, Any]:
+    if method.data == STRING:
+        (only,) = method.answer
+        return json_schema(only)
     element = json_schema(Field("data", OBJECT, method.summary, fields=method.answer))
     if method.data == LIST:
         return {"type": "array", "items": element}
@@ -171,7 +177,9 @@ AMOUNT = (
     Param("cd", "string", False, _("Accepted for compatibility; Obmin's fields carry no "
                                    "extra calculator data.")),
 )
-HASH = Param("hash", "string", True, _("The bid's hash."))
+BID_BY = (Param("hash", "string", False, _("The bid's hash (or give its id).")),
+          Param("id", "integer", False, _("Or the bid's id (as Premium's Telegram module "
+                                          "sends it).")))
 STATUS_HISTORY = Param("status_history", "integer", False,
                        _("1: add each item's status history (statuses); 0 (default): not."))
 IP = Param("ip", "string", False,
@@ -222,7 +230,8 @@ AMOUNTS = (
 )
 FIELD_DESCRIPTION = (
     _s("name", _("The field's name, to send to create_bid.")),
-    _s("type", _("input, or select with options.")),
+    _s("type", _("text (a one-line input; Premium also has textarea, select and checkbox, "
+                 "which Obmin's fields never are).")),
     _s("label", _("The field's label in the request's language.")),
     _s("req", _("1 required, 0 optional.")),
     _s("tooltip", _("A hint.")),
@@ -230,14 +239,15 @@ FIELD_DESCRIPTION = (
     _s("cd", _("1 when the calculator needs it (never in Obmin).")),
 )
 API_ACTIONS = Field("api_actions", OBJECT, _("What the customer may do next."), fields=(
-    _s("type", _("How the customer pays: address (send to address) or merchant (on the "
-                 "exchange's page).")),
+    _s("type", _("How the customer pays: address (send to address), link (on the "
+                 "exchange's page, the pay URL), or finished once nothing is left to pay.")),
     _s("cancel", _("api (call cancel_bid), disabled, or a URL to open.")),
     _s("pay", _("api (call pay_bid once paid), disabled, or a URL where the customer pays.")),
     _s("instruction", _("Payment instructions in the request's language.")),
     _s("pay_amount", _("The amount to pay.")),
     _s("address", _("Where to send it (empty when paid on a page).")),
-    _s("memo", _("The memo or tag the network needs, if any (Obmin's addition).")),
+    _s("dest_tag", _("The memo or tag the network needs, if any (empty when none).")),
+    _s("memo", _("The same as dest_tag (Obmin's addition).")),
 ))
 BID = (
     _s("url", _("The exchange's page.")),
@@ -252,8 +262,13 @@ BID = (
     _s("currency_code_get", _("Code of the currency received.")),
     _s("amount_give", _("Amount given.")),
     _s("amount_get", _("Amount received.")),
+    _s("course_give", _("Rate: give side.")),
+    _s("course_get", _("Rate: get side.")),
     API_ACTIONS,
 )
+NEW_STATUS = (_s("status", _("data itself: the bid's status after the call, Premium's name "
+                             "(a string, not an object). Asked again in that status, the "
+                             "same answer.")),)
 EXCHANGE_ITEM = (
     _s("id", _("The exchange's id.")),
     *TIME,
@@ -290,6 +305,7 @@ METHODS = (
             _s("id", _("Method id (add_partner_payout's method_id).")),
             _s("title", _("Its title.")),
             _s("commission", _("Its fee, N%.")),
+            _s("comission", _("The same, as Premium's PHP spells it.")),
             _s("amount", _("What the balance pays out by it.")),
         )),
     )),
@@ -383,19 +399,27 @@ METHODS = (
     Method("bid_info", _("One of this key's bids."),
            (Param("id", "integer", False, _("The bid's id.")),
             Param("hash", "string", False, _("Or its hash."))), answer=BID),
-    Method("cancel_bid", _("Cancels a bid not yet paid (api_actions.cancel is api)."), (HASH,),
-           answer=BID),
-    Method("pay_bid", _("The customer says it has paid (api_actions.pay is api)."), (HASH,),
-           answer=BID),
-    Method("success_bid", _("Marks a bid done (keys the operator granted it to)."), (HASH,),
-           answer=BID),
+    Method("cancel_bid", _("Cancels a bid not yet paid (api_actions.cancel is api)."), BID_BY,
+           answer=NEW_STATUS, data=STRING),
+    Method("pay_bid", _("The customer says it has paid (api_actions.pay is api)."), BID_BY,
+           answer=NEW_STATUS, data=STRING),
+    Method("success_bid", _("Marks a bid done (keys the operator granted it to)."), BID_BY,
+           answer=NEW_STATUS, data=STRING),
     Method("get_exchanges", _("This key's own bids."),
-           (*WINDOW, OFFSET, Param("id", "integer", False, _("Only this bid.")),
-            Param("api_id", "string", False, _("Only the bid with your own id.")),
+           (*WINDOW, OFFSET,
+            Param("id", "string", False, _("Only these bids: an id, or ids separated by "
+                                           "commas.")),
+            Param("api_id", "string", False, _("Only the bids with your own ids (one, or "
+                                               "several separated by commas).")),
+            Param("hash", "string", False, _("Only the bid with this hash.")),
             IP, STATUS_HISTORY, STATUS_FILTER),
            answer=(Field("items", LIST, _("Bids, newest first."), fields=(
                *EXCHANGE_ITEM[:1], _s("api_id", _("Your own id for the bid.")),
                _s("hash", _("The bid's hash (Obmin's addition).")),
-               *EXCHANGE_ITEM[1:])),)),
+               *EXCHANGE_ITEM[1:12],
+               _s("accrued", _("1 when your reward for it was credited.")),
+               _s("partner_reward", _("Your reward for it (0 when another partner was "
+                                      "credited).")),
+               *EXCHANGE_ITEM[12:])),)),
 )
 BY_NAME = {method.name: method for method in METHODS}

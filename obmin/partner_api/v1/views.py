@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from obmin.lib import metrics
 from obmin.lib.ipmask import client_address
-from obmin.partner_api.decorators import admit
+from obmin.partner_api.decorators import EXCHANGE, STATISTICS, admit
 from obmin.partner_api.envelope import ApiError
 from obmin.partner_api.params import request_params
 from obmin.partner_api.selectors import apikey_for_login
@@ -37,7 +37,7 @@ from obmin.partner_api.v1.answer import (
     fail,
     from_api_error,
 )
-from obmin.partner_api.v1.catalog import ALL_METHODS
+from obmin.partner_api.v1.catalog import ALL_METHODS, EXCHANGE_METHODS
 from obmin.partner_api.v1.request import V1Request
 
 Handler = Callable[[V1Request], HttpResponseBase]
@@ -86,6 +86,16 @@ def v1_params(request: HttpRequest) -> dict[str, str]:
     return params
 
 
+def _counted_in(method: str) -> str | None:
+    """Where a request of `method` is counted: a bot's exchange methods serve all of its
+    customers through one key (PARTNER_API_EXCHANGE_RATE), create_bid only by the key's own
+    bid limit (bids.bid_key_refusal, set by the operator), the partner statistics as api.php's
+    (PARTNER_API_RATE)."""
+    if method == "create_bid":
+        return None
+    return EXCHANGE if method in EXCHANGE_METHODS else STATISTICS
+
+
 def language_of(header: str) -> str:
     """Django's language for `API-LANG` (`uk_UA` -> uk); English for anything else."""
     return "uk" if header.strip().lower().startswith("uk") else "en"
@@ -114,7 +124,8 @@ def answer(request: HttpRequest, method: str, *, locale: str) -> HttpResponseBas
             raise V1Error(E_DISABLED, API_DISABLED)
         params = v1_params(request)
         key = admit(v1_request, apikey_for_login(request.META.get("HTTP_API_LOGIN", "").strip(),
-                                                 request.META.get("HTTP_API_KEY", "").strip()))
+                                                 request.META.get("HTTP_API_KEY", "").strip()),
+                    counted_in=_counted_in(method))
         handler = HANDLERS.get(method)
         if handler is None or not key.allows(method):
             raise V1Error(E_METHOD, METHOD_NOT_SUPPORTED)
