@@ -36,7 +36,8 @@ from obmin.lib.admin import (
 )
 from obmin.lib.i18n import lazy_format
 
-StatusAction = Callable[["admin.ModelAdmin[Exchange]", HttpRequest, "QuerySet[Exchange]"], None]
+StatusAction = Callable[["admin.ModelAdmin[Exchange]", HttpRequest, "QuerySet[Exchange]"],
+                        TemplateResponse | None]
 
 
 @admin.register(Currency)
@@ -151,23 +152,69 @@ class StatusChangeInline(admin.TabularInline):
         return False
 
 
+class StatusForm(forms.Form):
+    txid = forms.CharField(label=_("Transaction id of the payout"), max_length=200,
+                           required=False, widget=forms.TextInput(attrs={"size": 60}))
+    note = forms.CharField(label=_("Reason (the customer reads it)"), max_length=255,
+                           required=False, widget=forms.TextInput(attrs={"size": 60}))
+
+
+# What the operator gives with a status, as on the desk: the payout's transaction id with
+# success, the reason with error and cancelled.
+STATUS_NEEDS = {ExchangeStatus.SUCCESS: "txid", ExchangeStatus.ERROR: "note",
+                ExchangeStatus.CANCELLED: "note"}
+
+
 def _status_action(status: str) -> StatusAction:
+    """A list action that first shows the chosen exchanges and asks what the status needs;
+    its confirmation moves each from the status it showed (`only_from`), so a second click
+    changes nothing."""
+
     def action(modeladmin: admin.ModelAdmin[Exchange], request: HttpRequest,
-               queryset: QuerySet[Exchange]) -> None:
-        done, refused = 0, []
-        for exchange_id in queryset.values_list("pk", flat=True):
-            try:
-                exchange_set_status(exchange_id=exchange_id, status=status,
-                                    actor=f"admin:{request.user.get_username()}")
-                done += 1
-            except ExchangeError as error:
-                refused.append(error.message)
-        if done:
-            modeladmin.message_user(request, _("%(n)d exchange(s) set to %(status)s.")
-                                    % {"n": done, "status": ExchangeStatus(status).label},
-                                    messages.SUCCESS)
-        for message in refused:
-            modeladmin.message_user(request, message, messages.ERROR)
+               queryset: QuerySet[Exchange]) -> TemplateResponse | None:
+        form = StatusForm(request.POST if request.POST.get("confirm") else None)
+        needs = STATUS_NEEDS.get(status, "")
+        if form.is_bound and form.is_valid() and (not needs or form.cleaned_data[needs].strip()):
+            done, refused = 0, []
+            for exchange_id in queryset.values_list("pk", flat=True):
+                try:
+                    exchange_set_status(exchange_id=exchange_id, status=status,
+                                        actor=f"admin:{request.user.get_username()}",
+                                        note=form.cleaned_data["note"].strip(),
+                                        txid=form.cleaned_data["txid"],
+                                        only_from=request.POST.get(f"shown_{exchange_id}"))
+                    done += 1
+                except ExchangeError as error:
+                    refused.append(error.message)
+            if done:
+                modeladmin.message_user(request, _("%(n)d exchange(s) set to %(status)s.")
+                                        % {"n": done, "status": ExchangeStatus(status).label},
+                                        messages.SUCCESS)
+            for message in refused:
+                modeladmin.message_user(request, message, messages.ERROR)
+            return None
+        if form.is_bound and needs == "txid":
+            form.add_error("txid", _("Give the transaction id of the payout you sent."))
+        elif form.is_bound and needs == "note":
+            form.add_error("note", _("Give the reason; the customer reads it."))
+        if needs != "txid":
+            del form.fields["txid"]
+        if not needs:
+            form.fields["note"].label = _("Note (optional)")
+        rows = [{"exchange": e, "give": f"{amount_text(e.amount_give, e.currency_give.decimals)} "
+                 f"{e.currency_give.code}",
+                 "get": f"{amount_text(e.amount_get, e.currency_get.decimals)} "
+                 f"{e.currency_get.code}",
+                 # The status the operator saw, kept when the page is shown again.
+                 "shown": request.POST.get(f"shown_{e.pk}") or e.status}
+                for e in queryset.select_related("currency_give", "currency_get").order_by("id")]
+        return TemplateResponse(request, "admin/exchange/exchange/set_status.html", {
+            **modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta,
+            "title": lazy_format(_("Set status: %(status)s"),
+                                 status=ExchangeStatus(status).label),
+            "rows": rows, "form": form, "action": request.POST.get("action", ""),
+            "submit": lazy_format(_("Confirm: %(label)s"), label=ExchangeStatus(status).label),
+        })
 
     action.__name__ = f"set_status_{status}"
     # Lazy: built at import, shown in each operator's language.
