@@ -198,3 +198,14 @@ def test_command_takes_a_payout_transaction_id(exchange, capsys):
     exchange.refresh_from_db()
     assert exchange.payout_txid == "tx-77"
     assert capsys.readouterr().out.strip().endswith("is now success")
+
+
+def test_admin_exchange_page_lists_its_changes_in_a_keyboard_reachable_box(client, carol,
+                                                                           exchange):
+    customer_mark_paid(token=exchange.token, txid="in-tx-7")
+    client.force_login(carol)
+    page = client.get(f"/admin/exchange/exchange/{exchange.pk}/change/").content.decode()
+    history = page.split('id="status-history"')[1].split("</table>")[0]
+    assert "paid" in history and "customer" in history and "in-tx-7" in history
+    assert 'class="history-scroll" tabindex="0" role="region"' in page
+    assert "obmin/admin.css" in page  # on every admin page (the breadcrumbs' underline)

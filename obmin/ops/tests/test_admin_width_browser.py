@@ -50,8 +50,9 @@ def test_admin_lists_fit_1280_px(page, carol, live_server, tmp_path):
 
 
 def test_staff_pages_fit_a_phone(page, carol, live_server):
-    """The desk's queue and exchange page, the overview and the admin's index (which leads to
-    them) at 375 px: no sideways scrolling, no table cell narrower than its longest word."""
+    """The desk's queue and exchange page, the overview, the admin's index (which leads to
+    them) and its exchange page at 375 px: no sideways scrolling, no table cell narrower than
+    its longest word."""
     call_command("demo", "--no-serve")
     waiting = Exchange.objects.filter(status__in=["paid", "received"]).first()
     assert waiting is not None  # the demo leaves some paid
@@ -61,7 +62,8 @@ def test_staff_pages_fit_a_phone(page, carol, live_server):
                                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
                                "url": live_server.url}])
     page.set_viewport_size({"width": 375, "height": 812})
-    for path in ["/staff/desk/", f"/staff/desk/{waiting.pk}/", "/staff/overview/", "/admin/"]:
+    for path in ["/staff/desk/", f"/staff/desk/{waiting.pk}/", "/staff/overview/", "/admin/",
+                 f"/admin/exchange/exchange/{waiting.pk}/change/"]:
         page.goto(path)
         width = page.evaluate("document.scrollingElement.scrollWidth")
         assert width <= 375, f"{path} is {width} px wide at 375 px"
