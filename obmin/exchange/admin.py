@@ -22,7 +22,6 @@ from obmin.exchange.models import (
     DirectionField,
     Exchange,
     ExchangeStatus,
-    ExchangeStatusChange,
 )
 from obmin.exchange.rate_feed import RatesImportError, parse_rates_file, rates_import
 from obmin.exchange.services import ExchangeError, exchange_set_status
@@ -147,8 +146,8 @@ class StatusForm(forms.Form):
 
 # What the operator gives with a status, as on the desk: the payout's transaction id with
 # success, the reason with error and cancelled.
-STATUS_NEEDS = {ExchangeStatus.SUCCESS: "txid", ExchangeStatus.ERROR: "note",
-                ExchangeStatus.CANCELLED: "note"}
+STATUS_NEEDS: dict[str, str] = {ExchangeStatus.SUCCESS: "txid", ExchangeStatus.ERROR: "note",
+                                ExchangeStatus.CANCELLED: "note"}
 
 
 def _status_action(status: str) -> StatusAction:
@@ -259,9 +258,7 @@ class ExchangeAdmin(admin.ModelAdmin):
     def history(self, obj: Exchange) -> str:
         """Every change with who made it, its transaction id and note, oldest first: a table
         in a box of its own that scrolls on a phone, reachable from the keyboard."""
-        field = ExchangeStatusChange._meta.get_field
-        heads = [field(name).verbose_name for name in
-                 ("created_at", "status", "actor", "txid", "note")]
+        heads = [_("created at"), _("status"), _("actor"), _("transaction id"), _("note")]
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                                 "<td>{}</td></tr>",
                                 ((zoned_time(c.created_at), c.get_status_display(),
