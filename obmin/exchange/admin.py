@@ -184,7 +184,7 @@ def _status_action(status: str) -> StatusAction:
             form.add_error("note", _("Give the reason; the customer reads it."))
         if needs != "txid":
             del form.fields["txid"]
-        if not needs:
+        if needs != "note":
             form.fields["note"].label = _("Note (optional)")
         rows = [{"exchange": e, "give": f"{amount_text(e.amount_give, e.currency_give.decimals)} "
                  f"{e.currency_give.code}",
@@ -265,7 +265,7 @@ class ExchangeAdmin(admin.ModelAdmin):
                                   c.actor or "-", c.txid or "-", c.note or "-")
                                  for c in obj.status_changes.all()))
         return format_html(
-            '<div class="history-scroll" tabindex="0" role="region" aria-label="{}">'
+            '<div class="scroll-box" tabindex="0" role="region" aria-label="{}">'
             '<table id="status-history"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>'
             "</div>", _("status changes"),
             format_html_join("", "<th>{}</th>", ((head,) for head in heads)), rows)

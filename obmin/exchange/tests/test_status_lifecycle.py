@@ -130,7 +130,7 @@ def test_admin_success_needs_the_payout_txid_and_changes_the_status_once(client,
     client.force_login(carol)
     customer_mark_paid(token=exchange.token)
     asked = set_status_in_admin(client, exchange, "success").content.decode()
-    assert 'name="txid"' in asked
+    assert 'name="txid"' in asked and "Note (optional)" in asked  # the reason is for errors
     missing = set_status_in_admin(client, exchange, "success", shown="paid", txid=" ", note="")
     assert "Give the transaction id of the payout you sent." in missing.content.decode()
     exchange.refresh_from_db()
@@ -207,5 +207,5 @@ def test_admin_exchange_page_lists_its_changes_in_a_keyboard_reachable_box(clien
     page = client.get(f"/admin/exchange/exchange/{exchange.pk}/change/").content.decode()
     history = page.split('id="status-history"')[1].split("</table>")[0]
     assert "paid" in history and "customer" in history and "in-tx-7" in history
-    assert 'class="history-scroll" tabindex="0" role="region"' in page
+    assert 'class="scroll-box" tabindex="0" role="region"' in page
     assert "obmin/admin.css" in page  # on every admin page (the breadcrumbs' underline)

@@ -68,3 +68,11 @@ def test_staff_pages_fit_a_phone(page, carol, live_server):
         width = page.evaluate("document.scrollingElement.scrollWidth")
         assert width <= 375, f"{path} is {width} px wide at 375 px"
         assert not broken_words(page), f"{path}: {broken_words(page)}"
+    # The exchange list's "Set status: success" asks first: that page fits too.
+    page.goto(f"/admin/exchange/exchange/?status__exact={waiting.status}")
+    page.check(f"input[name=_selected_action][value='{waiting.pk}']")
+    page.select_option("select[name=action]", "set_status_success")
+    page.click("button[name=index]")
+    page.wait_for_selector("#set-status")
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 375, f"the status confirmation is {width} px wide at 375 px"
