@@ -23,6 +23,9 @@ to bench/RESULTS.md with the date, the machine and the commit. Benchmarks (NAME)
   scale     /ref/ through the shipped nginx (deploy/nginx, HTTPS): two `obmin serve` (one
             process each) against one, with the worker ingesting (aim: 1.7x on this machine),
             and where the cores went (each process of the stack, wrk, the machine's others)
+  rates     quote age at export (issue 30): a minute of three simulated venues answering at
+            random delays, the market sync every 2 s (bench/rates_age.py, on our PostgreSQL);
+            aim: p95 under twice the venues' interval
 
 Everything is loopback, every load run is bounded in time.
 """
@@ -56,7 +59,16 @@ from bench.export import (
     measured,
     nginx_binary,
 )
-from bench.harness import OBMIN, ROOT, LoadResult, Server, load, obmin, peak_rss_kib
+from bench.harness import (
+    OBMIN,
+    ROOT,
+    LoadResult,
+    Server,
+    load,
+    obmin,
+    obmin_env,
+    peak_rss_kib,
+)
 from bench.partner_api import ONE_DAY, RATE, YEAR, rss_sampler, stream
 from bench.partner_api import url as api_url
 from bench.results import replace_section
@@ -68,7 +80,7 @@ CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, 
 REF_CODE = "alice001"  # a demo partner
 REF_PATH = f"/ref/{REF_CODE}/?cur_from=PMUSD&cur_to=BTC"
 DEMO_PASSWORD = "demo-partner-2026"  # obmin.ops.demo.DEMO_PASSWORD
-NAMES = ["export", "redirect", "api", "cabinet", "mixed", "fault", "scale"]
+NAMES = ["export", "redirect", "api", "cabinet", "mixed", "fault", "scale", "rates"]
 ALIASES = {"ref_redirect": "redirect", "partner_api": "api"}
 
 
@@ -775,10 +787,29 @@ def bench_scale(run: Run) -> None:
             f"{ceiling:.2f}", f"measured {ratio:.2f}", "", "", "")
 
 
+def bench_rates(run: Run) -> None:
+    """bench/rates_age.py in a process of its own (it sets Django up) on a fresh database."""
+    data_dir, env = run.fresh("rates")
+    seconds = 30 if run.args.quick else 60
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.rates_age", "--seconds", str(seconds), "--data-dir",
+         str(data_dir), "--json"], env=obmin_env(data_dir, env), cwd=ROOT,
+        capture_output=True, text=True, check=False, timeout=seconds + 120)
+    if result.returncode:
+        raise SystemExit(f"bench.rates_age failed:\n{result.stdout}\n{result.stderr}")
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    target = figures["target"]
+    run.add("rates", f"quote age at export p95, s (venue interval {figures['interval']} s)",
+            f"{figures['p95']:.2f}", f"median {figures['median']:.2f}", "",
+            f"< {target:.0f}", aim_met(figures["p95"] < target))
+    run.add("rates", "samples exported / hidden", f"{figures['samples']}",
+            f"{figures['hidden']} hidden")
+
+
 BENCHES: dict[str, Callable[[Run], None]] = {
     "export": bench_export, "redirect": bench_redirect, "api": bench_api,
     "cabinet": bench_cabinet, "mixed": bench_mixed, "fault": bench_fault,
-    "scale": bench_scale}
+    "scale": bench_scale, "rates": bench_rates}
 
 
 # --- report -------------------------------------------------------------------------------

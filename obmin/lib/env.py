@@ -16,7 +16,11 @@ def envint(name: str, default: int) -> int:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
-    return int(value)
+    try:
+        return int(value)
+    except ValueError:
+        # Raised while settings load: the operator must see which variable, not int()'s words.
+        raise ValueError(f"{name} must be a whole number, not {value.strip()!r}") from None
 
 
 def envlist(name: str, default: list[str]) -> list[str]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.core.checks import Error as CheckError
+from django.http.request import validate_host
 
-from obmin.lib.site import foreign_host_seen, public_host
+from obmin.lib.site import foreign_host_seen, public_host, public_hostname
 from obmin.lib.timeutil import from_unix, utc_date
 from obmin.passkeys.webauthn import passkeys_possible
 
@@ -16,6 +18,9 @@ DEMO_KEY_MARK = "obmin-demo-key"
 # Both print messages to the output instead of sending them (ours masks links' tokens).
 CONSOLE_EMAILS = {"django.core.mail.backends.console.EmailBackend",
                   "obmin.lib.mail.ConsoleBackend"}
+# These keep messages in memory or drop them: nobody receives anything either.
+UNSENT_EMAILS = {*CONSOLE_EMAILS, "django.core.mail.backends.dummy.EmailBackend",
+                 "django.core.mail.backends.locmem.EmailBackend"}
 FILE_EMAIL = "django.core.mail.backends.filebased.EmailBackend"
 
 
@@ -50,13 +55,20 @@ def check_production_settings(app_configs: object, **kwargs: object) -> list[Che
             "over HTTPS, so partners and staff are not offered them as a second factor.",
             hint="Serve the site over HTTPS at its domain name and set SITE_URL=https://...",
             id="obmin.W030"))
-    if settings.EMAIL_BACKEND in CONSOLE_EMAILS:
+    if settings.EMAIL_BACKEND in UNSENT_EMAILS:
+        where = ("printed to the worker's output" if settings.EMAIL_BACKEND in CONSOLE_EMAILS
+                 else "dropped")
         problems.append(Warning(
-            "EMAIL_BACKEND is the console backend: sign-up, password reset and payout e-mails "
-            "are printed to the worker's output, not sent.",
+            f"EMAIL_BACKEND is {settings.EMAIL_BACKEND}: sign-up, password reset and payout "
+            f"e-mails are {where}, not sent.",
             hint="Set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST "
                  "(and EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS), then "
                  "try it: obmin mail test you@example.com", id="obmin.W020"))
+    if not _site_url_allowed():
+        problems.append(Warning(
+            f"SITE_URL's host is not in ALLOWED_HOSTS ({', '.join(settings.ALLOWED_HOSTS)}): "
+            "every request on it, and so every link the site gives out, is refused (400).",
+            hint=f"Add {public_hostname()} to ALLOWED_HOSTS.", id="obmin.W022"))
     seen = foreign_host_seen()
     if seen is not None and seen[0] != public_host():  # not noted before SITE_URL was fixed
         host, when = seen
@@ -76,12 +88,37 @@ def check_production_settings(app_configs: object, **kwargs: object) -> list[Che
     return problems
 
 
+def _site_url_allowed() -> bool:
+    host = public_hostname()
+    return validate_host(f"[{host}]" if ":" in host else host, settings.ALLOWED_HOSTS)
+
+
+@register()
+def check_site_url(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """Every absolute link is SITE_URL + a path (`lib.site.public_url`), from the site's root."""
+    parts = urlsplit(settings.SITE_URL)
+    if (parts.scheme in ("http", "https") and parts.hostname and not parts.path
+            and not parts.query and not parts.fragment):
+        return []
+    return [CheckError(
+        f"SITE_URL is {settings.SITE_URL!r}: every link the site gives out would be wrong.",
+        hint="Set SITE_URL to the site's scheme and host (and port), nothing after: "
+             "SITE_URL=https://obmin.example", id="obmin.E002")]
+
+
 @register()
 def check_mail_settings(app_configs: object, **kwargs: object) -> list[CheckMessage]:
-    """The file backend without a directory fails every send (in the worker, out of sight)."""
+    """Settings with which every send fails (in the worker, out of sight)."""
+    problems: list[CheckMessage] = []
     if settings.EMAIL_BACKEND == FILE_EMAIL and not settings.EMAIL_FILE_PATH:
-        return [CheckError("EMAIL_BACKEND is the file backend but EMAIL_FILE_PATH is not set: "
-                           "every e-mail would fail.",
-                           hint="Set EMAIL_FILE_PATH to a directory the worker may write.",
-                           id="obmin.E020")]
-    return []
+        problems.append(CheckError(
+            "EMAIL_BACKEND is the file backend but EMAIL_FILE_PATH is not set: every e-mail "
+            "would fail.", hint="Set EMAIL_FILE_PATH to a directory the worker may write.",
+            id="obmin.E020"))
+    if settings.EMAIL_USE_TLS and settings.EMAIL_USE_SSL:
+        problems.append(CheckError(
+            "EMAIL_USE_TLS and EMAIL_USE_SSL are both on: Django's SMTP backend refuses every "
+            "e-mail.", hint="Keep one: EMAIL_USE_TLS=1 for STARTTLS (usually port 587), or "
+                            "EMAIL_USE_SSL=1 for TLS from the start (usually port 465).",
+            id="obmin.E021"))
+    return problems

@@ -28,6 +28,7 @@ from obmin.exchange.models import (
 from obmin.exchange.services import exchange_create, exchange_set_status
 from obmin.partners.demo import load_clicks
 from obmin.partners.models import Partner
+from obmin.rates.demo import load_market_rates
 from obmin.rewards.demo import load_rewards
 from obmin.stats.services import clicks_roll_up, exchanges_roll_up
 
@@ -281,6 +282,7 @@ def load_exchanges() -> None:
 DEMO_STEPS: list[Callable[[], None]] = [
     load_currencies_and_directions,  # exchange: currencies and directions
     load_direction_fields,  # exchange: the fields some directions ask (API v1)
+    load_market_rates,  # rates: sources and example formulas, all off (no network)
     load_users,  # the operator and the demo partners
     load_exchanges,  # exchange: past exchanges, a third referred
     load_clicks,  # partners: a month of clicks

@@ -13,7 +13,9 @@ never stops on an error of the work it runs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,7 +44,9 @@ from obmin.stats.services import clicks_roll_up, exchanges_roll_up, rollups_reco
 
 logger = logging.getLogger("obmin.worker")
 
-# Each worker says it is alive in the shared cache every round; one silent this long is dead.
+# Each worker says it is alive in the shared cache from a thread of its own, every third of
+# this, whatever its main thread is busy with (a slow SMTP send, a long duty); one silent this
+# long is dead and its running tasks run again elsewhere.
 ALIVE_SECONDS = 30
 
 
@@ -104,6 +108,14 @@ class ObminWorker(Worker):
         key = alive_key(self.worker_id)
         cache.set(key, time.time(), timeout=ALIVE_SECONDS)
         return cache.get(key) is not None
+
+    def keep_alive(self, stop: threading.Event) -> None:
+        """The heartbeat, until `stop`: beside the main loop, so a task or duty that takes longer
+        than ALIVE_SECONDS is not taken for a dead worker's and run twice."""
+        while not stop.wait(ALIVE_SECONDS / 3):
+            # The cache's outage is the main loop's to log; this thread must outlive it.
+            with contextlib.suppress(Exception):
+                self.heartbeat()
 
     def tasks_of_dead_workers_requeue(self) -> int:
         """Makes ready again the tasks left running by a worker without a heartbeat (killed
@@ -168,16 +180,22 @@ class ObminWorker(Worker):
                 pass
             postbacks_send_now()  # every due postback, answered or timed out, before exiting
             return
-        while self.running:
-            close_old_connections()
-            self.heartbeat()
-            self.run_duties()
-            ran = 0
-            # A bounded number of tasks per round, so duties (the click writer) keep their pace.
-            while self.running and ran < 50 and self.run_one_task():
-                ran += 1
-            if self.running and not ran:
-                time.sleep(self.pause())
+        self.heartbeat()
+        stop = threading.Event()
+        threading.Thread(target=self.keep_alive, args=(stop,), name="heartbeat",
+                         daemon=True).start()
+        try:
+            while self.running:
+                close_old_connections()
+                self.run_duties()
+                ran = 0
+                # A bounded number of tasks per round, so duties (the click writer) keep pace.
+                while self.running and ran < 50 and self.run_one_task():
+                    ran += 1
+                if self.running and not ran:
+                    time.sleep(self.pause())
+        finally:
+            stop.set()
 
     def pause(self) -> float:
         """Seconds to sleep after an idle round: `interval`, or less when a duty is due sooner

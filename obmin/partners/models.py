@@ -149,10 +149,13 @@ def code_taken(code: str, *, exclude_partner_id: int | None = None) -> bool:
 
 class OldReferralCode(models.Model):
     """A referral code the partner had before it chose another: links already published with
-    it still land, count and attribute to the partner (`selectors.partner_for_code`)."""
+    it still land, count and attribute to the partner (`selectors.partner_for_code`).
 
-    partner = models.ForeignKey(Partner, models.CASCADE, related_name="old_codes",
-                                verbose_name=_("partner"))
+    A deleted partner's codes stay here without a partner (`services.partner_codes_retire`):
+    its published links name nobody, and no other partner can ever take them."""
+
+    partner = models.ForeignKey(Partner, models.SET_NULL, null=True, blank=True,
+                                related_name="old_codes", verbose_name=_("partner"))
     code = models.CharField(_("code"), max_length=32, unique=True)
     replaced_at = models.DateTimeField(_("replaced"), default=timezone.now)
 

@@ -108,6 +108,16 @@ def _keep_old_code(*, partner_id: int, code: str) -> None:
     OldReferralCode.objects.create(partner_id=partner_id, code=code)
 
 
+def partner_codes_retire(*, partner: Partner) -> None:
+    """Keeps a partner's referral code, as it is deleted, among the old codes with no partner
+    (its earlier ones stay there by themselves): a code another partner took would collect the
+    deleted partner's published links. A `pre_delete` receiver, so a partner deleted with its
+    user is covered too."""
+    if partner.ref_code:
+        OldReferralCode.objects.filter(code__iexact=partner.ref_code).delete()
+        OldReferralCode.objects.create(partner=None, code=partner.ref_code)
+
+
 def partner_delete(*, partner: Partner) -> None:
     """Deletes a partner (the operator's admin action); its code stops resolving at once."""
     codes = [partner.ref_code, *partner_old_codes(partner.pk)]

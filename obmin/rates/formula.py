@@ -348,7 +348,7 @@ class Step:
 @dataclass(frozen=True)
 class Result:
     value: Decimal | None
-    # Why the value is None: every reason found, e.g. "binance:BTCUSDT:bid is 130 s old".
+    # Why the value is None: every reason found, e.g. "source kraken failed: HTTP 503".
     problems: tuple[str, ...]
     steps: tuple[Step, ...]
     # The quotes the value was built on (unusable ones a median dropped are not).
@@ -533,7 +533,8 @@ def formula_check(text: str, *, quote_problem: Callable[[QuoteRef], str],
                   currencies_allowed: bool = False) -> Node:
     """The parsed formula, or FormulaError: bad syntax, an unknown source or symbol
     (`quote_problem(ref)` answers "" or what is wrong with it), a currency function in a rate
-    formula, a division by zero or a clamp upside down whatever the inputs are."""
+    formula, a division by zero or a clamp upside down whatever the inputs are (tried on two
+    sets of made-up inputs: refused when both fail)."""
     node = parse(text)
     for ref in quote_refs(node):
         problem = quote_problem(ref)
@@ -541,6 +542,14 @@ def formula_check(text: str, *, quote_problem: Callable[[QuoteRef], str],
             raise FormulaError(problem)
     if not currencies_allowed and any(isinstance(n, CurrencyRef) for n in walk(node)):
         raise FormulaError(_("reserve() and held() belong in reserve formulas."))
+    # Refused only when it fails at every trial: one that fails at some quotes only (a
+    # division by a quote less a number) hides its direction then, with the reason.
+    failures = []
     for scale in (Decimal(1), Decimal(1000)):
-        evaluate(node, TrialInputs(scale))
-    return node
+        try:
+            evaluate(node, TrialInputs(scale))
+        except FormulaError as error:
+            failures.append(error)
+        else:
+            return node
+    raise failures[0]

@@ -52,17 +52,23 @@ def market_rate_explain(direction: Direction, *, now: datetime | None = None) ->
     if market is None or not market.is_enabled:
         lines.append(_("manual rate: %(give)s : %(get)s")
                      % {"give": plain(direction.rate_give), "get": plain(direction.rate_get)})
-        return lines
-    lines.append(_("formula: %(formula)s (%(side)s)")
-                 % {"formula": market.formula, "side": RateSide(market.side).label})
+        if market is None:
+            return lines
+        # A formula kept but switched off: what it would give, to try it before following it.
+        lines.append(_("formula, not followed: %(formula)s (%(side)s)")
+                     % {"formula": market.formula, "side": RateSide(market.side).label})
+    else:
+        lines.append(_("formula: %(formula)s (%(side)s)")
+                     % {"formula": market.formula, "side": RateSide(market.side).label})
     result = market_rate_compute(market, StoredInputs(now))
     lines += [f"  {step_line(step)}" for step in result.steps]
     verdict = market_rate_judge(market, result)
     if verdict.rate is not None:
-        lines.append(_("offered: %(rate)s; oldest input %(age)s s old")
-                     % {"rate": plain(verdict.rate),
-                        "age": f"{(now - verdict.inputs_at).total_seconds():.0f}"
-                        if verdict.inputs_at else "-"})
+        age = (f"{(now - verdict.inputs_at).total_seconds():.0f}"
+               if verdict.inputs_at else "-")
+        lines.append((_("offered: %(rate)s; oldest input %(age)s s old") if market.is_enabled
+                      else _("it would offer: %(rate)s; oldest input %(age)s s old"))
+                     % {"rate": plain(verdict.rate), "age": age})
     else:
         lines.append(_("hidden: %(reason)s") % {"reason": verdict.problem})
     lines.append(_("now in the export: %(give)s : %(get)s%(state)s")

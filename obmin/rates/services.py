@@ -39,6 +39,7 @@ from obmin.exchange.rate_feed import (
 from obmin.lib.errors import Refused
 from obmin.lib.mail import email_on_commit
 from obmin.lib.money import plain, quantize, quantize_down
+from obmin.lib.timeutil import utc_date
 from obmin.rates.formula import (
     CurrencyRef,
     FormulaError,
@@ -65,6 +66,9 @@ DEFAULT_BACKOFF_SECONDS = 60
 # Exchanges that will still pay out of a currency's reserve (`held(CODE)`).
 FINISHED = (ExchangeStatus.SUCCESS, ExchangeStatus.ERROR, ExchangeStatus.CANCELLED)
 RATE_PLACES = AMOUNT["decimal_places"]
+# How often a market rate or reserve formula whose outcome did not change has its
+# `computed_at` rewritten (the admin's "computed"); a change is written at once.
+STATE_REFRESH = timedelta(seconds=60)
 
 
 class RatesError(Refused):
@@ -145,8 +149,10 @@ class StoredInputs:
         elif value is None:
             problem = _("%(key)s has no price") % {"key": ref.key}
         elif self.now >= valid_until:
-            problem = _("%(key)s is %(age)d s old (at most %(max)d s)") % {
-                "key": ref.key, "age": age, "max": source.max_age_seconds}
+            # When it was taken, not its age now: the reason stays the same from round to
+            # round, so a hidden direction is not rewritten every 2 s (`explain` shows ages).
+            problem = _("%(key)s is past its maximum age of %(max)d s (taken %(taken)s UTC)") % {
+                "key": ref.key, "max": source.max_age_seconds, "taken": utc_date(taken_at)}
         return QuoteInput(value, age, problem, taken_at, valid_until)
 
     def currency(self, ref: CurrencyRef) -> Decimal:
@@ -177,6 +183,7 @@ class Poll:
     retry_after: float | None
     latency_ms: int
     received_at: datetime
+    requests: int = 0  # made to the venue (counted against its request budget)
 
 
 def wanted_symbols(formulas: Iterable[str]) -> dict[str, set[str]]:
@@ -200,7 +207,11 @@ def source_poll(source: RateSource, symbols: Sequence[str], *,
     started = time.monotonic()
     deadline = started + float(source.timeout_seconds)
 
+    requests = 0
+
     def within_deadline(request: httpx.Request) -> None:
+        nonlocal requests
+        requests += 1
         left = deadline - time.monotonic()
         if left <= 0:
             raise httpx.ConnectTimeout("the poll's time is up", request=request)
@@ -228,7 +239,7 @@ def source_poll(source: RateSource, symbols: Sequence[str], *,
         except httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}"
     return Poll(source.pk, answer, error[:300], retry_after,
-                int((time.monotonic() - started) * 1000), timezone.now())
+                int((time.monotonic() - started) * 1000), timezone.now(), requests)
 
 
 def sources_poll(*, now: datetime, wanted: dict[str, set[str]], force: bool = False,
@@ -251,7 +262,11 @@ def _poll_store(source: RateSource, poll: Poll) -> None:
     with transaction.atomic():
         source.last_attempt_at = poll.received_at
         source.last_latency_ms = poll.latency_ms
-        wait = max(source.interval_seconds, poll.retry_after or 0)
+        venue = VENUES.get(source.venue)
+        # The interval, unless the venue asked us to wait longer (429) or this poll's
+        # requests spent the venue's request budget for longer.
+        budget = poll.requests * 60 / venue.requests_per_minute if venue else 0
+        wait = max(source.interval_seconds, poll.retry_after or 0, budget)
         source.next_poll_at = poll.received_at + timedelta(seconds=wait)
         if poll.error:
             source.last_error = poll.error
@@ -263,7 +278,6 @@ def _poll_store(source: RateSource, poll: Poll) -> None:
                                    "last_error", "last_success_at"])
         existing = {q.symbol: q for q in Quote.objects.filter(source=source,
                                                              symbol__in=poll.answer)}
-        venue = VENUES.get(source.venue)
         tolerance = timedelta(seconds=venue.clock_tolerance_seconds if venue else 0)
         for symbol, ticker in poll.answer.items():
             quote = existing.get(symbol) or Quote(source=source, symbol=symbol)
@@ -351,37 +365,54 @@ class Change:
     problem: str
 
 
-def market_rates_recompute(*, now: datetime | None = None) -> int:
+def market_rates_recompute(*, now: datetime | None = None,
+                           inputs: StoredInputs | None = None) -> int:
     """Recomputes every direction whose rate follows a formula and writes the outcome
-    (rates, or hidden with the reason). Answers how many directions changed."""
+    (rates, or hidden with the reason). Answers how many directions changed.
+
+    Only what changed is written (the worker runs this every 2 s); `computed_at` of the rest
+    is refreshed once a minute. A market rate the operator changed meanwhile (a jump
+    confirmed) is left to the next round, which starts from the operator's state."""
     now = timezone.now() if now is None else now
-    inputs = StoredInputs(now)
+    inputs = StoredInputs(now) if inputs is None else inputs
     markets = list(MarketRate.objects.filter(is_enabled=True)
                    .select_related("direction__currency_give", "direction__currency_get"))
-    outcomes, changes, states = [], [], []
+    decided = []
     for market in markets:
         verdict = market_rate_judge(market, market_rate_compute(market, inputs))
         rate_give = rate_get = None
         if verdict.rate is not None:
             rate_give, rate_get = _direction_rate(market, verdict.rate)
-        outcomes.append(DirectionMarketRate(
+        outcome = DirectionMarketRate(
             direction_id=market.direction_id, rate_give=rate_give, rate_get=rate_get,
             inputs_at=verdict.inputs_at, valid_until=verdict.valid_until,
-            hidden_reason=verdict.problem))
+            hidden_reason=verdict.problem)
         # The operator hears of a direction that was offered and is hidden now, of one that
         # comes back, and of every jump; not of a new formula waiting for its first quotes.
         was_hidden = market.computed_at is None or bool(market.problem)
         was_offered = market.accepted_rate is not None
         newly_jumped = market.pending_rate is None and verdict.pending_rate is not None
-        if ((verdict.problem and not was_hidden) or newly_jumped
-                or (not verdict.problem and was_hidden and was_offered)):
-            changes.append(Change(str(market.direction), verdict.problem))
-        market.accepted_rate, market.pending_rate = verdict.accepted_rate, verdict.pending_rate
-        market.problem, market.computed_at = verdict.problem[:500], now
-        states.append(market)
+        told = ((verdict.problem and not was_hidden) or newly_jumped
+                or (not verdict.problem and was_hidden and was_offered))
+        decided.append((market, verdict, outcome,
+                        Change(str(market.direction), verdict.problem) if told else None))
+    outcomes, changes, unchanged = [], [], []
     with transaction.atomic():
-        MarketRate.objects.bulk_update(states, ["accepted_rate", "pending_rate", "problem",
-                                                "computed_at"])
+        for market, verdict, outcome, change in decided:
+            state = {"accepted_rate": verdict.accepted_rate,
+                     "pending_rate": verdict.pending_rate, "problem": verdict.problem[:500]}
+            if all(getattr(market, name) == value for name, value in state.items()):
+                if market.computed_at is None or now - market.computed_at >= STATE_REFRESH:
+                    unchanged.append(market.pk)
+            elif not MarketRate.objects.filter(
+                    pk=market.pk, accepted_rate=market.accepted_rate,
+                    pending_rate=market.pending_rate).update(**state, computed_at=now):
+                continue  # confirmed or removed meanwhile
+            outcomes.append(outcome)
+            if change is not None:
+                changes.append(change)
+        if unchanged:
+            MarketRate.objects.filter(pk__in=unchanged).update(computed_at=now)
         changed = market_rates_apply(outcomes)
         if changes:
             _tell_operator(changes)
@@ -430,20 +461,24 @@ def market_rate_confirm(*, market_rate_id: int, actor: str = "") -> MarketRate:
 # Reserves
 
 
-def reserves_recompute(*, now: datetime | None = None) -> int:
+def reserves_recompute(*, now: datetime | None = None,
+                       inputs: StoredInputs | None = None) -> int:
     """Sets every currency's reserve that follows a formula (never below zero, rounded down
     to its decimals); a formula that cannot be computed keeps the reserve and says why."""
     now = timezone.now() if now is None else now
-    inputs = StoredInputs(now)
+    inputs = StoredInputs(now) if inputs is None else inputs
     formulas = list(ReserveFormula.objects.filter(is_enabled=True).select_related("currency"))
-    reserves = []
+    reserves, written = [], []
     for formula in formulas:
         try:
             result = evaluate(parse(formula.formula), inputs)
         except FormulaError as error:
             result = Result(None, (error.message,), ())
-        formula.problem = "; ".join(result.problems)[:500]
-        formula.computed_at = now
+        problem = "; ".join(result.problems)[:500]
+        if (problem != formula.problem or formula.computed_at is None
+                or now - formula.computed_at >= STATE_REFRESH):
+            formula.problem, formula.computed_at = problem, now
+            written.append(formula)
         if result.value is not None:
             currency = formula.currency
             value = quantize_down(max(result.value, Decimal(0)), currency.decimals)
@@ -451,7 +486,8 @@ def reserves_recompute(*, now: datetime | None = None) -> int:
                 reserves.append(ReserveChange(code=currency.code, where=str(formula),
                                               reserve=value))
     with transaction.atomic():
-        ReserveFormula.objects.bulk_update(formulas, ["problem", "computed_at"])
+        if written:
+            ReserveFormula.objects.bulk_update(written, ["problem", "computed_at"])
         if reserves:
             rates_apply(RatesUpdate(directions=(), reserves=tuple(reserves)))
     return len(reserves)
@@ -471,7 +507,11 @@ def rates_sync(*, force: bool = False, transport: httpx.BaseTransport | None = N
         return 0
     wanted = wanted_symbols([*markets, *reserves])
     polled = sources_poll(now=timezone.now(), wanted=wanted, force=force, transport=transport)
-    return polled + reserves_recompute() + market_rates_recompute()
+    # One read of the quotes for both (rate formulas read no reserves, so the reserves set
+    # first change nothing they see).
+    inputs = StoredInputs(timezone.now())
+    return (polled + reserves_recompute(now=inputs.now, inputs=inputs)
+            + market_rates_recompute(now=inputs.now, inputs=inputs))
 
 
 def market_rate_changed(*, direction_id: int) -> None:

@@ -19,7 +19,7 @@ from obmin.partners.models import (
     Partner,
     code_reserved,
 )
-from obmin.partners.services import partner_save, partner_set_blocked
+from obmin.partners.services import partner_delete, partner_save, partner_set_blocked
 from obmin.partners.tests.conftest import CHROME
 from obmin.testing.wsgi import wsgi_request
 
@@ -154,3 +154,27 @@ def test_the_operator_finds_a_partner_by_an_old_code(admin_client, alice_client,
     assert f"/admin/partners/partner/{alice.pk}/change/" in found
     page = admin_client.get(f"/admin/partners/partner/{alice.pk}/change/").content.decode()
     assert "alice001" in page and "AliceFX" in page
+
+
+@pytest.mark.parametrize("deleted_by", ["partner_delete", "its_user_deleted"])
+def test_a_deleted_partners_codes_are_never_given_to_another(alice_client, alice, bob,
+                                                             deleted_by):
+    """Links a deleted partner published (its code now and before) stay dead: another partner
+    choosing one of those codes would collect their traffic."""
+    choose(alice_client, "AliceFX")
+    alice_client.logout()
+    if deleted_by == "partner_delete":
+        partner_delete(partner=Partner.objects.get(pk=alice.pk))
+    else:
+        alice.user.delete()  # the admin's user page: the partner goes by cascade
+    assert not Partner.objects.filter(pk=alice.pk).exists()
+    assert Client().get("/ref/AliceFX/", HTTP_USER_AGENT=CHROME).status_code == 302
+    assert not Click.objects.exists()  # lands, counts for nobody
+    bob_client = Client()
+    bob_client.force_login(bob.user)
+    for code in ("alicefx", "ALICE001"):
+        taken = choose(bob_client, code)
+        assert taken.status_code == 400 and "taken" in taken.content.decode(), code
+    bob.ref_code = "AliceFX"  # nor by the operator
+    with pytest.raises(ValidationError):
+        bob.full_clean()

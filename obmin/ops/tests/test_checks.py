@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.checks import run_checks
 
-from obmin.ops.checks import check_mail_settings, check_production_settings
+from obmin.ops.checks import check_mail_settings, check_production_settings, check_site_url
 
 
 def ids(problems) -> set[str]:
@@ -34,12 +34,14 @@ def production(settings, monkeypatch) -> None:
     settings.SECRET_KEY = "x" * 60
     settings.REDIS_URL = "redis://cache:6379/0"
     settings.SITE_URL = "https://obmin.example"
+    settings.ALLOWED_HOSTS = ["obmin.example"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.METRICS_TOKEN = "scrape-token-0123456789"
 
 
 def test_a_site_url_where_browsers_refuse_passkeys_is_flagged(settings, monkeypatch):
     production(settings, monkeypatch)
+    settings.ALLOWED_HOSTS = ["obmin.example", "203.0.113.7"]
     settings.SITE_URL = "http://obmin.example"
     [problem] = check_production_settings(None)
     assert problem.id == "obmin.W030" and "passkeys" in problem.msg
@@ -76,3 +78,46 @@ def test_the_file_mail_backend_needs_its_directory(settings, tmp_path):
     assert ids(check_mail_settings(None)) == {"obmin.E020"}
     settings.EMAIL_FILE_PATH = str(tmp_path)
     assert check_mail_settings(None) == []
+
+
+def test_tls_and_ssl_together_are_an_error(settings):
+    """Django refuses every send when both are on; `obmin check` says so before the worker
+    finds out, one e-mail at a time."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = True
+    [problem] = check_mail_settings(None)
+    assert problem.id == "obmin.E021" and "EMAIL_USE_TLS" in problem.msg
+    settings.EMAIL_USE_SSL = False
+    assert check_mail_settings(None) == []
+
+
+@pytest.mark.parametrize("backend", ["django.core.mail.backends.dummy.EmailBackend",
+                                     "django.core.mail.backends.locmem.EmailBackend"])
+def test_a_mail_backend_that_sends_nothing_is_flagged(settings, monkeypatch, backend):
+    production(settings, monkeypatch)
+    settings.EMAIL_BACKEND = backend
+    [problem] = check_production_settings(None)
+    assert problem.id == "obmin.W020" and "not sent" in problem.msg
+
+
+@pytest.mark.parametrize("site_url", ["obmin.example", "ftp://obmin.example", "https://",
+                                      "https://obmin.example/exchange", "https://obmin.example?x=1"])
+def test_a_site_url_that_cannot_start_a_link_is_an_error(settings, site_url):
+    """Every absolute link is SITE_URL + path: without a scheme and host, or with a path of
+    its own (the site is served at its root), every link given out is wrong."""
+    settings.SITE_URL = site_url
+    [problem] = check_site_url(None)
+    assert problem.id == "obmin.E002" and site_url in problem.msg
+    settings.SITE_URL = "https://obmin.example:8443"
+    assert check_site_url(None) == []
+
+
+def test_a_site_url_host_that_is_not_allowed_is_flagged(settings, monkeypatch):
+    """Django answers 400 to every request on a host outside ALLOWED_HOSTS: the links given
+    out would all be refused."""
+    production(settings, monkeypatch)
+    settings.ALLOWED_HOSTS = ["www.obmin.example"]
+    [problem] = check_production_settings(None)
+    assert problem.id == "obmin.W022" and "obmin.example" in problem.msg
+    settings.ALLOWED_HOSTS = [".obmin.example"]  # the domain and its subdomains
+    assert check_production_settings(None) == []

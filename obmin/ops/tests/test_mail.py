@@ -5,16 +5,23 @@ the same path to a real SMTP server (aiosmtpd) and into EMAIL_FILE_PATH."""
 from __future__ import annotations
 
 import email
+import ipaddress
 import os
 import socket
+import ssl
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from queue import Queue
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -149,3 +156,83 @@ def test_mail_test_command_says_why_a_send_fails_in_one_line(tmp_path):
                          text=True, timeout=120, env=_env(OBMIN_DATA_DIR=str(tmp_path)),
                          check=False)
     assert bad.returncode != 0 and "not an e-mail address" in bad.stderr
+
+
+# --- SMTP login and TLS, as a production mail server asks for them ----------------------------
+
+
+def _certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (the client trusts it through SSL_CERT_FILE)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "smtp.pem", tmp_path / "smtp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class Login:
+    """aiosmtpd's authenticator: accepts one user and password, and notes who logged in."""
+
+    def __init__(self) -> None:
+        self.logins: list[tuple[str, str]] = []
+
+    def __call__(self, server: object, session: object, envelope: object, mechanism: str,
+                 data: object) -> AuthResult:
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login = (data.login.decode(), data.password.decode())
+        self.logins.append(login)
+        # handled=False: aiosmtpd answers a refusal with 535 itself
+        return AuthResult(success=login == ("obmin", "smtp-pass-42"), handled=False)
+
+
+# aiosmtpd's own words: TLS from the start is TLS too, and its deprecated name for the login.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.filterwarnings("ignore:Session.login_data is deprecated")
+@pytest.mark.parametrize("tls", ["EMAIL_USE_TLS", "EMAIL_USE_SSL"])
+def test_mail_test_command_logs_in_over_tls_with_the_environments_settings(tmp_path, tls):
+    """EMAIL_HOST_USER and EMAIL_HOST_PASSWORD log in; EMAIL_USE_TLS upgrades the connection
+    (STARTTLS, which this server requires before a login), EMAIL_USE_SSL speaks TLS from the
+    start; a wrong password fails the send with the server's reason."""
+    cert, key = _certificate(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    inbox, login, port = Inbox(), Login(), free_port()
+    starttls = tls == "EMAIL_USE_TLS"
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, ssl_context=None if starttls else server_tls,
+        tls_context=server_tls if starttls else None, require_starttls=starttls,
+        # aiosmtpd cannot tell that a connection began in TLS: it requires STARTTLS only.
+        auth_required=True, auth_require_tls=starttls, authenticator=login,
+        auth_exclude_mechanism=["LOGIN"])  # smtplib tries PLAIN first; one try per send
+    controller.start()
+    try:
+        def send(password: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [OBMIN, "mail", "test", "ops@example.org"], capture_output=True, text=True,
+                timeout=120, check=False, env=_env(
+                    OBMIN_DATA_DIR=str(tmp_path), SSL_CERT_FILE=str(cert),
+                    EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                    EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(port), EMAIL_TIMEOUT="10",
+                    EMAIL_HOST_USER="obmin", EMAIL_HOST_PASSWORD=password, **{tls: "1"}))
+
+        result = send("smtp-pass-42")
+        assert result.returncode == 0, result.stderr
+        assert inbox.messages.get(timeout=10)["To"] == "ops@example.org"
+        refused = send("wrong")
+        assert refused.returncode != 0
+        assert "SMTPAuthenticationError" in refused.stderr
+        assert login.logins == [("obmin", "smtp-pass-42"), ("obmin", "wrong")]
+    finally:
+        controller.stop()

@@ -10,13 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from obmin.lib.mail import send_email
-from obmin.ops.worker import Duty, ObminWorker
+from obmin.ops.worker import Duty, ObminWorker, alive_key
 from obmin.partners.ingest import ClickData, clicks_ingest, new_click_uid
 from obmin.partners.models import Click
 
@@ -148,6 +149,34 @@ def test_without_the_shared_cache_no_worker_looks_dead(database_tasks, settings)
     worker = ObminWorker(duties=[], interval=0.1, burst=True, worker_id="host-444")
     assert worker.tasks_of_dead_workers_requeue() == 0
     assert DBTaskResult.objects.get().status == TaskResultStatus.RUNNING
+
+
+def test_a_worker_busy_longer_than_the_alive_window_still_looks_alive(monkeypatch):
+    """A slow SMTP send (EMAIL_TIMEOUT is as long as the alive window) or a long duty must not
+    make the worker look dead, or another worker runs its task again: a second e-mail."""
+    import threading
+    import time
+
+    from obmin.ops import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "ALIVE_SECONDS", 0.6)
+    seen_alive: list[bool] = []
+
+    def slow_send() -> int:  # the main thread is busy for more than three alive windows
+        for _ in range(4):
+            time.sleep(0.5)
+            seen_alive.append(cache.get(alive_key("busy-host")) is not None)
+        return 0
+
+    worker = ObminWorker(duties=[Duty("slow", 60, slow_send)], interval=0.1, burst=False,
+                         worker_id="busy-host")
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    while len(seen_alive) < 4:
+        time.sleep(0.05)
+    worker.running = False
+    thread.join(timeout=5)
+    assert seen_alive == [True, True, True, True]
 
 
 def test_a_duty_due_sooner_than_the_interval_runs_on_its_own_pace():

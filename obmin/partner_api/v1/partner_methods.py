@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from obmin.exchange.models import Currency, Exchange, ExchangeStatus
 from obmin.lib.money import plain
+from obmin.lib.replica import reads_from_replica
 from obmin.partner_api import params
 from obmin.partner_api.envelope import encode, unix_date
 from obmin.partner_api.live import LiveSource
@@ -86,6 +87,7 @@ def _source_values(row: ClickRow | ExchangeRow) -> dict[str, Any]:
             "sub5": row.sub5, "country": row.country}
 
 
+@reads_from_replica  # the long histories, as api.php's get_links and get_exchanges
 def get_partner_links(request: V1Request) -> HttpResponseBase:
     options = request.api_params
     window, ip = params.window(options), params.ip_filter(options)
@@ -117,6 +119,7 @@ def _exchange_values(exchange: ExchangeRow, titles: Mapping[str, str],
     }
 
 
+@reads_from_replica
 def get_partner_exchanges(request: V1Request) -> HttpResponseBase:
     options = request.api_params
     window, ip = params.window(options), params.ip_filter(options)

@@ -145,6 +145,15 @@ def test_the_save_check_refuses_what_can_never_compute(text, message):
     assert message in error.value.message
 
 
+def test_the_save_check_refuses_only_what_fails_whatever_the_quotes():
+    """A division by zero or an upside-down clamp at some quotes only is a matter of the
+    market (the direction hides then, with the reason), not a fault of the formula."""
+    for text in ("1 / ([binance:BTCUSDT:bid] - 1.137)",  # zero only where the quote is 1.137
+                 "1 / ([binance:BTCUSDT:bid] - 1137)",
+                 "clamp(1, [binance:BTCUSDT:bid], 2)"):  # low above high once the quote is
+        assert isinstance(formula_check(text, quote_problem=no_problem), Call | Binary)
+
+
 def test_the_save_check_accepts_a_cross_rate_with_margin():
     node = formula_check("round(margin(median([binance:BTCUSDT:bid], [kraken:XBTUSDT:bid]) "
                          "/ ([binance:USDTUAH:ask] - 1), 1.5, 20), 2)", quote_problem=no_problem)
@@ -227,3 +236,35 @@ def test_median_drops_unusable_venues_and_takes_the_middle_of_the_rest(prices, s
     expected = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
     assert result.value == expected
     assert len(result.used) == len(prices)
+
+
+known_quotes = st.builds(QuoteRef, st.sampled_from(["binance", "kraken"]),
+                         st.sampled_from(["BTCUSDT", "XBTUSDT"]),
+                         st.sampled_from(["bid", "ask", "last", "mid"]))
+rate_trees = st.recursive(
+    numbers | known_quotes,
+    lambda children: (
+        st.builds(Negative, children)
+        | st.builds(Binary, st.sampled_from("+-*/"), children, children)
+        | calls(children)),
+    max_leaves=10)
+
+
+@given(rate_trees, st.sampled_from(["0", "(1 - 1)", "([kraken:XBTUSDT:bid] - "
+                                                   "[kraken:XBTUSDT:bid])"]))
+@settings(max_examples=200, deadline=None)
+def test_a_division_by_zero_is_refused_at_save_whatever_surrounds_it(tree, zero):
+    text = f"{formula_text(tree)} + 1 / {zero}"
+    with pytest.raises(FormulaError) as error:
+        formula_check(text, quote_problem=no_problem)
+    # The division added, or one the tree already had (or its upside-down clamp).
+    assert error.value.message == "Division by zero." or "clamp(" in error.value.message
+
+
+@given(rate_trees, st.sampled_from(["nowhere", "bitstamp"]))
+@settings(max_examples=200, deadline=None)
+def test_an_unknown_quote_is_refused_at_save_whatever_surrounds_it(tree, source):
+    text = f"median({formula_text(tree)}, [{source}:BTCUSDT:bid])"
+    with pytest.raises(FormulaError) as error:
+        formula_check(text, quote_problem=no_problem)
+    assert error.value.message == f"Unknown quote [{source}:BTCUSDT:bid]"

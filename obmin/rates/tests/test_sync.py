@@ -10,6 +10,8 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils.http import parse_http_date
 
 from obmin.exchange.models import Direction, Exchange
@@ -91,7 +93,8 @@ def test_stale_venues_leave_the_export_and_come_back(sync, client, clock, market
     advance(clock, 11)
     sync()
     direction = Direction.objects.get(pk=btc_uah.pk)
-    assert "binance:BTCUSDT:bid is 72 s old (at most 60 s)" in direction.rate_hidden_reason
+    assert ("binance:BTCUSDT:bid is past its maximum age of 60 s (taken 2026-12-03 11:00:05 "
+            "UTC)") in direction.rate_hidden_reason
     assert "source kraken failed: no answer within 5 s" in direction.rate_hidden_reason
     response = export(client, "xml", "bestmon1")
     assert xml_items(response.content) == {}, "every direction out: a valid empty document"
@@ -245,6 +248,19 @@ def test_obmin_rates_sync_and_explain(capsys, clock, market, btc_uah):
     assert "!! source kraken failed: HTTP 503" in out
 
 
+def test_explain_shows_a_formula_kept_but_not_followed(capsys, clock, market, btc_uah):
+    """The demo's example formulas are off: explain still shows what one would give."""
+    call_command("rates", "sync")
+    MarketRate.objects.filter(direction=btc_uah).update(is_enabled=False)
+    capsys.readouterr()
+    call_command("rates", "explain", "BTC-CARDUAH")
+    out = capsys.readouterr().out
+    assert "manual rate: " in out
+    assert "formula, not followed: " in out and "formula: " not in out
+    assert "[binance:BTCUSDT:bid] = 94500" in out
+    assert "it would offer: " in out and "offered: " not in out
+
+
 def test_the_exchange_page_says_the_rate_floats(sync, client, clock, market, btc_uah):
     Direction.objects.filter(pk=btc_uah.pk).update(rate_hold_minutes=15)
     sync()
@@ -253,3 +269,65 @@ def test_the_exchange_page_says_the_rate_floats(sync, client, clock, market, btc
                                account_get="4111111111111111")
     html = client.get(f"/exchange/{exchange.token}/").content.decode()
     assert "follows the market (floating): it is held for you until 2026-12-03 11:15 UTC" in html
+
+
+def test_a_round_that_changes_nothing_writes_nothing(sync, clock, market, btc_uah):
+    """The worker runs a round every 2 s: one read of the quotes, and no row written when no
+    rate, reason or confirmation changed."""
+    sync()
+    advance(clock, 5)  # nothing due, the quotes still fresh
+    with CaptureQueriesContext(connection) as queries:
+        assert sync() == 0
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert [s for s in statements if s.startswith(("UPDATE", "INSERT", "DELETE"))] == []
+    assert len([s for s in statements if 'FROM "rates_quote"' in s]) == 1
+
+
+def test_a_jump_confirmed_while_a_round_computes_stays_confirmed(sync, client, clock, market,
+                                                                 btc_uah, monitor, monkeypatch):
+    from obmin.rates import services
+
+    sync()
+    market.binance, market.kraken = Decimal("104000"), Decimal("104100")  # +10%
+    advance(clock, 11)
+    sync()
+    market_rate = MarketRate.objects.get(direction=btc_uah)
+    assert market_rate.pending_rate is not None
+    judge = services.market_rate_judge
+    confirmed = []
+
+    def operator_confirms_meanwhile(market_state, result):
+        verdict = judge(market_state, result)  # from the state read before the confirmation
+        if not confirmed:
+            confirmed.append(True)  # before: the confirmation's own recompute judges too
+            market_rate_confirm(market_rate_id=market_rate.pk, actor="carol")
+        return verdict
+
+    monkeypatch.setattr(services, "market_rate_judge", operator_confirms_meanwhile)
+    advance(clock, 11)
+    sync()
+    monkeypatch.undo()
+    market_rate.refresh_from_db()
+    assert market_rate.pending_rate is None, "the round undid the operator's confirmation"
+    sync()
+    assert Decimal(exported(client)[KEY]["out"]) == expected_rate(market.binance,
+                                                                  market.kraken, market.nbu)
+
+
+def test_a_direction_hidden_for_old_quotes_is_not_rewritten_every_round(sync, client, clock,
+                                                                        market, btc_uah):
+    """Its reason names when the quote was taken, not its age now: the rounds between polls
+    write nothing (no row, no rates_changed, no export rebuilt every 2 s)."""
+    sync()
+    market.binance_time = START  # Binance's answers stop moving
+    market.failing["kraken"] = "503"
+    advance(clock, 61)
+    sync()
+    direction = Direction.objects.get(pk=btc_uah.pk)
+    assert ("binance:BTCUSDT:bid is past its maximum age of 60 s (taken 2026-12-03 11:00:05 "
+            "UTC)") in direction.rate_hidden_reason
+    advance(clock, 2)  # nothing due
+    with CaptureQueriesContext(connection) as queries:
+        assert sync() == 0
+    assert [q["sql"] for q in queries.captured_queries
+            if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))] == []

@@ -2,7 +2,7 @@
 each venue's public API documents), served by respx: no test touches the network.
 
 Every venue is tried on a good answer, a timeout, HTTP 429 and 5xx, an answer that is not
-JSON (or XML), a zero or negative price, a delisted symbol; and a venue clock ahead of ours.
+JSON (or XML), a zero or negative price, a delisted symbol, and its clock ahead of ours.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 import respx
 
 from obmin.rates.models import Quote, RateSource
-from obmin.rates.services import source_poll
+from obmin.rates.services import source_poll, sources_poll
 from obmin.rates.venues import VENUES
 from obmin.rates.venues.base import Ticker
 
@@ -221,3 +221,47 @@ def test_the_timeout_bounds_the_whole_poll_not_each_request(venue):
     assert time.monotonic() - started < 1.5
     assert poll.error == "no answer within 1 s" and poll.answer == {}
     assert len(venue.calls) == 3  # the fourth was not started: no time was left
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_a_venue_clock_ahead_of_ours_beyond_its_tolerance_is_not_trusted(venue, time_machine,
+                                                                        case):
+    """We receive the recorded answer an hour (a crypto venue) or three days (a central
+    bank's dated rate) before the time it carries; a venue that sends no time cannot be
+    ahead: its quote is taken at our time."""
+    stamped = case.ticker.venue_time
+    if case.venue == "exchanger":  # its time is the export's Last-Modified
+        stamped = datetime(2026, 12, 3, 10, 59, 58, tzinfo=UTC)
+    ahead = timedelta(hours=1) + timedelta(seconds=VENUES[case.venue].clock_tolerance_seconds)
+    received = (stamped or datetime(2026, 12, 3, 11, tzinfo=UTC)) - ahead
+    time_machine.move_to(received, tick=False)
+    venue.route(host=host(case)).respond(
+        200, content=recorded(case.answer),
+        headers={"Last-Modified": "Thu, 03 Dec 2026 10:59:58 GMT"})
+    polled = source(case)
+    polled.is_enabled = True
+    polled.save()
+    sources_poll(now=received, wanted={case.venue: {case.symbol}})
+    quote = Quote.objects.get(source=polled, symbol=case.symbol)
+    assert quote.fetched_at == received and quote.taken_at == received
+    if stamped is None:
+        assert quote.problem == ""
+    else:
+        assert quote.venue_time == stamped
+        seconds = int(ahead.total_seconds())
+        assert quote.problem == f"the venue's clock is {seconds} s ahead of ours"
+
+
+@pytest.mark.django_db
+def test_a_source_asked_for_many_symbols_keeps_within_its_venues_request_budget(venue):
+    """Kraken is asked symbol by symbol and allows us 60 requests a minute: five symbols
+    polled every second would be 300; the next poll waits until the five are spent."""
+    venue.route(host="api.kraken.com").respond(200, content=recorded("kraken_ticker.json"))
+    kraken = RateSource.objects.create(name="kraken", venue="kraken", is_enabled=True,
+                                       interval_seconds=1)
+    symbols = {"XBTUSDT", "ETHUSDT", "XBTUSD", "ETHUSD", "XBTEUR"}
+    sources_poll(now=datetime.now(tz=UTC), wanted={"kraken": symbols})
+    kraken.refresh_from_db()
+    assert len(venue.calls) == 5
+    assert kraken.next_poll_at == kraken.last_attempt_at + timedelta(seconds=5)

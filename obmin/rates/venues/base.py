@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,6 +59,9 @@ class Venue:
     # How far the venue's clock may run ahead of ours before its quotes are not trusted (a
     # frozen feed stamped in the future would otherwise look fresh until then).
     clock_tolerance_seconds: ClassVar[float] = 30
+    # Our request budget at the venue, well under its public limit: a source asked for many
+    # symbols one request each is polled less often than its interval rather than beyond it.
+    requests_per_minute: ClassVar[int] = 600
     symbol_example: ClassVar[str] = "BTCUSDT"
 
     def symbol_problem(self, symbol: str) -> str:
@@ -93,6 +97,20 @@ def get_json(client: httpx.Client, path: str, params: dict[str, str] | None = No
         raise VenueError("the answer is not JSON") from None
 
 
+def get_xml(client: httpx.Client, path: str) -> tuple[ET.Element, httpx.Response]:
+    """The XML document of a GET (its root) and the response (for its headers), or
+    VenueError."""
+    response = client.get(path)
+    status_check(response)
+    if response.status_code != 200:
+        raise VenueError(f"HTTP {response.status_code}")
+    try:
+        # Expat refuses entity expansion bombs; ElementTree fetches no external entities.
+        return ET.fromstring(response.content), response  # noqa: S314
+    except ET.ParseError:
+        raise VenueError("the answer is not XML") from None
+
+
 def price(value: object, what: str = "price") -> Decimal:
     """A price the venue sent: a positive number, or SymbolProblem."""
     try:
@@ -117,8 +135,9 @@ def from_millis(value: object) -> datetime | None:
 
 
 def each_symbol(symbols: Sequence[str], one: Any) -> Answer:
-    """Asks the venue once per symbol (`one(symbol)` -> Ticker); a SymbolProblem is that
-    symbol's answer, a KeyError or TypeError (an answer not as documented) the venue's."""
+    """Each symbol's ticker, `one(symbol)` (a request per symbol, or a look-up in one
+    document); a SymbolProblem is that symbol's answer, a KeyError or TypeError (an answer
+    not as documented) the venue's."""
     answer: Answer = {}
     for symbol in symbols:
         try:

@@ -33,6 +33,8 @@ class Coinbase(Venue):
     url = "https://api.exchange.coinbase.com"
     symbol_pattern = r"[A-Z0-9]{1,15}-[A-Z0-9]{1,15}"
     symbol_example = "BTC-USD"
+    # Coinbase Exchange allows 10 public requests a second; a tenth of that is ours.
+    requests_per_minute = 60
 
     def fetch(self, client: httpx.Client, symbols: Sequence[str]) -> Answer:
         def one(symbol: str) -> Ticker:

@@ -4,7 +4,6 @@ the export's whole URL; its Last-Modified header, when sent, is the venue's time
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -16,10 +15,12 @@ from obmin.rates.venues import register
 from obmin.rates.venues.base import (
     Answer,
     SymbolProblem,
+    Ticker,
     Venue,
     VenueError,
+    each_symbol,
+    get_xml,
     price,
-    status_check,
     ticker,
 )
 
@@ -34,15 +35,7 @@ class ExchangerExport(Venue):
 
     def fetch(self, client: httpx.Client, symbols: Sequence[str]) -> Answer:
         # The source's address is the export itself, not a base to add paths to.
-        response = client.get(str(client.base_url).rstrip("/"))
-        status_check(response)
-        if response.status_code != 200:
-            raise VenueError(f"HTTP {response.status_code}")
-        try:
-            # Expat refuses entity expansion bombs; ElementTree fetches no external entities.
-            root = ET.fromstring(response.content)  # noqa: S314
-        except ET.ParseError:
-            raise VenueError("the answer is not XML") from None
+        root, response = get_xml(client, str(client.base_url).rstrip("/"))
         if root.tag != "rates":
             raise VenueError(f"the export answers <{root.tag}>, not <rates>")
         modified = parse_http_date_safe(response.headers.get("Last-Modified", ""))
@@ -53,15 +46,12 @@ class ExchangerExport(Venue):
                 continue  # cash in a city: not a market rate
             pair = f"{(item.findtext('from') or '').strip()}-{(item.findtext('to') or '').strip()}"
             items.setdefault(pair.upper(), (item.findtext("in") or "", item.findtext("out") or ""))
-        answer: Answer = {}
-        for symbol in symbols:
+
+        def one(symbol: str) -> Ticker:
             if symbol not in items:
-                answer[symbol] = "not listed"
-                continue
-            try:
-                rate_in, rate_out = price(items[symbol][0], "in"), price(items[symbol][1], "out")
-                rate: Decimal = rate_out / rate_in
-                answer[symbol] = ticker(rate, rate, rate, moment)
-            except SymbolProblem as problem:
-                answer[symbol] = str(problem)
-        return answer
+                raise SymbolProblem("not listed")
+            rate_in, rate_out = price(items[symbol][0], "in"), price(items[symbol][1], "out")
+            rate: Decimal = rate_out / rate_in
+            return ticker(rate, rate, rate, moment)
+
+        return each_symbol(symbols, one)

@@ -25,6 +25,8 @@ class Kraken(Venue):
     title = "Kraken"
     url = "https://api.kraken.com"
     symbol_example = "XBTUSDT"
+    # Kraken's public endpoints allow about one call a second.
+    requests_per_minute = 60
 
     def fetch(self, client: httpx.Client, symbols: Sequence[str]) -> Answer:
         def one(symbol: str) -> Ticker:

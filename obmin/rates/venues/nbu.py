@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 import httpx
 
 from obmin.rates.venues import register
-from obmin.rates.venues.base import Answer, SymbolProblem, Venue, VenueError, get_json, ticker
+from obmin.rates.venues.base import (
+    Answer,
+    SymbolProblem,
+    Ticker,
+    Venue,
+    VenueError,
+    each_symbol,
+    get_json,
+    ticker,
+)
 
 
 @register
@@ -30,18 +39,15 @@ class Nbu(Venue):
                 rates[str(item["cc"])] = (item["rate"], str(item["exchangedate"]))
         except (KeyError, TypeError):
             raise VenueError("the answer is not as the venue documents it") from None
-        answer: Answer = {}
-        for symbol in symbols:
+
+        def one(symbol: str) -> Ticker:
             if symbol not in rates:
-                answer[symbol] = "not listed"
-                continue
+                raise SymbolProblem("not listed")
             rate, day = rates[symbol]
             try:
                 moment = datetime.strptime(day, "%d.%m.%Y").replace(tzinfo=UTC)
             except ValueError:
                 moment = None
-            try:
-                answer[symbol] = ticker(rate, rate, rate, moment)
-            except SymbolProblem as problem:
-                answer[symbol] = str(problem)
-        return answer
+            return ticker(rate, rate, rate, moment)
+
+        return each_symbol(symbols, one)

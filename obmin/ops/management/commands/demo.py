@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management import call_command
@@ -21,6 +22,15 @@ def demo_site_url(bind: str) -> str:
     if host in ("0.0.0.0", "", "[::]", "::"):  # noqa: S104 (a name, not a bind)
         host = "127.0.0.1"
     return f"http://{host}:{port}"
+
+
+def demo_allowed_hosts(allowed: list[str], site_url: str) -> list[str]:
+    """`allowed` with SITE_URL's host added: bound to another address than the loopback
+    names allowed by default, the demo would otherwise refuse every request (400)."""
+    host = (urlsplit(site_url).hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address, as a browser sends it in Host
+    return allowed if not host or host in allowed else [*allowed, host]
 
 
 class Command(ObminCommand):
@@ -47,6 +57,10 @@ class Command(ObminCommand):
             # worker and the server's processes inherit it.
             os.environ["SITE_URL"] = url
             settings.SITE_URL = url
+        if "ALLOWED_HOSTS" not in os.environ:
+            allowed = demo_allowed_hosts(list(settings.ALLOWED_HOSTS), settings.SITE_URL)
+            os.environ["ALLOWED_HOSTS"] = ",".join(allowed)
+            settings.ALLOWED_HOSTS = allowed
         self.stdout.write(f"Demo data loaded. Open {url}/")
         self.stdout.write(f"  Operator back office: {url}/admin/  login {ADMIN[0]} / {ADMIN[2]}")
         self.stdout.write(f"  Partner cabinet:      {url}/cabinet/  e.g. {DEMO_PARTNERS[0][0]} / "
