@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from obmin.exchange.models import (
@@ -22,7 +22,6 @@ from obmin.exchange.models import (
     DirectionField,
     Exchange,
     ExchangeStatus,
-    ExchangeStatusChange,
 )
 from obmin.exchange.rate_feed import RatesImportError, parse_rates_file, rates_import
 from obmin.exchange.services import ExchangeError, exchange_set_status
@@ -36,7 +35,8 @@ from obmin.lib.admin import (
 )
 from obmin.lib.i18n import lazy_format
 
-StatusAction = Callable[["admin.ModelAdmin[Exchange]", HttpRequest, "QuerySet[Exchange]"], None]
+StatusAction = Callable[["admin.ModelAdmin[Exchange]", HttpRequest, "QuerySet[Exchange]"],
+                        TemplateResponse | None]
 
 
 @admin.register(Currency)
@@ -137,37 +137,69 @@ class DirectionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/exchange/direction/rates_import.html", context)
 
 
-class StatusChangeInline(admin.TabularInline):
-    model = ExchangeStatusChange
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("when", "previous_status", "status", "actor", "txid", "note")
+class StatusForm(forms.Form):
+    txid = forms.CharField(label=_("Transaction id of the payout"), max_length=200,
+                           required=False, widget=forms.TextInput(attrs={"size": 60}))
+    note = forms.CharField(label=_("Reason (the customer reads it)"), max_length=255,
+                           required=False, widget=forms.TextInput(attrs={"size": 60}))
 
-    @admin.display(description=_("created at"))
-    def when(self, obj: ExchangeStatusChange) -> str:
-        return zoned_time(obj.created_at)
 
-    def has_add_permission(self, request: HttpRequest, obj: Exchange | None = None) -> bool:
-        return False
+# What the operator gives with a status, as on the desk: the payout's transaction id with
+# success, the reason with error and cancelled.
+STATUS_NEEDS: dict[str, str] = {ExchangeStatus.SUCCESS: "txid", ExchangeStatus.ERROR: "note",
+                                ExchangeStatus.CANCELLED: "note"}
 
 
 def _status_action(status: str) -> StatusAction:
+    """A list action that first shows the chosen exchanges and asks what the status needs;
+    its confirmation moves each from the status it showed (`only_from`), so a second click
+    changes nothing."""
+
     def action(modeladmin: admin.ModelAdmin[Exchange], request: HttpRequest,
-               queryset: QuerySet[Exchange]) -> None:
-        done, refused = 0, []
-        for exchange_id in queryset.values_list("pk", flat=True):
-            try:
-                exchange_set_status(exchange_id=exchange_id, status=status,
-                                    actor=f"admin:{request.user.get_username()}")
-                done += 1
-            except ExchangeError as error:
-                refused.append(error.message)
-        if done:
-            modeladmin.message_user(request, _("%(n)d exchange(s) set to %(status)s.")
-                                    % {"n": done, "status": ExchangeStatus(status).label},
-                                    messages.SUCCESS)
-        for message in refused:
-            modeladmin.message_user(request, message, messages.ERROR)
+               queryset: QuerySet[Exchange]) -> TemplateResponse | None:
+        form = StatusForm(request.POST if request.POST.get("confirm") else None)
+        needs = STATUS_NEEDS.get(status, "")
+        if form.is_bound and form.is_valid() and (not needs or form.cleaned_data[needs].strip()):
+            done, refused = 0, []
+            for exchange_id in queryset.values_list("pk", flat=True):
+                try:
+                    exchange_set_status(exchange_id=exchange_id, status=status,
+                                        actor=f"admin:{request.user.get_username()}",
+                                        note=form.cleaned_data["note"].strip(),
+                                        txid=form.cleaned_data["txid"],
+                                        only_from=request.POST.get(f"shown_{exchange_id}"))
+                    done += 1
+                except ExchangeError as error:
+                    refused.append(error.message)
+            if done:
+                modeladmin.message_user(request, _("%(n)d exchange(s) set to %(status)s.")
+                                        % {"n": done, "status": ExchangeStatus(status).label},
+                                        messages.SUCCESS)
+            for message in refused:
+                modeladmin.message_user(request, message, messages.ERROR)
+            return None
+        if form.is_bound and needs == "txid":
+            form.add_error("txid", _("Give the transaction id of the payout you sent."))
+        elif form.is_bound and needs == "note":
+            form.add_error("note", _("Give the reason; the customer reads it."))
+        if needs != "txid":
+            del form.fields["txid"]
+        if needs != "note":
+            form.fields["note"].label = _("Note (optional)")
+        rows = [{"exchange": e, "give": f"{amount_text(e.amount_give, e.currency_give.decimals)} "
+                 f"{e.currency_give.code}",
+                 "get": f"{amount_text(e.amount_get, e.currency_get.decimals)} "
+                 f"{e.currency_get.code}",
+                 # The status the operator saw, kept when the page is shown again.
+                 "shown": request.POST.get(f"shown_{e.pk}") or e.status}
+                for e in queryset.select_related("currency_give", "currency_get").order_by("id")]
+        return TemplateResponse(request, "admin/exchange/exchange/set_status.html", {
+            **modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta,
+            "title": lazy_format(_("Set status: %(status)s"),
+                                 status=ExchangeStatus(status).label),
+            "rows": rows, "form": form, "action": request.POST.get("action", ""),
+            "submit": lazy_format(_("Confirm: %(label)s"), label=ExchangeStatus(status).label),
+        })
 
     action.__name__ = f"set_status_{status}"
     # Lazy: built at import, shown in each operator's language.
@@ -187,7 +219,6 @@ class ExchangeAdmin(admin.ModelAdmin):
     list_select_related = ["currency_give", "currency_get", "partner__user"]
     search_fields = ["=id", "email", "account_get", "user_hash"]
     date_hierarchy = "created_at"
-    inlines = [StatusChangeInline]
     actions = [_status_action(s) for s in ExchangeStatus.values if s != ExchangeStatus.NEW]
     # The page reads as the operator checks an exchange: what and where first, the traffic
     # source last and folded. Amounts, rates and status are history: nothing here is edited
@@ -197,11 +228,12 @@ class ExchangeAdmin(admin.ModelAdmin):
                            "customer_txid", "payout_txid", "pay_to", "pay_memo",
                            "partner", "reward_text", "created", "status_changed", "pay_by",
                            "updated"]}),
+        (_("status changes"), {"fields": ["history"]}),
         (_("Traffic source"), {"classes": ["collapse"], "fields": [
             "sub1", "sub2", "sub3", "sub4", "sub5", "utm_source", "utm_medium",
             "utm_campaign", "country", "user_hash", "user_ip", "language"]}),
     ]
-    readonly_fields = ["desk", "give", "get", "rate", "reward_text", "created",
+    readonly_fields = ["desk", "give", "get", "rate", "reward_text", "created", "history",
                        "status_changed", "pay_by", "updated",
                        *(f.name for f in Exchange._meta.fields)]
 
@@ -221,6 +253,22 @@ class ExchangeAdmin(admin.ModelAdmin):
         # By the URL's name: the desk lives in a room above this one.
         return format_html('<a href="{}">{}</a>', reverse("ops:desk_exchange", args=[obj.pk]),
                            _("Open this exchange on the operator's desk"))
+
+    @admin.display(description=_("status changes"))
+    def history(self, obj: Exchange) -> str:
+        """Every change with who made it, its transaction id and note, oldest first: a table
+        in a box of its own that scrolls on a phone, reachable from the keyboard."""
+        heads = [_("created at"), _("status"), _("actor"), _("transaction id"), _("note")]
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                                "<td>{}</td></tr>",
+                                ((zoned_time(c.created_at), c.get_status_display(),
+                                  c.actor or "-", c.txid or "-", c.note or "-")
+                                 for c in obj.status_changes.all()))
+        return format_html(
+            '<div class="scroll-box" tabindex="0" role="region" aria-label="{}">'
+            '<table id="status-history"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>'
+            "</div>", _("status changes"),
+            format_html_join("", "<th>{}</th>", ((head,) for head in heads)), rows)
 
     @admin.display(description=_("customer gives"))
     def give(self, obj: Exchange) -> str:

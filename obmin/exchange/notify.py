@@ -39,10 +39,14 @@ def next_step(exchange: Exchange, usual_minutes: int | None) -> str:
     if exchange.status in (S.PAID, S.RECEIVED):
         waiting = (_("We are checking that your payment has arrived.") if exchange.status == S.PAID
                    else _("Your payment has arrived; we are sending your money."))
-        if usual_minutes is None:
-            return waiting
-        return waiting + " " + _("This usually takes about %(minutes)s min.") % {
-            "minutes": usual_minutes}
+        if usual_minutes is not None:
+            return waiting + " " + _("This usually takes about %(minutes)s min.") % {
+                "minutes": usual_minutes}
+        # Before the direction's first success: the time the operator is told to act within.
+        if settings.OPERATOR_ALERT_WAIT_MINUTES > 0:
+            return waiting + " " + _("This is usually done within %(minutes)s min.") % {
+                "minutes": settings.OPERATOR_ALERT_WAIT_MINUTES}
+        return waiting
     if exchange.status == S.SUCCESS:
         return _("Done: we have sent your money. The transaction id is below.")
     if exchange.status == S.ERROR:

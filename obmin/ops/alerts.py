@@ -6,7 +6,8 @@ What is told: a customer says paid (`exchange.paid`, from the exchange room's st
 connected in `OpsConfig.ready`); an exchange waits for the operator longer than
 `OPERATOR_ALERT_WAIT_MINUTES` (`exchange.waiting`); a currency's reserve falls under its
 `reserve_alert_below` (`reserve.low`). The last two are duties of `obmin worker`, each told once
-per wait or per fall.
+per wait or per fall. Each is written in the site's language (`LANGUAGE_CODE`), not in that of
+the customer whose request caused it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
@@ -94,20 +95,21 @@ def alert_on_paid(sender: object, *, exchange: Exchange, status: str, **kwargs: 
         return
     exchange = (Exchange.objects.select_related("currency_give", "currency_get")
                 .get(pk=exchange.pk))
-    operator_alert(
-        event="exchange.paid",
-        subject=_("Exchange #%(id)s paid by the customer") % {"id": exchange.pk},
-        body=_("The customer says exchange #%(id)s is paid: %(give)s %(give_code)s to "
-               "%(pay_to)s %(memo)s.\nSend %(get)s %(get_code)s to %(account)s once "
-               "the payment has arrived.")
-        % {"id": exchange.pk, "give": plain(exchange.amount_give),
-           "give_code": exchange.currency_give.code, "pay_to": exchange.pay_to or "-",
-           "memo": exchange.pay_memo, "get": plain(exchange.amount_get),
-           "get_code": exchange.currency_get.code, "account": exchange.account_get}
-        + "\n" + (_("Transaction id: %(txid)s") % {"txid": exchange.customer_txid}
-                  if exchange.customer_txid else "")
-        + "\n" + public_url(f"/staff/desk/{exchange.pk}/"),
-        data=_exchange_data(exchange))
+    with translation.override(settings.LANGUAGE_CODE):
+        operator_alert(
+            event="exchange.paid",
+            subject=_("Exchange #%(id)s paid by the customer") % {"id": exchange.pk},
+            body=_("The customer says exchange #%(id)s is paid: %(give)s %(give_code)s to "
+                   "%(pay_to)s %(memo)s.\nSend %(get)s %(get_code)s to %(account)s once "
+                   "the payment has arrived.")
+            % {"id": exchange.pk, "give": plain(exchange.amount_give),
+               "give_code": exchange.currency_give.code, "pay_to": exchange.pay_to or "-",
+               "memo": exchange.pay_memo, "get": plain(exchange.amount_get),
+               "get_code": exchange.currency_get.code, "account": exchange.account_get}
+            + "\n" + (_("Transaction id: %(txid)s") % {"txid": exchange.customer_txid}
+                      if exchange.customer_txid else "")
+            + "\n" + public_url(f"/staff/desk/{exchange.pk}/"),
+            data=_exchange_data(exchange))
 
 
 def exchanges_waiting_alert() -> int:
@@ -129,16 +131,17 @@ def exchanges_waiting_alert() -> int:
                 continue
             exchange = (Exchange.objects.select_related("currency_give", "currency_get")
                         .get(pk=exchange_id))
-            operator_alert(
-                event="exchange.waiting",
-                subject=_("Exchange #%(id)s has waited %(minutes)s min (%(status)s)")
-                % {"id": exchange.pk, "minutes": minutes,
-                   "status": exchange.get_status_display()},
-                body=_("Exchange #%(id)s has been %(status)s since %(since)s UTC.")
-                % {"id": exchange.pk, "status": exchange.get_status_display(),
-                   "since": exchange.status_changed_at.strftime("%Y-%m-%d %H:%M")}
-                + "\n" + public_url(f"/staff/desk/{exchange.pk}/"),
-                data=_exchange_data(exchange))
+            with translation.override(settings.LANGUAGE_CODE):
+                operator_alert(
+                    event="exchange.waiting",
+                    subject=_("Exchange #%(id)s has waited %(minutes)s min (%(status)s)")
+                    % {"id": exchange.pk, "minutes": minutes,
+                       "status": exchange.get_status_display()},
+                    body=_("Exchange #%(id)s has been %(status)s since %(since)s UTC.")
+                    % {"id": exchange.pk, "status": exchange.get_status_display(),
+                       "since": exchange.status_changed_at.strftime("%Y-%m-%d %H:%M")}
+                    + "\n" + public_url(f"/staff/desk/{exchange.pk}/"),
+                    data=_exchange_data(exchange))
             told += 1
     return told
 
@@ -157,14 +160,15 @@ def reserves_low_alert() -> int:
             if not Currency.objects.filter(pk=currency.pk, reserve_alerted_at__isnull=True).update(
                     reserve_alerted_at=timezone.now()):
                 continue
-            operator_alert(
-                event="reserve.low",
-                subject=_("Reserve of %(code)s is low: %(reserve)s") % {
-                    "code": currency.code, "reserve": plain(currency.reserve)},
-                body=_("The reserve of %(code)s is %(reserve)s, under the %(threshold)s you "
-                       "set.") % {"code": currency.code, "reserve": plain(currency.reserve),
-                                  "threshold": plain(currency.reserve_alert_below)},
-                data={"currency": currency.code, "reserve": plain(currency.reserve),
-                      "threshold": plain(currency.reserve_alert_below)})
+            with translation.override(settings.LANGUAGE_CODE):
+                operator_alert(
+                    event="reserve.low",
+                    subject=_("Reserve of %(code)s is low: %(reserve)s") % {
+                        "code": currency.code, "reserve": plain(currency.reserve)},
+                    body=_("The reserve of %(code)s is %(reserve)s, under the %(threshold)s you "
+                           "set.") % {"code": currency.code, "reserve": plain(currency.reserve),
+                                      "threshold": plain(currency.reserve_alert_below)},
+                    data={"currency": currency.code, "reserve": plain(currency.reserve),
+                          "threshold": plain(currency.reserve_alert_below)})
             told += 1
     return told

@@ -6,6 +6,7 @@ Idempotent: every row is looked up by a natural key first, so a second run adds 
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable
 from datetime import timedelta
@@ -156,6 +157,26 @@ DEMO_PARTNERS = [
 ADMIN = ("admin", "admin@example.com", "admin-demo-2026")
 
 
+# Where the operator checks a customer's transaction: the block explorers of the crypto ones.
+EXPLORERS = {
+    "BTC": "https://mempool.space/tx/{txid}",
+    "ETH": "https://etherscan.io/tx/{txid}",
+    "USDTERC20": "https://etherscan.io/tx/{txid}",
+    "USDTTRC20": "https://tronscan.org/#/transaction/{txid}",
+    "LTC": "https://blockchair.com/litecoin/transaction/{txid}",
+    "XMR": "https://xmrchain.net/tx/{txid}",
+    "TON": "https://tonviewer.com/transaction/{txid}",
+}
+
+
+def demo_txid(currency: Currency, n: int) -> str:
+    """A transaction id of the demo's n-th exchange as the currency writes them: 64 hex digits
+    on a blockchain, a payment system's batch number elsewhere (not from the demo's random
+    sequence, which the rest of the data follows)."""
+    digest = hashlib.sha256(f"obmin-demo-{n}".encode()).hexdigest()
+    return digest if currency.code in EXPLORERS else str(int(digest[:12], 16))[:9]
+
+
 def _rate(give: Currency, get: Currency, profit: Decimal) -> tuple[Decimal, Decimal]:
     """in:out with one side exactly 1 and the exchanger's margin taken from the customer."""
     value = give.usd_price / get.usd_price * (1 - profit / 100)
@@ -175,6 +196,8 @@ def load_currencies_and_directions() -> None:
         # Only where the operator has set nothing yet.
         Currency.objects.filter(code=code, pay_to="", pay_instructions="").update(
             pay_to=pay_to, pay_memo=memo, pay_instructions=text, pay_instructions_uk=text_uk)
+    for code, explorer in EXPLORERS.items():
+        Currency.objects.filter(code=code, explorer_url="").update(explorer_url=explorer)
     for give, get, profit, low, high, flags, city in DIRECTIONS:
         rate_give, rate_get = _rate(currencies[give], currencies[get], D(profit))
         Direction.objects.get_or_create(
@@ -239,10 +262,14 @@ def load_exchanges() -> None:
         exchange.status_changes.update(created_at=created)
         final = rng.choice([ExchangeStatus.SUCCESS] * 6 + [ExchangeStatus.PAID,
                            ExchangeStatus.CANCELLED, ExchangeStatus.ERROR, ExchangeStatus.NEW])
+        # Paid as customers say it: with their transaction id.
+        paid_txid = demo_txid(direction.currency_give, n)
         if final in (ExchangeStatus.SUCCESS, ExchangeStatus.ERROR):
-            exchange_set_status(exchange_id=exchange.pk, status=ExchangeStatus.PAID, actor="demo")
+            exchange_set_status(exchange_id=exchange.pk, status=ExchangeStatus.PAID,
+                                actor="demo", txid=paid_txid)
         if final != ExchangeStatus.NEW:
-            exchange_set_status(exchange_id=exchange.pk, status=final, actor="demo")
+            exchange_set_status(exchange_id=exchange.pk, status=final, actor="demo",
+                                txid=paid_txid if final == ExchangeStatus.PAID else "")
         # History as it would have happened: each step some minutes after the last.
         for step, change in enumerate(exchange.status_changes.order_by("id")):
             moment = created + timedelta(minutes=17 * step)

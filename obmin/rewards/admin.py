@@ -212,10 +212,10 @@ def _decide(model_admin: admin.ModelAdmin, request: HttpRequest, credit_ids: lis
         return None
     if form.is_bound and reject:
         form.add_error("reason", _("Give the reason for the rejection; the partner is told it."))
-    credits = (LedgerEntry.objects.filter(pk__in=credit_ids).select_related("partner")
+    credits = (LedgerEntry.objects.filter(pk__in=credit_ids).select_related("partner__user")
                .order_by("id"))
     reviews = {r.pk: r for r in RewardReview.objects.filter(entry_id__in=credit_ids)}
-    rows = [{"credit_id": credit.pk, "partner": credit.partner.ref_code,
+    rows = [{"credit_id": credit.pk, "partner": str(credit.partner),
              "exchange_id": credit.exchange_id, "amount": amount_text(credit.amount, 2),
              "state": reviews[credit.pk].get_state_display() if credit.pk in reviews
              else _("approved"),
@@ -257,10 +257,10 @@ class OpenReviewFilter(admin.SimpleListFilter):
 class RewardReviewAdmin(admin.ModelAdmin):
     """Rewards a risk rule held, with the evidence; the operator approves or rejects them."""
 
-    list_display = ["entry_id", time_column(RewardReview, "created_at"), "partner_code",
+    list_display = ["entry_id", time_column(RewardReview, "created_at"), PARTNER_COLUMN,
                     "exchange_number", "amount_usd", "state", "rules", "decided_by"]
     list_filter = ["state", OpenReviewFilter]
-    list_select_related = ["partner", "entry"]
+    list_select_related = ["partner__user", "entry"]
     search_fields = ["=partner__user__email", "=partner__ref_code", "=exchange__id"]
     actions = ["approve", "reject"]
     fields = readonly_fields = (
@@ -294,10 +294,6 @@ class RewardReviewAdmin(admin.ModelAdmin):
                ) -> TemplateResponse | None:
         return _decide(self, request, list(queryset.values_list("entry_id", flat=True)),
                        reject=True)
-
-    @admin.display(description=_("partner"), ordering="partner__ref_code")
-    def partner_code(self, obj: RewardReview) -> str:
-        return obj.partner.ref_code
 
     @admin.display(description=_("exchange"), ordering="exchange_id")
     def exchange_number(self, obj: RewardReview) -> str:

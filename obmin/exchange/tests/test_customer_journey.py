@@ -128,3 +128,36 @@ def test_lookup_is_rate_limited(client, direction, settings, mailoutbox,
                    for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert len(mailoutbox) == 1  # one address is not flooded
+
+
+def test_the_page_says_how_long_it_usually_takes(client, direction, settings):
+    """The median wait from "I have paid" to success of the direction's last exchanges; before
+    the first, the time the operator is told to act within (OPERATOR_ALERT_WAIT_MINUTES)."""
+    from datetime import timedelta
+
+    from obmin.exchange.models import ExchangeStatusChange
+
+    settings.OPERATOR_ALERT_WAIT_MINUTES = 45
+    waiting = customer_mark_paid(token=exchange_create(
+        direction=direction, amount_give=Decimal(100), email="w@example.org",
+        account_get=ADDRESS).token)
+    state = client.get(reverse("exchange:status", args=[waiting.token])).json()
+    assert "within 45 min" in state["next"]
+    for minutes in (10, 20, 90):
+        done = customer_mark_paid(token=exchange_create(
+            direction=direction, amount_give=Decimal(100), email="d@example.org",
+            account_get=ADDRESS).token)
+        exchange_set_status(exchange_id=done.pk, status="success", txid="out")
+        paid = done.status_changes.get(status="paid")
+        ExchangeStatusChange.objects.filter(exchange=done, status="success").update(
+            created_at=paid.created_at + timedelta(minutes=minutes))
+    state = client.get(reverse("exchange:status", args=[waiting.token])).json()
+    assert "about 20 min" in state["next"]  # the median of 10, 20 and 90
+    settings.OPERATOR_ALERT_WAIT_MINUTES = 0
+    fresh = Direction.objects.get(pk=direction.pk)
+    fresh.pk, fresh.city = None, "KIEV"  # no history and no promise configured: no time said
+    fresh.save()
+    other = customer_mark_paid(token=exchange_create(
+        direction=fresh, amount_give=Decimal(100), email="o@example.org",
+        account_get=ADDRESS).token)
+    assert "min" not in client.get(reverse("exchange:status", args=[other.token])).json()["next"]

@@ -100,18 +100,58 @@ def test_command_refuses_bad_input(exchange):
         call_command("exchange", "status", "999999", "paid")
 
 
-def test_admin_action_goes_through_the_function(client, carol, exchange):
+def set_status_in_admin(client, exchange, status, **confirm):
+    """The list's action for one exchange; with `confirm`, its confirmation page's submit."""
+    form = {"action": f"set_status_{status}", "_selected_action": [exchange.pk]}
+    if confirm:
+        form |= {"confirm": "yes", f"shown_{exchange.pk}": confirm.pop("shown"), **confirm}
+    return client.post("/admin/exchange/exchange/", form, follow=True)
+
+
+def test_admin_action_asks_first_then_goes_through_the_function(client, carol, exchange):
     client.force_login(carol)
-    response = client.post("/admin/exchange/exchange/", {
-        "action": "set_status_paid", "_selected_action": [exchange.pk]}, follow=True)
+    asked = set_status_in_admin(client, exchange, "paid").content.decode()
+    assert "Set status: paid" in asked and f'name="shown_{exchange.pk}" value="new"' in asked
+    exchange.refresh_from_db()
+    assert exchange.status == "new"  # nothing moves before the confirmation
+    response = set_status_in_admin(client, exchange, "paid", shown="new", note="")
     assert response.status_code == 200
     exchange.refresh_from_db()
     assert exchange.status == "paid"
     assert exchange.status_changes.last().actor == "admin:carol@example.com"
-    # A refused change is reported, not raised.
-    response = client.post("/admin/exchange/exchange/", {
-        "action": "set_status_paid", "_selected_action": [exchange.pk]}, follow=True)
-    assert "already paid" in response.content.decode()
+    # The confirmation sent again (a double click): refused and reported, not raised.
+    response = set_status_in_admin(client, exchange, "paid", shown="new", note="")
+    assert "no longer" in response.content.decode()
+    assert list(exchange.status_changes.values_list("status", flat=True)) == ["new", "paid"]
+
+
+def test_admin_success_needs_the_payout_txid_and_changes_the_status_once(client, carol,
+                                                                         exchange):
+    client.force_login(carol)
+    customer_mark_paid(token=exchange.token)
+    asked = set_status_in_admin(client, exchange, "success").content.decode()
+    assert 'name="txid"' in asked and "Note (optional)" in asked  # the reason is for errors
+    missing = set_status_in_admin(client, exchange, "success", shown="paid", txid=" ", note="")
+    assert "Give the transaction id of the payout you sent." in missing.content.decode()
+    exchange.refresh_from_db()
+    assert exchange.status == "paid"
+    for _click in range(2):
+        set_status_in_admin(client, exchange, "success", shown="paid", txid="payout-9", note="")
+    exchange.refresh_from_db()
+    assert exchange.status == "success" and exchange.payout_txid == "payout-9"
+    assert list(exchange.status_changes.values_list("status", flat=True)) == [
+        "new", "paid", "success"]
+
+
+def test_admin_cancel_needs_a_reason(client, carol, exchange):
+    client.force_login(carol)
+    set_status_in_admin(client, exchange, "cancelled", shown="new", note="")
+    exchange.refresh_from_db()
+    assert exchange.status == "new"
+    set_status_in_admin(client, exchange, "cancelled", shown="new", note="asked by the customer")
+    exchange.refresh_from_db()
+    assert exchange.status == "cancelled"
+    assert exchange.status_changes.last().note == "asked by the customer"
 
 
 def test_claimed_then_received_then_success_keeps_both_transaction_ids(exchange):
@@ -158,3 +198,14 @@ def test_command_takes_a_payout_transaction_id(exchange, capsys):
     exchange.refresh_from_db()
     assert exchange.payout_txid == "tx-77"
     assert capsys.readouterr().out.strip().endswith("is now success")
+
+
+def test_admin_exchange_page_lists_its_changes_in_a_keyboard_reachable_box(client, carol,
+                                                                           exchange):
+    customer_mark_paid(token=exchange.token, txid="in-tx-7")
+    client.force_login(carol)
+    page = client.get(f"/admin/exchange/exchange/{exchange.pk}/change/").content.decode()
+    history = page.split('id="status-history"')[1].split("</table>")[0]
+    assert "paid" in history and "customer" in history and "in-tx-7" in history
+    assert 'class="scroll-box" tabindex="0" role="region"' in page
+    assert "obmin/admin.css" in page  # on every admin page (the breadcrumbs' underline)

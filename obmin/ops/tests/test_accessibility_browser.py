@@ -172,8 +172,9 @@ def test_no_serious_or_critical_violation_on_cabinet_and_public_pages(browser, l
 @pytest.mark.django_db(transaction=True)
 def test_no_serious_or_critical_violation_on_the_desk_and_the_customers_new_pages(
         browser, live_server):
-    """Issue 29's pages: the desk's queue and exchange page (with an action open), the
-    look-up of lost exchanges, and a status page after "I have paid", at 1280 and 375 px."""
+    """Issue 29's pages: the desk's queue and exchange page (with an action open), the admin's
+    index, exchange page and status confirmation, the look-up of lost exchanges, and a status
+    page after "I have paid", at 1280 and 375 px."""
     axe_script()
     call_command("demo", "--no-serve")
     waiting = Exchange.objects.filter(status="paid").first()
@@ -194,5 +195,13 @@ def test_no_serious_or_critical_violation_on_the_desk_and_the_customers_new_page
         page.click("#action-success summary")
         found += violations(page)
         found += violations(page, "/admin/")
+        found += violations(page, f"/admin/exchange/exchange/{waiting.pk}/change/")
+        # The exchange list's "Set status: success" asks first, with the payout's txid.
+        page.goto("/admin/exchange/exchange/?status__exact=paid")
+        page.check(f"input[name=_selected_action][value='{waiting.pk}']")
+        page.select_option("select[name=action]", "set_status_success")
+        page.click("button[name=index]")
+        page.wait_for_selector("#set-status")
+        found += violations(page)
     page.context.close()
     assert not found, "\n".join(found)

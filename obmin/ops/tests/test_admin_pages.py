@@ -67,6 +67,13 @@ def test_lists_show_currency_codes_and_clean_amounts(client, carol, demo):
     assert f"{exchange.currency_give.code}</td>" in text
     assert str(exchange).startswith(f"#{exchange.pk} ")
     assert f"{exchange.currency_give.code} → {exchange.currency_get.code}" in str(exchange)
+    # The directions' list has a reserve column: the reserve of the currency each gives out.
+    direction = Direction.objects.select_related("currency_get").first()
+    assert direction is not None
+    text = client.get("/admin/exchange/direction/").content.decode()
+    assert 'class="column-reserve_get"' in text
+    currency_url = reverse("admin:exchange_currency_change", args=[direction.currency_get.pk])
+    assert f'<a href="{currency_url}">' in text
 
 
 def test_direction_form_shows_the_reserve_linked_to_its_currency(client, carol, pm_btc):

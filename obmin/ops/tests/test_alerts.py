@@ -93,3 +93,16 @@ def test_nothing_is_told_without_a_threshold(settings, usd, exchange):
     Exchange.objects.update(status_changed_at=timezone.now() - timedelta(days=1))
     Currency.objects.update(reserve=Decimal(0))
     assert exchanges_waiting_alert() == 0 and reserves_low_alert() == 0
+
+
+def test_the_operator_is_told_in_the_sites_language_whatever_the_customers(
+        told, client, exchange, mailoutbox, django_capture_on_commit_callbacks):
+    """A customer on the Ukrainian page says paid: the operator's alert is in the site's
+    language (LANGUAGE_CODE), not the customer's."""
+    client.cookies["django_language"] = "uk"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/exchange/{exchange.token}/paid/", {"txid": "in-tx-2"})
+    exchange.refresh_from_db()
+    assert exchange.status == "paid"
+    (alert,) = operator_mail(mailoutbox)
+    assert alert.subject == f"Exchange #{exchange.pk} paid by the customer", alert.subject

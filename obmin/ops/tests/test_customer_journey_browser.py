@@ -112,6 +112,9 @@ def test_from_a_partners_link_to_a_paid_out_reward(browser, live_server, journey
     admin.check(f"input[name=_selected_action][value='{exchange.pk}']")
     admin.select_option("select[name=action]", "set_status_success")
     admin.click("button[name=index]")
+    # The action asks first, with the payout's transaction id.
+    admin.fill("#set-status input[name=txid]", "payout-tx-1")
+    admin.click("#set-status input[type=submit]")
     admin.wait_for_selector(".messagelist")
     exchange.refresh_from_db()
     assert exchange.status == ExchangeStatus.SUCCESS and exchange.reward_accrued

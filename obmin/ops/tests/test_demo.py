@@ -50,3 +50,21 @@ def test_demo_codes_are_real_monitoring_codes():
     known = monitoring_codes()
     assert len(known) == 270
     assert set(Currency.objects.values_list("code", flat=True)) <= set(known)
+
+
+def test_demo_desk_has_claims_to_check_on_block_explorers(client):
+    """The operator trying the demo's desk finds what it is for: exchanges the customers say
+    are paid, with their transaction ids, linked to the give currency's block explorer."""
+    from django.contrib.auth import get_user_model
+
+    call_command("demo", "--no-serve")
+    crypto = Currency.objects.filter(code__in=["BTC", "ETH", "LTC", "XMR", "TON", "USDTTRC20",
+                                               "USDTERC20"])
+    assert all("{txid}" in c.explorer_url for c in crypto)
+    claims = Exchange.objects.filter(status="paid")
+    assert claims.exists() and all(e.customer_txid for e in claims)
+    crypto_claim = claims.filter(currency_give__in=crypto).first()
+    assert crypto_claim is not None
+    client.force_login(get_user_model().objects.get(username="admin"))
+    page = client.get(f"/staff/desk/{crypto_claim.pk}/").content.decode()
+    assert 'id="desk-explorer"' in page and crypto_claim.customer_txid in page

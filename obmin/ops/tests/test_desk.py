@@ -105,3 +105,15 @@ def test_only_staff_reach_the_desk(client, alice, paid):
                                                 "note": "x"})
     paid.refresh_from_db()
     assert paid.status == ExchangeStatus.PAID
+
+
+def test_times_are_in_the_operators_zone_and_named(operator, paid, settings):
+    from zoneinfo import ZoneInfo
+
+    settings.OPERATOR_TIME_ZONE = "Europe/Kyiv"
+    kyiv = paid.created_at.astimezone(ZoneInfo("Europe/Kyiv"))
+    page = operator.get(f"/staff/desk/{paid.pk}/").content.decode()
+    assert f"{kyiv:%Y-%m-%d %H:%M:%S} Europe/Kyiv" in page
+    queue = operator.get("/staff/desk/").content.decode()
+    changed = paid.status_changed_at.astimezone(ZoneInfo("Europe/Kyiv"))
+    assert "Europe/Kyiv" in queue and f"{changed:%Y-%m-%d %H:%M}" in queue

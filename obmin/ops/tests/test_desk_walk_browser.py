@@ -135,8 +135,14 @@ def test_customer_and_operator_from_a_partner_link_to_success(browser, live_serv
         page.context.close()
 
 
+@pytest.mark.parametrize(("status", "field", "value"), [
+    ("received", "#note-received", ""),
+    ("success", "#txid-success", "payout-tx-2"),
+    ("error", "#note-error", "the amount did not arrive"),
+    ("cancelled", "#note-cancelled", "asked by the customer"),
+])
 def test_a_double_click_on_a_desk_button_changes_the_status_once(browser, live_server, journey,
-                                                                 carol):
+                                                                 carol, status, field, value):
     from obmin.exchange.services import customer_mark_paid, exchange_create
 
     exchange = exchange_create(direction=journey, amount_give=Decimal(100),
@@ -145,12 +151,12 @@ def test_a_double_click_on_a_desk_button_changes_the_status_once(browser, live_s
     operator = desktop_page(browser, base_url=live_server.url)
     log_in(operator, "/admin/login/", carol.get_username())
     operator.goto(f"/staff/desk/{exchange.pk}/")
-    operator.click("#action-cancelled summary")
-    operator.fill("#note-cancelled", "asked by the customer")
-    operator.dblclick("#action-cancelled button.confirm")
-    operator.wait_for_selector("#desk-status.status-cancelled")
+    operator.click(f"#action-{status} summary")
+    operator.fill(field, value)
+    operator.dblclick(f"#action-{status} button.confirm")
+    operator.wait_for_selector(f"#desk-status.status-{status}")
     assert list(exchange.status_changes.values_list("status", flat=True)) == [
-        "new", "paid", "cancelled"]
+        "new", "paid", status]
     operator.context.close()
 
 

@@ -89,3 +89,19 @@ def test_bulk_mark_paid_goes_through_the_payout_service(client, carol, alice, bo
                                                           "transaction_id": "tx-43"}, follow=True)
     assert "already" in response.content.decode()
     assert Payout.objects.get(pk=first.pk).transaction_id == "tx-42"
+
+
+def test_partners_are_named_by_e_mail_and_code_and_amounts_are_plain(client, carol, alice,
+                                                                       pm_usdt, program, method):
+    """As everywhere in the back office: `e-mail (code)`; 100 USDT, never `1E+2`."""
+    earn(pm_usdt, alice, "5000")
+    payout = payout_to(partner=alice, method_id=method.pk, account="TQalice")
+    Payout.objects.filter(pk=payout.pk).update(amount=Decimal("100.0000000000"))
+    client.force_login(carol)
+    html = client.get("/staff/overview/?period=7d").content.decode()
+    named = f"alice@example.com ({alice.ref_code})"
+    assert named in html.split('id="top-turnover"')[1].split("</table>")[0]
+    assert named in html.split('id="top-rewards"')[1].split("</table>")[0]
+    payouts = html.split('id="pending-payouts"')[1].split("</table>")[0]
+    assert named in payouts
+    assert ">100 USDT<" in payouts and "E+" not in payouts

@@ -135,6 +135,9 @@ def test_sign_up_link_click_exchange_statistics_csv_reset_and_bulk_payout(
     admin.check(f"input[name=_selected_action][value='{exchange.pk}']")
     admin.select_option("select[name=action]", "set_status_success")
     admin.click("button[name=index]")
+    # The action asks first, with the payout's transaction id.
+    admin.fill("#set-status input[name=txid]", "payout-tx-1")
+    admin.click("#set-status input[type=submit]")
     admin.wait_for_selector(".messagelist")
     exchange.refresh_from_db()
     # 5000 USDT at 2% profit is 100 USD of profit; the program pays 20% of it.

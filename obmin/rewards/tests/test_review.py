@@ -201,9 +201,11 @@ def test_bulk_decisions_in_the_admin_ask_first_and_need_a_reason_to_reject(
     client.force_login(carol)
     page = client.get("/admin/rewards/rewardreview/")
     assert page.status_code == 200 and "203.0.113.0" not in page.text
+    named = f"alice@example.com ({alice.ref_code})"  # as on every page of the back office
+    assert named in page.text
     confirm = client.post("/admin/rewards/rewardreview/",
                           {"action": "reject", "_selected_action": ids})
-    assert confirm.status_code == 200
+    assert confirm.status_code == 200 and named in confirm.text
     assert "Reject these rewards?" in confirm.text
     assert "network 203.0.113.0" in confirm.text  # the evidence, on the confirmation page
     no_reason = client.post("/admin/rewards/rewardreview/", {
