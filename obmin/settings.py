@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "obmin.twofactor.middleware.TwoFactorMiddleware",
     # Notes a Host that differs from SITE_URL's, for `obmin check --deploy`.
     "obmin.lib.site.SeenHostMiddleware",
+    # The admin and /staff/ in OPERATOR_TIME_ZONE, as the desk names its times.
+    "obmin.ops.middleware.OperatorTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "obmin.urls"

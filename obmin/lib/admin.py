@@ -77,11 +77,12 @@ def time_column(model: type[Model], field: str,
 
 
 def zoned_time(moment: datetime | None) -> str:
-    """`2026-12-03 09:07:00 UTC`: a moment on a change page, in the admin's zone, named."""
+    """`2026-12-03 09:07:00 UTC`: a moment on a change page, in the admin's zone (the operator's,
+    obmin.ops.middleware), named as the desk names it."""
     if moment is None:
         return "-"
     local = timezone.localtime(moment)
-    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
+    return f"{local:%Y-%m-%d %H:%M:%S} {timezone.get_current_timezone_name()}"
 
 
 def object_column(field: str, description: StrOrPromise, ordering: str,

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from obmin.exchange.models import Currency, Exchange, ExchangeStatus
 from obmin.exchange.services import customer_mark_paid, exchange_create, exchange_set_status
@@ -117,3 +118,17 @@ def test_times_are_in_the_operators_zone_and_named(operator, paid, settings):
     queue = operator.get("/staff/desk/").content.decode()
     changed = paid.status_changed_at.astimezone(ZoneInfo("Europe/Kyiv"))
     assert "Europe/Kyiv" in queue and f"{changed:%Y-%m-%d %H:%M}" in queue
+
+
+def test_the_admin_shows_times_in_the_operators_zone_too(operator, paid, settings):
+    """The admin's exchange page and list use the desk's zone, not UTC beside it."""
+    from zoneinfo import ZoneInfo
+
+    settings.OPERATOR_TIME_ZONE = "Europe/Kyiv"
+    kyiv = paid.created_at.astimezone(ZoneInfo("Europe/Kyiv"))
+    page = operator.get(f"/admin/exchange/exchange/{paid.pk}/change/").content.decode()
+    assert f"{kyiv:%Y-%m-%d %H:%M:%S} Europe/Kyiv" in page
+    listing = operator.get("/admin/exchange/exchange/").content.decode()
+    assert f"{kyiv:%Y-%m-%d %H:%M}" in listing
+    # The customer's pages keep UTC.
+    assert timezone.get_current_timezone_name() == "UTC"
