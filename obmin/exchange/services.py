@@ -6,7 +6,7 @@ anything else, goes through `exchange_set_status`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_UP, Decimal
@@ -16,7 +16,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_ratelimit.core import get_usage
 
 from obmin.exchange.accounts import AccountFormat, account_normalize
 from obmin.exchange.hooks import exchange_created, exchange_status_changed, rates_changed
@@ -31,6 +30,7 @@ from obmin.lib.errors import Refused
 from obmin.lib.ipmask import normalize_ip
 from obmin.lib.models import SOURCE_FIELDS, SOURCE_MAX_LENGTH
 from obmin.lib.money import plain, quantize, quantize_down
+from obmin.lib.ratelimit import in_minutes, seconds_to_wait
 from obmin.lib.text import normalize_email
 
 S = ExchangeStatus
@@ -127,10 +127,6 @@ def check_account(*, currency: Currency, account: str) -> str:
     return normalized
 
 
-def _rate_key(value: str) -> Callable[[str, object], str]:
-    return lambda group, request: value
-
-
 def exchange_rate_limit_refusal(*, client_ip: str, user_hash: str,
                                 increment: bool = True) -> ExchangeError | None:
     """The refusal of one more new exchange from this client address or visitor (`obmin_vid`
@@ -146,13 +142,11 @@ def exchange_rate_limit_refusal(*, client_ip: str, user_hash: str,
         limits.append(("exchange_create:visitor", user_hash, settings.EXCHANGE_RATE_PER_VISITOR))
     refused: ExchangeError | None = None
     for group, value, rate in limits:
-        usage = get_usage(None, group=group, key=_rate_key(value), rate=rate,
-                          increment=increment)
-        if usage is not None and usage["should_limit"] and refused is None:
-            minutes = max(int(usage["time_left"]) // 60, 1)
+        wait = seconds_to_wait(group, value, rate, increment=increment)
+        if wait is not None and refused is None:
             refused = ExchangeError(
                 _("Too many exchange requests from your connection; please try again in "
-                  "%(minutes)s min.") % {"minutes": minutes})
+                  "%(minutes)s min.") % {"minutes": in_minutes(wait)}, retry_after=wait)
     return refused
 
 

@@ -13,12 +13,14 @@ from django import forms
 
 
 class Refused(Exception):
-    """A request refused with a reason; `field` names the input at fault, "" if none."""
+    """A request refused with a reason; `field` names the input at fault, "" if none;
+    `retry_after`, for a refusal by a rate limit, the seconds until it may be tried again."""
 
-    def __init__(self, message: str, field: str = "") -> None:
+    def __init__(self, message: str, field: str = "", *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.retry_after = retry_after
 
 
 def add_refusal(form: forms.Form, error: Refused, *,

@@ -16,9 +16,9 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_ratelimit.core import get_usage
 
 from obmin.lib.ipmask import client_address
+from obmin.lib.ratelimit import seconds_to_wait
 from obmin.partner_api.envelope import ApiError, failure
 from obmin.partner_api.models import ApiKey
 from obmin.partner_api.params import request_params
@@ -64,9 +64,8 @@ def _client_ip(group: str, request: ApiRequest) -> str:
 def _limit(request: ApiRequest, group: str, key: Callable[[str, ApiRequest], str],
            rate: Callable[[str, ApiRequest], str]) -> None:
     """Counts one request in the shared cache; raises error 5 beyond the rate."""
-    usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
-    if usage is not None and usage["should_limit"]:
-        retry_after = max(int(usage["time_left"]), 1)
+    retry_after = seconds_to_wait(group, key(group, request), rate(group, request))
+    if retry_after is not None:
         raise ApiError(5, _("Too many requests; try again in %(seconds)s s.")
                        % {"seconds": retry_after}, status=429, retry_after=retry_after)
 

@@ -13,10 +13,10 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_ratelimit.core import get_usage
 
 from obmin.lib import netguard
 from obmin.lib.errors import Refused
+from obmin.lib.ratelimit import in_minutes, seconds_to_wait
 from obmin.partners.models import Partner
 from obmin.postbacks.models import (
     MAX_PER_PARTNER,
@@ -90,12 +90,10 @@ def _clean(url: str, method: str, events: list[str] | str) -> tuple[str, str, li
 def _save_refusal(partner: Partner) -> PostbackError | None:
     """Saves and test events count against `POSTBACK_SAVE_RATE` per partner: each resolves a
     partner-given host name (a save) or calls it (a test)."""
-    usage = get_usage(None, group="postback_save", key=lambda group, request: str(partner.pk),
-                      rate=settings.POSTBACK_SAVE_RATE, increment=True)
-    if usage is not None and usage["should_limit"]:
-        minutes = max(int(usage["time_left"]) // 60, 1)
+    wait = seconds_to_wait("postback_save", str(partner.pk), settings.POSTBACK_SAVE_RATE)
+    if wait is not None:
         return PostbackError(_("Too many postback changes; please try again in %(minutes)s "
-                               "min.") % {"minutes": minutes}, "url")
+                               "min.") % {"minutes": in_minutes(wait)}, "url", retry_after=wait)
     return None
 
 

@@ -405,6 +405,14 @@ def test_bid_rate_limit_per_key_set_by_the_operator(alice_v1, pm_btc, btc_checke
     response, answer = bid(alice_v1, pm_btc)
     assert response.status_code == 429 and answer["error"] == 5
     assert Exchange.objects.count() == 2
+    # Retry-After is the hourly window's end, the same wait the text tells (it was always 60).
+    assert_retry_after_as_told(response, answer)
+
+
+def assert_retry_after_as_told(response, answer):
+    wait = int(response["Retry-After"])
+    assert 1 <= wait <= 3600
+    assert f"try again in {max(wait // 60, 1)} min" in answer["error_text"]
 
 
 @pytest.mark.django_db
@@ -415,6 +423,7 @@ def test_bid_rate_limit_per_customer_address_the_bot_passes(alice_v1, pm_btc, bt
     assert bid(alice_v1, pm_btc, user_ip="192.0.2.1")[1]["error"] == "0"
     response, answer = bid(alice_v1, pm_btc, user_ip="192.0.2.1")
     assert response.status_code == 429 and answer["error"] == 5
+    assert_retry_after_as_told(response, answer)
     # Another customer of the same bot (same key, same caller's address) is not held back.
     assert bid(alice_v1, pm_btc, user_ip="192.0.2.2")[1]["error"] == "0"
 

@@ -25,7 +25,6 @@ from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_ratelimit.core import get_usage
 
 from obmin.exchange.forms import ExchangeForm
 from obmin.exchange.models import Direction, Exchange, ExchangeStatus
@@ -40,7 +39,9 @@ from obmin.exchange.services import (
     quote,
 )
 from obmin.lib import netguard
+from obmin.lib.errors import Refused
 from obmin.lib.money import quantize, quantize_down
+from obmin.lib.ratelimit import in_minutes, seconds_to_wait
 from obmin.lib.site import public_url
 from obmin.partner_api.models import ApiBid, ApiKey, BidCallback
 from obmin.partner_api.v1.statuses import premium_status
@@ -143,35 +144,24 @@ def _form_refusal(form: ExchangeForm, email_param: str) -> dict[str, str]:
     return fields
 
 
-def _limit_refusal(group: str, value: str, rate: str) -> int | None:
-    """Counts one bid; the seconds to wait when beyond `rate`, else None."""
-    usage = get_usage(None, group=group, key=lambda _group, _request: value, rate=rate,
-                      increment=True)
-    if usage is not None and usage["should_limit"]:
-        return max(int(usage["time_left"]), 1)
-    return None
-
-
-def bid_key_refusal(*, key: ApiKey) -> str | None:
+def bid_key_refusal(*, key: ApiKey) -> Refused | None:
     """Counts one create_bid through this key; its refusal when beyond the key's hourly bid
     limit (the operator's, else PARTNER_API_BIDS_PER_HOUR), else None. A key serves all of a
     bot's customers from one address, so every attempt counts here, and create_bid is not
     counted in the requests per minute (PARTNER_API_RATE)."""
     rate = f"{key.bids_per_hour or settings.PARTNER_API_BIDS_PER_HOUR}/h"
-    wait = _limit_refusal("v1:bids", str(key.pk), rate)
+    wait = seconds_to_wait("v1:bids", str(key.pk), rate)
     if wait is not None:
-        return _("This key's bid limit is reached; try again in %(minutes)s min.") % {
-            "minutes": max(wait // 60, 1)}
+        return Refused(_("This key's bid limit is reached; try again in %(minutes)s min.")
+                       % {"minutes": in_minutes(wait)}, retry_after=wait)
     return None
 
 
-def bid_customer_refusal(*, user_ip: str) -> str | None:
+def bid_customer_refusal(*, user_ip: str) -> Refused | None:
     """The refusal of one more bid for the customer at `user_ip` (the address the bot passes),
     counted as the exchange page counts a visitor's (`exchange_rate_limit_refusal`)."""
     if user_ip:
-        refused = exchange_rate_limit_refusal(client_ip=user_ip, user_hash="")
-        if refused is not None:
-            return refused.message
+        return exchange_rate_limit_refusal(client_ip=user_ip, user_hash="")
     return None
 
 

@@ -314,7 +314,7 @@ def create_bid(request: V1Request) -> HttpResponseBase:
     options = request.api_params
     refusal = bid_key_refusal(key=request.api_key)
     if refusal is not None:
-        raise V1Error(E_TOO_MANY, refusal, status=429, retry_after=60)
+        raise V1Error(E_TOO_MANY, refusal.message, status=429, retry_after=refusal.retry_after)
     direction = _direction(options)
     amount, action = _amount(options), _action(options)
     partner_id = _id(options, "partner_id", required=False)
@@ -324,7 +324,7 @@ def create_bid(request: V1Request) -> HttpResponseBase:
         raise bad_fields({"callback_url": _("At most 500 characters.")})
     refusal = bid_customer_refusal(user_ip=user_ip)
     if refusal is not None:
-        raise V1Error(E_TOO_MANY, refusal, status=429, retry_after=60)
+        raise V1Error(E_TOO_MANY, refusal.message, status=429, retry_after=refusal.retry_after)
     api_id = options.get("api_id", "").strip()[:100]
     try:
         made = bid_create(key=request.api_key, bid=BidRequest(
