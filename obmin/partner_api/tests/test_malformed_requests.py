@@ -77,6 +77,24 @@ def test_v1_answers_its_envelope(client, alice, kind):
     assert_envelope(response, v1=True)
 
 
+# API v1 also reads a JSON body (Django's form parsing never touches it): one over the size
+# limit, or nested deeper than the JSON decoder can follow, still gets the envelope.
+JSON_KINDS = {
+    "json too big": b'{"pad": "' + b"x" * (django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1000)
+                    + b'"}',
+    "json too deep": b"[" * 200_000,
+}
+
+
+@pytest.mark.parametrize("kind", JSON_KINDS)
+def test_v1_answers_its_envelope_to_an_unreadable_json_body(client, alice, kind):
+    key, raw = apikey_create(partner=alice)
+    response = client.generic("POST", V1, JSON_KINDS[kind], content_type="application/json",
+                              headers={"API-LOGIN": key.login, "API-KEY": raw})
+    assert response.status_code < 500
+    assert_envelope(response, v1=True)
+
+
 def test_too_many_fields_in_the_query_string(client):
     query = "&".join(f"f{n}=1" for n in range(django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 5))
     assert_envelope(client.get(f"{API}?{query}"), v1=False)

@@ -72,7 +72,7 @@ def v1_params(request: HttpRequest) -> dict[str, str]:
     params = request.GET.dict()
     try:
         decoded = json.loads(request.body or b"{}")
-    except (ValueError, RawPostDataException):
+    except (ValueError, RecursionError, RawPostDataException):
         raise bad_fields({"body": _("A JSON object is expected.")}) from None
     if not isinstance(decoded, dict):
         raise bad_fields({"body": _("A JSON object is expected.")})
