@@ -223,16 +223,17 @@ def bid_create(*, key: ApiKey, bid: BidRequest) -> Exchange | Calc:
         for name, reason in _form_refusal(form, email_param).items():
             fields.setdefault(name, reason)
     partner_id = None
-    if bid.partner_id is not None:
-        if bid.partner_id != key.partner_id and not key.may_name_partners:
-            fields.setdefault("partner_id", _("This key may name only its own partner "
-                                              "(%(id)s).") % {"id": key.partner_id})
-        else:
-            partner_id = partner_for_bid(named_partner_id=bid.partner_id,
-                                         email=values.get(email_param, ""))
-            if partner_id is None:
-                fields.setdefault("partner_id", _("No partner with this id may be credited "
-                                                  "for this exchange."))
+    if bid.partner_id is not None and (bid.partner_id != key.partner_id
+                                       and not key.may_name_partners):
+        fields.setdefault("partner_id", _("This key may name only its own partner "
+                                          "(%(id)s).") % {"id": key.partner_id})
+    else:
+        # Naming no one, the customer's binding still holds (as on the web without a cookie).
+        partner_id = partner_for_bid(named_partner_id=bid.partner_id,
+                                     email=values.get(email_param, ""))
+        if partner_id is None and bid.partner_id is not None:
+            fields.setdefault("partner_id", _("No partner with this id may be credited "
+                                              "for this exchange."))
     callback_url = bid.callback_url
     if callback_url:
         try:  # normalised (IDNA host, percent-encoded path and query) or refused
