@@ -24,6 +24,7 @@ from obmin.exchange.models import ExchangeStatus
 from obmin.lib.csvsafe import csv_response
 from obmin.lib.money import plain
 from obmin.lib.replica import reads_from_replica
+from obmin.lib.text import ascii_digits
 from obmin.rewards.models import EntryKind, PayoutStatus
 from obmin.rewards.selectors import reward_states
 from obmin.stats import selectors
@@ -297,7 +298,7 @@ def ledger_csv(request: PartnerRequest) -> StreamingHttpResponse:
 
 def payout_status(request: PartnerRequest) -> int | None:
     raw = request.GET.get("status", "")
-    return int(raw) if raw.isdigit() and int(raw) in PayoutStatus.values else None
+    return int(raw) if ascii_digits(raw) and int(raw) in PayoutStatus.values else None
 
 
 @partner_required
