@@ -237,7 +237,7 @@ def bid_create(*, key: ApiKey, bid: BidRequest) -> Exchange | Calc:
     callback_url = bid.callback_url
     if callback_url:
         try:  # normalised (IDNA host, percent-encoded path and query) or refused
-            callback_url = netguard.url_checked(callback_url)
+            callback_url = netguard.url_checked(callback_url, owner=key.partner_id)
         except netguard.SendFailed as refused:
             fields.setdefault("callback_url", refused.reason)
         if len(callback_url) > CALLBACK_URL_MAX_LENGTH:
@@ -332,13 +332,13 @@ def bid_callback_on_status_change(sender: object, *, exchange: Exchange,
                                next_attempt_at=timezone.now())
 
 
-def _callback_send(url: str, body: str) -> str:
+def _callback_send(url: str, body: str, partner_id: int) -> str:
     """One POST of a callback: "" when answered 2xx, else why not. Whatever goes wrong is this
     callback's failed attempt, never the round's."""
     try:
         reply = netguard.send("POST", url, body=body.encode(),
                               headers={"Content-Type": "application/x-www-form-urlencoded"},
-                              timeout=CALLBACK_TIMEOUT)
+                              timeout=CALLBACK_TIMEOUT, owner=partner_id)
     except netguard.SendFailed as failed:
         return failed.reason
     except Exception as exc:  # noqa: BLE001 - a URL stored before URLs were normalised, ...
@@ -368,7 +368,7 @@ def bid_callbacks_deliver() -> int:
            .exclude(Exists(earlier_waiting))
            .annotate(turn=Window(RowNumber(), partition_by=[F("bid__api_key_id")],
                                  order_by=[F("next_attempt_at").asc(), F("id").asc()]))
-           .filter(turn__lte=CALLBACK_PER_KEY).select_related("bid")
+           .filter(turn__lte=CALLBACK_PER_KEY).select_related("bid__api_key")
            .order_by("turn", "next_attempt_at", "id"))
     claimed = []
     for callback in due[:CALLBACK_THREADS]:
@@ -377,7 +377,8 @@ def bid_callbacks_deliver() -> int:
             claimed.append(callback)
     # Only the sending is in threads; the rows are read and written here.
     sending = [(callback, _callback_pool.submit(_callback_send, callback.bid.callback_url,
-                                                callback.body)) for callback in claimed]
+                                                callback.body, callback.bid.api_key.partner_id))
+               for callback in claimed]
     for callback, future in sending:
         error = future.result()
         attempts = callback.attempts + 1
