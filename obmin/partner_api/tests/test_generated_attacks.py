@@ -119,6 +119,8 @@ MALFORMED = (
     ({}, b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1",
      "multipart/form-data; boundary=x"),
     ({}, b"[" * 100_000, "application/json"),  # JSON (API v1 reads it) nested too deep
+    # JSON strings no database stores: an unpaired surrogate, a NUL
+    ({}, b'{"hash": "\\ud800x", "id": "1", "api_id": "a\\u0000b"}', "application/json"),
 )
 OVERSIZED = (  # over the 2.5 MB limit: a form, and JSON
     (b"api_action=pp&pad=" + b"x" * (3 * 1024 * 1024), "application/x-www-form-urlencoded"),
@@ -142,9 +144,9 @@ def test_every_generated_request_gets_the_envelope(server):
     key as the other HTTP method (query string and form body swapped); as PUT, PATCH or
     DELETE with an odd content type or undecodable bytes; and with a body Django cannot read
     (a bad Host, utf-16, too many fields, an unknown charset, broken multipart, JSON nested
-    too deep; now and then a form or JSON over the size limit). So 2,000 generated cases make
-    the 10,000 requests (generating is most of the cost: about 17 ms of CPU a case here);
-    afterwards the server's log must hold no traceback."""
+    too deep or with a lone surrogate; now and then a form or JSON over the size limit). So
+    2,000 generated cases make the 10,000 requests (generating is most of the cost: about
+    17 ms of CPU a case here); afterwards the server's log must hold no traceback."""
     base = server["url"]
     session = requests.Session()
     document = session.get(base + "/service/partner/openapi.json").json()

@@ -148,3 +148,21 @@ def test_v1_refuses_text_no_database_can_store(client, alice, method, params, as
     (name,) = params
     (refused,) = answer["error_fields"]
     assert refused == name.encode("utf-8", "backslashreplace").decode()
+
+
+@pytest.mark.parametrize("login", ["\u00e9", "x\u00ff"])
+def test_v1_a_login_with_other_than_ascii_is_refused_not_an_error(client, alice, login):
+    """Headers arrive as latin-1 text; comparing a non-ASCII str in constant time raised."""
+    _key, raw = apikey_create(partner=alice)
+    response = client.post(V1, HTTP_API_LOGIN=login, HTTP_API_KEY=raw)
+    answer = assert_envelope(response, v1=True)
+    assert answer["error"] == 1
+
+
+def test_v1_a_key_with_other_than_ascii_is_refused_not_an_error(client, alice):
+    key, _raw = apikey_create(partner=alice)
+    response = client.post(V1, HTTP_API_LOGIN=key.login, HTTP_API_KEY="obm_live_\u00e9")
+    assert_envelope(response, v1=True)
+    response = client.post(API, {"api_action": "pp", "method": "get_info"},
+                           HTTP_AUTHORIZATION="Bearer obm_live_\u00e9")
+    assert_envelope(response, v1=False)
