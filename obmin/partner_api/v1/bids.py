@@ -212,6 +212,12 @@ def bid_create(*, key: ApiKey, bid: BidRequest) -> Exchange | Calc:
     unless the operator granted it others (`may_name_partners`)."""
     direction = bid.direction
     values, fields = _field_values(direction, bid.fields)
+    # In its currency's decimals (the give currency's for calc_action 1 and 3, the get one's
+    # for 2 and 4), as the exchange page takes it: more is refused, never rounded.
+    currency = direction.currency_give if bid.action in (1, 3) else direction.currency_get
+    if bid.amount != quantize_down(bid.amount, currency.decimals):
+        fields["calc_amount"] = (_("%(code)s has at most %(n)s digits after the point.")
+                                 % {"code": currency.code, "n": currency.decimals})
     email_param = direction.email_field
     amount_give = _give_of(direction, bid.amount, bid.action)
     form = ExchangeForm(
