@@ -24,6 +24,7 @@ from obmin.exchange.models import ExchangeStatus
 from obmin.lib.csvsafe import csv_response
 from obmin.lib.money import plain
 from obmin.lib.replica import reads_from_replica
+from obmin.lib.text import ascii_digits
 from obmin.rewards.models import EntryKind, PayoutStatus
 from obmin.rewards.selectors import reward_states
 from obmin.stats import selectors
@@ -164,13 +165,22 @@ SUB_FILTERS = ("sub1", "sub2", "sub3", "sub4", "sub5", "utm_source", "utm_medium
                "utm_campaign")
 
 
+def filter_text(request: PartnerRequest, name: str, limit: int) -> str:
+    """A list filter's text as the stored values are kept: printable characters only (a NUL,
+    which PostgreSQL refuses in a query, was a 500; an invisible one found nothing), trimmed
+    and cut to `limit`."""
+    value = request.GET.get(name, "")[:limit * 4]
+    if not value.isprintable():
+        value = "".join(char for char in value if char.isprintable())
+    return value.strip()[:limit]
+
+
 def click_filter(request: PartnerRequest) -> ClickFilter:
-    get = request.GET
-    unique = {"yes": True, "no": False}.get(get.get("unique", ""))
-    return ClickFilter(sub={name: get.get(name, "").strip()[:64] for name in SUB_FILTERS},
-                       country=get.get("country", "").strip()[:2],
-                       browser=get.get("browser", "").strip()[:64],
-                       referrer=get.get("referrer", "").strip()[:200], unique=unique)
+    unique = {"yes": True, "no": False}.get(request.GET.get("unique", ""))
+    return ClickFilter(sub={name: filter_text(request, name, 64) for name in SUB_FILTERS},
+                       country=filter_text(request, "country", 2),
+                       browser=filter_text(request, "browser", 64),
+                       referrer=filter_text(request, "referrer", 200), unique=unique)
 
 
 def _clicks(request: PartnerRequest) -> tuple[Period, str, QuerySet[Any]]:
@@ -221,8 +231,7 @@ def _exchanges(request: PartnerRequest) -> tuple[Period, str, QuerySet[Any]]:
     rows = selectors.exchange_list(
         partner_id=request.partner.pk, start=period.start, end=period.end,
         status=status if status in ExchangeStatus.values else "",
-        sub1=request.GET.get("sub1", "").strip()[:64],
-        country=request.GET.get("country", "").strip()[:2])
+        sub1=filter_text(request, "sub1", 64), country=filter_text(request, "country", 2))
     return period, error, rows
 
 
@@ -297,7 +306,7 @@ def ledger_csv(request: PartnerRequest) -> StreamingHttpResponse:
 
 def payout_status(request: PartnerRequest) -> int | None:
     raw = request.GET.get("status", "")
-    return int(raw) if raw.isdigit() and int(raw) in PayoutStatus.values else None
+    return int(raw) if ascii_digits(raw) and int(raw) in PayoutStatus.values else None
 
 
 @partner_required

@@ -32,7 +32,8 @@ _URL_META = ("QUERY_STRING", "REQUEST_URI", "RAW_URI", "PATH_INFO", "HTTP_REFERE
 MASK = "********"
 
 # A query parameter (or any `name=value` in a line): its name is judged once percent-decoded
-# (`api%5Fkey`, `api%255Fkey`, `%61pi_key`), in any case, `-` read as `_`.
+# (`api%5Fkey`, `api%255Fkey`, `%61pi_key`), in any case, `-` read as `_`; its value too, when
+# percent-encoded, for a key's prefix.
 _PAIR = re.compile(r"(?<![\w.%\-\[\]+])([\w.%\-\[\]+]{1,100})=([^&\s\"';,]+)")
 _SECRET_PARAM = re.compile(
     r"api_?key|key|hash|sessionid|.*(?:password|passwd|token|secret|signature).*", flags=re.I)
@@ -60,8 +61,12 @@ def _decoded(name: str) -> str:
 
 
 def _pair(match: re.Match[str]) -> str:
-    name = match.group(1)
-    return f"{name}={MASK}" if _SECRET_PARAM.fullmatch(_decoded(name)) else match.group(0)
+    name, value = match.groups()
+    # A key percent-encoded byte by byte hides its prefix from `_API_KEY`, whatever its name.
+    if (_SECRET_PARAM.fullmatch(_decoded(name))
+            or ("%" in value and _API_KEY.search(_decoded(value)))):
+        return f"{name}={MASK}"
+    return match.group(0)
 
 
 def _reset(match: re.Match[str]) -> str:

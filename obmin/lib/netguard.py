@@ -31,8 +31,9 @@ import socket
 import ssl
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager, suppress
 from typing import NamedTuple
@@ -88,22 +89,57 @@ def hosts_override(table: Mapping[str, list[str]]) -> Iterator[None]:
 
 
 # getaddrinfo has no timeout of its own: it runs in these threads, waited for at most
-# RESOLVE_TIMEOUT (a look-up still hanging keeps its thread; with all four busy, further
-# look-ups time out as well rather than pile up).
-_resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+# RESOLVE_TIMEOUT; a look-up still hanging keeps its thread (a name server that never answers
+# is the partner's to choose). So a name asked again while its look-up runs waits for that one,
+# and one owner (the partner whose URL it is) has at most PER_OWNER_LOOKUPS running: however
+# many of its names hang, the other threads stay for everyone else's.
+RESOLVER_THREADS = 32
+PER_OWNER_LOOKUPS = 4
+_resolver = ThreadPoolExecutor(max_workers=RESOLVER_THREADS, thread_name_prefix="resolve")
+_running: dict[str, Future[list[str]]] = {}  # name -> its look-up, while it runs
+_running_per_owner: Counter[object] = Counter()
+_running_lock = threading.Lock()
 
 
 def _getaddrinfo(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
-def _resolve(host: str, port: int) -> list[str]:
+def _lookup(host: str, port: int, owner: object) -> Future[list[str]]:
+    """The running look-up of `host`, or a new one; SendFailed when `owner` has too many."""
+    name = host.lower()
+    with _running_lock:
+        running = _running.get(name)
+        if running is not None:
+            return running
+        if owner is not None and _running_per_owner[owner] >= PER_OWNER_LOOKUPS:
+            raise SendFailed(_("The host %(host)s was not resolved: other host names of the "
+                               "same owner are still being resolved.") % {"host": host})
+        future = _resolver.submit(_getaddrinfo, host, port)
+        _running[name] = future
+        if owner is not None:
+            _running_per_owner[owner] += 1
+
+    def finished(done: Future[list[str]]) -> None:
+        with _running_lock:
+            if _running.get(name) is done:
+                del _running[name]
+            if owner is not None:
+                _running_per_owner[owner] -= 1
+                if _running_per_owner[owner] <= 0:
+                    del _running_per_owner[owner]
+
+    future.add_done_callback(finished)
+    return future
+
+
+def _resolve(host: str, port: int, owner: object = None) -> list[str]:
     """Every address `host` resolves to (an address literal resolves to itself)."""
     override = _hosts.get(host.lower())
     if override is not None:
         return list(override)
     try:
-        infos = _resolver.submit(_getaddrinfo, host, port).result(timeout=RESOLVE_TIMEOUT)
+        infos = _lookup(host, port, owner).result(timeout=RESOLVE_TIMEOUT)
     except FutureTimeout as exc:
         raise SendFailed(_("The host %(host)s could not be resolved within %(seconds)s s.")
                          % {"host": host, "seconds": f"{RESOLVE_TIMEOUT:g}"}) from exc
@@ -217,11 +253,12 @@ def url_normalize(url: str) -> str:
                        _encode(parts.query, _QUERY_SAFE), ""))
 
 
-def url_checked(url: str) -> str:
+def url_checked(url: str, *, owner: object = None) -> str:
     """The URL normalised (`url_normalize`), its host resolved and every address allowed;
-    raises `SendFailed` saying why not. The one check of a partner-given URL when saved."""
+    raises `SendFailed` saying why not. The one check of a partner-given URL when saved.
+    `owner`: whose URL it is (the partner), for the resolver's share (`_lookup`)."""
     normalized = url_normalize(url)
-    _checked_addresses(_parse(normalized))
+    _checked_addresses(_parse(normalized), owner)
     return normalized
 
 
@@ -246,8 +283,8 @@ def _parse(url: str) -> _Target:
     return _Target(parts.scheme, parts.hostname, port or default_port, path)
 
 
-def _checked_addresses(target: _Target) -> list[str]:
-    addresses = _resolve(target.host, target.port)
+def _checked_addresses(target: _Target, owner: object = None) -> list[str]:
+    addresses = _resolve(target.host, target.port, owner)
     for address in addresses:
         refusal = address_refusal(address)
         if refusal is not None:
@@ -287,14 +324,16 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
 
 
 def send(method: str, url: str, *, body: bytes | None = None,
-         headers: dict[str, str] | None = None, timeout: float = 5.0) -> Reply:
+         headers: dict[str, str] | None = None, timeout: float = 5.0,
+         owner: object = None) -> Reply:
     """One HTTP request to a checked address, no redirects followed, within `timeout` seconds.
 
     Returns the status and the first 500 bytes of the answer, whatever the status; raises
-    `SendFailed` when the address is refused or no answer came in time.
+    `SendFailed` when the address is refused or no answer came in time. `owner`: whose URL it
+    is (the partner), for the resolver's share (`_lookup`).
     """
     target = _parse(url)
-    addresses = _checked_addresses(target)
+    addresses = _checked_addresses(target, owner)
     cls = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     request_headers = {"User-Agent": USER_AGENT, "Connection": "close", **(headers or {})}
     last_error: OSError | None = None

@@ -28,6 +28,7 @@ from obmin.exchange.models import Direction, Exchange, ExchangeStatus
 from obmin.exchange.selectors import exchanges_waiting
 from obmin.exchange.services import ALLOWED_TRANSITIONS, ExchangeError, exchange_set_status
 from obmin.lib.money import plain, quantize
+from obmin.lib.text import ascii_digits
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -59,7 +60,7 @@ ACTION_DETAILS: dict[str, Action] = {
 def _queue(request: HttpRequest) -> tuple[QuerySet[Exchange], str, str]:
     queue = exchanges_waiting()
     direction = request.GET.get("direction", "")
-    if direction.isdigit():
+    if ascii_digits(direction):
         queue = queue.filter(direction_id=int(direction))
     age = request.GET.get("age", "")
     if age in AGES:

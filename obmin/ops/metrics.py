@@ -3,7 +3,8 @@
 Counters come from `obmin.lib.metrics` (summed over every process through the shared cache);
 gauges are read when Prometheus asks: clicks waiting to be written and how long the oldest has
 waited, the background queue's depth and its oldest ready task's age, failed tasks.
-Answered with `Authorization: Bearer <METRICS_TOKEN>` when that is set, else to loopback only.
+Answered with `Authorization: Bearer <METRICS_TOKEN>` when that is set, else to no one unless
+the operator opens it (METRICS_PUBLIC).
 """
 
 from __future__ import annotations
@@ -104,7 +105,9 @@ def _allowed(request: HttpRequest) -> bool:
     token = settings.METRICS_TOKEN
     if token:
         scheme, _sep, given = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+        # As bytes: compare_digest raises on a str with other than ASCII (headers are latin-1).
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                                  token.encode())
     return settings.METRICS_PUBLIC
 
 

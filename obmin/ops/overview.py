@@ -24,6 +24,7 @@ from django_tasks_db.models import DBTaskResult
 from obmin.lib.csvsafe import csv_response
 from obmin.lib.mail import send_email
 from obmin.lib.money import plain
+from obmin.lib.text import ascii_digits
 from obmin.partners.models import Partner
 from obmin.rewards.models import Payout, PayoutStatus
 from obmin.rewards.services import PayoutError, payout_mark_paid
@@ -121,7 +122,7 @@ def payouts_mark_paid(request: HttpRequest) -> HttpResponse:
     """Marks the chosen pending payouts paid, each with the transaction id given."""
     transaction_id = request.POST.get("transaction_id", "").strip()[:200]
     note = request.POST.get("note", "").strip()[:255]
-    ids = [int(v) for v in request.POST.getlist("payout") if v.isdigit()]
+    ids = [int(v) for v in request.POST.getlist("payout") if ascii_digits(v)]
     if not ids or not transaction_id:
         messages.error(request, _("Choose payouts and give the transaction id of the payment."))
         return redirect("ops:overview")

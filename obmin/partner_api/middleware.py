@@ -67,6 +67,8 @@ class ApiEnvelopeMiddleware:
             request.GET  # noqa: B018 - parsed now: too many fields raise here
             if request.method == "POST":
                 request.POST  # noqa: B018 - and the body's charset, size and fields here
+                if request.content_type != "multipart/form-data":
+                    request.body  # noqa: B018 - a JSON body's size (API v1 reads it later)
         except (MultiPartParserError, ValueError):
             return None
         except UNREADABLE as exc:

@@ -34,6 +34,7 @@ def apikey_for_login(login: str, raw_key: str) -> ApiKey | None:
     if not login or len(login) > 64:
         return None
     key = apikey_for_raw(raw_key)
-    if key is None or not secrets.compare_digest(key.login, login):
+    # As bytes: compare_digest raises on a str with other than ASCII (headers are latin-1).
+    if key is None or not secrets.compare_digest(key.login.encode(), login.encode()):
         return None
     return key

@@ -17,6 +17,7 @@ from obmin.lib.admin import (
     time_column,
     truncated,
 )
+from obmin.lib.text import ascii_digits
 from obmin.partners.models import Click, ClickDay, OldReferralCode, Partner, ReferralSettings
 from obmin.partners.services import partner_delete, partner_save, partner_set_blocked
 
@@ -98,7 +99,7 @@ class PartnerFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
-        if value and value.isdigit():
+        if value and ascii_digits(value):
             return queryset.filter(partner_id=int(value))
         return queryset
 

@@ -41,12 +41,17 @@ IMPERSONATING_WORDS = ("obmin", "admin", "support", "staff", "official", "modera
                        "operator", "security", "helpdesk")
 
 
+# Digits read as the letters they stand in for (`adm1n`, `0bmin`, `5upport`); 1 as i and as l.
+_LETTERS_FOR_DIGITS = (str.maketrans("013457", "oieast"), str.maketrans("013457", "oleast"))
+
+
 def code_reserved(code: str) -> bool:
     """Whether a partner may not choose `code` as its vanity referral code."""
     folded = code.lower()
     bare = folded.replace("-", "").replace("_", "")
+    spelled = {bare.translate(table) for table in _LETTERS_FOR_DIGITS}
     return (folded in RESERVED_CODES or bare in RESERVED_CODES
-            or any(word in bare for word in IMPERSONATING_WORDS))
+            or any(word in text for word in IMPERSONATING_WORDS for text in (bare, *spelled)))
 
 
 def new_partner_code() -> str:

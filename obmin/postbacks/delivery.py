@@ -163,7 +163,7 @@ def delivery_attempt(delivery_id: int, *, timeout: float = TIMEOUT_SECONDS,
     try:
         body, headers = request_of(delivery, secret)
         reply = netguard.send(delivery.method, delivery.url, body=body, headers=headers,
-                              timeout=timeout)
+                              timeout=timeout, owner=delivery.partner_id)
         status_code, answer = reply.status, reply.text[:ANSWER_BYTES]
     except netguard.SendFailed as failure:
         error = failure.reason[:255]

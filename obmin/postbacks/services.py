@@ -57,7 +57,8 @@ def postback_secret_rotate(*, partner: Partner) -> str:
     return secret
 
 
-def _clean(url: str, method: str, events: list[str] | str) -> tuple[str, str, list[str]]:
+def _clean(url: str, method: str, events: list[str] | str, *,
+           partner: Partner) -> tuple[str, str, list[str]]:
     url = url.strip()
     if not url:
         raise PostbackError(_("Enter the postback URL."), "url")
@@ -69,7 +70,7 @@ def _clean(url: str, method: str, events: list[str] | str) -> tuple[str, str, li
         # what was checked and signed. Macros in the host would be resolved as a name: the
         # URL is checked with them as they stand (no name has braces).
         url = netguard.url_normalize(url)
-        netguard.url_checked(render_url(url, {}))
+        netguard.url_checked(render_url(url, {}), owner=partner.pk)
     except netguard.SendFailed as refused:
         raise PostbackError(refused.reason, "url") from None
     method = method.strip().upper()
@@ -111,7 +112,7 @@ def postback_create(*, partner: Partner, url: str, method: str = Method.GET,
                     events: list[str] | str) -> Postback:
     """A new postback of the partner's (at most five); the URL must be acceptable now."""
     _limit(partner)
-    url, method, names = _clean(url, method, events)
+    url, method, names = _clean(url, method, events, partner=partner)
     with transaction.atomic():
         # Counted under the partner's row lock, so two saves at once cannot make a sixth.
         Partner.objects.select_for_update().filter(pk=partner.pk).first()
@@ -136,7 +137,8 @@ def postback_update(*, partner: Partner, postback_id: int | str, url: str, metho
                     events: list[str] | str, is_active: bool = True) -> Postback:
     postback = _own(partner, postback_id)
     _limit(partner)
-    postback.url, postback.method, postback.events = _clean(url, method, events)
+    postback.url, postback.method, postback.events = _clean(url, method, events,
+                                                            partner=partner)
     postback.is_active = is_active
     postback.save()
     transaction.on_commit(_forget_click_subscribers)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from obmin.exchange.models import Direction
 from obmin.exchange.selectors import find_direction
 from obmin.lib.money import plain
+from obmin.lib.text import ascii_digits
 from obmin.rates.formula import Step
 from obmin.rates.models import MarketRate, RateSide
 from obmin.rates.services import (
@@ -25,7 +26,7 @@ def direction_named(name: str) -> Direction:
     """A direction by id (`12`) or codes (`BTC-USDTTRC20`, `BTC:USDTTRC20`, `BTC USDTTRC20`),
     or RatesError."""
     text = name.strip()
-    if text.isdigit():
+    if ascii_digits(text):
         direction = Direction.objects.filter(pk=int(text)).first()
     else:
         parts = text.replace(":", " ").replace("-", " ").replace("→", " ").split()

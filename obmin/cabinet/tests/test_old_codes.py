@@ -142,8 +142,14 @@ def test_every_top_level_path_is_reserved():
         assert code_reserved(segment), segment
 
 
+@pytest.mark.parametrize("code", ["adm1n", "0bmin", "obm1n", "0BM1N-team", "5upport", "0fficial",
+                                  "st4ff", "m0derator", "0perat0r", "5ecur1ty", "he1pd3sk"])
+def test_digits_written_for_letters_do_not_dodge_the_reserved_names(code):
+    assert code_reserved(code), code
+
+
 def test_an_ordinary_partner_code_is_not_reserved():
-    for code in ("alice001", "bestmon1", "fx-trader", "cryptoclub_ua"):
+    for code in ("alice001", "bestmon1", "fx-trader", "cryptoclub_ua", "bob2026", "x100k"):
         assert not code_reserved(code), code
     assert Partner.objects.count() == 0
 

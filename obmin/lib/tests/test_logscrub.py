@@ -72,3 +72,14 @@ def test_any_value_of_a_secret_parameter_is_masked(name, value):
 def test_keys_are_masked_anywhere():
     assert KEY not in scrub(f"could not check key {KEY}")
     assert KEY not in scrub(f"Authorization: Bearer {KEY}")
+
+
+@pytest.mark.parametrize("name", ["x", "api_key%20", "api_key[]", "q"])
+def test_a_key_percent_encoded_under_any_name_is_masked(name):
+    """A key is recognised by its prefix wherever it is; percent-encoded (every byte, once or
+    twice) its prefix hides, so a value is read decoded too."""
+    every_byte = "".join(f"%{byte:02X}" for byte in KEY.encode())
+    for value in (every_byte, quote(every_byte, safe=""), every_byte.lower()):
+        line = scrub(f'203.0.113.5 "GET /service/partner/api.php?a=1&{name}={value}&b=2" 200')
+        assert value not in line and KEY[10:20] not in line and "********" in line
+        assert "&b=2" in line

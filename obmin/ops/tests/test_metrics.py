@@ -55,6 +55,13 @@ def test_with_a_token_only_its_bearer_is_answered(client, settings):
     assert b"obmin_tasks_ready" in response.content
 
 
+def test_a_token_with_other_than_ascii_is_refused_not_an_error(client, settings):
+    # A header arrives as latin-1 text; hmac.compare_digest raises on non-ASCII str.
+    settings.METRICS_TOKEN = "scrape-me-0123456789"
+    for given in ("Bearer \u00e9", "Bearer scrape-me-012345678\u00ff"):
+        assert client.get("/metrics", HTTP_AUTHORIZATION=given).status_code == 403
+
+
 def test_exports_are_counted_per_code_and_format(client, alice, pm_btc):
     for fmt in ("xml", "xml", "json"):
         assert client.get(f"/service/export/{fmt}/{alice.export_code}").status_code == 200

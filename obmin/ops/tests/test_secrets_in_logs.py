@@ -25,6 +25,8 @@ from django.core import mail
 from django.test import RequestFactory
 from django.views.debug import technical_500_response
 
+from obmin.exchange.accounts import EXAMPLES
+
 OBMIN = Path(sys.executable).with_name("obmin")
 PASSWORD = "Hunter2-correct-horse"
 TOKEN = "tok-5f2e9d41c0a7b3"
@@ -75,6 +77,9 @@ def send_secrets(url: str, key: str, login: str) -> None:
         for name in ("api%5Fkey", "API_KEY", "api%255Fkey", "%61pi_key"):
             http.get(f"{api}?api_action=pp&{name}={key}&method=get_info")
             http.get(f"{url}/no/such/page.php?{name}={quote(key)}")
+        # ...the key's every byte percent-encoded, under its name and under any other...
+        for name in ("api_key", "q"):
+            http.get(f"{api}?api_action=pp&{name}={every_byte(key)}&method=get_info")
         # ...JSON bodies, tokens in paths (every one logged: a 404, a CSRF refusal)...
         http.post(api, json={"api_action": "pp", "api_key": key, "password": PASSWORD})
         for path in (f"/cabinet/password/reset/MQ/{TOKEN}/", f"/cabinet/signup/confirm/{TOKEN}/",
@@ -112,10 +117,15 @@ def run_server(site, tmp_path: Path, *command: str, env: dict[str, str] | None =
     return log.read_text()
 
 
+def every_byte(secret: str) -> str:
+    return "".join(f"%{byte:02X}" for byte in secret.encode())
+
+
 def encodings(secret: str) -> set[str]:
-    """The secret as it could appear in a line: as is, percent-encoded (once, twice), in
-    JSON, and its distinctive middle."""
+    """The secret as it could appear in a line: as is, percent-encoded (once, twice, every
+    byte), in JSON, and its distinctive middle."""
     return {secret, quote(secret, safe=""), quote(quote(secret, safe=""), safe=""),
+            every_byte(secret), every_byte(secret).lower(), quote(every_byte(secret), safe=""),
             json.dumps(secret)[1:-1], secret[len(secret) // 3:2 * len(secret) // 3]}
 
 
@@ -138,6 +148,89 @@ def test_production_server_access_log_has_no_secret(site, tmp_path):
     assert '"GET /service/partner/api.php?api_action=pp&api_key=********' in output
     assert '"POST /api/userapi/v1/get_info" 200' in output
     assert_no_secret(output, site["key"])
+
+
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory):
+    """The demo's data (directions to bid on), alice's live key; the worker sends e-mail."""
+    data = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(OBMIN_DATA_DIR=str(data), LOG_LEVEL="DEBUG", PYTHONUNBUFFERED="1")
+    for command in (("demo", "--no-serve"), ("apikey", "create", "alice@example.com")):
+        done = subprocess.run([str(OBMIN), *command], env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    login = next(line.split()[1] for line in lines if line.startswith("login "))
+    return {"env": env, "key": lines[-1], "login": login}
+
+
+def test_server_and_worker_together_log_no_secret(demo_site, tmp_path):
+    """Issue 28.5's log test over `obmin serve` with its `obmin worker` (the console e-mail
+    backend, as a clone runs): besides the requests above, a password reset, a sign-up and an
+    exchange whose e-mails carry tokens; nothing either process printed holds a key, the
+    password, a token (the exchange's real one too), in any encoding."""
+    site = demo_site
+    env = site["env"]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "both.log"
+    with log.open("w") as out:
+        processes = [subprocess.Popen([str(OBMIN), *command], env=env, stdout=out,
+                                      stderr=subprocess.STDOUT)
+                     for command in (("serve", "--workers", "1", "--bind", f"127.0.0.1:{port}"),
+                                     ("worker",))]
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(url + "/health/live", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            send_secrets(url, site["key"], site["login"])
+            exchange_token = _mail_tokens(url, site["key"], site["login"])
+            subjects = ("Password reset", "Confirm your e-mail", "Exchange #")
+            while not all(subject in log.read_text() for subject in subjects):
+                assert time.monotonic() < deadline + 120, log.read_text()
+                time.sleep(0.5)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=30)
+    output = log.read_text()
+    assert "/cabinet/password/reset/********/********/" in output  # the e-mails were printed
+    assert_no_secret(output, site["key"])
+    for form in encodings(exchange_token):
+        assert form not in output, f"the exchange's token {form!r} is in the log"
+
+
+def _mail_tokens(url: str, key: str, login: str) -> str:
+    """A password reset, a sign-up and an exchange (API v1): e-mails with tokens in them.
+    Returns the exchange's token."""
+    with httpx.Client(timeout=30) as http:
+        for page, email in (("/cabinet/password/reset/", "alice@example.com"),
+                            ("/cabinet/signup/", "newcomer@example.com")):
+            http.get(url + page)
+            sent = http.post(url + page, data={
+                "email": email, "csrfmiddlewaretoken": http.cookies["csrftoken"]})
+            assert sent.status_code == 302, sent.text[:300]
+        headers = {"API-LOGIN": login, "API-KEY": key}
+        directions = http.post(url + "/api/userapi/v1/get_directions", headers=headers).json()
+        made = http.post(url + "/api/userapi/v1/create_bid", headers=headers, data={
+            "direction_id": next(d["direction_id"] for d in directions["data"]
+                                 if d["currency_get_title"] == "Bitcoin"),
+            "calc_amount": "100", "cf6": "customer@example.org",
+            "account2": EXAMPLES["bitcoin"]}).json()
+        assert made["error"] == "0", made
+        token = made["data"]["hash"]
+        http.get(f"{url}/exchange/{token}/")
+        http.get(f"{url}/exchange/{token}/status.json")
+        http.get(f"{url}/api/userapi/v1/bid_info", params={"hash": token}, headers=headers)
+    return token
 
 
 # --- error reports: the 500 e-mail to ADMINS, the DEBUG page, the logged traceback -------------

@@ -118,8 +118,17 @@ MALFORMED = (
     ({}, b"api_action=pp", "application/x-www-form-urlencoded; charset=x-no-such-charset"),
     ({}, b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1",
      "multipart/form-data; boundary=x"),
+    ({}, b"[" * 100_000, "application/json"),  # JSON (API v1 reads it) nested too deep
+    # Headers in latin-1 beyond ASCII beside the real key (compared in constant time)
+    ({"API-LOGIN": "\xe9", "Authorization": "Bearer obm_live_\xe9"},
+     b"api_action=pp&method=get_info", "application/x-www-form-urlencoded"),
+    # JSON strings no database stores: an unpaired surrogate, a NUL
+    ({}, b'{"hash": "\\ud800x", "id": "1", "api_id": "a\\u0000b"}', "application/json"),
 )
-OVERSIZED = b"api_action=pp&pad=" + b"x" * (3 * 1024 * 1024)  # over the 2.5 MB limit
+OVERSIZED = (  # over the 2.5 MB limit: a form, and JSON
+    (b"api_action=pp&pad=" + b"x" * (3 * 1024 * 1024), "application/x-www-form-urlencoded"),
+    (b'{"pad": "' + b"x" * (3 * 1024 * 1024) + b'"}', "application/json"),
+)
 
 
 def with_real_key(case, login: str, key: str) -> dict[str, str]:
@@ -137,10 +146,11 @@ def test_every_generated_request_gets_the_envelope(server):
     """Each generated case goes out five ways: as generated; with the live key; with the live
     key as the other HTTP method (query string and form body swapped); as PUT, PATCH or
     DELETE with an odd content type or undecodable bytes; and with a body Django cannot read
-    (a bad Host, utf-16, too many fields, an unknown charset, broken multipart; now and then
-    one over the size limit). So 2,000 generated cases make the 10,000 requests (generating
-    is most of the cost: about 17 ms of CPU a case here); afterwards the server's log must
-    hold no traceback."""
+    (a bad Host, utf-16, too many fields, an unknown charset, broken multipart, JSON nested
+    too deep or with a lone surrogate, headers beyond ASCII; now and then a form or JSON over
+    the size limit). So 2,000 generated cases make the 10,000 requests (generating is most of
+    the cost: about 17 ms of CPU a case here); afterwards the server's log must hold no
+    traceback."""
     base = server["url"]
     session = requests.Session()
     document = session.get(base + "/service/partner/openapi.json").json()
@@ -193,7 +203,7 @@ def test_every_generated_request_gets_the_envelope(server):
             extra, content, content_type = MALFORMED[odd % len(MALFORMED)]
             if odd == 11 and oversized[0] < 20:
                 oversized[0] += 1
-                content = OVERSIZED
+                content, content_type = OVERSIZED[oversized[0] % 2]
             unreadable = send(session.request, "POST", url, params=query, data=content,
                               headers={**case.headers, "Content-Type": content_type, **extra},
                               timeout=30)

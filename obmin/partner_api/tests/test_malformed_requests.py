@@ -77,6 +77,24 @@ def test_v1_answers_its_envelope(client, alice, kind):
     assert_envelope(response, v1=True)
 
 
+# API v1 also reads a JSON body (Django's form parsing never touches it): one over the size
+# limit, or nested deeper than the JSON decoder can follow, still gets the envelope.
+JSON_KINDS = {
+    "json too big": b'{"pad": "' + b"x" * (django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1000)
+                    + b'"}',
+    "json too deep": b"[" * 200_000,
+}
+
+
+@pytest.mark.parametrize("kind", JSON_KINDS)
+def test_v1_answers_its_envelope_to_an_unreadable_json_body(client, alice, kind):
+    key, raw = apikey_create(partner=alice)
+    response = client.generic("POST", V1, JSON_KINDS[kind], content_type="application/json",
+                              headers={"API-LOGIN": key.login, "API-KEY": raw})
+    assert response.status_code < 500
+    assert_envelope(response, v1=True)
+
+
 def test_too_many_fields_in_the_query_string(client):
     query = "&".join(f"f{n}=1" for n in range(django_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 5))
     assert_envelope(client.get(f"{API}?{query}"), v1=False)
@@ -104,3 +122,47 @@ def test_a_bad_host_is_one_log_line(client, console, path):
     lines = [line for line in console.getvalue().splitlines() if line.strip()]
     assert len(lines) == 1, lines
     assert "evil.example" in lines[0] and "Traceback" not in console.getvalue()
+
+
+@pytest.mark.parametrize(("method", "params"), [
+    ("create_bid", {"api_id": "\ud800x"}), ("bid_info", {"hash": "\ud800x"}),
+    ("cancel_bid", {"hash": "\udfffx"}), ("pay_bid", {"hash": "x\ud83d"}),
+    ("create_bid", {"api_id": "a\x00b"}), ("bid_info", {"hash": "a\x00b"}),
+    ("get_info", {"\ud800": "1"}),
+])
+@pytest.mark.parametrize("as_json", [True, False])
+def test_v1_refuses_text_no_database_can_store(client, alice, method, params, as_json):
+    """A JSON string may hold an unpaired surrogate (no UTF-8 for it: SQLite refused it with a
+    500) and either body a NUL (which PostgreSQL refuses in text): the parameter is refused."""
+    key, raw = apikey_create(partner=alice)
+    headers = {"API-LOGIN": key.login, "API-KEY": raw}
+    if as_json:
+        response = client.generic("POST", f"/api/userapi/v1/{method}", json.dumps(params),
+                                  content_type="application/json", headers=headers)
+    else:
+        if any(not value.isascii() for value in [*params, *params.values()]):
+            pytest.skip("a form body is UTF-8: no surrogate comes through it")
+        response = client.post(f"/api/userapi/v1/{method}", params, headers=headers)
+    answer = assert_envelope(response, v1=True)
+    assert answer["error"] == 4, answer
+    (name,) = params
+    (refused,) = answer["error_fields"]
+    assert refused == name.encode("utf-8", "backslashreplace").decode()
+
+
+@pytest.mark.parametrize("login", ["\u00e9", "x\u00ff"])
+def test_v1_a_login_with_other_than_ascii_is_refused_not_an_error(client, alice, login):
+    """Headers arrive as latin-1 text; comparing a non-ASCII str in constant time raised."""
+    _key, raw = apikey_create(partner=alice)
+    response = client.post(V1, HTTP_API_LOGIN=login, HTTP_API_KEY=raw)
+    answer = assert_envelope(response, v1=True)
+    assert answer["error"] == 1
+
+
+def test_v1_a_key_with_other_than_ascii_is_refused_not_an_error(client, alice):
+    key, _raw = apikey_create(partner=alice)
+    response = client.post(V1, HTTP_API_LOGIN=key.login, HTTP_API_KEY="obm_live_\u00e9")
+    assert_envelope(response, v1=True)
+    response = client.post(API, {"api_action": "pp", "method": "get_info"},
+                           HTTP_AUTHORIZATION="Bearer obm_live_\u00e9")
+    assert_envelope(response, v1=False)

@@ -334,6 +334,10 @@ def bid(v1, direction, **extra):
     ({"partner_id": "x"}, "partner_id"),
     ({"callback_url": "http://127.0.0.1/hook"}, "callback_url"),
     ({"callback_url": "ftp://example.com/"}, "callback_url"),
+    # More decimals than the currency has (issue 28.7): refused, not rounded to 100.01
+    ({"calc_amount": "100.000000001"}, "calc_amount"),
+    ({"calc_amount": "100.001", "calc_action": "3"}, "calc_amount"),
+    ({"calc_amount": "0.001000001", "calc_action": "4"}, "calc_amount"),
 ])
 def test_create_bid_refuses_as_the_exchange_page_does(alice_v1, pm_btc, btc_checked, extra,
                                                       field):

@@ -65,3 +65,19 @@ def test_success_bid_needs_the_operators_grant(client, alice, pm_usdt):
                                 headers=headers))
     assert (refused["error"], refused["error_text"]) == (3, "Method not supported")
     assert Exchange.objects.get().status == "new"
+
+
+@pytest.mark.django_db
+def test_a_bid_naming_no_partner_keeps_the_customers_binding(client, alice, bob, pm_usdt):
+    """As on the web without a cookie: a customer bound by an earlier successful exchange
+    stays their partner's, whoever's key makes the bid and whether or not it names anyone."""
+    earlier = exchange_create(direction=pm_usdt, amount_give=Decimal(100),
+                              email="bound@example.org", account_get="T", partner_id=bob.pk)
+    exchange_set_status(exchange_id=earlier.pk, status="success")
+    key, raw = apikey_create(partner=alice)
+    answer = bid(client, key, raw, pm_usdt, "Bound@Example.org")
+    assert answer["error"] == "0", answer
+    assert Exchange.objects.get(pk=int(answer["data"]["id"])).partner_id == bob.pk
+    # A customer bound to nobody, and no partner named: nobody's, as before.
+    fresh = bid(client, key, raw, pm_usdt, "fresh@example.org")
+    assert Exchange.objects.get(pk=int(fresh["data"]["id"])).partner_id is None

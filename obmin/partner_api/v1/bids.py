@@ -208,6 +208,12 @@ def bid_create(*, key: ApiKey, bid: BidRequest) -> Exchange | Calc:
     unless the operator granted it others (`may_name_partners`)."""
     direction = bid.direction
     values, fields = _field_values(direction, bid.fields)
+    # In its currency's decimals (the give currency's for calc_action 1 and 3, the get one's
+    # for 2 and 4), as the exchange page takes it: more is refused, never rounded.
+    currency = direction.currency_give if bid.action in (1, 3) else direction.currency_get
+    if bid.amount != quantize_down(bid.amount, currency.decimals):
+        fields["calc_amount"] = (_("%(code)s has at most %(n)s digits after the point.")
+                                 % {"code": currency.code, "n": currency.decimals})
     email_param = direction.email_field
     amount_give = _give_of(direction, bid.amount, bid.action)
     form = ExchangeForm(
@@ -219,20 +225,21 @@ def bid_create(*, key: ApiKey, bid: BidRequest) -> Exchange | Calc:
         for name, reason in _form_refusal(form, email_param).items():
             fields.setdefault(name, reason)
     partner_id = None
-    if bid.partner_id is not None:
-        if bid.partner_id != key.partner_id and not key.may_name_partners:
-            fields.setdefault("partner_id", _("This key may name only its own partner "
-                                              "(%(id)s).") % {"id": key.partner_id})
-        else:
-            partner_id = partner_for_bid(named_partner_id=bid.partner_id,
-                                         email=values.get(email_param, ""))
-            if partner_id is None:
-                fields.setdefault("partner_id", _("No partner with this id may be credited "
-                                                  "for this exchange."))
+    if bid.partner_id is not None and (bid.partner_id != key.partner_id
+                                       and not key.may_name_partners):
+        fields.setdefault("partner_id", _("This key may name only its own partner "
+                                          "(%(id)s).") % {"id": key.partner_id})
+    else:
+        # Naming no one, the customer's binding still holds (as on the web without a cookie).
+        partner_id = partner_for_bid(named_partner_id=bid.partner_id,
+                                     email=values.get(email_param, ""))
+        if partner_id is None and bid.partner_id is not None:
+            fields.setdefault("partner_id", _("No partner with this id may be credited "
+                                              "for this exchange."))
     callback_url = bid.callback_url
     if callback_url:
         try:  # normalised (IDNA host, percent-encoded path and query) or refused
-            callback_url = netguard.url_checked(callback_url)
+            callback_url = netguard.url_checked(callback_url, owner=key.partner_id)
         except netguard.SendFailed as refused:
             fields.setdefault("callback_url", refused.reason)
         if len(callback_url) > CALLBACK_URL_MAX_LENGTH:
@@ -327,13 +334,13 @@ def bid_callback_on_status_change(sender: object, *, exchange: Exchange,
                                next_attempt_at=timezone.now())
 
 
-def _callback_send(url: str, body: str) -> str:
+def _callback_send(url: str, body: str, partner_id: int) -> str:
     """One POST of a callback: "" when answered 2xx, else why not. Whatever goes wrong is this
     callback's failed attempt, never the round's."""
     try:
         reply = netguard.send("POST", url, body=body.encode(),
                               headers={"Content-Type": "application/x-www-form-urlencoded"},
-                              timeout=CALLBACK_TIMEOUT)
+                              timeout=CALLBACK_TIMEOUT, owner=partner_id)
     except netguard.SendFailed as failed:
         return failed.reason
     except Exception as exc:  # noqa: BLE001 - a URL stored before URLs were normalised, ...
@@ -363,7 +370,7 @@ def bid_callbacks_deliver() -> int:
            .exclude(Exists(earlier_waiting))
            .annotate(turn=Window(RowNumber(), partition_by=[F("bid__api_key_id")],
                                  order_by=[F("next_attempt_at").asc(), F("id").asc()]))
-           .filter(turn__lte=CALLBACK_PER_KEY).select_related("bid")
+           .filter(turn__lte=CALLBACK_PER_KEY).select_related("bid__api_key")
            .order_by("turn", "next_attempt_at", "id"))
     claimed = []
     for callback in due[:CALLBACK_THREADS]:
@@ -372,7 +379,8 @@ def bid_callbacks_deliver() -> int:
             claimed.append(callback)
     # Only the sending is in threads; the rows are read and written here.
     sending = [(callback, _callback_pool.submit(_callback_send, callback.bid.callback_url,
-                                                callback.body)) for callback in claimed]
+                                                callback.body, callback.bid.api_key.partner_id))
+               for callback in claimed]
     for callback, future in sending:
         error = future.result()
         attempts = callback.attempts + 1

@@ -65,14 +65,37 @@ assert tuple(HANDLERS) == ALL_METHODS
 
 def v1_params(request: HttpRequest) -> dict[str, str]:
     """The query string, then a POST's form or JSON body over it (Premium's clients send
-    either; its own Telegram module calls parameterless methods with a plain GET)."""
+    either; its own Telegram module calls parameterless methods with a plain GET). A name or
+    value no database can store (a NUL, an unpaired surrogate) is refused."""
+    params = _params(request)
+    for name, value in params.items():
+        if not _storable(name) or not _storable(value):
+            name = name.encode("utf-8", "backslashreplace").decode()
+            raise bad_fields({name: _("Text without NUL or unpaired surrogate characters "
+                                      "is expected.")})
+    return params
+
+
+def _storable(text: str) -> bool:
+    """Whether every database takes the text: PostgreSQL refuses NUL, UTF-8 has no unpaired
+    surrogates (a JSON string may hold one: `"\\ud800"`)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _params(request: HttpRequest) -> dict[str, str]:
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     if request.method != "POST" or content_type != "application/json":
         return request_params(request)
     params = request.GET.dict()
     try:
         decoded = json.loads(request.body or b"{}")
-    except (ValueError, RawPostDataException):
+    except (ValueError, RecursionError, RawPostDataException):
         raise bad_fields({"body": _("A JSON object is expected.")}) from None
     if not isinstance(decoded, dict):
         raise bad_fields({"body": _("A JSON object is expected.")})

@@ -199,3 +199,40 @@ def test_saving_postbacks_is_rate_limited(alice, tracker_public, settings):
     with pytest.raises(PostbackError, match="Too many"):
         postback_create(partner=alice, url="http://tracker.test/3", events=[Event.CLICK])
     assert Postback.objects.count() == 1
+
+
+def test_names_that_never_resolve_do_not_jam_another_partners_lookups(
+        alice, bob, allow_private, receiver, monkeypatch):
+    """A partner whose host names' own name server never answers holds a resolver thread
+    for each look-up still hanging; it may hold only a few, so another partner's names still
+    resolve and its delivery goes out."""
+    release = threading.Event()
+    real = netguard._getaddrinfo
+
+    def resolver(host: str, port: int) -> list[str]:
+        if host.endswith(".hang.test"):
+            release.wait(30)
+            raise socket.gaierror("too late")
+        return real("127.0.0.1" if host == "alice.test" else host, port)
+
+    monkeypatch.setattr(netguard, "_getaddrinfo", resolver)
+    monkeypatch.setattr(netguard, "RESOLVE_TIMEOUT", 0.5)
+    try:
+        for n in range(5):  # bob's five postbacks, each at a name of his that never resolves
+            poisoned(bob, f"http://h{n}.hang.test/x", count=60)
+        started = time.monotonic()
+        while time.monotonic() - started < 4:  # the worker's rounds meanwhile
+            postbacks_dispatch(timeout=1)
+            time.sleep(0.1)
+        fine = queue_event(alice, f"http://alice.test:{receiver.port}/in")
+        started = time.monotonic()
+        while time.monotonic() - started < 5:
+            postbacks_dispatch(timeout=1)
+            fine.refresh_from_db()
+            if fine.status == DeliveryStatus.DELIVERED:
+                break
+            time.sleep(0.1)
+        assert fine.status == DeliveryStatus.DELIVERED, fine.last_result
+    finally:
+        release.set()
+        postbacks_wait(15)
