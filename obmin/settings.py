@@ -82,8 +82,9 @@ MIDDLEWARE = [
     "obmin.twofactor.middleware.TwoFactorMiddleware",
     # Notes a Host that differs from SITE_URL's, for `obmin check --deploy`.
     "obmin.lib.site.SeenHostMiddleware",
-    # The admin and /staff/ in OPERATOR_TIME_ZONE, as the desk names its times.
-    "obmin.ops.middleware.OperatorTimeZoneMiddleware",
+    # The admin and /staff/ in OPERATOR_TIME_ZONE, as the desk names its times; a NUL in
+    # their parameters a 400, never a database error.
+    "obmin.ops.middleware.BackOfficeMiddleware",
 ]
 
 ROOT_URLCONF = "obmin.urls"
