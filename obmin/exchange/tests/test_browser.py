@@ -38,3 +38,22 @@ def test_form_errors_show_in_the_page(page, pm_btc):
     page.click("button[type=submit]")
     assert "minimum for this direction is 10 PMUSD" in page.locator(".errorlist").inner_text()
     assert Exchange.objects.count() == 0
+
+
+def test_a_payment_said_elsewhere_shows_on_the_open_page(page, pm_btc):
+    """The customer's bot (API v1's pay_bid) or the operator marks it paid while the page is
+    open: the page follows by itself, the button goes and the page says it is marked paid."""
+    from playwright.sync_api import expect
+
+    from obmin.exchange.services import exchange_create, exchange_set_status
+
+    exchange = exchange_create(direction=pm_btc, amount_give=Decimal("250"),
+                               email="buyer@example.org", account_get="bc1qbuyer")
+    page.goto(f"/exchange/{exchange.token}/")
+    expect(page.locator("#mark-paid")).to_be_visible()
+    expect(page.locator("#paid-note")).to_be_hidden()
+    exchange_set_status(exchange_id=exchange.pk, status="paid", actor="api")
+    expect(page.locator("#status")).to_have_attribute("data-status", "paid", timeout=15_000)
+    expect(page.locator("#mark-paid")).to_be_hidden()
+    expect(page.locator("#paid-note")).to_be_visible()
+    expect(page.locator("#paid-note")).to_contain_text("marked paid")
