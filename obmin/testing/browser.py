@@ -1,7 +1,6 @@
-"""What the browser tests share: user agents a visitor's browser sends, a desktop page, and
-screenshots kept
-where a reviewer can look at what a run saw (`test-artifacts/screenshots/`, or
-`$OBMIN_SCREENSHOTS`)."""
+"""What the browser tests share: user agents a visitor's browser sends, a desktop page, a
+signed-in session, and screenshots kept where a reviewer can look at what a run saw
+(`test-artifacts/screenshots/`, or `$OBMIN_SCREENSHOTS`)."""
 
 from __future__ import annotations
 
@@ -17,6 +16,18 @@ PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML,
             "Chrome/131.0.0.0 Mobile Safari/537.36")
 SCREENSHOTS = Path(os.environ.get("OBMIN_SCREENSHOTS")
                    or Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots")
+
+
+def session_cookie(base_url: str, user: Any) -> dict[str, str]:
+    """A browser cookie of a session signed in as `user` (made by Django's test client), for a
+    test whose subject is not the login form."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return {"name": settings.SESSION_COOKIE_NAME,
+            "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": base_url}
 
 
 def desktop_page(browser: Any, **options: Any) -> Any:

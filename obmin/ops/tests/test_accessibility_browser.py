@@ -19,7 +19,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
@@ -32,7 +31,7 @@ from obmin.partners.models import Partner
 from obmin.partners.services import signup_token_make
 from obmin.rewards.models import PayoutMethod
 from obmin.rewards.services import PayoutError
-from obmin.testing.browser import desktop_page
+from obmin.testing.browser import desktop_page, session_cookie
 from obmin.testing.factories import payout_to
 
 TOOLS = Path(__file__).resolve().parent / "tools"
@@ -69,14 +68,6 @@ def violations(page, path: str | None = None) -> list[str]:
             found.append(f"{where}: {violation['id']} ({violation['impact']}): "
                          f"{violation['help']} at {targets}")
     return found
-
-
-def session_cookie(live_server, user) -> dict[str, str]:
-    client = Client()
-    client.force_login(user)
-    return {"name": settings.SESSION_COOKIE_NAME,
-            "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-            "url": live_server.url}
 
 
 def test_axe_core_is_pinned_with_its_integrity_hash():
@@ -152,7 +143,7 @@ def test_no_serious_or_critical_violation_on_cabinet_and_public_pages(browser, l
     # Logged in, blocked with a reason: the banner every cabinet page then shows is checked too.
     Partner.objects.filter(pk=partner.pk).update(
         is_blocked=True, block_reason="Traffic from one network")
-    context.add_cookies([session_cookie(live_server, partner.user)])
+    context.add_cookies([session_cookie(live_server.url, partner.user)])
     for path in cabinet:
         found += violations(page, path)
     page.set_viewport_size({"width": 375, "height": 812})
@@ -162,7 +153,7 @@ def test_no_serious_or_critical_violation_on_cabinet_and_public_pages(browser, l
     # The operator's overview of the program.
     page.set_viewport_size({"width": 1280, "height": 900})
     operator = get_user_model().objects.filter(is_staff=True).first()
-    context.add_cookies([session_cookie(live_server, operator)])
+    context.add_cookies([session_cookie(live_server.url, operator)])
     found += violations(page, "/staff/overview/")
     context.close()
     assert not found, "\n".join(found)
@@ -187,7 +178,7 @@ def test_no_serious_or_critical_violation_on_the_desk_and_the_customers_new_page
         found += violations(page, "/exchange/lookup/")
         found += violations(page, f"/exchange/{waiting.token}/")
     operator = get_user_model().objects.filter(is_staff=True).first()
-    page.context.add_cookies([session_cookie(live_server, operator)])
+    page.context.add_cookies([session_cookie(live_server.url, operator)])
     for width in (1280, 375):
         page.set_viewport_size({"width": width, "height": 900})
         found += violations(page, "/staff/desk/")

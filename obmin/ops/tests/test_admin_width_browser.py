@@ -5,12 +5,10 @@ and show every editable rate and reserve whole; and the staff pages and the admi
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
-from django.test import Client
 
 from obmin.exchange.models import Direction, Exchange
-from obmin.testing.browser import broken_words
+from obmin.testing.browser import broken_words, session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,11 +23,7 @@ CLIPPED_DECIMALS = """() => Array.from(document.querySelectorAll("input.plain-de
 
 def test_admin_lists_fit_1280_px(page, carol, live_server, tmp_path):
     call_command("demo", "--no-serve")
-    client = Client()
-    client.force_login(carol)
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                               "url": live_server.url}])
+    page.context.add_cookies([session_cookie(live_server.url, carol)])
     page.set_viewport_size({"width": 1280, "height": 900})
     for name in LISTS:
         page.goto(f"/admin/{name}/")
@@ -56,11 +50,7 @@ def test_staff_pages_fit_a_phone(page, carol, live_server):
     call_command("demo", "--no-serve")
     waiting = Exchange.objects.filter(status__in=["paid", "received"]).first()
     assert waiting is not None  # the demo leaves some paid
-    client = Client()
-    client.force_login(carol)
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                               "url": live_server.url}])
+    page.context.add_cookies([session_cookie(live_server.url, carol)])
     page.set_viewport_size({"width": 375, "height": 812})
     for path in ["/staff/desk/", f"/staff/desk/{waiting.pk}/", "/staff/overview/", "/admin/",
                  f"/admin/exchange/exchange/{waiting.pk}/change/"]:

@@ -9,12 +9,13 @@ blocked script or style would be a `securitypolicyviolation` event and a console
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client, RequestFactory
 from django.urls import URLResolver, get_resolver, reverse
+
+from obmin.testing.browser import session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,11 +29,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 def log_in(page, live_server, user) -> None:
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                               "url": live_server.url}])
+    page.context.add_cookies([session_cookie(live_server.url, user)])
 
 
 def plain_paths(resolver=None, prefix: str = "") -> list[str]:

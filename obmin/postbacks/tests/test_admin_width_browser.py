@@ -4,13 +4,12 @@ scrolling of the page or of the list's table."""
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from obmin.lib.netguard import hosts_override
 from obmin.postbacks.models import PostbackDelivery
 from obmin.postbacks.services import postback_create
+from obmin.testing.browser import session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,11 +26,7 @@ def test_postback_lists_fit_1280_px(page, carol, alice, live_server, tmp_path):
             partner=alice, postback=postback, event="reward.reversed", method="GET", url=LONG,
             give_up_at=timezone.now(), next_attempt_at=timezone.now(), attempts=12,
             last_result="tracker.test is refused: 127.0.0.1 is a loopback address." * 3)
-    client = Client()
-    client.force_login(carol)
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                               "url": live_server.url}])
+    page.context.add_cookies([session_cookie(live_server.url, carol)])
     page.set_viewport_size({"width": 1280, "height": 900})
     for name in ("postbacks/postback", "postbacks/postbackdelivery"):
         page.goto(f"/admin/{name}/")

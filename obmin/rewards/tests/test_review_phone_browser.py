@@ -4,12 +4,10 @@ their own box, the reason's field fits, nothing scrolls the page sideways."""
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from obmin.rewards.models import RewardReview
 from obmin.rewards.tests.test_review import fixed_reward, own_network_exchange  # noqa: F401
-from obmin.testing.browser import broken_words
+from obmin.testing.browser import broken_words, session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,11 +16,7 @@ def test_the_decision_page_fits_a_phone(page, live_server, carol, alice, referre
                                        fixed_reward):  # noqa: F811
     own_network_exchange(referred, alice)
     review = RewardReview.objects.get()
-    client = Client()
-    client.force_login(carol)
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                               "url": live_server.url}])
+    page.context.add_cookies([session_cookie(live_server.url, carol)])
     page.set_viewport_size({"width": 375, "height": 812})
     page.goto("/admin/rewards/rewardreview/")
     page.check(f"input[name=_selected_action][value='{review.pk}']")
