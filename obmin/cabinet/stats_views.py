@@ -25,6 +25,7 @@ from obmin.lib.csvsafe import csv_response
 from obmin.lib.money import plain
 from obmin.lib.replica import reads_from_replica
 from obmin.lib.text import ascii_digits
+from obmin.partners.sources import clean_value
 from obmin.rewards.models import EntryKind, PayoutStatus
 from obmin.rewards.selectors import reward_states
 from obmin.stats import selectors
@@ -169,10 +170,7 @@ def filter_text(request: PartnerRequest, name: str, limit: int) -> str:
     """A list filter's text as the stored values are kept: printable characters only (a NUL,
     which PostgreSQL refuses in a query, was a 500; an invisible one found nothing), trimmed
     and cut to `limit`."""
-    value = request.GET.get(name, "")[:limit * 4]
-    if not value.isprintable():
-        value = "".join(char for char in value if char.isprintable())
-    return value.strip()[:limit]
+    return clean_value(request.GET.get(name, ""), limit)
 
 
 def click_filter(request: PartnerRequest) -> ClickFilter:

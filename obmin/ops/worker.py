@@ -174,17 +174,17 @@ class ObminWorker(Worker):
     def run(self) -> None:
         """Rounds of duties and tasks until stopped; with `batch` (`--burst`), one round of
         every duty, then every ready task, then exit."""
-        if self.batch:
-            self.run_duties(all_now=True)
-            while self.running and self.run_one_task():
-                pass
-            postbacks_send_now()  # every due postback, answered or timed out, before exiting
-            return
         self.heartbeat()
         stop = threading.Event()
         threading.Thread(target=self.keep_alive, args=(stop,), name="heartbeat",
                          daemon=True).start()
         try:
+            if self.batch:
+                self.run_duties(all_now=True)
+                while self.running and self.run_one_task():
+                    pass
+                postbacks_send_now()  # every due postback, answered or timed out, then exit
+                return
             while self.running:
                 close_old_connections()
                 self.run_duties()

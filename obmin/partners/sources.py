@@ -26,12 +26,13 @@ _COUNTRY = re.compile(r"[A-Z]{2}")
 _COOKIE = re.compile(r"([0-9]{1,18})\.([0-9]{1,12})\.([A-Za-z0-9_-]{1,4000})=*")
 
 
-def clean_value(value: str) -> str:
-    """Printable text only, trimmed, at most 64 characters ("" when nothing is left)."""
-    value = value[: SOURCE_MAX_LENGTH * 4]
+def clean_value(value: str, limit: int = SOURCE_MAX_LENGTH) -> str:
+    """Printable text only, trimmed, at most `limit` characters ("" when nothing is left): how
+    sources are stored, and so how the cabinet's filters read what they look for."""
+    value = value[: limit * 4]
     if not value.isprintable():
         value = "".join(char for char in value if char.isprintable())
-    return value.strip()[:SOURCE_MAX_LENGTH].strip()
+    return value.strip()[:limit].strip()
 
 
 def source_of(params: list[tuple[str, str]]) -> dict[str, str]:

@@ -105,3 +105,15 @@ def test_partners_are_named_by_e_mail_and_code_and_amounts_are_plain(client, car
     payouts = html.split('id="pending-payouts"')[1].split("</table>")[0]
     assert named in payouts
     assert ">100 USDT<" in payouts and "E+" not in payouts
+
+
+def test_pending_payouts_are_requested_in_utc_as_headed(client, carol, alice, pm_usdt,
+                                                        program, method, settings):
+    """The back office is in the operator's zone, but this column (and its CSV) says UTC."""
+    settings.OPERATOR_TIME_ZONE = "Asia/Tokyo"  # 9 hours from UTC: never the same hour
+    earn(pm_usdt, alice, "5000")
+    payout = payout_to(partner=alice, method_id=method.pk, account="TQalice")
+    client.force_login(carol)
+    html = client.get("/staff/overview/").content.decode()
+    assert "Requested (UTC)" in html
+    assert f"{payout.created_at:%Y-%m-%d %H:%M}" in html  # created_at is in UTC

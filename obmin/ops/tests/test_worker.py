@@ -151,7 +151,8 @@ def test_without_the_shared_cache_no_worker_looks_dead(database_tasks, settings)
     assert DBTaskResult.objects.get().status == TaskResultStatus.RUNNING
 
 
-def test_a_worker_busy_longer_than_the_alive_window_still_looks_alive(monkeypatch):
+@pytest.mark.parametrize("burst", [False, True], ids=["worker", "burst"])
+def test_a_worker_busy_longer_than_the_alive_window_still_looks_alive(monkeypatch, burst):
     """A slow SMTP send (EMAIL_TIMEOUT is as long as the alive window) or a long duty must not
     make the worker look dead, or another worker runs its task again: a second e-mail."""
     import threading
@@ -168,7 +169,7 @@ def test_a_worker_busy_longer_than_the_alive_window_still_looks_alive(monkeypatc
             seen_alive.append(cache.get(alive_key("busy-host")) is not None)
         return 0
 
-    worker = ObminWorker(duties=[Duty("slow", 60, slow_send)], interval=0.1, burst=False,
+    worker = ObminWorker(duties=[Duty("slow", 60, slow_send)], interval=0.1, burst=burst,
                          worker_id="busy-host")
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
