@@ -249,10 +249,11 @@ def exchange_set_status(
     on the exchange.
     """
     txid = clean_txid(txid)
-    if status not in S.values:
-        raise ExchangeError(
-            _("Unknown status %(status)s; use one of: %(all)s.")
-            % {"status": status, "all": ", ".join(S.values)}, "status")
+    for given in (status, only_from):
+        if given is not None and given not in S.values:
+            raise ExchangeError(
+                _("Unknown status %(status)s; use one of: %(all)s.")
+                % {"status": given, "all": ", ".join(S.values)}, "status")
     with transaction.atomic():
         try:
             exchange = Exchange.objects.select_for_update().get(pk=exchange_id)

@@ -143,6 +143,15 @@ def test_admin_success_needs_the_payout_txid_and_changes_the_status_once(client,
         "new", "paid", "success"]
 
 
+def test_admin_confirmation_with_a_made_up_shown_status_is_refused_not_a_500(client, carol,
+                                                                             exchange):
+    client.force_login(carol)
+    response = set_status_in_admin(client, exchange, "paid", shown="nonsense", note="")
+    assert response.status_code == 200 and "Unknown status nonsense" in response.content.decode()
+    exchange.refresh_from_db()
+    assert exchange.status == "new"
+
+
 def test_admin_cancel_needs_a_reason(client, carol, exchange):
     client.force_login(carol)
     set_status_in_admin(client, exchange, "cancelled", shown="new", note="")

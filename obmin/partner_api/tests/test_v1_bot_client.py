@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+import time_machine
+from django.utils import timezone
 
 from obmin.exchange.accounts import EXAMPLES, AccountFormat
 from obmin.exchange.models import DirectionField, ExchangeStatus
@@ -206,6 +208,23 @@ def test_a_bots_customers_browse_through_one_key_beyond_sixty_a_minute(client, a
                           ][n % 4]
         response = client.post(f"/api/userapi/v1/{method}", params, headers=headers)
         assert response.json()["error"] == 0, (n, response.json())
-    statistics = [client.post("/api/userapi/v1/get_partner_info", headers=headers).json()
-                  for _each in range(61)]
+    # One moment for all 61: a minute's window of the limit may not end between them.
+    with time_machine.travel(timezone.now(), tick=False):
+        statistics = [client.post("/api/userapi/v1/get_partner_info", headers=headers).json()
+                      for _each in range(61)]
     assert statistics[59]["error"] == 0 and statistics[60]["error"] == 5
+
+
+@pytest.mark.django_db
+def test_create_bid_through_a_key_without_it_is_counted_like_the_other_methods(
+        client, alice, settings):
+    """Only a key that may create bids has create_bid counted by its bid limit alone; a key
+    without it is answered "Method not supported", counted as any exchange method."""
+    settings.PARTNER_API_EXCHANGE_RATE = "3/m"
+    key, raw = apikey_create(partner=alice, name="reader", methods=["get_directions"])
+    headers = {"API-LOGIN": key.login, "API-KEY": raw}
+    with time_machine.travel(timezone.now(), tick=False):
+        answers = [client.post("/api/userapi/v1/create_bid", headers=headers)
+                   for _each in range(4)]
+    assert [a.json()["error"] for a in answers] == [3, 3, 3, 5]
+    assert answers[3].status_code == 429

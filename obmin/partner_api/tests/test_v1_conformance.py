@@ -264,6 +264,9 @@ def test_every_get_exchanges_filter_is_applied(world):
     items = v1("get_exchanges", status_history="1")["data"]["items"]
     assert [s["status"] for s in items[0]["statuses"]] == ["new", "cancel"]
     assert items[0]["api_id"] == "a-3"
+    # An api_id with a comma of its own, as create_bid kept it, is found whole too.
+    comma = btc_bid(world, api_id="order,7")["data"]
+    assert ids(api_id="order,7") == [comma["id"]]
 
 
 @pytest.mark.django_db

@@ -382,7 +382,10 @@ def _moved(request: V1Request, method: str, move: Any, target: str) -> HttpRespo
         try:
             exchange = move(exchange=exchange)
         except BidRefused as refused:
-            raise bad_fields(refused.fields) from None
+            # Two retries side by side: the other one made the move meanwhile.
+            exchange.refresh_from_db(fields=["status"])
+            if exchange.status != target:
+                raise bad_fields(refused.fields) from None
     return _answer(method, premium_status(exchange.status))
 
 
@@ -433,13 +436,15 @@ def get_exchanges(request: V1Request) -> HttpResponseBase:
     ip = params.ip_filter(options)
     with_history = _flag(options, "status_history")
     statuses = status_filter(options)
-    api_ids = [each.strip() for each in options.get("api_id", "").split(",") if each.strip()]
+    given_api_id = options.get("api_id", "").strip()
+    api_ids = [each.strip() for each in given_api_id.split(",") if each.strip()]
     if any(len(each) > 100 for each in api_ids) or len(api_ids) > 500:
         raise bad_fields({"api_id": _("At most 100 characters.")})
     token = options.get("hash", "").strip()
     mine = ApiBid.objects.filter(api_key=request.api_key)
     if api_ids:
-        mine = mine.filter(api_id__in=api_ids)
+        # An api_id with a comma of its own (create_bid keeps it) is looked up whole too.
+        mine = mine.filter(api_id__in=[*api_ids, given_api_id[:100]])
     exchanges = (Exchange.objects.filter(pk__in=mine.values("exchange_id"))
                  .select_related("currency_give", "currency_get")
                  .order_by("-created_at", "-id"))

@@ -23,6 +23,7 @@ from obmin.lib import metrics
 from obmin.lib.ipmask import client_address
 from obmin.partner_api.decorators import EXCHANGE, STATISTICS, admit
 from obmin.partner_api.envelope import ApiError
+from obmin.partner_api.models import ApiKey
 from obmin.partner_api.params import request_params
 from obmin.partner_api.selectors import apikey_for_login
 from obmin.partner_api.v1 import exchange_methods, partner_methods
@@ -109,12 +110,12 @@ def _params(request: HttpRequest) -> dict[str, str]:
     return params
 
 
-def _counted_in(method: str) -> str | None:
+def _counted_in(method: str, key: ApiKey | None) -> str | None:
     """Where a request of `method` is counted: a bot's exchange methods serve all of its
     customers through one key (PARTNER_API_EXCHANGE_RATE), create_bid only by the key's own
-    bid limit (bids.bid_key_refusal, set by the operator), the partner statistics as api.php's
-    (PARTNER_API_RATE)."""
-    if method == "create_bid":
+    bid limit (bids.bid_key_refusal, set by the operator) when the key may create bids, the
+    partner statistics as api.php's (PARTNER_API_RATE)."""
+    if method == "create_bid" and key is not None and key.allows(method):
         return None
     return EXCHANGE if method in EXCHANGE_METHODS else STATISTICS
 
@@ -146,9 +147,9 @@ def answer(request: HttpRequest, method: str, *, locale: str) -> HttpResponseBas
         if not settings.PARTNER_API_ENABLED:
             raise V1Error(E_DISABLED, API_DISABLED)
         params = v1_params(request)
-        key = admit(v1_request, apikey_for_login(request.META.get("HTTP_API_LOGIN", "").strip(),
-                                                 request.META.get("HTTP_API_KEY", "").strip()),
-                    counted_in=_counted_in(method))
+        found = apikey_for_login(request.META.get("HTTP_API_LOGIN", "").strip(),
+                                 request.META.get("HTTP_API_KEY", "").strip())
+        key = admit(v1_request, found, counted_in=_counted_in(method, found))
         handler = HANDLERS.get(method)
         if handler is None or not key.allows(method):
             raise V1Error(E_METHOD, METHOD_NOT_SUPPORTED)
