@@ -30,6 +30,7 @@ import re
 import socket
 import ssl
 import threading
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -99,6 +100,7 @@ _resolver = ThreadPoolExecutor(max_workers=RESOLVER_THREADS, thread_name_prefix=
 _running: dict[str, Future[list[str]]] = {}  # name -> its look-up, while it runs
 _running_per_owner: Counter[object] = Counter()
 _running_lock = threading.Lock()
+_lookup_finished = threading.Condition(_running_lock)
 
 
 def _getaddrinfo(host: str, port: int) -> list[str]:
@@ -106,15 +108,22 @@ def _getaddrinfo(host: str, port: int) -> list[str]:
 
 
 def _lookup(host: str, port: int, owner: object) -> Future[list[str]]:
-    """The running look-up of `host`, or a new one; SendFailed when `owner` has too many."""
+    """The running look-up of `host`, or a new one once `owner` has fewer than
+    PER_OWNER_LOOKUPS running (waiting up to RESOLVE_TIMEOUT for one of them: healthy names
+    resolve in milliseconds); SendFailed when its look-ups still hang then."""
     name = host.lower()
+    deadline = time.monotonic() + RESOLVE_TIMEOUT
     with _running_lock:
-        running = _running.get(name)
-        if running is not None:
-            return running
-        if owner is not None and _running_per_owner[owner] >= PER_OWNER_LOOKUPS:
-            raise SendFailed(_("The host %(host)s was not resolved: other host names of the "
-                               "same owner are still being resolved.") % {"host": host})
+        while True:
+            running = _running.get(name)
+            if running is not None:
+                return running
+            if owner is None or _running_per_owner[owner] < PER_OWNER_LOOKUPS:
+                break
+            left = deadline - time.monotonic()
+            if left <= 0 or not _lookup_finished.wait(timeout=left):
+                raise SendFailed(_("The host %(host)s was not resolved: other host names of "
+                                   "the same owner are still being resolved.") % {"host": host})
         future = _resolver.submit(_getaddrinfo, host, port)
         _running[name] = future
         if owner is not None:
@@ -128,6 +137,7 @@ def _lookup(host: str, port: int, owner: object) -> Future[list[str]]:
                 _running_per_owner[owner] -= 1
                 if _running_per_owner[owner] <= 0:
                     del _running_per_owner[owner]
+            _lookup_finished.notify_all()
 
     future.add_done_callback(finished)
     return future

@@ -221,3 +221,32 @@ def test_normalised_urls_are_ascii_and_stay_as_they_are(path, query):
         return
     assert url.isascii() and url.startswith("http://xn--bcher-kva.test/")
     assert "{sub1}" in url and netguard.url_normalize(url) == url
+
+
+def test_an_owner_past_its_lookups_waits_for_one_rather_than_failing(monkeypatch):
+    """Healthy names of one owner, more at once than PER_OWNER_LOOKUPS: the next waits for a
+    look-up to finish (milliseconds) and resolves; only hanging ones are refused."""
+    import threading
+    import time
+
+    def slowish(host: str, port: int) -> list[str]:
+        time.sleep(0.2)
+        return ["93.184.216.34"]
+
+    monkeypatch.setattr(netguard, "_getaddrinfo", slowish)
+    monkeypatch.setattr(netguard, "RESOLVE_TIMEOUT", 3.0)
+    results: list[object] = []
+
+    def resolve(n: int) -> None:
+        try:
+            results.append(netguard._resolve(f"h{n}.owner.test", 80, owner="partner-7"))
+        except netguard.SendFailed as failed:
+            results.append(failed)
+
+    threads = [threading.Thread(target=resolve, args=(n,))
+               for n in range(netguard.PER_OWNER_LOOKUPS + 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results == [["93.184.216.34"]] * (netguard.PER_OWNER_LOOKUPS + 3)
