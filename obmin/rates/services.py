@@ -365,14 +365,20 @@ class Change:
     problem: str
 
 
+# What a round's verdict is judged from: a row that no longer matches them took a stale verdict.
+JUDGED_FIELDS = ("formula", "side", "max_jump_percent", "max_spread_percent", "accepted_rate",
+                 "pending_rate")
+
+
 def market_rates_recompute(*, now: datetime | None = None,
                            inputs: StoredInputs | None = None) -> int:
     """Recomputes every direction whose rate follows a formula and writes the outcome
     (rates, or hidden with the reason). Answers how many directions changed.
 
     Only what changed is written (the worker runs this every 2 s); `computed_at` of the rest
-    is refreshed once a minute. A market rate the operator changed meanwhile (a jump
-    confirmed) is left to the next round, which starts from the operator's state."""
+    is refreshed once a minute. A market rate the operator changed meanwhile (switched off,
+    formula changed, a jump confirmed) is left to the next round, which starts from the
+    operator's state."""
     now = timezone.now() if now is None else now
     inputs = StoredInputs(now) if inputs is None else inputs
     markets = list(MarketRate.objects.filter(is_enabled=True)
@@ -398,16 +404,24 @@ def market_rates_recompute(*, now: datetime | None = None,
                         Change(str(market.direction), verdict.problem) if told else None))
     outcomes, changes, unchanged = [], [], []
     with transaction.atomic():
+        # The operator may have switched a formula off, changed it or confirmed a jump while
+        # this round computed: that row's outcome is stale and neither it nor the direction is
+        # written (the operator's save wrote the direction; the next round starts from it).
+        # Locked in one order, so that two rounds at once wait in turn, never deadlock.
+        current = {row["pk"]: row for row in MarketRate.objects.select_for_update()
+                   .filter(pk__in=[market.pk for market, *_ in decided], is_enabled=True)
+                   .order_by("pk").values("pk", *JUDGED_FIELDS)}
         for market, verdict, outcome, change in decided:
+            row = current.get(market.pk)
+            if row is None or any(row[name] != getattr(market, name) for name in JUDGED_FIELDS):
+                continue
             state = {"accepted_rate": verdict.accepted_rate,
                      "pending_rate": verdict.pending_rate, "problem": verdict.problem[:500]}
             if all(getattr(market, name) == value for name, value in state.items()):
                 if market.computed_at is None or now - market.computed_at >= STATE_REFRESH:
                     unchanged.append(market.pk)
-            elif not MarketRate.objects.filter(
-                    pk=market.pk, accepted_rate=market.accepted_rate,
-                    pending_rate=market.pending_rate).update(**state, computed_at=now):
-                continue  # confirmed or removed meanwhile
+            else:
+                MarketRate.objects.filter(pk=market.pk).update(**state, computed_at=now)
             outcomes.append(outcome)
             if change is not None:
                 changes.append(change)

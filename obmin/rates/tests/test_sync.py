@@ -309,9 +309,45 @@ def test_a_jump_confirmed_while_a_round_computes_stays_confirmed(sync, client, c
     monkeypatch.undo()
     market_rate.refresh_from_db()
     assert market_rate.pending_rate is None, "the round undid the operator's confirmation"
-    sync()
+    # Offered at once, not hidden again by the racing round's stale outcome.
+    assert KEY in exported(client), "the round hid the confirmed direction again"
     assert Decimal(exported(client)[KEY]["out"]) == expected_rate(market.binance,
                                                                   market.kraken, market.nbu)
+
+
+@pytest.mark.parametrize("move", [("95000", "95100"),  # within the threshold: a new rate
+                                  ("104000", "104100")])  # +10%: a jump, hidden
+def test_a_formula_switched_off_while_a_round_computes_stays_off(sync, client, clock, market,
+                                                                 btc_uah, monitor, monkeypatch,
+                                                                 move):
+    """Switched-off formulas are never recomputed: a stale outcome written after the
+    switch would keep the direction hidden, or drop it when its valid_until passes."""
+    from obmin.rates import services
+
+    sync()
+    manual = Direction.objects.get(pk=btc_uah.pk)
+    market.binance, market.kraken = map(Decimal, move)
+    market_rate = MarketRate.objects.get(direction=btc_uah)
+    judge = services.market_rate_judge
+
+    def operator_switches_off_meanwhile(market_state, result):
+        verdict = judge(market_state, result)  # from the state read before the switch
+        if market_rate.is_enabled:
+            market_rate.is_enabled = False
+            market_rate.save()  # the direction's own rate again, shown as before
+        return verdict
+
+    monkeypatch.setattr(services, "market_rate_judge", operator_switches_off_meanwhile)
+    advance(clock, 11)
+    sync()
+    monkeypatch.undo()
+    direction = Direction.objects.get(pk=btc_uah.pk)
+    assert (direction.rate_give, direction.rate_get) == (manual.rate_give, manual.rate_get)
+    assert direction.rate_hidden_reason == ""
+    assert direction.rate_valid_until is None
+    assert Decimal(exported(client)[KEY]["out"]) == manual.rate_get
+    advance(clock, 600)  # past any valid_until a formula's quotes would have given
+    assert Decimal(exported(client)[KEY]["out"]) == manual.rate_get
 
 
 def test_a_direction_hidden_for_old_quotes_is_not_rewritten_every_round(sync, client, clock,
