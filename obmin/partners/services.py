@@ -113,16 +113,18 @@ def partner_codes_retire(*, partner: Partner) -> None:
     (its earlier ones stay there by themselves): a code another partner took would collect the
     deleted partner's published links. A `pre_delete` receiver, so a partner deleted with its
     user is covered too."""
+    # Read before the delete (which leaves the old codes with no partner): /ref/ must stop
+    # crediting the partner at once, not when its cached codes expire.
+    forget_partner_code(partner.ref_code, *partner_old_codes(partner.pk))
     if partner.ref_code:
         OldReferralCode.objects.filter(code__iexact=partner.ref_code).delete()
         OldReferralCode.objects.create(partner=None, code=partner.ref_code)
 
 
 def partner_delete(*, partner: Partner) -> None:
-    """Deletes a partner (the operator's admin action); its code stops resolving at once."""
-    codes = [partner.ref_code, *partner_old_codes(partner.pk)]
+    """Deletes a partner (the operator's admin action); its code stops resolving at once
+    (`partner_codes_retire`, run by the delete, drops its cached codes)."""
     partner.delete()
-    forget_partner_code(*codes)
 
 
 def partner_set_blocked(*, partner: Partner, blocked: bool) -> Partner:
