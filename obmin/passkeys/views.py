@@ -80,22 +80,21 @@ def _manage_url() -> str:
 # --- adding and removing ----------------------------------------------------------------------
 
 
-def _stale(request: HttpRequest) -> bool:
+def _stale_refusal(request: HttpRequest) -> JsonResponse | None:
     """Adding a passkey to an account that has a second factor asks for a fresh one first (a
-    stolen session must not add its own)."""
-    return has_confirmed_device(request.user) and not second_factor_fresh(request)
+    stolen session must not add its own): the refusal sending there, or None."""
+    if has_confirmed_device(request.user) and not second_factor_fresh(request):
+        return _refused(_("Confirm it is you first."), 403,
+                        redirect=_with_next("twofactor:reverify", reverse("twofactor:setup")))
+    return None
 
 
 @never_cache
 @require_POST
 @login_required
 def add_begin(request: HttpRequest) -> JsonResponse:
-    if _stale(request):
-        return _refused(
-            _("Confirm it is you first."),
-            403,
-            redirect=_with_next("twofactor:reverify", reverse("twofactor:setup")),
-        )
+    if (stale := _stale_refusal(request)) is not None:
+        return stale
     try:
         options, state = passkey_registration_options(user=_user(request))
     except PasskeyError as error:
@@ -109,12 +108,8 @@ def add_begin(request: HttpRequest) -> JsonResponse:
 @login_required
 def add_complete(request: HttpRequest) -> JsonResponse:
     state = request.session.pop(SESSION_REGISTER, None)  # used once, whatever happens next
-    if _stale(request):
-        return _refused(
-            _("Confirm it is you first."),
-            403,
-            redirect=_with_next("twofactor:reverify", reverse("twofactor:setup")),
-        )
+    if (stale := _stale_refusal(request)) is not None:
+        return stale
     data = request_json(request)
     try:
         added = passkey_add(
