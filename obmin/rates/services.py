@@ -22,7 +22,7 @@ from decimal import Decimal
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,6 +63,8 @@ logger = logging.getLogger("obmin.rates")
 USER_AGENT = "obmin-rates/1"
 # A venue that asked us to slow down without saying for how long is left alone this long.
 DEFAULT_BACKOFF_SECONDS = 60
+# A claimed source's poll is bounded by its timeout; this long more and another round takes it.
+POLL_LEASE_MARGIN_SECONDS = 10
 # Exchanges that will still pay out of a currency's reserve (`held(CODE)`).
 FINISHED = (ExchangeStatus.SUCCESS, ExchangeStatus.ERROR, ExchangeStatus.CANCELLED)
 RATE_PLACES = AMOUNT["decimal_places"]
@@ -248,6 +250,9 @@ def sources_poll(*, now: datetime, wanted: dict[str, set[str]], force: bool = Fa
     with `force`), side by side; stores quotes and health. Answers how many were polled."""
     due = [source for source in RateSource.objects.filter(is_enabled=True, name__in=wanted)
            if force or source.next_poll_at is None or source.next_poll_at <= now]
+    if not force:
+        # Every worker runs this duty: a source is polled by the round that claims it.
+        due = [source for source in due if _poll_claim(source, now)]
     if not due:
         return 0
     with ThreadPoolExecutor(max_workers=min(len(due), 8)) as pool:
@@ -256,6 +261,17 @@ def sources_poll(*, now: datetime, wanted: dict[str, set[str]], force: bool = Fa
     for source, poll in zip(due, polls, strict=True):
         _poll_store(source, poll)
     return len(due)
+
+
+def _poll_claim(source: RateSource, now: datetime) -> bool:
+    """Moves the source's next poll a lease ahead, if no other round did since it was read;
+    whether this round now polls it. The poll stores the real next time; a worker killed
+    meanwhile leaves the source to the next round after the lease."""
+    lease = timedelta(seconds=float(source.timeout_seconds) + POLL_LEASE_MARGIN_SECONDS)
+    unchanged = (Q(next_poll_at__isnull=True) if source.next_poll_at is None
+                 else Q(next_poll_at=source.next_poll_at))
+    return bool(RateSource.objects.filter(unchanged, pk=source.pk)
+                .update(next_poll_at=now + lease))
 
 
 def _poll_store(source: RateSource, poll: Poll) -> None:

@@ -4,6 +4,8 @@ cannot be vouched for."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -367,3 +369,40 @@ def test_a_direction_hidden_for_old_quotes_is_not_rewritten_every_round(sync, cl
         assert sync() == 0
     assert [q["sql"] for q in queries.captured_queries
             if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_ask_a_due_source_once(market, btc_uah, monkeypatch):
+    """Every worker runs the sync duty: two rounds at the same moment ask each due venue once
+    (a venue's request budget is not spent twice, nor a quote created twice), then neither asks
+    again before the source's interval."""
+    answer = market.answer
+
+    def slow_answer(venue, request):
+        time.sleep(0.3)  # the other worker's round comes while this poll is in flight
+        return answer(venue, request)
+
+    monkeypatch.setattr(market, "answer", slow_answer)
+    start, failures = threading.Barrier(2), []
+
+    def worker() -> None:
+        try:
+            start.wait(timeout=10)
+            rates_sync()
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    rounds = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in rounds:
+        thread.start()
+    for thread in rounds:
+        thread.join(timeout=30)
+    assert failures == []
+    assert market.calls == {"binance": 1, "kraken": 1, "nbu": 1}
+    assert Quote.objects.count() == 3
+    assert all(source.next_poll_at is not None and source.last_success_at is not None
+               for source in RateSource.objects.all())
+    rates_sync()  # nothing due yet
+    assert market.calls == {"binance": 1, "kraken": 1, "nbu": 1}
