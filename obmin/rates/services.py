@@ -381,9 +381,11 @@ class Change:
     problem: str
 
 
-# What a round's verdict is judged from: a row that no longer matches them took a stale verdict.
+# What a round's verdict is judged from: a row that no longer matches them took a stale verdict
+# (its `problem` too: another worker's round, judging at the same moment, may have hidden the
+# direction and told the operator already).
 JUDGED_FIELDS = ("formula", "side", "max_jump_percent", "max_spread_percent", "accepted_rate",
-                 "pending_rate")
+                 "pending_rate", "problem")
 
 
 def market_rates_recompute(*, now: datetime | None = None,

@@ -406,3 +406,29 @@ def test_two_workers_ask_a_due_source_once(market, btc_uah, monkeypatch):
                for source in RateSource.objects.all())
     rates_sync()  # nothing due yet
     assert market.calls == {"binance": 1, "kraken": 1, "nbu": 1}
+
+
+def test_a_direction_hidden_by_two_workers_rounds_at_once_is_told_once(sync, clock, market,
+                                                                       btc_uah, monkeypatch):
+    """Both workers recompute every round: the other's round hides the direction and tells
+    the operator while this one judges from the state read before; this one tells nobody."""
+    from obmin.rates import services
+
+    sync()
+    market.binance_time = START
+    market.failing["kraken"] = "timeout"
+    advance(clock, 72)
+    judge = services.market_rate_judge
+    other_round = []
+
+    def other_worker_meanwhile(market_state, result):
+        verdict = judge(market_state, result)
+        if not other_round:
+            other_round.append(True)
+            rates_sync()  # the other worker's whole round (its e-mail sent with this one's)
+        return verdict
+
+    monkeypatch.setattr(services, "market_rate_judge", other_worker_meanwhile)
+    sync()
+    assert Direction.objects.get(pk=btc_uah.pk).rate_hidden_reason
+    assert [m.subject for m in mail.outbox] == ["Market rates: 1 direction(s) hidden"]
