@@ -6,7 +6,10 @@ is slow or never answers holds one thread for at most `TIMEOUT_SECONDS` (netguar
 whole attempt) and never the worker's other duties; at most `THREADS` are in flight per
 worker, and at most `PER_PARTNER` of them for one partner: each round takes the earliest due
 deliveries of every partner in turn, so a partner with thousands queued to a receiver that
-hangs, or to URLs that cannot be sent, delays no one else. A 2xx answer is delivered; anything
+hangs, or to URLs that cannot be sent, delays no one else. A thread whose attempt ended goes on
+to its partner's next due delivery for up to `CHAIN_SECONDS`, then gives its place back to the
+next round's sharing: a partner's postbacks go as fast as its receiver answers (two at a time
+per worker), not one round's share a second. A 2xx answer is delivered; anything
 else, whatever went wrong (an exception included), is a failed attempt, retried with
 exponential backoff (1 min, 2, 4... at most 4 h apart) until `give_up_at` (24 h after the
 event), the last attempt made then, after which the delivery has failed. Every attempt is
@@ -56,6 +59,9 @@ TIMEOUT_SECONDS = 5.0
 THREADS = 8
 # Sending threads one partner may hold at once (in each worker process).
 PER_PARTNER = 2
+# How long a sending thread goes on with its partner's next due deliveries before the round
+# shares the threads out again.
+CHAIN_SECONDS = 1.0
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=4)
 
@@ -108,28 +114,32 @@ def request_of(delivery: PostbackDelivery, secret: str, *, at: int | None = None
 
 
 def deliveries_claim(*, limit: int, lease: float, now: datetime | None = None,
-                     busy: Counter[int] | None = None) -> list[tuple[int, int]]:
+                     busy: Counter[int] | None = None, partner_id: int | None = None,
+                     ) -> list[tuple[int, int]]:
     """Up to `limit` due deliveries (id, partner id), now held by this worker for `lease`
     seconds: the earliest due of each partner first, then each partner's next, and never more
-    than `PER_PARTNER` for a partner counting those of its already in flight (`busy`)."""
+    than `PER_PARTNER` for a partner counting those of its already in flight (`busy`). With
+    `partner_id`, that partner's earliest due (a thread going on with its partner's)."""
     now = now or timezone.now()
     busy = busy or Counter()
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=timezone.now())
-    due = (PostbackDelivery.objects
-           .filter(free, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-           .annotate(turn=Window(RowNumber(), partition_by=[F("partner_id")],
-                                 order_by=[F("next_attempt_at").asc(), F("id").asc()]))
+    pending = PostbackDelivery.objects.filter(free, status=DeliveryStatus.PENDING,
+                                              next_attempt_at__lte=now)
+    due = (pending.filter(partner_id=partner_id).order_by("next_attempt_at", "id")
+           .values_list("id", "partner_id")[:limit] if partner_id is not None else
+           pending.annotate(turn=Window(RowNumber(), partition_by=[F("partner_id")],
+                                        order_by=[F("next_attempt_at").asc(), F("id").asc()]))
            .filter(turn__lte=PER_PARTNER)
            .order_by("turn", "next_attempt_at", "id")
            .values_list("id", "partner_id"))
     chosen: list[tuple[int, int]] = []
     taken = Counter(busy)
-    for delivery_id, partner_id in due:
+    for delivery_id, owner_id in due:
         if len(chosen) >= limit:
             break
-        if taken[partner_id] < PER_PARTNER:
-            taken[partner_id] += 1
-            chosen.append((delivery_id, partner_id))
+        if partner_id is not None or taken[owner_id] < PER_PARTNER:
+            taken[owner_id] += 1
+            chosen.append((delivery_id, owner_id))
     if not chosen:
         return []
     with transaction.atomic():
@@ -142,7 +152,7 @@ def deliveries_claim(*, limit: int, lease: float, now: datetime | None = None,
             PostbackDelivery.objects.filter(id__in=ids).update(
                 claimed_until=timezone.now() + timedelta(seconds=lease))
     kept = set(ids)
-    return [(delivery_id, partner_id) for delivery_id, partner_id in chosen
+    return [(delivery_id, owner_id) for delivery_id, owner_id in chosen
             if delivery_id in kept]
 
 
@@ -207,12 +217,31 @@ def delivery_attempt(delivery_id: int, *, timeout: float = TIMEOUT_SECONDS,
     return attempt
 
 
-def _run(delivery_id: int, timeout: float, now: datetime | None) -> None:
+def _run(delivery_id: int, partner_id: int, timeout: float, now: datetime | None) -> None:
+    """The attempt of `delivery_id`, then of the partner's next due ones while they last, for
+    up to CHAIN_SECONDS (the thread keeps its place among the partner's PER_PARTNER)."""
+    started = time.monotonic()
+    current = delivery_id
     try:
-        delivery_attempt(delivery_id, timeout=timeout, now=now)
+        while True:
+            try:
+                delivery_attempt(current, timeout=timeout, now=now)
+            except Exception:
+                # The database refused the record: the lease runs out and the delivery is
+                # tried again.
+                logger.exception("postback delivery %s: the attempt could not be recorded",
+                                 current)
+                return
+            if time.monotonic() - started >= CHAIN_SECONDS:
+                return
+            following = deliveries_claim(limit=1, lease=_lease(timeout), now=now,
+                                         partner_id=partner_id)
+            if not following:
+                return
+            current = following[0][0]
     except Exception:
-        # The database refused the record: the lease runs out and the delivery is tried again.
-        logger.exception("postback delivery %s: the attempt could not be recorded", delivery_id)
+        logger.exception("postback deliveries of partner %s: the next could not be claimed",
+                         partner_id)
     finally:
         connection.close()  # this thread's own connection
         with _lock:
@@ -235,14 +264,18 @@ def postbacks_dispatch(*, timeout: float = TIMEOUT_SECONDS, now: datetime | None
         busy = Counter(_partner_of.values())
     if room <= 0:
         return 0
-    # The lease outlasts the attempt, so no other worker takes it while this one still may.
-    claimed = deliveries_claim(limit=room, lease=timeout * 2 + 30, now=now, busy=busy)
+    claimed = deliveries_claim(limit=room, lease=_lease(timeout), now=now, busy=busy)
     pool = _executor()
     with _lock:
         for delivery_id, partner_id in claimed:
             _partner_of[delivery_id] = partner_id
-            _in_flight[delivery_id] = pool.submit(_run, delivery_id, timeout, now)
+            _in_flight[delivery_id] = pool.submit(_run, delivery_id, partner_id, timeout, now)
     return len(claimed)
+
+
+def _lease(timeout: float) -> float:
+    # The lease outlasts the attempt, so no other worker takes it while this one still may.
+    return timeout * 2 + 30
 
 
 def postbacks_wait(timeout: float | None = None) -> None:
