@@ -4,13 +4,17 @@ partner links are followed without pause: a worker is SIGKILLed mid-batch, then 
 Redis is stopped for 10 s, the replica dies (the partner API answers from the primary), then
 PostgreSQL is stopped for 10 s. /ref/ answers every request with its redirect, pages needing
 the database answer a short 503 page meanwhile, and afterwards every answered click is stored
-exactly once and `obmin ledger check` is clean.
+exactly once, and `obmin ledger check` is clean. A second partner's link, followed at a pace
+its postbacks keep up with, wants a postback per click: each is queued exactly once and
+received.
 
 Run in CI's PostgreSQL pass (it makes its own cluster, so once is enough)."""
 
 from __future__ import annotations
 
 import collections
+import http.server
+import json
 import os
 import signal
 import subprocess
@@ -102,8 +106,8 @@ def _live(port: int) -> bool:
 class Load:
     """Visitors following a partner link through nginx without pause, answers counted."""
 
-    def __init__(self, url: str, *, threads: int = 3) -> None:
-        self.url, self.threads = url, threads
+    def __init__(self, url: str, *, threads: int = 3, pause: float = 0) -> None:
+        self.url, self.threads, self.pause = url, threads, pause
         self.answers: collections.Counter[int | str] = collections.Counter()
         self.stopping = threading.Event()
         self.lock = threading.Lock()
@@ -119,6 +123,8 @@ class Load:
                     answer = type(error).__name__
                 with self.lock:
                     self.answers[answer] += 1
+                if self.pause:
+                    time.sleep(self.pause)
 
     def redirects(self) -> int:
         with self.lock:
@@ -135,14 +141,57 @@ class Load:
             thread.join(timeout=60)
 
 
+class Tracker:
+    """The partner's postback receiver: every click postback it is sent, by delivery id."""
+
+    def __init__(self) -> None:
+        self.received: collections.Counter[str] = collections.Counter()
+        self.clicks: set[str] = set()
+        tracker = self
+
+        class Answer(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                tracker.received[self.headers["X-Obmin-Delivery"]] += 1
+                tracker.clicks.add(str(json.loads(body)["data"]["id"]))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/postback"
+
+    def __enter__(self) -> Tracker:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+WANTS_CLICK_POSTBACKS = """
+from obmin.partners.models import Partner
+from obmin.postbacks.services import postback_create
+postback_create(partner=Partner.objects.get(ref_code={code!r}), url={url!r}, method="POST",
+                events=["click"])
+"""
+
+
 def test_hard_faults_under_load_lose_and_double_no_click(tmp_path):
     assert NGINX is not None and REDIS is not None and PG_BIN is not None
     timings: dict[str, float] = {}
-    with PostgresCluster(PG_BIN) as postgres, RedisServer(REDIS) as redis_server:
+    with PostgresCluster(PG_BIN) as postgres, RedisServer(REDIS) as redis_server, \
+            Tracker() as tracker:
         postgres.sql("CREATE DATABASE obmin")
         env = {**os.environ, "DATABASE_URL": postgres.url("obmin"), "REDIS_URL": redis_server.url,
                "OBMIN_DATA_DIR": str(tmp_path / "data"), "BEHIND_PROXY": "1",
-               "ALLOWED_HOSTS": "obmin.example,127.0.0.1", "LOG_LEVEL": "ERROR", "ACCESS_LOG": "0"}
+               "ALLOWED_HOSTS": "obmin.example,127.0.0.1", "LOG_LEVEL": "ERROR", "ACCESS_LOG": "0",
+               # The tracker listens on loopback; every click's postback stays queued.
+               "POSTBACK_ALLOW_PRIVATE": "1", "POSTBACK_MAX_PENDING": "1000000"}
         env.pop("DATABASE_REPLICA_URL", None)
         subprocess.run([OBMIN, "migrate", "-v0"], env=env, check=True, timeout=300)
         code = subprocess.run([OBMIN, "partner", "create", "alice@example.com", "--password",
@@ -151,6 +200,11 @@ def test_hard_faults_under_load_lose_and_double_no_click(tmp_path):
         key = subprocess.run([OBMIN, "apikey", "create", "alice@example.com"], env=env,
                              check=True, timeout=120, capture_output=True,
                              text=True).stdout.split()[-1]
+        bob = subprocess.run([OBMIN, "partner", "create", "bob@example.com", "--password",
+                              "correct horse 2"], env=env, check=True, timeout=120,
+                             capture_output=True, text=True).stdout.split()[-1]
+        subprocess.run([OBMIN, "shell", "-c", WANTS_CLICK_POSTBACKS.format(
+            code=bob, url=tracker.url)], env=env, check=True, timeout=120)
         replica = postgres.replica()
         replica.start()
         env["DATABASE_REPLICA_URL"] = replica.url("obmin")
@@ -164,36 +218,57 @@ def test_hard_faults_under_load_lose_and_double_no_click(tmp_path):
             stream = redis.Redis.from_url(redis_server.url)
             with NginxSite(NGINX, upstreams=[f"127.0.0.1:{port}" for port in ports],
                            static_root=tmp_path / "data" / "static") as site, \
-                    Load(f"{site.url}/ref/{code}/?cur_from=PMUSD&cur_to=BTC") as load:
+                    Load(f"{site.url}/ref/{code}/?cur_from=PMUSD&cur_to=BTC") as load, \
+                    Load(f"{site.url}/ref/{bob}/", threads=1, pause=0.05) as bobs:
                 wait_for(lambda: load.redirects() > 50, seconds=30, what="load running")
                 timings.update(kill_a_worker_mid_batch(processes, workers, stream))
                 timings.update(kill_an_app_server(processes, servers, ports[0], load))
                 timings.update(stop_redis(redis_server, load))
                 kill_the_replica(replica, site, key)
                 timings.update(stop_postgres(postgres, site, load))
-            answered = load.answers
+            answered = load.answers + bobs.answers
             started = time.monotonic()
             wait_for(lambda: stored(postgres) >= answered[302], seconds=60,
                      what="every answered click stored")
             timings["catch-up after the load"] = time.monotonic() - started
+            wait_for(lambda: delivered(postgres) >= bobs.answers[302], seconds=60,
+                     what="every click's postback delivered")
+            timings["postbacks delivered after the load"] = time.monotonic() - started
             assert stream.xlen(CLICK_STREAM) == 0
             check = subprocess.run([OBMIN, "ledger", "check"], env=env, capture_output=True,
                                    text=True, timeout=120, check=False)
         finally:
             processes.stop_all()
             replica.__exit__()
-        print("\nanswers:", dict(answered), "\n" + "\n".join(
+        print("\nanswers:", dict(answered), "of which bob's:", dict(bobs.answers), "\n" + "\n".join(
             f"{what}: {seconds:.1f} s" for what, seconds in timings.items()))
         assert set(answered) == {302}, answered  # no 5xx, no error, every visitor redirected
         assert stored(postgres) == answered[302]
         assert postgres.sql("SELECT count(DISTINCT uid) FROM partners_click", "obmin") == str(
             answered[302])
+        # One postback per click, none queued twice or lost, every one received; the same
+        # delivery id may come twice only when a worker died or the database went away
+        # between the send and its record (the receiver knows it by that id).
+        assert set(bobs.answers) == {302}, bobs.answers
+        assert postgres.sql("SELECT count(*) FROM postbacks_postbackdelivery", "obmin") == str(
+            bobs.answers[302])
+        assert delivered(postgres) == bobs.answers[302]
+        assert len(tracker.received) == len(tracker.clicks) == bobs.answers[302]
+        print("postbacks received twice:", sum(n - 1 for n in tracker.received.values()))
         assert check.returncode == 0, check.stdout + check.stderr
 
 
 def stored(postgres: PostgresCluster) -> int:
     try:
         return int(postgres.sql("SELECT count(*) FROM partners_click", "obmin"))
+    except subprocess.CalledProcessError:
+        return -1
+
+
+def delivered(postgres: PostgresCluster) -> int:
+    try:
+        return int(postgres.sql("SELECT count(*) FROM postbacks_postbackdelivery "
+                                "WHERE status = 'delivered'", "obmin"))
     except subprocess.CalledProcessError:
         return -1
 
