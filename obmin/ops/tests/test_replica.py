@@ -1,6 +1,7 @@
 """A real streaming replica (pg_basebackup of a PostgreSQL cluster of the test's own): the
-partner API's lists are read from it while it keeps up, from the primary when it falls too far
-behind or dies, and /health/ready and /metrics say which. `obmin serve` as a real process."""
+partner API's lists and the cabinet's tables and CSVs are read from it while it keeps up, from
+the primary when it falls too far behind or dies, and /health/ready and /metrics say which.
+`obmin serve` as a real process."""
 
 from __future__ import annotations
 
@@ -106,6 +107,39 @@ def v1_links(base: str, login: str, key: str) -> int:
     return len(answer.json()["data"]["items"])
 
 
+class Cabinet:
+    """alice signed in to her cabinet (the login form, as a browser)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.http = httpx.Client(base_url=base, timeout=30)
+        self.http.get("/cabinet/login/")
+        signed_in = self.http.post("/cabinet/login/", data={
+            "username": "alice@example.com", "password": "correct horse 1",
+            "csrfmiddlewaretoken": self.http.cookies["csrftoken"]})
+        assert signed_in.status_code == 302, signed_in.text[:300]
+
+    def clicks_csv(self) -> int:
+        """Rows of the clicks CSV (a streamed answer)."""
+        answer = self.http.get("/cabinet/clicks/csv")
+        assert answer.status_code == 200, answer.text[:300]
+        return len(answer.text.strip().splitlines()) - 1
+
+    def clicks_table(self) -> int:
+        """Rows of the clicks page's table."""
+        answer = self.http.get("/cabinet/clicks/")
+        assert answer.status_code == 200, answer.text[:300]
+        body = answer.text.split("<tbody", 1)[1].split("</tbody>", 1)[0]
+        return body.count("<tr")
+
+    def pages(self) -> None:
+        """The statistics and the exchanges, their CSVs too, answer."""
+        for page in ("/cabinet/stats/", "/cabinet/stats/csv", "/cabinet/exchanges/",
+                     "/cabinet/exchanges/csv"):
+            answer = self.http.get(page)
+            assert answer.status_code == 200, (page, answer.text[:300])
+
+
 def clicks(base: str, code: str, count: int) -> None:
     for _ in range(count):
         # A browser's: crawlers' clicks are kept out of get_links.
@@ -132,11 +166,16 @@ def metric(base: str, name: str) -> float | None:
 def check_the_replica(base: str, code: str, credentials: tuple[str, str],
                       primary: PostgresCluster, replica: PostgresCluster) -> None:
     login, key = credentials
+    cabinet = Cabinet(base)
     clicks(base, code, 5)
     wait_for(lambda: replica.sql("SELECT count(*) FROM partners_click", "obmin") == "5",
              seconds=30, what="the replica catching up")
     assert wait_for(lambda: links(base, key) == 5, seconds=10, what="five links")
-    assert "replica: 0.0 s behind, in use" in ready(base)
+    assert cabinet.clicks_csv() == 5 and cabinet.clicks_table() == 5
+    cabinet.pages()
+    # Caught up (a write the replica has received and not yet replayed counts as behind).
+    wait_for(lambda: "replica: 0.0 s behind, in use" in ready(base), seconds=10,
+             what="the replica caught up")
     assert metric(base, "obmin_replica_lag_seconds") == 0.0
     assert metric(base, "obmin_replica_used") == 1.0
 
@@ -149,11 +188,13 @@ def check_the_replica(base: str, code: str, credentials: tuple[str, str],
     if time.monotonic() - paused_at < MAX_LAG - 2:  # a machine this slow proves nothing here
         assert links(base, key) == 5
         assert v1_links(base, login, key) == 5
+        assert cabinet.clicks_csv() == 5 and cabinet.clicks_table() == 5
     # Too far behind: the same question is answered by the primary.
     wait_for(lambda: "too far behind" in ready(base), seconds=MAX_LAG + 10,
              what="the replica found too far behind")
     assert links(base, key) == 8
     assert v1_links(base, login, key) == 8
+    assert cabinet.clicks_csv() == 8 and cabinet.clicks_table() == 8
     assert metric(base, "obmin_replica_used") == 0.0
     assert (metric(base, "obmin_replica_lag_seconds") or 0) > MAX_LAG
 
@@ -165,5 +206,7 @@ def check_the_replica(base: str, code: str, credentials: tuple[str, str],
     # The replica dies: the lists come from the primary, no error.
     replica.stop("immediate")
     assert links(base, key) == 8
+    assert cabinet.clicks_csv() == 8 and cabinet.clicks_table() == 8
+    cabinet.pages()
     assert "replica: down" in ready(base)
     assert metric(base, "obmin_replica_up") == 0.0
