@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -19,6 +20,8 @@ import httpx
 import pytest
 
 from obmin.testing.deploy import (
+    DEPLOY_DIR,
+    NGINX_SITE,
     SYSTEMD_DIR,
     NginxSite,
     free_port,
@@ -180,3 +183,18 @@ def test_the_systemd_units_verify(tmp_path):
     result = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True,
                             text=True, check=False, timeout=60)
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_the_readme_installs_the_kit_as_shipped():
+    """The README's production section names the kit's files as they are, and starts one app
+    server per server of the shipped upstream."""
+    readme = (DEPLOY_DIR.parent / "README.md").read_text()
+    production = readme.split("## Production", 1)[1].split("\n## ", 1)[0]
+    named = {path.rstrip(".,:;`)") for path in re.findall(r"deploy/[\w./@-]+", production)}
+    assert "deploy/systemd/obmin-serve@.service" in named
+    assert [path for path in named if not (DEPLOY_DIR.parent / path).exists()] == []
+    upstream = re.findall(r"^\s*server 127\.0\.0\.1:(\d+)", NGINX_SITE.read_text(), re.M)
+    install = production.split("systemctl enable --now ", 2)[2].split("\n", 1)[0]
+    assert sorted(re.findall(r"obmin-serve@(\d+)", install)) == sorted(upstream)
+    assert re.findall(r"obmin serve --bind (127\.0\.0\.1:\d+)", production)[0].split(":")[1] \
+        in upstream
