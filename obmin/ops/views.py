@@ -34,10 +34,11 @@ def ready(request: HttpRequest) -> HttpResponse:
             failed.append("cache")
     except Exception:  # noqa: BLE001
         failed.append("cache")
+    # The replica is told, never a reason for 503 (its reads go to the primary meanwhile), and
+    # told in a 503 too: a cache outage must not hide that the replica died.
     if failed:
-        return HttpResponse("not ready: " + ", ".join(failed), status=503,
+        return HttpResponse("not ready: " + ", ".join(failed) + _replica_line(), status=503,
                             content_type="text/plain")
-    # The replica is told, never a reason for 503: its reads go to the primary meanwhile.
     return HttpResponse("ok" + _replica_line(), content_type="text/plain")
 
 
