@@ -4,7 +4,8 @@ partner links are followed without pause: a worker is SIGKILLed mid-batch, then 
 Redis is stopped for 10 s, the replica dies (the partner API answers from the primary), then
 PostgreSQL is stopped for 10 s. /ref/ answers every request with its redirect, pages needing
 the database answer a short 503 page meanwhile, and afterwards every answered click is stored
-exactly once, and `obmin ledger check` is clean. A second partner's link, followed at a pace
+exactly once, alice's rewards on hold (due when the workers start) are each released once, and
+`obmin ledger check` is clean. A second partner's link, followed at a pace
 its postbacks keep up with, wants a postback per click: each is queued exactly once and
 received.
 
@@ -181,6 +182,36 @@ postback_create(partner=Partner.objects.get(ref_code={code!r}), url={url!r}, met
 """
 
 
+# alice's rewards on hold, all due: the two workers' first rounds race to release them.
+HELD_REWARDS = """
+from datetime import timedelta
+from decimal import Decimal
+from django.utils import timezone
+from obmin.exchange.services import exchange_create, exchange_set_status
+from obmin.partners.models import Partner
+from obmin.rewards.models import RewardHold, RewardLevel, RewardProgram
+from obmin.testing.factories import CurrencyFactory, DirectionFactory
+program = RewardProgram.load()
+program.reward_base, program.hold_days = "profit", 7
+program.save()
+RewardLevel.objects.update_or_create(min_turnover=Decimal(0), defaults={{"percent": 20}})
+usd = CurrencyFactory(code="PMUSD", decimals=2, reserve=Decimal(50000), usd_price=Decimal(1))
+btc = CurrencyFactory(code="BTC", decimals=8, reserve=Decimal(2), usd_price=Decimal(100000))
+direction = DirectionFactory(currency_give=usd, currency_get=btc, rate_give=Decimal(100000),
+                             rate_get=Decimal(1), min_amount=Decimal(10),
+                             max_amount=Decimal(5000), profit_percent=Decimal(2))
+partner = Partner.objects.get(ref_code={code!r})
+for n in range({count}):
+    exchange = exchange_create(direction=direction, amount_give=Decimal(1000),
+                               account_get="bc1q", partner_id=partner.pk,
+                               email=f"customer{{n}}@example.org")
+    exchange_set_status(exchange_id=exchange.pk, status="success")
+RewardHold.objects.update(release_at=timezone.now() - timedelta(seconds=1))
+assert RewardHold.objects.count() == {count}
+"""
+HELD = 20
+
+
 def test_hard_faults_under_load_lose_and_double_no_click(tmp_path):
     assert NGINX is not None and REDIS is not None and PG_BIN is not None
     timings: dict[str, float] = {}
@@ -205,6 +236,8 @@ def test_hard_faults_under_load_lose_and_double_no_click(tmp_path):
                              capture_output=True, text=True).stdout.split()[-1]
         subprocess.run([OBMIN, "shell", "-c", WANTS_CLICK_POSTBACKS.format(
             code=bob, url=tracker.url)], env=env, check=True, timeout=120)
+        subprocess.run([OBMIN, "shell", "-c", HELD_REWARDS.format(code=code, count=HELD)],
+                       env=env, check=True, timeout=120)
         replica = postgres.replica()
         replica.start()
         env["DATABASE_REPLICA_URL"] = replica.url("obmin")
@@ -255,6 +288,11 @@ def test_hard_faults_under_load_lose_and_double_no_click(tmp_path):
         assert delivered(postgres) == bobs.answers[302]
         assert len(tracker.received) == len(tracker.clicks) == bobs.answers[302]
         print("postbacks received twice:", sum(n - 1 for n in tracker.received.values()))
+        # Each held reward released once, whichever worker's round came first.
+        assert postgres.sql("SELECT count(*) FROM rewards_rewardhold", "obmin") == "0"
+        assert postgres.sql("SELECT kind, count(*) FROM rewards_ledgerentry GROUP BY kind "
+                            "ORDER BY kind", "obmin").split() == [f"credit|{HELD}",
+                                                                  f"release|{HELD}"]
         assert check.returncode == 0, check.stdout + check.stderr
 
 
