@@ -243,22 +243,24 @@ def source_poll(source: RateSource, symbols: Sequence[str], *,
 
 
 def sources_poll(*, now: datetime, wanted: dict[str, set[str]], force: bool = False,
-                 transport: httpx.BaseTransport | None = None) -> int:
+                 transport: httpx.BaseTransport | None = None) -> dict[str, str]:
     """Polls every enabled source that formulas read and whose time has come (all of them
-    with `force`), side by side; stores quotes and health. Answers how many were polled."""
+    with `force`), side by side; stores quotes and health. Answers each polled source's name
+    with what failed in its poll ("" when it gave every symbol asked)."""
     due = [source for source in RateSource.objects.filter(is_enabled=True, name__in=wanted)
            if force or source.next_poll_at is None or source.next_poll_at <= now]
     if not due:
-        return 0
+        return {}
     with ThreadPoolExecutor(max_workers=min(len(due), 8)) as pool:
         polls = list(pool.map(lambda s: source_poll(s, sorted(wanted[s.name]),
                                                     transport=transport), due))
-    for source, poll in zip(due, polls, strict=True):
-        _poll_store(source, poll)
-    return len(due)
+    return {source.name: _poll_store(source, poll)
+            for source, poll in zip(due, polls, strict=True)}
 
 
-def _poll_store(source: RateSource, poll: Poll) -> None:
+def _poll_store(source: RateSource, poll: Poll) -> str:
+    """Keeps a poll's quotes and the source's health; answers what failed ("" nothing): the
+    poll's error, or the symbols it gave no usable price for, each with its reason."""
     with transaction.atomic():
         source.last_attempt_at = poll.received_at
         source.last_latency_ms = poll.latency_ms
@@ -279,6 +281,7 @@ def _poll_store(source: RateSource, poll: Poll) -> None:
         existing = {q.symbol: q for q in Quote.objects.filter(source=source,
                                                              symbol__in=poll.answer)}
         tolerance = timedelta(seconds=venue.clock_tolerance_seconds if venue else 0)
+        failed = [poll.error] if poll.error else []
         for symbol, ticker in poll.answer.items():
             quote = existing.get(symbol) or Quote(source=source, symbol=symbol)
             quote.fetched_at = poll.received_at
@@ -295,7 +298,10 @@ def _poll_store(source: RateSource, poll: Poll) -> None:
                 if ahead > tolerance:
                     quote.problem = _("the venue's clock is %(seconds)d s ahead of ours") % {
                         "seconds": ahead.total_seconds()}
+            if quote.problem:
+                failed.append(f"{symbol}: {quote.problem}")
             quote.save()
+    return " ".join("; ".join(failed).split())  # one line, whatever the venue said
 
 
 # ---------------------------------------------------------------------------------------------
@@ -511,21 +517,42 @@ def reserves_recompute(*, now: datetime | None = None,
 # One round
 
 
-def rates_sync(*, force: bool = False, transport: httpx.BaseTransport | None = None) -> int:
-    """One round: poll the sources that are due (every one with `force`), then recompute
-    reserves and directions. Answers how many sources were polled plus directions and
-    reserves changed (0: nothing to do)."""
+@dataclass(frozen=True)
+class SyncRound:
+    """What one round did: each polled source with what failed in its poll ("" nothing), and
+    how many directions and reserves changed."""
+
+    polled: dict[str, str]
+    changed: int
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {name: failure for name, failure in sorted(self.polled.items()) if failure}
+
+
+def rates_round(*, force: bool = False,
+                transport: httpx.BaseTransport | None = None) -> SyncRound:
+    """One round: poll the sources that enabled formulas read and that are due (every one
+    with `force`), then recompute reserves and directions, whatever failed."""
     markets = MarketRate.objects.filter(is_enabled=True).values_list("formula", flat=True)
     reserves = ReserveFormula.objects.filter(is_enabled=True).values_list("formula", flat=True)
     if not markets and not reserves:
-        return 0
+        return SyncRound({}, 0)
     wanted = wanted_symbols([*markets, *reserves])
     polled = sources_poll(now=timezone.now(), wanted=wanted, force=force, transport=transport)
     # One read of the quotes for both (rate formulas read no reserves, so the reserves set
     # first change nothing they see).
     inputs = StoredInputs(timezone.now())
-    return (polled + reserves_recompute(now=inputs.now, inputs=inputs)
-            + market_rates_recompute(now=inputs.now, inputs=inputs))
+    return SyncRound(polled, reserves_recompute(now=inputs.now, inputs=inputs)
+                     + market_rates_recompute(now=inputs.now, inputs=inputs))
+
+
+def rates_sync(*, force: bool = False, transport: httpx.BaseTransport | None = None) -> int:
+    """One round (the worker's duty): answers how many sources were polled plus directions
+    and reserves changed (0: nothing to do). A failed source is in its health and in the
+    directions it hides, never an exception here."""
+    done = rates_round(force=force, transport=transport)
+    return len(done.polled) + done.changed
 
 
 def market_rate_changed(*, direction_id: int) -> None:

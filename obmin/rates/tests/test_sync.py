@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.http import parse_http_date
@@ -242,7 +242,8 @@ def test_obmin_rates_sync_and_explain(capsys, clock, market, btc_uah):
     assert "[nbu:USD:last] = 41.8  (39605 s old)" in out
     assert f"offered: {expected_rate(market.binance, market.kraken, market.nbu)}" in out
     market.failing["kraken"] = "503"
-    call_command("rates", "sync")
+    with pytest.raises(CommandError, match=r"^rates sync: 1 source failed: kraken \(HTTP 503\)$"):
+        call_command("rates", "sync")
     call_command("rates", "explain", str(btc_uah.pk))
     out = capsys.readouterr().out
     assert "!! source kraken failed: HTTP 503" in out
@@ -367,3 +368,47 @@ def test_a_direction_hidden_for_old_quotes_is_not_rewritten_every_round(sync, cl
         assert sync() == 0
     assert [q["sql"] for q in queries.captured_queries
             if q["sql"].startswith(("UPDATE", "INSERT", "DELETE"))] == []
+
+
+def test_obmin_rates_sync_exits_non_zero_naming_the_failing_sources(capsys, clock, market,
+                                                                    btc_uah, monitor, client,
+                                                                    monkeypatch):
+    """Cron scripts read the exit code: a source an enabled formula reads that failed this
+    round makes `obmin rates sync` end non-zero with one line naming it, after doing the work
+    that could be done (the other sources polled, the direction priced on them)."""
+    from django.core.management import base, execute_from_command_line
+
+    # The command line's own path (run_from_argv), except closing the test's database after.
+    monkeypatch.setattr(base.connections, "close_all", lambda: None)
+
+    market.failing["kraken"] = "503"
+    with pytest.raises(SystemExit) as ended:
+        execute_from_command_line(["obmin", "rates", "sync"])
+    assert ended.value.code == 1
+    out, err = capsys.readouterr()
+    # The reason is the last line (the log's warnings go to stderr before it).
+    assert err.splitlines()[-1] == "CommandError: rates sync: 1 source failed: kraken (HTTP 503)"
+    assert "binance: ok" in out and "kraken: error: HTTP 503" in out
+    assert "BTC → CARDUAH: ok" in out
+    assert Decimal(exported(client)[KEY]["out"]) == expected_rate(market.binance, None,
+                                                                  market.nbu)
+
+    # A symbol the venue no longer prices fails the round too, named with its reason.
+    market.failing["binance"] = "timeout"
+    market.nbu = Decimal(0)
+    advance(clock, 11)
+    with pytest.raises(SystemExit) as ended:
+        execute_from_command_line(["obmin", "rates", "sync"])
+    assert ended.value.code == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == (
+        "CommandError: rates sync: 3 sources failed: binance (no answer within 5 s); kraken "
+        "(HTTP 503); nbu (USD: bid is not positive: 0)")
+
+    market.failing.clear()
+    market.nbu = Decimal("41.8")
+    advance(clock, 11)
+    execute_from_command_line(["obmin", "rates", "sync"])  # no SystemExit: exit status 0
+    out, err = capsys.readouterr()
+    assert err == "" and "kraken: ok" in out
+
