@@ -331,7 +331,8 @@ class Verdict:
 
 def market_rate_judge(market: MarketRate, result: Result) -> Verdict:
     """Whether a computed formula may be offered: a value, positive, not a jump beyond the
-    threshold from the rate last offered (a jump waits for the operator, who confirms it)."""
+    threshold from the rate last offered, or, for the formula's first rate, from the manual
+    rate it replaces (a jump waits for the operator, who confirms it)."""
     accepted, pending = market.accepted_rate, market.pending_rate
     if result.value is None:
         problem = "; ".join(dict.fromkeys(result.problems))
@@ -342,18 +343,39 @@ def market_rate_judge(market: MarketRate, result: Result) -> Verdict:
     if rate <= 0:
         return Verdict(None, _("the formula gives %(rate)s, not a positive rate")
                        % {"rate": plain(result.value)}, accepted, pending, None, None)
-    if pending is not None or (accepted and abs(rate - accepted) / accepted * 100
+    reference = _jump_reference(market)
+    if pending is not None or (reference and abs(rate - reference) / reference * 100
                                > market.max_jump_percent):
         return Verdict(None, _jump_problem(market, rate), accepted, rate, None, None)
     return Verdict(rate, "", rate, None, result.inputs_at, result.valid_until)
 
 
+def _manual_rate(market: MarketRate) -> Decimal | None:
+    """The direction's own rate on the formula's side (what the customer gets for 1 given,
+    or gives for 1 received), None when it has none to compare with."""
+    direction = market.direction
+    give, get = direction.rate_give, direction.rate_get
+    if not give or not get or give < 0 or get < 0:
+        return None
+    return quantize(get / give if market.side == RateSide.GET else give / get, RATE_PLACES)
+
+
+def _jump_reference(market: MarketRate) -> Decimal | None:
+    """What a new rate's jump is measured from: the rate last offered, or, before the
+    formula's first, the manual rate it replaces (a wrong formula switched on must not
+    publish a rate far from the one the operator typed)."""
+    return market.accepted_rate or _manual_rate(market)
+
+
 def _jump_problem(market: MarketRate, rate: Decimal) -> str:
-    accepted = market.accepted_rate or rate
-    jump = abs(rate - accepted) / accepted * 100 if accepted else Decimal(0)
+    reference = _jump_reference(market) or rate
+    jump = abs(rate - reference) / reference * 100 if reference else Decimal(0)
+    values = {"jump": number_text(round(jump, 2)), "old": plain(reference), "new": plain(rate)}
+    if not market.accepted_rate:
+        return _("the formula's first rate is %(jump)s%% from the manual rate (from %(old)s to "
+                 "%(new)s): waits for the operator's confirmation") % values
     return _("the rate jumped %(jump)s%% (from %(old)s to %(new)s): waits for the operator's "
-             "confirmation") % {"jump": number_text(round(jump, 2)), "old": plain(accepted),
-                                "new": plain(rate)}
+             "confirmation") % values
 
 
 def market_rate_compute(market: MarketRate, inputs: StoredInputs) -> Result:
@@ -567,11 +589,16 @@ def rates_sync(*, force: bool = False, transport: httpx.BaseTransport | None = N
 def market_rate_changed(*, direction_id: int) -> None:
     """After the operator sets, switches or removes a direction's formula: recomputed at once
     from the quotes there are (a new formula's direction stays out of the export until its
-    quotes arrive, never offered at the old typed-in rate), or, switched off or removed, the
-    direction's own rate again, shown as before."""
+    quotes arrive, never offered at the old typed-in rate; its first rate waits for the
+    operator when it jumps from that rate), or, switched off or removed, the direction's own
+    rate again, shown as before."""
     if MarketRate.objects.filter(direction_id=direction_id, is_enabled=True).exists():
         market_rates_recompute()
         return
+    # Switched off, the formula forgets what it offered: switched on again, its first rate is
+    # measured from the manual rate it then replaces, not from a market rate of long ago.
+    MarketRate.objects.filter(direction_id=direction_id).update(
+        accepted_rate=None, pending_rate=None, problem="", computed_at=None)
     market_rates_apply([DirectionMarketRate(direction_id=direction_id, rate_give=None,
                                             rate_get=None, inputs_at=None, valid_until=None,
                                             hidden_reason="")])

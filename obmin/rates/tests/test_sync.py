@@ -466,3 +466,53 @@ def test_one_failed_poll_keeps_a_single_venue_direction_while_its_quote_is_fresh
     assert Decimal(exported(client)[KEY]["out"]) == expected_rate(market.binance, None,
                                                                   market.nbu)
 
+
+@pytest.mark.parametrize("side", ["get", "give"])
+def test_a_formulas_first_rate_is_checked_against_the_manual_rate(sync, client, clock, market,
+                                                                  btc_uah, monitor, side):
+    """A formula switched on replaces the rate the operator typed: a first rate beyond the
+    jump threshold from it waits for the operator's confirmation, out of the export."""
+    rate = expected_rate(market.binance, market.kraken, market.nbu)  # 3892907.15
+    manual = (Decimal(1), Decimal(3500000)) if side == "get" else (Decimal(3500000), Decimal(1))
+    Direction.objects.filter(pk=btc_uah.pk).update(rate_give=manual[0], rate_get=manual[1])
+    market_rate = MarketRate.objects.get(direction=btc_uah)
+    market_rate.side = side
+    market_rate.save()
+    sync()
+    market_rate.refresh_from_db()
+    assert market_rate.accepted_rate is None and market_rate.pending_rate == rate
+    assert market_rate.problem == (
+        f"the formula's first rate is 11.23% from the manual rate (from 3500000 to {rate}): "
+        "waits for the operator's confirmation")
+    assert KEY not in exported(client)
+    direction = Direction.objects.get(pk=btc_uah.pk)
+    assert (direction.rate_give, direction.rate_get) == manual
+    (alert,) = mail.outbox
+    assert "first rate" in alert.body and "confirmation" in alert.body
+    advance(clock, 11)
+    sync()
+    assert KEY not in exported(client), "sound quotes alone do not bring it in"
+
+    market_rate_confirm(market_rate_id=market_rate.pk, actor="carol")
+    item = exported(client)[KEY]
+    assert Decimal(item["out" if side == "get" else "in"]) == rate
+
+
+def test_a_formula_switched_on_again_is_checked_against_the_manual_rate_then(
+        sync, client, clock, market, btc_uah, monitor):
+    sync()
+    market_rate = MarketRate.objects.get(direction=btc_uah)
+    assert market_rate.accepted_rate == expected_rate(market.binance, market.kraken, market.nbu)
+    market_rate.is_enabled = False
+    market_rate.save()
+    # The operator types a rate of their own meanwhile, far from the formula's.
+    Direction.objects.filter(pk=btc_uah.pk).update(rate_give=1, rate_get=3500000)
+    market_rate.refresh_from_db()
+    market_rate.is_enabled = True
+    market_rate.save()
+    advance(clock, 11)
+    sync()
+    market_rate.refresh_from_db()
+    assert market_rate.problem.startswith("the formula's first rate is 11.23% from the manual "
+                                          "rate (from 3500000 to ")
+    assert KEY not in exported(client)
