@@ -422,6 +422,15 @@ def test_obmin_rates_sync_exits_non_zero_naming_the_failing_sources(capsys, cloc
     out, err = capsys.readouterr()
     assert err == "" and "kraken: ok" in out
 
+    # A source no enabled formula reads is not polled, and its old error fails nothing.
+    market.failing["kraken"] = "503"
+    MarketRate.objects.filter(direction=btc_uah).update(
+        formula="round(margin([binance:BTCUSDT:bid] * [nbu:USD:last], 1.5), 2)")
+    advance(clock, 11)
+    execute_from_command_line(["obmin", "rates", "sync"])
+    out, err = capsys.readouterr()
+    assert err == "" and "kraken: not polled: no enabled formula reads it" in out
+
 
 def test_one_failed_poll_keeps_a_single_venue_direction_while_its_quote_is_fresh(
         sync, client, clock, market, btc_uah, monitor):

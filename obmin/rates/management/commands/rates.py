@@ -33,8 +33,12 @@ class Command(ObminCommand):
             done = rates_round(force=True)
             failed = done.failed
             for source in RateSource.objects.filter(is_enabled=True):
-                failure = failed.get(source.name) or source.last_error
-                self.stdout.write(f"{source.name}: {f'error: {failure}' if failure else 'ok'}")
+                if source.name not in done.polled:
+                    state = "not polled: no enabled formula reads it"
+                else:
+                    failure = failed.get(source.name)
+                    state = f"error: {failure}" if failure else "ok"
+                self.stdout.write(f"{source.name}: {state}")
             for market in MarketRate.objects.filter(is_enabled=True).select_related(
                     "direction__currency_give", "direction__currency_get"):
                 state = f"hidden: {market.problem}" if market.problem else "ok"
