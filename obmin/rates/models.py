@@ -128,8 +128,9 @@ class MarketRate(models.Model):
                             default=RateSide.GET)
     max_jump_percent = models.DecimalField(
         _("largest jump, %"), default=Decimal(5), **PERCENT,
-        help_text=_("A new rate further than this from the last one offered waits for your "
-                    "confirmation, out of the export."))
+        help_text=_("A new rate further than this from the last one offered (the formula's "
+                    "first: from the manual rate it replaces) waits for your confirmation, out "
+                    "of the export."))
     max_spread_percent = models.DecimalField(
         _("largest spread between venues, %"), default=Decimal(2), **PERCENT,
         help_text=_("Venues in one median() further apart than this: the direction leaves the "

@@ -1,12 +1,15 @@
 """The market-rate sync: poll the venues that are due, keep their quotes, recompute every
 direction's rate and every reserve that follows a formula, and never offer a wrong rate.
 
-`rates_sync` is one round (a duty of `obmin worker`, and `obmin rates sync`). A direction
-whose formula cannot be computed from sound quotes (too old, a failed source, a delisted
-symbol, venues disagreeing beyond the spread) or whose new rate jumps beyond the threshold
-is hidden through `exchange.rate_feed.market_rates_apply` (out of the export, no new
-exchanges) with its reason, and the operator is told by e-mail; it comes back by itself when
-its quotes are sound again, except after a jump, which waits for `market_rate_confirm`.
+`rates_sync` is one round (a duty of `obmin worker`; `rates_round`, which says what failed,
+for `obmin rates sync`). A direction whose formula cannot be computed from sound quotes (too
+old, a source that never answered, a delisted symbol, venues disagreeing beyond the spread;
+a failed poll alone is not enough: the source's last good quote serves until its maximum
+age) or whose new rate jumps beyond the threshold (from the last rate offered, or the first
+from the manual rate) is hidden through `exchange.rate_feed.market_rates_apply` (out of the
+export, no new exchanges) with its reason, and the operator is told by e-mail; it comes back
+by itself when its quotes are sound again, except after a jump, which waits for
+`market_rate_confirm`.
 """
 
 from __future__ import annotations
@@ -142,11 +145,8 @@ class StoredInputs:
         age = (self.now - taken_at).total_seconds()
         valid_until = taken_at + timedelta(seconds=source.max_age_seconds)
         value = quote.price(ref.field)
-        problem = ""
-        if source.failing:
-            problem = _("source %(source)s failed: %(error)s") % {"source": source.name,
-                                                                 "error": source.last_error}
-        elif quote.problem:
+        problem = note = ""
+        if quote.problem:
             problem = f"{ref.key}: {quote.problem}"
         elif value is None:
             problem = _("%(key)s has no price") % {"key": ref.key}
@@ -155,7 +155,19 @@ class StoredInputs:
             # round, so a hidden direction is not rewritten every 2 s (`explain` shows ages).
             problem = _("%(key)s is past its maximum age of %(max)d s (taken %(taken)s UTC)") % {
                 "key": ref.key, "max": source.max_age_seconds, "taken": utc_date(taken_at)}
-        return QuoteInput(value, age, problem, taken_at, valid_until)
+        if source.failing:
+            failed = _("source %(source)s failed: %(error)s") % {"source": source.name,
+                                                                "error": source.last_error}
+            if problem:
+                problem = f"{problem}; {failed}"
+            else:
+                # One failed poll (a timeout, a 5xx) does not pull what this quote feeds: its
+                # last good price serves while it is younger than the source's maximum age,
+                # as between two polls, and not a moment longer (`valid_until`, which the
+                # export checks by itself too).
+                note = _("last poll failed: %(error)s; used until %(until)s UTC") % {
+                    "error": source.last_error, "until": utc_date(valid_until)}
+        return QuoteInput(value, age, problem, taken_at, valid_until, note)
 
     def currency(self, ref: CurrencyRef) -> Decimal:
         if self._reserves is None:
@@ -245,22 +257,22 @@ def source_poll(source: RateSource, symbols: Sequence[str], *,
 
 
 def sources_poll(*, now: datetime, wanted: dict[str, set[str]], force: bool = False,
-                 transport: httpx.BaseTransport | None = None) -> int:
+                 transport: httpx.BaseTransport | None = None) -> dict[str, str]:
     """Polls every enabled source that formulas read and whose time has come (all of them
-    with `force`), side by side; stores quotes and health. Answers how many were polled."""
+    with `force`), side by side; stores quotes and health. Answers each polled source's name
+    with what failed in its poll ("" when it gave every symbol asked)."""
     due = [source for source in RateSource.objects.filter(is_enabled=True, name__in=wanted)
            if force or source.next_poll_at is None or source.next_poll_at <= now]
     if not force:
         # Every worker runs this duty: a source is polled by the round that claims it.
         due = [source for source in due if _poll_claim(source, now)]
     if not due:
-        return 0
+        return {}
     with ThreadPoolExecutor(max_workers=min(len(due), 8)) as pool:
         polls = list(pool.map(lambda s: source_poll(s, sorted(wanted[s.name]),
                                                     transport=transport), due))
-    for source, poll in zip(due, polls, strict=True):
-        _poll_store(source, poll)
-    return len(due)
+    return {source.name: _poll_store(source, poll)
+            for source, poll in zip(due, polls, strict=True)}
 
 
 def _poll_claim(source: RateSource, now: datetime) -> bool:
@@ -274,7 +286,9 @@ def _poll_claim(source: RateSource, now: datetime) -> bool:
                 .update(next_poll_at=now + lease))
 
 
-def _poll_store(source: RateSource, poll: Poll) -> None:
+def _poll_store(source: RateSource, poll: Poll) -> str:
+    """Keeps a poll's quotes and the source's health; answers what failed ("" nothing): the
+    poll's error, or the symbols it gave no usable price for, each with its reason."""
     with transaction.atomic():
         source.last_attempt_at = poll.received_at
         source.last_latency_ms = poll.latency_ms
@@ -295,6 +309,7 @@ def _poll_store(source: RateSource, poll: Poll) -> None:
         existing = {q.symbol: q for q in Quote.objects.filter(source=source,
                                                              symbol__in=poll.answer)}
         tolerance = timedelta(seconds=venue.clock_tolerance_seconds if venue else 0)
+        failed = [poll.error] if poll.error else []
         for symbol, ticker in poll.answer.items():
             quote = existing.get(symbol) or Quote(source=source, symbol=symbol)
             quote.fetched_at = poll.received_at
@@ -311,7 +326,10 @@ def _poll_store(source: RateSource, poll: Poll) -> None:
                 if ahead > tolerance:
                     quote.problem = _("the venue's clock is %(seconds)d s ahead of ours") % {
                         "seconds": ahead.total_seconds()}
+            if quote.problem:
+                failed.append(f"{symbol}: {quote.problem}")
             quote.save()
+    return " ".join("; ".join(failed).split())  # one line, whatever the venue said
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,7 +350,8 @@ class Verdict:
 
 def market_rate_judge(market: MarketRate, result: Result) -> Verdict:
     """Whether a computed formula may be offered: a value, positive, not a jump beyond the
-    threshold from the rate last offered (a jump waits for the operator, who confirms it)."""
+    threshold from the rate last offered, or, for the formula's first rate, from the manual
+    rate it replaces (a jump waits for the operator, who confirms it)."""
     accepted, pending = market.accepted_rate, market.pending_rate
     if result.value is None:
         problem = "; ".join(dict.fromkeys(result.problems))
@@ -343,18 +362,39 @@ def market_rate_judge(market: MarketRate, result: Result) -> Verdict:
     if rate <= 0:
         return Verdict(None, _("the formula gives %(rate)s, not a positive rate")
                        % {"rate": plain(result.value)}, accepted, pending, None, None)
-    if pending is not None or (accepted and abs(rate - accepted) / accepted * 100
+    reference = _jump_reference(market)
+    if pending is not None or (reference and abs(rate - reference) / reference * 100
                                > market.max_jump_percent):
         return Verdict(None, _jump_problem(market, rate), accepted, rate, None, None)
     return Verdict(rate, "", rate, None, result.inputs_at, result.valid_until)
 
 
+def _manual_rate(market: MarketRate) -> Decimal | None:
+    """The direction's own rate on the formula's side (what the customer gets for 1 given,
+    or gives for 1 received), None when it has none to compare with."""
+    direction = market.direction
+    give, get = direction.rate_give, direction.rate_get
+    if not give or not get or give < 0 or get < 0:
+        return None
+    return quantize(get / give if market.side == RateSide.GET else give / get, RATE_PLACES)
+
+
+def _jump_reference(market: MarketRate) -> Decimal | None:
+    """What a new rate's jump is measured from: the rate last offered, or, before the
+    formula's first, the manual rate it replaces (a wrong formula switched on must not
+    publish a rate far from the one the operator typed)."""
+    return market.accepted_rate or _manual_rate(market)
+
+
 def _jump_problem(market: MarketRate, rate: Decimal) -> str:
-    accepted = market.accepted_rate or rate
-    jump = abs(rate - accepted) / accepted * 100 if accepted else Decimal(0)
+    reference = _jump_reference(market) or rate
+    jump = abs(rate - reference) / reference * 100 if reference else Decimal(0)
+    values = {"jump": number_text(round(jump, 2)), "old": plain(reference), "new": plain(rate)}
+    if not market.accepted_rate:
+        return _("the formula's first rate is %(jump)s%% from the manual rate (from %(old)s to "
+                 "%(new)s): waits for the operator's confirmation") % values
     return _("the rate jumped %(jump)s%% (from %(old)s to %(new)s): waits for the operator's "
-             "confirmation") % {"jump": number_text(round(jump, 2)), "old": plain(accepted),
-                                "new": plain(rate)}
+             "confirmation") % values
 
 
 def market_rate_compute(market: MarketRate, inputs: StoredInputs) -> Result:
@@ -529,31 +569,57 @@ def reserves_recompute(*, now: datetime | None = None,
 # One round
 
 
-def rates_sync(*, force: bool = False, transport: httpx.BaseTransport | None = None) -> int:
-    """One round: poll the sources that are due (every one with `force`), then recompute
-    reserves and directions. Answers how many sources were polled plus directions and
-    reserves changed (0: nothing to do)."""
+@dataclass(frozen=True)
+class SyncRound:
+    """What one round did: each polled source with what failed in its poll ("" nothing), and
+    how many directions and reserves changed."""
+
+    polled: dict[str, str]
+    changed: int
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {name: failure for name, failure in sorted(self.polled.items()) if failure}
+
+
+def rates_round(*, force: bool = False,
+                transport: httpx.BaseTransport | None = None) -> SyncRound:
+    """One round: poll the sources that enabled formulas read and that are due (every one
+    with `force`), then recompute reserves and directions, whatever failed."""
     markets = MarketRate.objects.filter(is_enabled=True).values_list("formula", flat=True)
     reserves = ReserveFormula.objects.filter(is_enabled=True).values_list("formula", flat=True)
     if not markets and not reserves:
-        return 0
+        return SyncRound({}, 0)
     wanted = wanted_symbols([*markets, *reserves])
     polled = sources_poll(now=timezone.now(), wanted=wanted, force=force, transport=transport)
     # One read of the quotes for both (rate formulas read no reserves, so the reserves set
     # first change nothing they see).
     inputs = StoredInputs(timezone.now())
-    return (polled + reserves_recompute(now=inputs.now, inputs=inputs)
-            + market_rates_recompute(now=inputs.now, inputs=inputs))
+    return SyncRound(polled, reserves_recompute(now=inputs.now, inputs=inputs)
+                     + market_rates_recompute(now=inputs.now, inputs=inputs))
+
+
+def rates_sync(*, force: bool = False, transport: httpx.BaseTransport | None = None) -> int:
+    """One round (the worker's duty): answers how many sources were polled plus directions
+    and reserves changed (0: nothing to do). A failed source is in its health and in the
+    directions it hides, never an exception here."""
+    done = rates_round(force=force, transport=transport)
+    return len(done.polled) + done.changed
 
 
 def market_rate_changed(*, direction_id: int) -> None:
     """After the operator sets, switches or removes a direction's formula: recomputed at once
     from the quotes there are (a new formula's direction stays out of the export until its
-    quotes arrive, never offered at the old typed-in rate), or, switched off or removed, the
-    direction's own rate again, shown as before."""
+    quotes arrive, never offered at the old typed-in rate; its first rate waits for the
+    operator when it jumps from that rate), or, switched off or removed, the direction's own
+    rate again, shown as before."""
     if MarketRate.objects.filter(direction_id=direction_id, is_enabled=True).exists():
         market_rates_recompute()
         return
+    # Switched off, the formula forgets what it offered: switched on again, its first rate is
+    # measured from the manual rate it then replaces, not from a market rate of long ago.
+    MarketRate.objects.filter(direction_id=direction_id).update(
+        accepted_rate=None, pending_rate=None, problem="", computed_at=None)
     market_rates_apply([DirectionMarketRate(direction_id=direction_id, rate_give=None,
                                             rate_get=None, inputs_at=None, valid_until=None,
                                             hidden_reason="")])

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.http import parse_http_date
@@ -20,6 +20,7 @@ from obmin.exchange.models import Direction, Exchange
 from obmin.exchange.services import ExchangeError, exchange_create
 from obmin.monitoring.tests.parse import export, json_items, txt_items, xml_items
 from obmin.rates.models import MarketRate, Quote, RateSource
+from obmin.rates.selectors import market_rate_explain
 from obmin.rates.services import market_rate_confirm, rates_sync
 from obmin.rates.tests.conftest import START, expected_rate
 
@@ -90,14 +91,21 @@ def test_stale_venues_leave_the_export_and_come_back(sync, client, clock, market
     assert KEY in items, "one venue stale: the median holds on the other"
     assert Decimal(items[KEY]["out"]) == expected_rate(market.kraken, None, market.nbu)
 
-    # Kraken stops answering too; its last quote ages past its maximum.
+    # Kraken stops answering too: its last good quote holds while it is fresh…
     market.failing["kraken"] = "timeout"
     advance(clock, 11)
+    sync()
+    assert Decimal(exported(client)[KEY]["out"]) == expected_rate(market.kraken, None,
+                                                                  market.nbu)
+    assert mail.outbox == []
+    # …until it ages past its maximum.
+    advance(clock, 50)
     sync()
     direction = Direction.objects.get(pk=btc_uah.pk)
     assert ("binance:BTCUSDT:bid is past its maximum age of 60 s (taken 2026-12-03 11:00:05 "
             "UTC)") in direction.rate_hidden_reason
-    assert "source kraken failed: no answer within 5 s" in direction.rate_hidden_reason
+    assert ("kraken:XBTUSDT:bid is past its maximum age of 60 s (taken 2026-12-03 11:01:06 "
+            "UTC); source kraken failed: no answer within 5 s") in direction.rate_hidden_reason
     response = export(client, "xml", "bestmon1")
     assert xml_items(response.content) == {}, "every direction out: a valid empty document"
     assert response.content.endswith(b"<rates>\n</rates>\n")
@@ -244,10 +252,13 @@ def test_obmin_rates_sync_and_explain(capsys, clock, market, btc_uah):
     assert "[nbu:USD:last] = 41.8  (39605 s old)" in out
     assert f"offered: {expected_rate(market.binance, market.kraken, market.nbu)}" in out
     market.failing["kraken"] = "503"
-    call_command("rates", "sync")
+    with pytest.raises(CommandError, match=r"^rates sync: 1 source failed: kraken \(HTTP 503\)$"):
+        call_command("rates", "sync")
     call_command("rates", "explain", str(btc_uah.pk))
     out = capsys.readouterr().out
-    assert "!! source kraken failed: HTTP 503" in out
+    # Its last good quote still serves, the failure said beside it.
+    assert ("[kraken:XBTUSDT:bid] = 94600  (0 s old)  last poll failed: HTTP 503; used until "
+            "2026-12-03 11:01:05 UTC") in out
 
 
 def test_explain_shows_a_formula_kept_but_not_followed(capsys, clock, market, btc_uah):
@@ -432,3 +443,150 @@ def test_a_direction_hidden_by_two_workers_rounds_at_once_is_told_once(sync, clo
     sync()
     assert Direction.objects.get(pk=btc_uah.pk).rate_hidden_reason
     assert [m.subject for m in mail.outbox] == ["Market rates: 1 direction(s) hidden"]
+
+
+def test_obmin_rates_sync_exits_non_zero_naming_the_failing_sources(capsys, clock, market,
+                                                                    btc_uah, monitor, client,
+                                                                    monkeypatch):
+    """Cron scripts read the exit code: a source an enabled formula reads that failed this
+    round makes `obmin rates sync` end non-zero with one line naming it, after doing the work
+    that could be done (the other sources polled, the direction priced on them)."""
+    from django.core.management import base, execute_from_command_line
+
+    # The command line's own path (run_from_argv), except closing the test's database after.
+    monkeypatch.setattr(base.connections, "close_all", lambda: None)
+
+    market.failing["kraken"] = "503"
+    with pytest.raises(SystemExit) as ended:
+        execute_from_command_line(["obmin", "rates", "sync"])
+    assert ended.value.code == 1
+    out, err = capsys.readouterr()
+    # The reason is the last line (the log's warnings go to stderr before it).
+    assert err.splitlines()[-1] == "CommandError: rates sync: 1 source failed: kraken (HTTP 503)"
+    assert "binance: ok" in out and "kraken: error: HTTP 503" in out
+    assert "BTC → CARDUAH: ok" in out
+    assert Decimal(exported(client)[KEY]["out"]) == expected_rate(market.binance, None,
+                                                                  market.nbu)
+
+    # A symbol the venue no longer prices fails the round too, named with its reason.
+    market.failing["binance"] = "timeout"
+    market.nbu = Decimal(0)
+    advance(clock, 11)
+    with pytest.raises(SystemExit) as ended:
+        execute_from_command_line(["obmin", "rates", "sync"])
+    assert ended.value.code == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == (
+        "CommandError: rates sync: 3 sources failed: binance (no answer within 5 s); kraken "
+        "(HTTP 503); nbu (USD: bid is not positive: 0)")
+
+    market.failing.clear()
+    market.nbu = Decimal("41.8")
+    advance(clock, 11)
+    execute_from_command_line(["obmin", "rates", "sync"])  # no SystemExit: exit status 0
+    out, err = capsys.readouterr()
+    assert err == "" and "kraken: ok" in out
+
+    # A source no enabled formula reads is not polled, and its old error fails nothing.
+    market.failing["kraken"] = "503"
+    MarketRate.objects.filter(direction=btc_uah).update(
+        formula="round(margin([binance:BTCUSDT:bid] * [nbu:USD:last], 1.5), 2)")
+    advance(clock, 11)
+    execute_from_command_line(["obmin", "rates", "sync"])
+    out, err = capsys.readouterr()
+    assert err == "" and "kraken: not polled: no enabled formula reads it" in out
+
+
+def test_one_failed_poll_keeps_a_single_venue_direction_while_its_quote_is_fresh(
+        sync, client, clock, market, btc_uah, monitor):
+    """A transient error at the only venue does not pull the direction: its last good quote
+    serves until it passes the source's maximum age, never longer (the export drops it then
+    even without a sync)."""
+    single = "round(margin([binance:BTCUSDT:bid] * [nbu:USD:last], 1.5), 2)"
+    MarketRate.objects.filter(direction=btc_uah).update(formula=single)
+    sync()
+    rate = expected_rate(market.binance, None, market.nbu)
+    assert Decimal(exported(client)[KEY]["out"]) == rate
+
+    market.failing["binance"] = "timeout"
+    market.binance = Decimal("96000")  # what it would say now; we do not hear it
+    advance(clock, 11)
+    sync()
+    direction = Direction.objects.get(pk=btc_uah.pk)
+    assert direction.rate_hidden_reason == ""
+    assert Decimal(exported(client)[KEY]["out"]) == rate
+    assert mail.outbox == [], "one failed poll is no news for the operator"
+    explained = "\n".join(market_rate_explain(direction))
+    assert ("[binance:BTCUSDT:bid] = 94500  (11 s old)  last poll failed: no answer within 5 s; "
+            "used until 2026-12-03 11:01:05 UTC") in explained
+
+    # Still failing: the quote serves until its maximum age, not a moment longer.
+    advance(clock, 48)  # 59 s old
+    assert Decimal(exported(client)[KEY]["out"]) == rate
+    advance(clock, 1)  # 60 s: the export drops it by itself, the worker stalled or not
+    assert KEY not in exported(client)
+    advance(clock, 2)
+    sync()
+    direction = Direction.objects.get(pk=btc_uah.pk)
+    assert direction.rate_hidden_reason == (
+        "binance:BTCUSDT:bid is past its maximum age of 60 s (taken 2026-12-03 11:00:05 UTC); "
+        "source binance failed: no answer within 5 s")
+    assert KEY not in exported(client)
+    assert "no answer within 5 s" in mail.outbox[-1].body
+
+    market.failing.clear()
+    advance(clock, 11)
+    sync()
+    assert Decimal(exported(client)[KEY]["out"]) == expected_rate(market.binance, None,
+                                                                  market.nbu)
+
+
+@pytest.mark.parametrize("side", ["get", "give"])
+def test_a_formulas_first_rate_is_checked_against_the_manual_rate(sync, client, clock, market,
+                                                                  btc_uah, monitor, side):
+    """A formula switched on replaces the rate the operator typed: a first rate beyond the
+    jump threshold from it waits for the operator's confirmation, out of the export."""
+    rate = expected_rate(market.binance, market.kraken, market.nbu)  # 3892907.15
+    manual = (Decimal(1), Decimal(3500000)) if side == "get" else (Decimal(3500000), Decimal(1))
+    Direction.objects.filter(pk=btc_uah.pk).update(rate_give=manual[0], rate_get=manual[1])
+    market_rate = MarketRate.objects.get(direction=btc_uah)
+    market_rate.side = side
+    market_rate.save()
+    sync()
+    market_rate.refresh_from_db()
+    assert market_rate.accepted_rate is None and market_rate.pending_rate == rate
+    assert market_rate.problem == (
+        f"the formula's first rate is 11.23% from the manual rate (from 3500000 to {rate}): "
+        "waits for the operator's confirmation")
+    assert KEY not in exported(client)
+    direction = Direction.objects.get(pk=btc_uah.pk)
+    assert (direction.rate_give, direction.rate_get) == manual
+    (alert,) = mail.outbox
+    assert "first rate" in alert.body and "confirmation" in alert.body
+    advance(clock, 11)
+    sync()
+    assert KEY not in exported(client), "sound quotes alone do not bring it in"
+
+    market_rate_confirm(market_rate_id=market_rate.pk, actor="carol")
+    item = exported(client)[KEY]
+    assert Decimal(item["out" if side == "get" else "in"]) == rate
+
+
+def test_a_formula_switched_on_again_is_checked_against_the_manual_rate_then(
+        sync, client, clock, market, btc_uah, monitor):
+    sync()
+    market_rate = MarketRate.objects.get(direction=btc_uah)
+    assert market_rate.accepted_rate == expected_rate(market.binance, market.kraken, market.nbu)
+    market_rate.is_enabled = False
+    market_rate.save()
+    # The operator types a rate of their own meanwhile, far from the formula's.
+    Direction.objects.filter(pk=btc_uah.pk).update(rate_give=1, rate_get=3500000)
+    market_rate.refresh_from_db()
+    market_rate.is_enabled = True
+    market_rate.save()
+    advance(clock, 11)
+    sync()
+    market_rate.refresh_from_db()
+    assert market_rate.problem.startswith("the formula's first rate is 11.23% from the manual "
+                                          "rate (from 3500000 to ")
+    assert KEY not in exported(client)

@@ -1,5 +1,6 @@
 """`obmin rates import FILE` (the bulk rate feed), `obmin rates sync` (one round of the market
-sync by hand) and `obmin rates explain DIRECTION` (a formula step by step)."""
+sync by hand; exit 1 with one line naming the sources that failed in it) and
+`obmin rates explain DIRECTION` (a formula step by step)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from obmin.exchange.rate_feed import RatesImportError, parse_rates_file, rates_i
 from obmin.lib.commands import ObminCommand
 from obmin.rates.models import MarketRate, RateSource
 from obmin.rates.selectors import direction_named, market_rate_explain
-from obmin.rates.services import RatesError, rates_sync
+from obmin.rates.services import RatesError, rates_round
 
 
 class Command(ObminCommand):
@@ -29,14 +30,24 @@ class Command(ObminCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "sync":
-            rates_sync(force=True)
+            done = rates_round(force=True)
+            failed = done.failed
             for source in RateSource.objects.filter(is_enabled=True):
-                state = f"error: {source.last_error}" if source.last_error else "ok"
+                if source.name not in done.polled:
+                    state = "not polled: no enabled formula reads it"
+                else:
+                    failure = failed.get(source.name)
+                    state = f"error: {failure}" if failure else "ok"
                 self.stdout.write(f"{source.name}: {state}")
             for market in MarketRate.objects.filter(is_enabled=True).select_related(
                     "direction__currency_give", "direction__currency_get"):
                 state = f"hidden: {market.problem}" if market.problem else "ok"
                 self.stdout.write(f"{market.direction}: {state}")
+            if failed:
+                # Non-zero for cron (contract §6), once the round did what it could.
+                raise CommandError("rates sync: {} failed: {}".format(
+                    "1 source" if len(failed) == 1 else f"{len(failed)} sources",
+                    "; ".join(f"{name} ({failure})" for name, failure in failed.items())))
             return
         if action == "explain":
             try:
