@@ -14,6 +14,11 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("account", ["TX\u202eabc", "TX\u200babc", "\u2066TXabc", "TX\x1babc",
                                      "TXabc\ufeff"])
 def test_a_payout_account_with_hidden_characters_is_refused(alice, usdt_method, account):
+    # Checked where the wallet is saved (payouts go only to saved wallets).
+    with pytest.raises(PayoutError) as refused:
+        wallet_save(partner=alice, method_id=usdt_method.pk, account=account)
+    assert refused.value.field == "account" and "invisible" in refused.value.message
+    assert not PayoutWallet.objects.exists()
     with pytest.raises(PayoutError) as refused:
         payout_request(partner=alice, method_id=usdt_method.pk, account=account)
     assert refused.value.field == "account"
