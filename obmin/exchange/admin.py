@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ from obmin.exchange.models import (
     ExchangeStatus,
 )
 from obmin.exchange.rate_feed import RatesImportError, parse_rates_file, rates_import
-from obmin.exchange.services import ExchangeError, exchange_set_status
+from obmin.exchange.services import ExchangeError, exchange_set_status, typed_text
 from obmin.lib.admin import (
     PLAIN_DECIMALS,
     amount_text,
@@ -33,14 +34,40 @@ from obmin.lib.admin import (
     truncated,
     zoned_time,
 )
+from obmin.lib.errors import add_refusal
 from obmin.lib.i18n import lazy_format
 
 StatusAction = Callable[["admin.ModelAdmin[Exchange]", HttpRequest, "QuerySet[Exchange]"],
                         TemplateResponse | None]
 
 
+class PaymentDetailsForm(forms.ModelForm):
+    """A currency's or a direction's page: where customers are told to pay, checked as
+    customers' accounts are (`typed_text`). A zero-width space pasted with the address would
+    tell every customer a wrong one; the instructions may be in any script, line by line."""
+
+    ADDRESSES = ("pay_to", "pay_memo")
+    INSTRUCTIONS = ("pay_instructions", "pay_instructions_uk")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in (*self.ADDRESSES, *self.INSTRUCTIONS):
+            try:
+                if name in self.ADDRESSES:
+                    cleaned[name] = typed_text(cleaned.get(name) or "", field=name)
+                    continue
+                # Line breaks and tabs are the instructions' own layout (not `splitlines`,
+                # which would also pass the invisible line and paragraph separators).
+                for line in re.split(r"\r\n|\r|\n", str(cleaned.get(name) or "")):
+                    typed_text(line.replace("\t", " "), field=name, one_script=False)
+            except ExchangeError as error:
+                add_refusal(self, error)
+        return cleaned
+
+
 @admin.register(Currency)
 class CurrencyAdmin(admin.ModelAdmin):
+    form = PaymentDetailsForm
     formfield_overrides = PLAIN_DECIMALS
     list_display = ["code", "title", "decimals", "reserve", "usd_price", "account_format",
                     "is_active"]
@@ -64,6 +91,7 @@ class DirectionFieldInline(admin.TabularInline):
 
 @admin.register(Direction)
 class DirectionAdmin(admin.ModelAdmin):
+    form = PaymentDetailsForm
     inlines = [DirectionFieldInline]
     # The list's object tools link to the rate-feed upload (import_rates_view).
     formfield_overrides = PLAIN_DECIMALS

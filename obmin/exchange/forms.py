@@ -16,6 +16,7 @@ from obmin.exchange.services import (
     check_quote,
     quote,
     quote_for_get,
+    typed_text,
 )
 from obmin.lib.errors import add_refusal
 
@@ -28,6 +29,24 @@ class AsciiDecimalField(forms.DecimalField):
         if isinstance(value, str) and not value.isascii():
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return super().to_python(value)
+
+
+class AccountField(forms.CharField):
+    """An account or e-mail checked for invisible characters and look-alike letters
+    (`services.typed_text`) before its format, so the reason names the character."""
+
+    def to_python(self, value: Any) -> Any:
+        value = super().to_python(value)
+        if not value:
+            return value
+        try:
+            return typed_text(value, field="")
+        except ExchangeError as error:
+            raise forms.ValidationError(error.message, code="typed") from None
+
+
+class AccountEmailField(AccountField, forms.EmailField):
+    pass
 
 
 class ExchangeForm(forms.Form):
@@ -43,8 +62,8 @@ class ExchangeForm(forms.Form):
                                    required=False)
     side = forms.ChoiceField(choices=[("give", "give"), ("get", "get")], initial="give",
                              required=False, widget=forms.HiddenInput)
-    email = forms.EmailField(label=_("E-mail"), max_length=254)
-    account_get = forms.CharField(label=_("Your account / wallet to receive"), max_length=200)
+    email = AccountEmailField(label=_("E-mail"), max_length=254)
+    account_get = AccountField(label=_("Your account / wallet to receive"), max_length=200)
 
     def __init__(self, *args: Any, directions: list[Direction], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -77,6 +77,12 @@ class AskedField:
     is_email: bool = False
 
     @property
+    def is_account(self) -> bool:
+        """Whether it holds an account (account1, account2) or the e-mail, which are typed in
+        one script; the other fields (names, phones, comments) may be in any."""
+        return self.is_email or self.name in ("account1", "account2")
+
+    @property
     def side(self) -> str:
         """Where Premium lists it: `give` (account1, cfgiveN), `get` (account2, cfgetN) or
         `dir` (cfN, the direction's own)."""

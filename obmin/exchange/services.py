@@ -31,7 +31,13 @@ from obmin.lib.ipmask import normalize_ip
 from obmin.lib.models import SOURCE_FIELDS, SOURCE_MAX_LENGTH
 from obmin.lib.money import plain, quantize, quantize_down
 from obmin.lib.ratelimit import in_minutes, seconds_to_wait
-from obmin.lib.text import normalize_email
+from obmin.lib.text import (
+    character_name,
+    foreign_letter,
+    hidden_character,
+    normalize_email,
+    plain_spaces,
+)
 
 S = ExchangeStatus
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
@@ -116,8 +122,33 @@ def check_quote(q: Quote) -> None:
             % {"reserve": plain(d.currency_get.reserve), "code": get_code}, "amount_give")
 
 
+def typed_text(value: str, *, field: str, one_script: bool = True) -> str:
+    """What a person typed or pasted into an account, wallet, address, tag or e-mail field
+    (`one_script`), or into a name or a comment: its spaces made plain (`plain_spaces`), or
+    ExchangeError naming `field` and the character when it holds one that is invisible or
+    changes the text's direction, or (`one_script`) a letter of another script among Latin
+    ones. A wrong wallet is caught before it costs the customer money."""
+    value = plain_spaces(value)
+    hidden = hidden_character(value)
+    if hidden is not None:
+        raise ExchangeError(
+            _("This holds an invisible or text-direction character (%(char)s): what you see "
+              "is not what would be used. Type it in again rather than pasting it.")
+            % {"char": character_name(hidden)}, field)
+    foreign = foreign_letter(value) if one_script else None
+    if foreign is not None:
+        raise ExchangeError(
+            _('This mixes Latin letters with a letter of another script (%(char)s, '
+              '"%(letter)s"), which may look like a Latin one but is another character. '
+              'Type it in again in Latin letters.')
+            % {"char": character_name(foreign), "letter": foreign}, field)
+    return value
+
+
 def check_account(*, currency: Currency, account: str) -> str:
-    """The customer's receiving account as kept, or ExchangeError naming the format expected."""
+    """The customer's receiving account as kept, or ExchangeError naming the character at
+    fault (`typed_text`) or the format expected."""
+    account = typed_text(account, field="account_get")
     normalized = account_normalize(currency.account_format, account)
     if normalized is None:
         expected = AccountFormat(currency.account_format).label
@@ -187,6 +218,7 @@ def exchange_create(
         q = quote(direction, amount_give)
         check_quote(q)
         account_get = check_account(currency=direction.currency_get, account=account_get)
+        email = typed_text(email, field="email")
         payment = direction.payment_details()
         exchange = Exchange.objects.create(
             direction=direction,

@@ -23,7 +23,7 @@ class Refused(Exception):
         self.retry_after = retry_after
 
 
-def add_refusal(form: forms.Form, error: Refused, *,
+def add_refusal(form: forms.BaseForm, error: Refused, *,
                 fields: Mapping[str, str] | None = None) -> None:
     """Shows `error` on `form`: beside its field when the form has it, else above the form.
 

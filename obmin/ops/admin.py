@@ -13,14 +13,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from obmin.lib.admin import amount_text
+from obmin.lib.admin import amount_text, short_time
 from obmin.partner_api.selectors import partner_api_keys
 from obmin.partners.admin import PartnerAdmin
 from obmin.partners.models import Partner
+from obmin.passkeys.services import passkeys_of
 from obmin.rewards.selectors import partner_balances, partner_pending_payouts
 from obmin.stats.periods import Period, period_of, zone_of
 from obmin.stats.selectors import figures
+from obmin.twofactor.services import primary_devices, recovery_codes_left
 
 SUMMARY_DAYS = 30
 
@@ -37,7 +40,7 @@ admin.site.unregister(Partner)
 class PartnerSummaryAdmin(PartnerAdmin):
     readonly_fields = [*PartnerAdmin.readonly_fields, "balance", "pending_rewards",
                        "second_tier", "pending_payouts", "last_30_days", "api_keys",
-                       "related_lists"]
+                       "two_factor", "related_lists"]
 
     @admin.display(description=_("balance, USD"))
     def balance(self, obj: Partner) -> str:
@@ -96,6 +99,26 @@ class PartnerSummaryAdmin(PartnerAdmin):
             ((reverse("admin:partner_api_apikey_change", args=[key.pk]), key.key_start,
               key.name, gettext("revoked") if key.revoked_at else
               (gettext("test") if key.is_test else "")) for key in keys))
+
+    @admin.display(description=_("Two-factor sign-in"))
+    def two_factor(self, obj: Partner) -> SafeString | str:
+        """What guards the partner's sign-in: its app, its passkeys (listed, with the
+        operator's removal of a lost one, in the passkey list) and its recovery codes."""
+        if not obj.pk:
+            return "-"
+        user = obj.user
+        app = any(isinstance(device, TOTPDevice) for device in primary_devices(user))
+        passkeys = list(passkeys_of(user))
+        used = passkeys[0].last_used_at if passkeys else None
+        text = gettext("authenticator app: %(app)s; passkeys: %(count)d, last used %(used)s; "
+                       "recovery codes left: %(codes)d") % {
+            "app": gettext("on") if app else gettext("off"), "count": len(passkeys),
+            "used": short_time(used) if used else gettext("never"),
+            "codes": recovery_codes_left(user)}
+        passkey_list = (f"{reverse('admin:django_otp_webauthn_webauthncredential_changelist')}"
+                        f"?user={user.pk}")
+        return format_html('{} · <a href="{}">{}</a>', text, passkey_list,
+                           gettext("its passkeys"))
 
     @admin.display(description=_("lists"))
     def related_lists(self, obj: Partner) -> SafeString | str:

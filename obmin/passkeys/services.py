@@ -258,12 +258,7 @@ def passkey_remove(*, user: AbstractBaseUser, passkey_id: int | str) -> WebAuthn
         )
         if device is None:
             raise PasskeyError(_("No such passkey."))
-        last = not [
-            other
-            for other in primary_devices(user)
-            if not (isinstance(other, WebAuthnCredential) and other.pk == device.pk)
-        ]
-        if last and twofactor_required(user):
+        if _is_last(device) and twofactor_required(user):
             raise PasskeyError(
                 _(
                     "The exchanger requires two-factor sign-in for your account: "
@@ -271,17 +266,45 @@ def passkey_remove(*, user: AbstractBaseUser, passkey_id: int | str) -> WebAuthn
                     "this one."
                 )
             )
-        audit_record(
-            action=AuditAction.PASSKEY_REMOVED,
-            obj=device,
-            actor=actor_of(user),
-            before={
-                "name": device.name,
-                "created_at": device.created_at,
-                "last_used_at": device.last_used_at,
-            },
-        )
-        device.delete()
-        if last:
-            twofactor_disable(user=user)
+        _remove(device, actor=actor_of(user), by_staff=False)
     return device
+
+
+def passkey_remove_by_staff(*, passkey: WebAuthnCredential) -> None:
+    """The operator removes a user's passkey (a lost device), audited under the operator's
+    name (the request's actor). The account's last second factor goes with two-factor sign-in
+    itself, as the operator's reset does (the user is e-mailed); the operator's policy then
+    asks for a new one at the next sign-in."""
+    with transaction.atomic():
+        device = WebAuthnCredential.objects.select_for_update().filter(pk=passkey.pk).first()
+        if device is not None:
+            _remove(device, actor=None, by_staff=True)
+
+
+def _is_last(device: WebAuthnCredential) -> bool:
+    """Whether the passkey is its user's only second factor (no app, no other passkey)."""
+    return not [
+        other
+        for other in primary_devices(device.user)
+        if not (isinstance(other, WebAuthnCredential) and other.pk == device.pk)
+    ]
+
+
+def _remove(device: WebAuthnCredential, *, actor: str | None, by_staff: bool) -> None:
+    # actor None: the current request's (audit_record's default).
+    last = _is_last(device)
+    owner = device.user
+    audit_record(
+        action=AuditAction.PASSKEY_REMOVED,
+        obj=device,
+        actor=actor,
+        before={
+            "name": device.name,
+            "user": owner.get_username(),
+            "created_at": device.created_at,
+            "last_used_at": device.last_used_at,
+        },
+    )
+    device.delete()
+    if last:
+        twofactor_disable(user=owner, by_staff=by_staff)

@@ -25,11 +25,11 @@ from obmin.audit.models import AuditAction
 from obmin.audit.services import audit_record
 from obmin.exchange.accounts import AccountFormat, account_normalize
 from obmin.exchange.models import Exchange, ExchangeStatus
-from obmin.exchange.services import exchange_record_reward
+from obmin.exchange.services import ExchangeError, exchange_record_reward, typed_text
 from obmin.lib.errors import Refused
 from obmin.lib.mail import email_on_commit
 from obmin.lib.money import CENT, quantize, quantize_down
-from obmin.lib.text import ascii_digits, has_hidden_characters
+from obmin.lib.text import ascii_digits
 from obmin.partners.models import Partner
 from obmin.partners.selectors import partner_may_earn
 from obmin.rewards.hooks import ledger_entry_posted
@@ -488,12 +488,14 @@ def _active_method(method_id: int | str) -> PayoutMethod:
 
 
 def _clean_account(method: PayoutMethod, account: str) -> str:
-    """The account as kept, checked as exchanges check receiving accounts."""
-    account = (account or "").strip()
+    """The account as kept, checked as exchanges check receiving accounts (`typed_text`:
+    invisible characters and letters of another script among Latin ones, named)."""
+    try:
+        account = typed_text(account or "", field="account")
+    except ExchangeError as error:
+        raise PayoutError(error.message, "account") from None
     if not account:
         raise PayoutError(_("Enter the account to pay to."), "account")
-    if has_hidden_characters(account):  # control, bidi overrides, zero-width...
-        raise PayoutError(_("The account contains control characters."), "account")
     if len(account) > PAYOUT_ACCOUNT_LENGTH:
         raise PayoutError(_("The account is too long."), "account")
     normalized = account_normalize(method.account_format, account)

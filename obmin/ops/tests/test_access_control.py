@@ -241,6 +241,8 @@ ADMIN_MODELS: dict[str, dict[str, str]] = {
     "auth.group": EDITABLE,
     "auth.user": EDITABLE,
     "twofactor.twofactorpolicy": SINGLETON,
+    # Read only, but carol may remove one (a lost device): passkeys/admin.py.
+    "django_otp_webauthn.webauthncredential": NO_ADD,
     "axes.accessattempt": NO_ADD,
     "axes.accesslog": NO_ADD,
     "axes.accessfailurelog": NO_ADD,

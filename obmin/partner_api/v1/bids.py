@@ -37,6 +37,7 @@ from obmin.exchange.services import (
     exchange_rate_limit_refusal,
     exchange_set_status,
     quote,
+    typed_text,
 )
 from obmin.lib import netguard
 from obmin.lib.errors import Refused
@@ -182,16 +183,23 @@ class BidRequest:
 def _field_values(direction: Direction, given: Mapping[str, str]) -> tuple[dict[str, str],
                                                                               dict[str, str]]:
     """The direction's fields from the request (those it does not ask are ignored), and the
-    refusals of those missing or malformed."""
+    refusals of those missing or malformed. Each is checked as the exchange page checks its
+    account (`typed_text`): the accounts and the e-mail for look-alike letters too, names and
+    other free fields only for invisible characters."""
     values: dict[str, str] = {}
     refused: dict[str, str] = {}
     for asked in direction_fields(direction):
-        value = given.get(asked.name, "").strip()
+        try:
+            value = typed_text(given.get(asked.name, ""), field=asked.name,
+                               one_script=asked.is_account)
+        except ExchangeError as error:
+            refused[asked.name] = error.message
+            continue
         if not value:
             if asked.required:
                 refused[asked.name] = _("This parameter is required.")
             continue
-        if len(value) > FIELD_MAX_LENGTH or not value.isprintable():
+        if len(value) > FIELD_MAX_LENGTH:
             refused[asked.name] = _("Printable text of up to %(max)s characters is expected.") \
                 % {"max": FIELD_MAX_LENGTH}
             continue
