@@ -3,10 +3,11 @@
     .venv/bin/python -m bench.all [--only NAME ...] [--quick] [--api-clicks N] [--no-write]
 
 Starts a PostgreSQL cluster of its own (port 5433) and a Redis of its own (port 6380), and for
-each benchmark a fresh database, `obmin serve` (2 workers, access log to a file) and
-`obmin worker` beside it. Each figure is printed beside its baseline, `/health/live` on the
-same server measured in the same run (interleaved rounds, medians), then the table is written
-to bench/RESULTS.md with the date, the machine and the commit. Benchmarks (NAME):
+each benchmark a fresh database, `obmin serve` (its default processes, the cores + 1; access
+log to a file) and `obmin worker` beside it. Each figure is printed beside its baseline,
+`/health/live` on the same server measured in the same run (interleaved rounds, medians), then
+the table is written to bench/RESULTS.md with the date, the machine and the commit.
+Benchmarks (NAME):
 
   export    rate export (500 directions, XML) vs /health/live and vs nginx serving the same
             bytes, interleaved (aim: >= 0.5 of nginx)
@@ -73,6 +74,7 @@ from bench.partner_api import ONE_DAY, RATE, YEAR, rss_sampler, stream
 from bench.partner_api import url as api_url
 from bench.results import replace_section
 from bench.stack import Postgres, Redis, Worker, access_log_count, status_counts
+from obmin.ops.management.commands.serve import default_workers
 from obmin.testing.deploy import NginxSite
 
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -859,7 +861,8 @@ def main() -> int:
                              "mixed load")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5, help="per wrk run")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="obmin serve's processes (default: as obmin serve, the cores + 1)")
     parser.add_argument("--api-clicks", type=int, default=1_000_000)
     parser.add_argument("--api-exchanges", type=int, default=20_000)
     parser.add_argument("--cabinet-clicks", type=int, default=1_000_000,
