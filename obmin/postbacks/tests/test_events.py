@@ -168,3 +168,27 @@ def test_inactive_postback_gets_nothing(alice, pm_btc, program, subscribed,
     with django_capture_on_commit_callbacks(execute=True):
         create(pm_btc, alice)
     assert queued(alice) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_directly_stored_click_and_its_postback_commit_together(alice, tracker_public,
+                                                                   monkeypatch):
+    """Without a click stream the redirect INSERTs the click itself; its postback is queued in
+    the same transaction. A process that dies between the two (here: interrupted while
+    queueing) leaves neither, so no stored click ever lacks the postback its partner chose."""
+    from obmin.postbacks import services
+
+    postback_create(partner=alice, url=TEMPLATE, events=["click"])
+
+    def killed(payloads):
+        raise KeyboardInterrupt  # not an Exception: nothing on the way catches it, as a kill
+
+    monkeypatch.setattr(services, "postback_events_queue", killed)
+    data = click(alice, "k1")
+    with pytest.raises(KeyboardInterrupt):
+        ingest.click_submit(data)
+    assert not Click.objects.filter(uid=uuid.UUID(data.uid)).exists()
+    monkeypatch.undo()
+    assert ingest.click_submit(data) == "database"  # the visitor's next try
+    assert Click.objects.filter(uid=uuid.UUID(data.uid)).count() == 1
+    assert [query(d)["s"] for d in queued(alice)] == ["k1"]
