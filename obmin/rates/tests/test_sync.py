@@ -451,10 +451,14 @@ def test_obmin_rates_sync_exits_non_zero_naming_the_failing_sources(capsys, cloc
     """Cron scripts read the exit code: a source an enabled formula reads that failed this
     round makes `obmin rates sync` end non-zero with one line naming it, after doing the work
     that could be done (the other sources polled, the direction priced on them)."""
+    import django
     from django.core.management import base, execute_from_command_line
 
-    # The command line's own path (run_from_argv), except closing the test's database after.
+    # The command line's own path (run_from_argv), except closing the test's database after
+    # and setting Django up again: that would bind the logging handlers to this test's
+    # captured stderr, closed when it ends, and break every later test that logs.
     monkeypatch.setattr(base.connections, "close_all", lambda: None)
+    monkeypatch.setattr(django, "setup", lambda *args, **kwargs: None)
 
     market.failing["kraken"] = "503"
     with pytest.raises(SystemExit) as ended:
