@@ -181,6 +181,8 @@ def test_redis_down_falls_back_to_the_database(client, alice, pm_btc, settings):
 @pytest.mark.django_db(transaction=True)
 def test_after_the_stream_failed_clicks_skip_it_for_a_while(client, alice, pm_btc, settings,
                                                             monkeypatch):
+    # A pause longer than a loaded machine's direct INSERT (1 s elapsed inside it once).
+    monkeypatch.setattr(cache_module, "PAUSE_AFTER_FAILURE_SECONDS", 60.0)
     live = redis.Redis.from_url(REDIS_TEST_URL)
     live.delete(CLICK_STREAM)
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
