@@ -320,15 +320,13 @@ def formula_text(node: Node) -> str:
 @dataclass(frozen=True)
 class QuoteInput:
     """A quote as the formula sees it: its price and age, or why it cannot be used;
-    `taken_at` and `valid_until` (when it passes its maximum age) where it has them; `note`,
-    what is worth knowing of a quote still used (its source's last poll failed)."""
+    `taken_at` and `valid_until` (when it passes its maximum age) where it has them."""
 
     value: Decimal | None
     age_seconds: float | None = None
     problem: str = ""
     taken_at: datetime | None = None
     valid_until: datetime | None = None
-    note: str = ""
 
 
 class Inputs(Protocol):
@@ -339,14 +337,12 @@ class Inputs(Protocol):
 
 @dataclass(frozen=True)
 class Step:
-    """One computed node: its text, value (None: unusable) and, for a quote, its age and
-    note."""
+    """One computed node: its text, value (None: unusable) and, for a quote, its age."""
 
     text: str
     value: Decimal | None
     age_seconds: float | None = None
     problem: str = ""
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -402,7 +398,7 @@ class _Evaluation:
         if isinstance(node, QuoteRef):
             quote = self.inputs.quote(node)
             self.steps.append(Step(formula_text(node), quote.value, quote.age_seconds,
-                                   quote.problem, quote.note))
+                                   quote.problem))
             if quote.value is None or quote.problem:
                 raise _Unusable([quote.problem or _("%(quote)s has no price")
                                  % {"quote": node.key}])

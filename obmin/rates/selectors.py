@@ -41,8 +41,7 @@ def step_line(step: Step) -> str:
     value = plain(step.value) if step.value is not None else "-"
     age = f"  ({step.age_seconds:.0f} s old)" if step.age_seconds is not None else ""
     problem = f"  !! {step.problem}" if step.problem else ""
-    note = f"  {step.note}" if step.note else ""
-    return f"{step.text} = {value}{age}{problem}{note}"
+    return f"{step.text} = {value}{age}{problem}"
 
 
 def market_rate_explain(direction: Direction, *, now: datetime | None = None) -> list[str]:

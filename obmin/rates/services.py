@@ -145,8 +145,11 @@ class StoredInputs:
         age = (self.now - taken_at).total_seconds()
         valid_until = taken_at + timedelta(seconds=source.max_age_seconds)
         value = quote.price(ref.field)
-        problem = note = ""
-        if quote.problem:
+        problem = ""
+        if source.failing:
+            problem = _("source %(source)s failed: %(error)s") % {"source": source.name,
+                                                                 "error": source.last_error}
+        elif quote.problem:
             problem = f"{ref.key}: {quote.problem}"
         elif value is None:
             problem = _("%(key)s has no price") % {"key": ref.key}
@@ -155,19 +158,7 @@ class StoredInputs:
             # round, so a hidden direction is not rewritten every 2 s (`explain` shows ages).
             problem = _("%(key)s is past its maximum age of %(max)d s (taken %(taken)s UTC)") % {
                 "key": ref.key, "max": source.max_age_seconds, "taken": utc_date(taken_at)}
-        if source.failing:
-            failed = _("source %(source)s failed: %(error)s") % {"source": source.name,
-                                                                "error": source.last_error}
-            if problem:
-                problem = f"{problem}; {failed}"
-            else:
-                # One failed poll (a timeout, a 5xx) does not pull what this quote feeds: its
-                # last good price serves while it is younger than the source's maximum age,
-                # as between two polls, and not a moment longer (`valid_until`, which the
-                # export checks by itself too).
-                note = _("last poll failed: %(error)s; used until %(until)s UTC") % {
-                    "error": source.last_error, "until": utc_date(valid_until)}
-        return QuoteInput(value, age, problem, taken_at, valid_until, note)
+        return QuoteInput(value, age, problem, taken_at, valid_until)
 
     def currency(self, ref: CurrencyRef) -> Decimal:
         if self._reserves is None:

@@ -74,8 +74,9 @@ def test_no_stale_or_unconfirmed_rate_is_ever_exported(client, time_machine, mar
                 market.binance_time = None
             rates_sync(force=True)
             for name, action in (("binance", binance), ("kraken", kraken)):
-                # A failed poll leaves the last good quote, usable only while it is fresh.
-                if action != "fail":
+                if action == "fail":
+                    seen.pop(name, None)  # a failed source is not used at all
+                else:
                     taken = market.binance_time if name == "binance" and market.binance_time \
                         else now
                     seen[name] = (taken, getattr(market, name))
