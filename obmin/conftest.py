@@ -13,6 +13,7 @@ import hypothesis
 import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
 
+from obmin.exchange.accounts import AccountFormat
 from obmin.lib.cache import redis_pauses_clear
 from obmin.rewards.models import RewardLevel, RewardProgram
 from obmin.testing.factories import CurrencyFactory, DirectionFactory, PartnerFactory, UserFactory
@@ -84,6 +85,14 @@ def usd(db):
 def btc(db):
     return CurrencyFactory(code="BTC", title="Bitcoin", decimals=8, reserve=Decimal("2"),
                            usd_price=Decimal("100000"))
+
+
+@pytest.fixture
+def btc_checked(btc):
+    """BTC whose accounts are checked as Bitcoin addresses."""
+    btc.account_format = AccountFormat.BITCOIN
+    btc.save()
+    return btc
 
 
 @pytest.fixture

@@ -14,13 +14,6 @@ pytestmark = pytest.mark.django_db
 BTC_ACCOUNT = EXAMPLES[AccountFormat.BITCOIN]
 
 
-@pytest.fixture
-def btc_checked(btc):
-    btc.account_format = AccountFormat.BITCOIN
-    btc.save()
-    return btc
-
-
 def post(client, **overrides):
     data = {"cur_from": "PMUSD", "cur_to": "BTC", "amount_give": "100",
             "email": "customer@example.org", "account_get": BTC_ACCOUNT}

@@ -260,13 +260,6 @@ def test_a_test_key_answers_from_the_sandbox(client, alice):
 # --- exchange methods -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def btc_checked(btc):
-    btc.account_format = AccountFormat.BITCOIN
-    btc.save()
-    return btc
-
-
 @pytest.mark.django_db
 def test_directions_currencies_and_one_direction(alice_v1, pm_btc, pm_usdt):
     currencies = alice_v1("get_direction_currencies")[1]["data"]

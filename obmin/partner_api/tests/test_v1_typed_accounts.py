@@ -17,13 +17,6 @@ BTC_ACCOUNT = EXAMPLES[AccountFormat.BITCOIN]
 
 
 @pytest.fixture
-def btc_checked(btc):
-    btc.account_format = AccountFormat.BITCOIN
-    btc.save()
-    return btc
-
-
-@pytest.fixture
 def v1(client, alice, pm_btc, btc_checked):
     DirectionField.objects.create(direction=pm_btc, name="account1", label="PM account")
     DirectionField.objects.create(direction=pm_btc, name="cfgive8", label="Cardholder")
