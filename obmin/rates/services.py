@@ -3,10 +3,9 @@ direction's rate and every reserve that follows a formula, and never offer a wro
 
 `rates_sync` is one round (a duty of `obmin worker`; `rates_round`, which says what failed,
 for `obmin rates sync`). A direction whose formula cannot be computed from sound quotes (too
-old, a source that never answered, a delisted symbol, venues disagreeing beyond the spread;
-a failed poll alone is not enough: the source's last good quote serves until its maximum
-age) or whose new rate jumps beyond the threshold (from the last rate offered, or the first
-from the manual rate) is hidden through `exchange.rate_feed.market_rates_apply` (out of the
+old, a failed source, a delisted symbol, venues disagreeing beyond the spread) or whose new
+rate jumps beyond the threshold (from the last rate offered, or the first from the manual
+rate) is hidden through `exchange.rate_feed.market_rates_apply` (out of the
 export, no new exchanges) with its reason, and the operator is told by e-mail; it comes back
 by itself when its quotes are sound again, except after a jump, which waits for
 `market_rate_confirm`.
